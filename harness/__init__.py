@@ -1,0 +1,1 @@
+"""What runs, where, and what it records: the command line, training, telemetry, storage."""

@@ -1,0 +1,65 @@
+"""The command line: ``python -m harness <command>`` (also installed as ``harness``)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+import variants
+from harness.table import format_table
+
+# Errors a user can cause by what they typed: reported in one line, exit code 2.
+USER_ERRORS = (ValueError, LookupError)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, got {value}")
+    return value
+
+
+def cmd_list(args: argparse.Namespace) -> int:
+    """Print the registered variants with their trainable-parameter counts."""
+    selected = variants.names(args.family)
+    if not selected:
+        families = sorted({variants.info(n).family for n in variants.names()})
+        raise LookupError(f"no variant of family {args.family!r}; families: {', '.join(families)}")
+    rows = []
+    for name in selected:
+        entry = variants.info(name)
+        cell = variants.build(name, args.input_size, args.hidden_size)
+        rows.append((name, entry.family, entry.paper, f"{variants.count_parameters(cell):,}",
+                     cell.backend, entry.description))
+    params = f"params@{args.input_size}/{args.hidden_size}"
+    print(f"Variants ({len(rows)}); parameters for input {args.input_size}, "
+          f"hidden {args.hidden_size}:")
+    print(format_table(("variant", "family", "paper", params, "backend", "description"), rows,
+                       right=(params,)))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="harness", description="Benchmark and ablate recurrent cells.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = commands.add_parser("list", help="list the registered variants")
+    p.add_argument("--family", help="only this family (lstm, gru, rnn, mut, nas)")
+    p.add_argument("--input-size", type=_positive_int, default=32, metavar="M")
+    p.add_argument("--hidden-size", type=_positive_int, default=128, metavar="N")
+    p.set_defaults(handler=cmd_list)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.handler(args)
+    except USER_ERRORS as error:
+        print(f"harness: error: {error}", file=sys.stderr)
+        return 2

@@ -1,0 +1,112 @@
+"""Gated recurrent units: the form torch and cuDNN compute, and Cho et al.'s original."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from variants import fused
+from variants.base import Layout, RecurrentCell, State, premultiply, rows
+from variants.registry import register
+
+_GATES = ["r", "z", "h"]
+
+
+@register("gru", family="gru", paper="Cho et al. 2014; cuDNN form",
+          description="GRU as torch.nn.GRU/cuDNN compute it (reset after R_h h')")
+class GRUCell(RecurrentCell):
+    """GRU in the form torch's ``nn.GRU`` and cuDNN compute (N units, M inputs)::
+
+        r = σ(W_r x + R_r h' + b_r)                      reset gate
+        z = σ(W_z x + R_z h' + b_z)                      update gate
+        n = tanh(W_h x + b_h + r ⊙ (R_h h' + b_Rh))      candidate (reset applied after R_h)
+        h = (1 - z) ⊙ n + z ⊙ h'
+
+    Cho, van Merriënboer, Gulcehre, Bahdanau, Bougares, Schwenk, Bengio, "Learning Phrase
+    Representations using RNN Encoder-Decoder for Statistical Machine Translation", EMNLP 2014;
+    the reset-after form is cuDNN's (and Jozefowicz et al. 2015 study the GRU family).
+    W_* are N×M, R_* N×N; b_Rh is the bias inside the reset, which torch calls b_hn.
+    State: ``(h,)``. ``backend="auto"`` runs on torch's fused GRU kernel.
+    """
+
+    has_fused_kernel = True
+
+    def __init__(self, input_size: int, hidden_size: int, *, backend: str = "auto") -> None:
+        super().__init__(input_size, hidden_size)
+        self.backend = self._choose_backend(backend, True)
+        n = hidden_size
+        self.weight_x = nn.Parameter(torch.empty(3 * n, input_size))
+        self.weight_h = nn.Parameter(torch.empty(3 * n, n))
+        self.bias = nn.Parameter(torch.empty(3 * n))
+        self.bias_rh = nn.Parameter(torch.empty(n))
+        self.reset_parameters()
+
+    def _paper_layout(self) -> Layout:
+        n = self.hidden_size
+        return {**rows("weight_x", [f"W_{g}" for g in _GATES], n),
+                **rows("weight_h", [f"R_{g}" for g in _GATES], n),
+                **rows("bias", [f"b_{g}" for g in _GATES], n),
+                "b_Rh": ("bias_rh", (slice(None),))}
+
+    def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
+        n = self.hidden_size
+        # torch's second bias: zero for r and z, b_Rh for the candidate
+        bias_h = torch.cat([self.bias_rh.new_zeros(2 * n), self.bias_rh])
+        if self.backend == "fused":
+            out, h = fused.gru(x, state[0], self.weight_x, self.weight_h, self.bias, bias_h,
+                               self.training)
+            return out, (h,)
+        w_h_t = self.weight_h.t()
+        h = state[0]
+        outputs = []
+        for gx_t in premultiply(x, self.weight_x, self.bias).unbind(0):
+            gh = torch.addmm(bias_h, h, w_h_t)
+            rz = torch.sigmoid(gx_t[:, : 2 * n] + gh[:, : 2 * n])
+            r, z = rz[:, :n], rz[:, n:]
+            candidate = torch.tanh(torch.addcmul(gx_t[:, 2 * n:], r, gh[:, 2 * n:]))
+            h = torch.addcmul(candidate, z, h - candidate)  # (1 - z) n + z h'
+            outputs.append(h)
+        return torch.stack(outputs), (h,)
+
+
+@register("gru-cho", family="gru", paper="Cho et al. 2014",
+          description="GRU as first published: reset before R_h, h = (1-z) h' + z h~")
+class GRUChoCell(RecurrentCell):
+    """GRU exactly as Cho et al. 2014 publish it (and as the lecture notes write it)::
+
+        r  = σ(W_r x + R_r h' + b_r)
+        z  = σ(W_z x + R_z h' + b_z)
+        h~ = tanh(W_h x + R_h (r ⊙ h') + b_h)            reset applied before R_h
+        h  = (1 - z) ⊙ h' + z ⊙ h~                       z lets the candidate in
+
+    Cho et al., "Learning Phrase Representations using RNN Encoder-Decoder for Statistical
+    Machine Translation", EMNLP 2014. W_* are N×M, R_* N×N, b_* length N. State: ``(h,)``.
+    No fused kernel computes this form.
+    """
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__(input_size, hidden_size)
+        n = hidden_size
+        self.weight_x = nn.Parameter(torch.empty(3 * n, input_size))
+        self.weight_h = nn.Parameter(torch.empty(3 * n, n))
+        self.bias = nn.Parameter(torch.empty(3 * n))
+        self.reset_parameters()
+
+    def _paper_layout(self) -> Layout:
+        n = self.hidden_size
+        return {**rows("weight_x", [f"W_{g}" for g in _GATES], n),
+                **rows("weight_h", [f"R_{g}" for g in _GATES], n),
+                **rows("bias", [f"b_{g}" for g in _GATES], n)}
+
+    def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
+        n = self.hidden_size
+        r_rz_t, r_h_t = self.weight_h[: 2 * n].t(), self.weight_h[2 * n:].t()
+        h = state[0]
+        outputs = []
+        for gx_t in premultiply(x, self.weight_x, self.bias).unbind(0):
+            rz = torch.sigmoid(torch.addmm(gx_t[:, : 2 * n], h, r_rz_t))
+            r, z = rz[:, :n], rz[:, n:]
+            candidate = torch.tanh(torch.addmm(gx_t[:, 2 * n:], r * h, r_h_t))
+            h = torch.addcmul(h, z, candidate - h)  # (1 - z) h' + z h~
+            outputs.append(h)
+        return torch.stack(outputs), (h,)

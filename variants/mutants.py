@@ -1,0 +1,171 @@
+"""MUT1, MUT2, MUT3: the three best cells of Jozefowicz et al.'s architecture search.
+
+Jozefowicz, Zaremba, Sutskever, "An Empirical Exploration of Recurrent Network
+Architectures", ICML 2015 (equations as in the paper and debajyotidatta/RecurrentArchitectures).
+The paper writes the step as h_t -> h_{t+1}; here h' is the previous state. MUT1 and MUT2 use
+the raw input x inside a gate, which needs M = N (the paper's embedding size equals the hidden
+size). For M ≠ N they use x̂ = P x with an N×M input projection P (no bias); ``project_input``
+forces it on or off (default: exactly when M ≠ N).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from variants.base import Layout, RecurrentCell, State, premultiply, rows
+from variants.registry import register
+
+_PAPER = "Jozefowicz et al. 2015"
+
+
+class _Mutant(RecurrentCell):
+    """Shared storage: stacked input rows (+P), stacked recurrent rows, biases b_z b_r b_h."""
+
+    input_rows: tuple[str, ...] = ()
+    recurrent_rows: tuple[str, ...] = ()
+    uses_raw_input = False
+
+    def __init__(self, input_size: int, hidden_size: int,
+                 project_input: bool | None = None) -> None:
+        super().__init__(input_size, hidden_size)
+        if not self.uses_raw_input:
+            project = False
+        elif project_input is None:
+            project = input_size != hidden_size
+        else:
+            project = bool(project_input)
+            if not project and input_size != hidden_size:
+                raise ValueError(
+                    f"{type(self).__name__} adds the raw input x to a hidden-size vector, so "
+                    f"without a projection input_size ({input_size}) must equal hidden_size "
+                    f"({hidden_size}); set project_input=True or make them equal")
+        self.projected = project
+        n = hidden_size
+        in_rows = list(self.input_rows) + (["P"] if project else [])
+        self._input_names = in_rows
+        self.weight_x = nn.Parameter(torch.empty(len(in_rows) * n, input_size))
+        self.weight_h = nn.Parameter(torch.empty(len(self.recurrent_rows) * n, n))
+        self.bias = nn.Parameter(torch.empty(3 * n))
+        self.reset_parameters()
+
+    def _paper_layout(self) -> Layout:
+        n = self.hidden_size
+        return {**rows("weight_x", self._input_names, n),
+                **rows("weight_h", list(self.recurrent_rows), n),
+                **rows("bias", ["b_z", "b_r", "b_h"], n)}
+
+    def _raw(self, x: Tensor, gx: Tensor) -> Tensor:
+        """x̂: the projected input (the rows after the named ones) or x itself."""
+        return gx[..., len(self.input_rows) * self.hidden_size:] if self.projected else x
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", projected={self.projected}"
+
+
+@register("mut1", family="mut", paper=_PAPER,
+          description="MUT1: z from x only, tanh(x) in the candidate (x projected if M != N)")
+class MUT1Cell(_Mutant):
+    """MUT1 of Jozefowicz et al. 2015 (x̂ = x, or P x when projected)::
+
+        z = σ(W_xz x + b_z)
+        r = σ(W_xr x + W_hr h' + b_r)
+        h = tanh(W_hh (r ⊙ h') + tanh(x̂) + b_h) ⊙ z + h' ⊙ (1 - z)
+
+    Parameters W_xz W_xr (N×M), W_hr W_hh (N×N), b_z b_r b_h, and P (N×M) when projected.
+    """
+
+    input_rows = ("W_xz", "W_xr")
+    recurrent_rows = ("W_hr", "W_hh")
+    uses_raw_input = True
+
+    def __init__(self, input_size: int, hidden_size: int, *,
+                 project_input: bool | None = None) -> None:
+        super().__init__(input_size, hidden_size, project_input)
+
+    def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
+        n = self.hidden_size
+        b_z, b_r, b_h = self.bias.split(n)
+        gx = premultiply(x, self.weight_x)
+        z_all = torch.sigmoid(gx[..., :n] + b_z)
+        r_all = gx[..., n: 2 * n] + b_r
+        xh_all = torch.tanh(self._raw(x, gx)) + b_h
+        w_hr_t, w_hh_t = self.weight_h[:n].t(), self.weight_h[n:].t()
+        h = state[0]
+        outputs = []
+        for z, r_x, xh in zip(z_all.unbind(0), r_all.unbind(0), xh_all.unbind(0)):
+            r = torch.sigmoid(torch.addmm(r_x, h, w_hr_t))
+            candidate = torch.tanh(torch.addmm(xh, r * h, w_hh_t))
+            h = torch.addcmul(h, z, candidate - h)
+            outputs.append(h)
+        return torch.stack(outputs), (h,)
+
+
+@register("mut2", family="mut", paper=_PAPER,
+          description="MUT2: raw x in the reset gate (x projected if M != N)")
+class MUT2Cell(_Mutant):
+    """MUT2 of Jozefowicz et al. 2015 (x̂ = x, or P x when projected)::
+
+        z = σ(W_xz x + W_hz h' + b_z)
+        r = σ(x̂ + W_hr h' + b_r)
+        h = tanh(W_hh (r ⊙ h') + W_xh x + b_h) ⊙ z + h' ⊙ (1 - z)
+
+    Parameters W_xz W_xh (N×M), W_hz W_hr W_hh (N×N), b_z b_r b_h, and P (N×M) when projected.
+    """
+
+    input_rows = ("W_xz", "W_xh")
+    recurrent_rows = ("W_hz", "W_hr", "W_hh")
+    uses_raw_input = True
+
+    def __init__(self, input_size: int, hidden_size: int, *,
+                 project_input: bool | None = None) -> None:
+        super().__init__(input_size, hidden_size, project_input)
+
+    def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
+        n = self.hidden_size
+        b_z, b_r, b_h = self.bias.split(n)
+        gx = premultiply(x, self.weight_x)
+        zr_all = torch.cat([gx[..., :n] + b_z, self._raw(x, gx) + b_r], -1)
+        xh_all = gx[..., n: 2 * n] + b_h
+        w_zr_t, w_hh_t = self.weight_h[: 2 * n].t(), self.weight_h[2 * n:].t()
+        h = state[0]
+        outputs = []
+        for zr_x, xh in zip(zr_all.unbind(0), xh_all.unbind(0)):
+            zr = torch.sigmoid(torch.addmm(zr_x, h, w_zr_t))
+            z, r = zr[:, :n], zr[:, n:]
+            candidate = torch.tanh(torch.addmm(xh, r * h, w_hh_t))
+            h = torch.addcmul(h, z, candidate - h)
+            outputs.append(h)
+        return torch.stack(outputs), (h,)
+
+
+@register("mut3", family="mut", paper=_PAPER,
+          description="MUT3: update gate reads tanh(h')")
+class MUT3Cell(_Mutant):
+    """MUT3 of Jozefowicz et al. 2015::
+
+        z = σ(W_xz x + W_hz tanh(h') + b_z)
+        r = σ(W_xr x + W_hr h' + b_r)
+        h = tanh(W_hh (r ⊙ h') + W_xh x + b_h) ⊙ z + h' ⊙ (1 - z)
+
+    Parameters W_xz W_xr W_xh (N×M), W_hz W_hr W_hh (N×N), b_z b_r b_h.
+    """
+
+    input_rows = ("W_xz", "W_xr", "W_xh")
+    recurrent_rows = ("W_hz", "W_hr", "W_hh")
+
+    def __init__(self, input_size: int, hidden_size: int) -> None:
+        super().__init__(input_size, hidden_size)
+
+    def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
+        n = self.hidden_size
+        w_hz_t, w_hr_t, w_hh_t = (w.t() for w in self.weight_h.split(n))
+        h = state[0]
+        outputs = []
+        for gx_t in premultiply(x, self.weight_x, self.bias).unbind(0):
+            z = torch.sigmoid(torch.addmm(gx_t[:, :n], torch.tanh(h), w_hz_t))
+            r = torch.sigmoid(torch.addmm(gx_t[:, n: 2 * n], h, w_hr_t))
+            candidate = torch.tanh(torch.addmm(gx_t[:, 2 * n:], r * h, w_hh_t))
+            h = torch.addcmul(h, z, candidate - h)
+            outputs.append(h)
+        return torch.stack(outputs), (h,)

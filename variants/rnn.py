@@ -1,0 +1,49 @@
+"""The simple recurrent network of Elman."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from variants import fused
+from variants.base import Layout, RecurrentCell, State, premultiply
+from variants.registry import register
+
+
+@register("rnn", family="rnn", paper="Elman 1990",
+          description="Elman (vanilla tanh) RNN; torch.nn.RNN's arithmetic (fused kernel)")
+class ElmanCell(RecurrentCell):
+    """Elman's simple recurrent network (N units, M inputs)::
+
+        h = tanh(W x + R h' + b)
+
+    Elman, "Finding Structure in Time", Cognitive Science 14(2), 1990. W is N×M, R N×N,
+    b length N. State: ``(h,)``. ``backend="auto"`` runs on torch's fused ``nn.RNN`` kernel.
+    """
+
+    has_fused_kernel = True
+
+    def __init__(self, input_size: int, hidden_size: int, *, backend: str = "auto") -> None:
+        super().__init__(input_size, hidden_size)
+        self.backend = self._choose_backend(backend, True)
+        self.weight_x = nn.Parameter(torch.empty(hidden_size, input_size))
+        self.weight_h = nn.Parameter(torch.empty(hidden_size, hidden_size))
+        self.bias = nn.Parameter(torch.empty(hidden_size))
+        self.reset_parameters()
+
+    def _paper_layout(self) -> Layout:
+        whole = (slice(None),)
+        return {"W": ("weight_x", whole), "R": ("weight_h", whole), "b": ("bias", whole)}
+
+    def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
+        if self.backend == "fused":
+            out, h = fused.rnn_tanh(x, state[0], self.weight_x, self.weight_h, self.bias,
+                                    self.training)
+            return out, (h,)
+        w_h_t = self.weight_h.t()
+        h = state[0]
+        outputs = []
+        for gx_t in premultiply(x, self.weight_x, self.bias).unbind(0):
+            h = torch.tanh(torch.addmm(gx_t, h, w_h_t))
+            outputs.append(h)
+        return torch.stack(outputs), (h,)
