@@ -100,7 +100,7 @@ def info(name: str) -> VariantInfo:
     try:
         return _REGISTRY[name]
     except KeyError:
-        close = difflib.get_close_matches(str(name), list(_REGISTRY), n=3, cutoff=0.4)
+        close = difflib.get_close_matches(str(name).lower(), list(_REGISTRY), n=3, cutoff=0.4)
         hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(names())}"
         raise UnknownVariantError(f"unknown variant {name!r}; {hint}") from None
 

@@ -1,0 +1,11 @@
+"""Shared test settings: deterministic and small."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+
+@pytest.fixture(autouse=True)
+def _seed() -> None:
+    torch.manual_seed(0)

@@ -1,0 +1,54 @@
+"""`python -m harness list`, run as a user runs it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+import variants
+
+
+def harness(*args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
+                          text=True, env=env, timeout=120)
+
+
+def test_list_shows_every_variant_with_its_count() -> None:
+    result = harness("list")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("Variants (17)")
+    rows = {line.split()[0]: line for line in lines[3:]}
+    assert sorted(rows) == variants.names()
+    for name, line in rows.items():
+        count = variants.count_parameters(variants.build(name, 32, 128))
+        assert f" {count:,} " in line, line
+        assert variants.info(name).paper in line
+    assert "82,816" in rows["lstm"] and "fused" in rows["np"] and "generic" in rows["lstm"]
+
+
+def test_list_other_sizes_and_family() -> None:
+    result = harness("list", "--family", "gru", "--input-size", "10", "--hidden-size", "20")
+    assert result.returncode == 0, result.stderr
+    rows = result.stdout.splitlines()[3:]
+    assert [r.split()[0] for r in rows] == ["gru", "gru-cho"]
+    assert "1,880" in rows[0]  # 3 (20·10 + 20² + 20) + 20
+
+
+def test_bad_input_is_one_line_and_exit_code_2() -> None:
+    expected = {  # what the user typed -> the start of the one line they see
+        ("list", "--family", "lstmm"):
+            "harness: error: no variant of family 'lstmm'; families: gru, lstm, mut, nas, rnn",
+        ("list", "--hidden-size", "0"):
+            "harness: error: argument --hidden-size: expected a positive integer, got 0 "
+            "(see 'harness list --help')",
+        ("lst",): "harness: error: argument COMMAND: invalid choice: 'lst'",
+    }
+    for args, message in expected.items():
+        result = harness(*args)
+        assert result.returncode == 2
+        assert result.stdout == ""
+        assert result.stderr.startswith(message)
+        assert len(result.stderr.strip().splitlines()) == 1, result.stderr

@@ -1,0 +1,40 @@
+"""Small helpers shared by the cell tests."""
+
+from __future__ import annotations
+
+import torch
+
+import variants
+
+FUSED = [n for n in variants.names() if variants.build(n, 3, 4).backend == "fused"]
+
+
+def backends(name: str) -> list[str]:
+    """The backends a variant can run on."""
+    return ["generic", "fused"] if name in FUSED else ["generic"]
+
+
+def make(name: str, backend: str, input_size: int, hidden_size: int,
+         **options: object) -> variants.RecurrentCell:
+    """Build ``name`` on ``backend`` (cells without a fused kernel have no backend option)."""
+    if "backend" in variants.info(name).options():
+        options["backend"] = backend
+    else:
+        assert backend == "generic", f"{name} has no backend option"
+    return variants.build(name, input_size, hidden_size, **options)
+
+
+def randomize(cell: variants.RecurrentCell, scale: float = 0.5) -> None:
+    """Random values in every paper parameter (through the views, so the cell changes)."""
+    with torch.no_grad():
+        for view in cell.paper_parameters().values():
+            view.copy_(torch.randn_like(view) * scale)
+
+
+def random_state(cell: variants.RecurrentCell, batch: int, dtype: torch.dtype) -> tuple:
+    """A non-zero state of the right layout, in the range a cell reaches (gates in (0, 1))."""
+    state = []
+    for name in cell.state_names:
+        s = torch.rand(batch, cell.hidden_size, dtype=dtype)
+        state.append(s if name in ("i", "f", "o") else 2 * s - 1)
+    return tuple(state)
