@@ -1,4 +1,21 @@
 """What the cells are trained on: synthetic memory problems and real sequence data.
 
-Each task will state its chance level; the task registry arrives with the tasks issue.
+    import tasks
+    tasks.names()                                    # sorted registry keys
+    task = tasks.build("parity", seq_len=20)         # defaults, with overrides
+    for batch in task.batches("train", seed=1): ...  # endless, deterministic from the seed
+    task.evaluate(predict, "valid")                  # metrics on the fixed held-out split
+    task.chance                                      # what a model that learned nothing scores
+
+Importing the package registers the built-in tasks; ``register`` adds one of your own.
 """
+
+from tasks.base import IO, Batch, Metric, Settings, Task, TaskError
+from tasks.registry import TaskInfo, UnknownTaskError, build, info, names, register, unregister
+from tasks.synthetic import SyntheticTask
+
+# Built-in tasks register themselves on import.
+from tasks import long_dependency, memory_add, parity, reber  # noqa: E402,F401
+
+__all__ = ["IO", "Batch", "Metric", "Settings", "SyntheticTask", "Task", "TaskError", "TaskInfo",
+           "UnknownTaskError", "build", "info", "names", "register", "unregister"]

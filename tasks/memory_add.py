@@ -1,0 +1,105 @@
+"""The adding problem, and the lecture's memory example built on it (resets, queries)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from tasks.base import IO, Batch, Metric, Settings, TaskError
+from tasks.registry import register
+from tasks.synthetic import Arrays, SyntheticTask
+
+
+@dataclass(frozen=True)
+class MemoryAddSettings(Settings):
+    seq_len: int = 50  # T
+    markers: int = 2  # marked values to add per segment
+    queries: int = 1  # segments; the sum is asked for at the end of each
+    reset: bool = False  # a reset marker opens every segment after the first
+    lr: float = 1e-2
+
+    def check(self) -> None:
+        super().check()
+        if self.markers < 1 or self.queries < 1:
+            raise TaskError("markers and queries must be at least 1, "
+                            f"got markers={self.markers}, queries={self.queries}")
+        if self.seq_len < self.queries * self.markers:
+            raise TaskError(f"seq_len={self.seq_len} is too short for {self.queries} segment(s) "
+                            f"of {self.markers} marker(s); make it at least "
+                            f"{self.queries * self.markers}")
+
+
+@register("memory-add", kind="synthetic",
+          description="add the marked values, report the sum (adding problem)")
+class MemoryAdd(SyntheticTask):
+    """The adding problem in its Le et al. 2015 / Arjovsky et al. 2016 form, by default:
+    each step carries a value u_t ~ U[0, 1] and a marker m_t; exactly two steps are marked,
+    one in each half, and after the last step the model outputs u_a + u_b (squared error).
+    Predicting the mean, 1, scores Var(u_a + u_b) = 1/6: that is chance.
+
+    Knobs make it the lecture's memory example. ``queries = Q`` cuts the sequence into Q
+    segments, each with ``markers`` marked values (one in each equal part of the segment) and
+    a query at its last step asking for the sum so far. With ``reset``, a reset marker at the
+    start of every later segment empties the memory, so each answer is the sum of its own
+    segment's values: remembering is not enough, the cell must also forget on cue.
+    Input channels: value, add marker, then a reset channel (with ``reset``) and a query
+    channel (with Q > 1). Chance (best constant per query): markers/12 with resets, else
+    markers/12 · (Q + 1)/2.
+    """
+
+    settings_class = MemoryAddSettings
+    settings: MemoryAddSettings
+
+    @property
+    def _channels(self) -> int:
+        return 2 + int(self.settings.reset) + int(self.settings.queries > 1)
+
+    @property
+    def io(self) -> IO:
+        per = "per-step" if self.settings.queries > 1 else "per-sequence"
+        return IO("features", self._channels, "regression", 1, per)
+
+    @property
+    def metrics(self) -> tuple[Metric, ...]:
+        s = self.settings
+        chance = s.markers / 12 * (1 if s.reset else (s.queries + 1) / 2)
+        return (Metric("mse", "squared error", True, chance),)
+
+    def _segments(self) -> list[tuple[int, int]]:
+        edges = np.linspace(0, self.settings.seq_len, self.settings.queries + 1).astype(int)
+        return list(zip(edges[:-1], edges[1:]))
+
+    def _generate(self, rng: np.random.Generator, n: int, heldout: bool) -> Arrays:
+        s = self.settings
+        x = np.zeros((n, s.seq_len, self._channels), dtype=np.float32)
+        x[:, :, 0] = rng.random((n, s.seq_len), dtype=np.float32)
+        y = np.zeros((n, s.seq_len, 1), dtype=np.float32)
+        mask = np.zeros((n, s.seq_len), dtype=bool)
+        rows, total = np.arange(n), np.zeros(n, dtype=np.float64)
+        for q, (start, stop) in enumerate(self._segments()):
+            if s.reset and q > 0:
+                x[:, start, 2] = 1.0
+                total[:] = 0.0
+            parts = np.linspace(start, stop, s.markers + 1).astype(int)
+            for low, high in zip(parts[:-1], parts[1:]):
+                where = rng.integers(low, high, n)
+                x[rows, where, 1] = 1.0
+                total += x[rows, where, 0]
+            if s.queries > 1:
+                x[:, stop - 1, -1] = 1.0
+            y[:, stop - 1, 0] = total
+            mask[:, stop - 1] = True
+        return x, y, mask
+
+    def _score(self, outputs: Tensor, batch: Batch) -> dict[str, float]:
+        return {"mse": float(self._per_step_loss(outputs, batch).sum())}
+
+    def trivial_outputs(self, batch: Batch) -> Tensor:
+        """The expected answer at each query: markers/2 per segment counted."""
+        half = self.settings.markers / 2
+        counted = torch.ones_like(batch.mask, dtype=torch.float32) if self.settings.reset \
+            else batch.mask.float().cumsum(0)
+        return (counted * half).unsqueeze(-1)
