@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
+import tasks
 import variants
 from harness.table import format_table
 
@@ -48,7 +49,24 @@ def cmd_list(args: argparse.Namespace) -> int:
           f"hidden {args.hidden_size}:")
     print(format_table(("variant", "family", "paper", params, "backend", "description"), rows,
                        right=(params,)))
+    if args.family is None:
+        print()
+        print(f"Tasks ({len(tasks.names())}); chance level at the defaults:")
+        print(format_table(("task", "kind", "metric", "chance", "source"),
+                           [_task_row(name) for name in tasks.names()], right=("chance",)))
     return 0
+
+
+def _task_row(name: str) -> tuple[str, ...]:
+    """One task's listing; a task whose data is missing says why instead of failing."""
+    kind = tasks.info(name).kind
+    try:
+        task = tasks.build(name)
+        metric = task.metrics[0]
+        return (name, kind, f"{metric.name} ({metric.unit})" if metric.unit else metric.name,
+                f"{metric.chance:.4g}", task.source_label)
+    except tasks.TaskError as error:
+        return (name, kind, "-", "-", f"unavailable: {error}")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -15,7 +15,7 @@ from tasks.registry import TaskInfo, UnknownTaskError, build, info, names, regis
 from tasks.synthetic import SyntheticTask
 
 # Built-in tasks register themselves on import.
-from tasks import long_dependency, memory_add, parity, reber  # noqa: E402,F401
+from tasks import language_model, long_dependency, memory_add, parity, reber  # noqa: E402,F401
 
 __all__ = ["IO", "Batch", "Metric", "Settings", "SyntheticTask", "Task", "TaskError", "TaskInfo",
            "UnknownTaskError", "build", "info", "names", "register", "unregister"]

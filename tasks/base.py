@@ -134,8 +134,14 @@ class Task:
                 "source": self.source}
 
     @property
-    def source(self) -> str:
+    def source(self) -> Any:
+        """Where the data comes from, in full (recorded with results)."""
         return "generated"
+
+    @property
+    def source_label(self) -> str:
+        """Where the data comes from, in a few words (for listings)."""
+        return "generated from the seed"
 
     @property
     def chance(self) -> dict[str, float]:
