@@ -37,11 +37,25 @@ class ReberSettings(Settings):
                             f"got {self.heldout_min_len}")
 
 
-def _inner(rng: np.random.Generator) -> tuple[str, list[set[str]]]:
+class _Coins:
+    """Fair coin flips drawn from ``rng`` a few thousand at a time (one call per flip is slow)."""
+
+    def __init__(self, rng: np.random.Generator) -> None:
+        self.rng, self.flips, self.next = rng, np.empty(0, dtype=np.int64), 0
+
+    def __call__(self) -> int:
+        if self.next == len(self.flips):
+            self.flips, self.next = self.rng.integers(0, 2, 4096), 0
+        self.next += 1
+        return int(self.flips[self.next - 1])
+
+
+def _inner(coin: _Coins) -> tuple[str, list[set[str]]]:
     """One Reber string and, after each of its symbols, the set of legal next symbols."""
     state, text, legal = 0, "", []
     while state != _END:
-        symbol, state = _GRAMMAR[state][rng.integers(len(_GRAMMAR[state]))]
+        options = _GRAMMAR[state]
+        symbol, state = options[coin()] if len(options) == 2 else options[0]
         text += symbol
         legal.append({s for s, _ in _GRAMMAR[state]} if state != _END else {"E"})
     return text + "E", legal
@@ -83,13 +97,14 @@ class Reber(SyntheticTask):
         x = np.zeros((n, width, 7), dtype=np.float32)
         y = np.zeros((n, width, 7), dtype=np.float32)
         mask = np.zeros((n, width), dtype=bool)
+        coin = _Coins(rng)
         for k in range(n):
             while True:
-                inner, inner_legal = _inner(rng)
+                inner, inner_legal = _inner(coin)
                 long_enough = len(inner) >= s.heldout_min_len or not heldout
                 if long_enough and len(inner) + 4 <= s.max_len:
                     break
-            second = "TP"[k % 2] if heldout else "TP"[rng.integers(2)]
+            second = "TP"[k % 2] if heldout else "TP"[coin()]
             text = "B" + second + inner + second + "E"
             legal = [{"T", "P"}, {"B"}] + inner_legal + [{second}, {"E"}]
             for t, (symbol, allowed) in enumerate(zip(text[:-1], legal)):
