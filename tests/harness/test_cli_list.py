@@ -18,7 +18,7 @@ def harness(*args: str) -> subprocess.CompletedProcess[str]:
 def test_list_shows_every_variant_with_its_count() -> None:
     result = harness("list")
     assert result.returncode == 0, result.stderr
-    lines = result.stdout.splitlines()
+    lines = result.stdout.split("\n\n")[0].splitlines()
     assert lines[0].startswith("Variants (17)")
     rows = {line.split()[0]: line for line in lines[3:]}
     assert sorted(rows) == variants.names()
@@ -52,3 +52,29 @@ def test_bad_input_is_one_line_and_exit_code_2() -> None:
         assert result.stdout == ""
         assert result.stderr.startswith(message)
         assert len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_list_shows_every_task_with_its_chance_level(tmp_path) -> None:
+    import tasks
+
+    result = harness("list")
+    assert result.returncode == 0, result.stderr
+    section = result.stdout.split("\n\n")[1].splitlines()
+    assert section[0] == f"Tasks ({len(tasks.names())}); chance level at the defaults:"
+    rows = {line.split()[0]: line for line in section[3:]}
+    assert sorted(rows) == tasks.names()
+    assert "accuracy (%)" in rows["parity"] and " 50 " in rows["parity"]
+    assert "mse (squared error)" in rows["memory-add"] and "0.1667" in rows["memory-add"]
+    assert "0.2971" in rows["long-dependency"]  # 10 ln 8 / (50 + 20)
+    assert "bpc (bits/char)" in rows["lm"] and "pysrc: " in rows["lm"]
+
+
+def test_list_says_why_a_task_is_unavailable(tmp_path) -> None:
+    env_data = {"HARNESS_DATA": str(tmp_path), "HARNESS_CACHE": str(tmp_path / "cache")}
+    result = subprocess.run([sys.executable, "-m", "harness", "list"], capture_output=True,
+                            text=True, env={**os.environ, **env_data}, timeout=120)
+    assert result.returncode == 0, result.stderr
+    music = [line for line in result.stdout.splitlines() if line.startswith("music ")]
+    if music:  # the music task reads JSB Chorales from the data folder, empty here
+        assert "unavailable: jsb_chorales/" in music[0] and "HARNESS_DATA" in music[0]
+    assert "Traceback" not in result.stderr
