@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -127,7 +128,7 @@ class LanguageModel(Task):
         if split != "train":
             yield from self._windows(stream)
             return
-        for epoch in range(1 << 62):
+        for epoch in itertools.count():
             rng = np.random.default_rng(np.random.SeedSequence([_SALT, seed, epoch]))
             yield from self._windows(stream[int(rng.integers(0, self.seq_len)):])
 
