@@ -53,15 +53,16 @@ def cmd_list(args: argparse.Namespace) -> int:
         print()
         print(f"Tasks ({len(tasks.names())}); chance level at the defaults:")
         print(format_table(("task", "kind", "metric", "chance", "source"),
-                           [_task_row(name) for name in tasks.names()], right=("chance",)))
+                           [_task_row(name, args.data_dir) for name in tasks.names()],
+                           right=("chance",)))
     return 0
 
 
-def _task_row(name: str) -> tuple[str, ...]:
+def _task_row(name: str, data_dir: str | None) -> tuple[str, ...]:
     """One task's listing; a task whose data is missing says why instead of failing."""
     kind = tasks.info(name).kind
     try:
-        task = tasks.build(name)
+        task = tasks.build(name, **tasks.data_dir_override(name, data_dir))
         metric = task.metrics[0]
         return (name, kind, f"{metric.name} ({metric.unit})" if metric.unit else metric.name,
                 f"{metric.chance:.4g}", task.source_label)
@@ -78,6 +79,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--family", help="only this family (lstm, gru, rnn, mut, nas)")
     p.add_argument("--input-size", type=_positive_int, default=32, metavar="M")
     p.add_argument("--hidden-size", type=_positive_int, default=128, metavar="N")
+    p.add_argument("--data-dir", metavar="DIR",
+                   help="folder holding the datasets (default: $HARNESS_DATA)")
     p.set_defaults(handler=cmd_list)
     return parser
 

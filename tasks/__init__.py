@@ -11,11 +11,20 @@ Importing the package registers the built-in tasks; ``register`` adds one of you
 """
 
 from tasks.base import IO, Batch, Metric, Settings, Task, TaskError
-from tasks.registry import TaskInfo, UnknownTaskError, build, info, names, register, unregister
+from tasks.registry import (
+    TaskInfo,
+    UnknownTaskError,
+    build,
+    data_dir_override,
+    info,
+    names,
+    register,
+    unregister,
+)
 from tasks.synthetic import SyntheticTask
 
 # Built-in tasks register themselves on import.
 from tasks import language_model, long_dependency, memory_add, parity, reber  # noqa: E402,F401
 
 __all__ = ["IO", "Batch", "Metric", "Settings", "SyntheticTask", "Task", "TaskError", "TaskInfo",
-           "UnknownTaskError", "build", "info", "names", "register", "unregister"]
+           "UnknownTaskError", "build", "data_dir_override", "info", "names", "register", "unregister"]

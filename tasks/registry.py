@@ -74,6 +74,12 @@ def build(name: str, **overrides: Any) -> Task:
     return cls(make_settings(cls.settings_class, name, overrides))
 
 
+def data_dir_override(name: str, data_dir: str | None) -> dict[str, Any]:
+    """``{"data_dir": data_dir}`` for a task that reads a data folder, else nothing."""
+    fields = {f.name for f in dataclasses.fields(info(name).cls.settings_class)}
+    return {"data_dir": data_dir} if data_dir is not None and "data_dir" in fields else {}
+
+
 def make_settings(settings_class: type, name: str, overrides: dict[str, Any]) -> Any:
     """The task's default settings with ``overrides`` applied, each type-checked."""
     hints = typing.get_type_hints(settings_class)
