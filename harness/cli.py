@@ -70,6 +70,30 @@ def _task_row(name: str, data_dir: str | None) -> tuple[str, ...]:
         return (name, kind, "-", "-", f"unavailable: {error}")
 
 
+def cmd_run(args: argparse.Namespace) -> int:
+    """One run of a variant on a task, with a progress bar and a summary line."""
+    from tqdm import tqdm
+
+    from harness.config import RunConfig, apply_overrides
+    from harness.train import train
+
+    config = apply_overrides(RunConfig(variant=args.variant, task=args.task, seed=args.seed,
+                                       device=args.device), args.set)
+    variants.info(config.variant)  # unknown names fail here, before any work
+    tasks.info(config.task)
+    with tqdm(desc=f"{config.variant} × {config.task}", unit="step", disable=None,
+              leave=False) as bar:
+        def on_step(step: int, total: int, loss: float) -> None:
+            bar.total = total
+            bar.update(1)
+            if step % 10 == 0:
+                bar.set_postfix(loss=f"{loss:.4g}")
+
+        result = train(config, on_step)
+    print(result.summary())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="harness", description="Benchmark and ablate recurrent cells.")
@@ -82,6 +106,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--data-dir", metavar="DIR",
                    help="folder holding the datasets (default: $HARNESS_DATA)")
     p.set_defaults(handler=cmd_list)
+
+    p = commands.add_parser("run", help="train one variant on one task")
+    p.add_argument("--variant", default="lstm", help="a registered variant (default lstm)")
+    p.add_argument("--task", default="parity", help="a registered task (default parity)")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a run setting (steps=500, lr=0.01, optimizer='sgd'), "
+                        "a task setting (task.seq_len=30) or a cell option (cell.forget_bias=2)")
+    p.set_defaults(handler=cmd_run)
     return parser
 
 

@@ -75,6 +75,9 @@ class Batch:
     def scored(self) -> int:
         return int(self.mask.sum())
 
+    def to(self, device: torch.device | str) -> Batch:
+        return Batch(self.x.to(device), self.y.to(device), self.mask.to(device), self.reset)
+
 
 @dataclass(frozen=True)
 class Settings:

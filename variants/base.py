@@ -102,6 +102,14 @@ class RecurrentCell(nn.Module):
             for name, (attribute, index) in self._paper_layout().items()
         }
 
+    def paper_gradients(self) -> dict[str, Tensor | None]:
+        """The gradients of ``paper_parameters()``, as views (``None`` before a backward)."""
+        grads = {}
+        for name, (attribute, index) in self._paper_layout().items():
+            grad = getattr(self, attribute).grad
+            grads[name] = None if grad is None else grad[index]
+        return grads
+
     def reset_parameters(self) -> None:
         """Every weight, bias and peephole ~ U(-1/sqrt(N), 1/sqrt(N)), as torch's RNNs do."""
         bound = 1.0 / math.sqrt(self.hidden_size)
