@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
@@ -72,6 +73,10 @@ def _task_row(name: str, data_dir: str | None) -> tuple[str, ...]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """One run of a variant on a task, with a progress bar and a summary line."""
+    if args.grid:
+        from harness.cli_grid import cmd_grid
+
+        return cmd_grid(args)
     from tqdm import tqdm
 
     from harness.config import RunConfig, apply_overrides
@@ -107,7 +112,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder holding the datasets (default: $HARNESS_DATA)")
     p.set_defaults(handler=cmd_list)
 
-    p = commands.add_parser("run", help="train one variant on one task")
+    p = commands.add_parser("run", help="train one variant on one task, or a whole grid")
     p.add_argument("--variant", default="lstm", help="a registered variant (default lstm)")
     p.add_argument("--task", default="parity", help="a registered task (default parity)")
     p.add_argument("--seed", type=int, default=0)
@@ -115,7 +120,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a run setting (steps=500, lr=0.01, optimizer='sgd'), "
                         "a task setting (task.seq_len=30) or a cell option (cell.forget_bias=2)")
+    g = p.add_argument_group("grid (with --grid)")
+    g.add_argument("--grid", action="store_true", help="cross variants × tasks × seeds")
+    g.add_argument("--profile", default="default", help="smoke, default or paper")
+    g.add_argument("--variants", help="comma-separated variants (default: all)")
+    g.add_argument("--tasks", help="comma-separated tasks (default: the embedded ones)")
+    g.add_argument("--seeds", type=_positive_int, help="seeds per variant and task")
+    g.add_argument("--workers", type=_positive_int, default=min(4, os.cpu_count() or 1),
+                   help="local worker processes (default: one per core, at most 4)")
+    g.add_argument("--storage", help="journal file or database URL "
+                                     "(default results/harness.journal)")
+    g.add_argument("--study", help="study name (default grid-PROFILE)")
+    g.add_argument("--config", help="a grid file (TOML)")
+    g.add_argument("--out", help="report folder (default results/STUDY)")
     p.set_defaults(handler=cmd_run)
+
+    p = commands.add_parser("report", help="rebuild tables, figures and report from storage")
+    p.add_argument("--study", default="grid-default")
+    p.add_argument("--storage", help="journal file or database URL")
+    p.add_argument("--out", help="report folder (default results/STUDY)")
+    p.set_defaults(handler=lambda a: __import__("harness.cli_grid", fromlist=["x"])
+                   .cmd_report(a))
     return parser
 
 

@@ -29,6 +29,7 @@ class RunResult:
     config: dict[str, Any]
     status: str  # "complete" or "diverged"
     primary: str  # the metric used to pick the best evaluation
+    lower_is_better: bool  # of the primary metric
     test: dict[str, float]
     valid: dict[str, float]
     chance: dict[str, float]
@@ -172,8 +173,8 @@ def train(config: RunConfig, on_step: Callable[[int, int, float], None] | None =
               "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
               "cell_parameters": sum(variants.count_parameters(c) for c in model.cells),
               "backend": model.backend, "lr": lr, "task_source": task.source}
-    return RunResult(dataclasses.asdict(config), status, primary.name, test, valid,
-                     task.chance, best_step, step, curves, through_time, record)
+    return RunResult(dataclasses.asdict(config), status, primary.name, primary.lower_is_better,
+                     test, valid, task.chance, best_step, step, curves, through_time, record)
 
 
 def _probe_gradients(model: SequenceModel, task: tasks.Task, batch: tasks.Batch,

@@ -8,6 +8,7 @@ never saw), with its provenance: where it came from, its size and sha256.
 from __future__ import annotations
 
 import difflib
+import functools
 import hashlib
 import logging
 import sys
@@ -18,7 +19,7 @@ from pathlib import Path
 import numpy as np
 
 from tasks.base import SPLITS, TaskError
-from tasks.datafiles import Source, locate, sha256_of
+from tasks.datafiles import Source, data_root, locate, sha256_of
 
 log = logging.getLogger(__name__)
 
@@ -97,10 +98,10 @@ def load(corpus: str, level: str | None, data_dir: str | None) -> Corpus:
         if level != NAMED[corpus].level:
             raise TaskError(f"corpus {corpus!r} is {NAMED[corpus].level}-level; drop level= "
                             f"or use {'ptb-char' if corpus == 'ptb' else 'a text path'}")
-        return _load_named(corpus, data_dir)
+        root = data_root(data_dir)  # resolved here: HARNESS_DATA is part of the cache key
+        return _load_named(corpus, str(root) if root is not None else None)
     if corpus == EMBEDDED:
-        text, source = _python_sources()
-        return _from_texts(corpus, level, _split_by_files(text), source, level == "word")
+        return _load_embedded(level)
     path = Path(corpus).expanduser()
     if not path.exists():
         known = sorted([*NAMED, EMBEDDED])
@@ -113,6 +114,14 @@ def load(corpus: str, level: str | None, data_dir: str | None) -> Corpus:
                        level == "word")
 
 
+@functools.lru_cache(maxsize=2)
+def _load_embedded(level: str) -> Corpus:
+    """``pysrc``; read once per process (a grid builds the task for every run)."""
+    text, source = _python_sources()
+    return _from_texts(EMBEDDED, level, _split_by_files(text), source, level == "word")
+
+
+@functools.lru_cache(maxsize=4)
 def _load_named(corpus: str, data_dir: str | None) -> Corpus:
     spec = NAMED[corpus]
     texts, files = {}, {}

@@ -1,0 +1,95 @@
+"""``run --grid`` and ``report``: the grid from the command line to the finished report."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from tqdm import tqdm
+
+from harness import grid, runner, store
+from harness.config import ConfigError, parse_value
+from harness.train import RunResult
+from results import report as reports
+from results.summary import task_table, to_markdown
+
+
+def _split(text: str | None) -> list[str] | None:
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
+
+
+def _run_overrides(assignments: list[str]) -> dict[str, object]:
+    """``--set`` for a grid: run fields, ``task.<k>`` for every task, ``cell.<k>``."""
+    run: dict[str, object] = {}
+    for item in assignments:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--set expects key=value, got {item!r}")
+        value = parse_value(raw.strip())
+        if key.startswith(("task.", "cell.")):
+            group = "task_settings" if key.startswith("task.") else "cell_options"
+            run.setdefault(group, {})[key.split(".", 1)[1]] = value  # type: ignore[index]
+        else:
+            run[key.strip()] = value
+    return run
+
+
+def cmd_grid(args: argparse.Namespace) -> int:
+    spec = grid.resolve(args.profile, _split(args.variants), _split(args.tasks), args.seeds,
+                        args.config, _run_overrides(args.set))
+    study_name = args.study or f"grid-{spec.profile}"
+    prepared = runner.prepare(spec, store.open_storage(args.storage), study_name)
+    device = None if args.device == "auto" else args.device
+    print(f"grid {study_name}: {prepared.total} runs ({len(spec.variants)} variants × "
+          f"{len(spec.tasks)} tasks × {spec.seeds} seeds); {prepared.added} to run, "
+          f"{prepared.already} already done or queued, {prepared.requeued} re-queued",
+          file=sys.stderr)
+    done = runner.done_keys(prepared.study) & prepared.keys
+    bar = tqdm(total=prepared.total, initial=len(done), unit="run", disable=None,
+               desc=study_name)
+
+    def on_run(config, result: RunResult | None) -> None:
+        bar.update(1)
+        tqdm.write(result.summary() if result else f"{config.variant} on {config.task}: FAILED",
+                   file=sys.stderr)
+
+    def on_step(step: int, total: int, loss: float) -> None:
+        if step % 25 == 0:
+            bar.set_postfix_str(f"step {step}/{total} loss {loss:.4g}")
+
+    def on_progress(finished: set[str]) -> None:
+        bar.update(len(finished) - bar.n)
+
+    try:
+        if args.workers == 1:
+            runner.run_in_process(prepared, device, on_step, on_run)
+        else:
+            runner.run_in_workers(prepared, args.storage, args.workers, device, on_progress)
+    except KeyboardInterrupt:
+        bar.close()
+        print("interrupted: finished runs are stored; run the same command to resume",
+              file=sys.stderr)
+        return 130
+    bar.close()
+    for error in runner.failed(prepared.study, prepared.keys):
+        print(f"failed run: {error}", file=sys.stderr)
+    return _write_report(prepared.study, args.out)
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    study = store.open_study(store.open_storage(args.storage), args.study, create=False)
+    return _write_report(study, args.out)
+
+
+def _write_report(study, out: str | None) -> int:
+    folder = Path(out or Path("results") / study.study_name)
+    path = reports.build(study, folder)
+    runs = reports.frames.runs_frame(study)
+    for task in sorted(runs["task"].unique()) if len(runs) else []:
+        table = task_table(runs, task)
+        if not table.empty:
+            print(f"\n{task} (test {runs.loc[runs['task'] == task, 'metric'].dropna().iloc[0]})")
+            print(to_markdown(table))
+    print(f"\nreport: {path}")
+    return 0

@@ -1,0 +1,103 @@
+"""A grid: variants × tasks × seeds with run settings, from a named profile or a TOML file.
+
+A grid file describes a whole grid; every key is optional and falls back on the profile::
+
+    profile = "default"
+    variants = ["lstm", "gru", "cifg"]
+    tasks = ["parity", "memory-add"]
+    seeds = 3
+
+    [run]                      # RunConfig fields for every run
+    hidden_size = 32
+
+    [task.parity]              # for one task: RunConfig fields, and its task settings
+    steps = 800
+    task_settings = { seq_len = 20 }
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import tasks
+import variants
+from harness.config import ConfigError, RunConfig
+from harness.profiles import EMBEDDED_TASKS, PROFILES
+
+
+@dataclass(frozen=True)
+class GridSpec:
+    """The resolved description of a grid (saved with its results)."""
+
+    profile: str
+    variants: tuple[str, ...]
+    tasks: tuple[str, ...]
+    seeds: int
+    run: dict[str, Any] = field(default_factory=dict)
+    per_task: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def runs(self) -> list[RunConfig]:
+        """Every run of the grid, task by task, variant by variant, seed by seed."""
+        out = []
+        for task in self.tasks:
+            for variant in self.variants:
+                for seed in range(self.seeds):
+                    settings = {**self.run, **self.per_task.get(task, {})}
+                    try:
+                        out.append(RunConfig(variant=variant, task=task, seed=seed, **settings))
+                    except TypeError as error:
+                        raise ConfigError(f"grid settings for {task}: {error}") from None
+        return out
+
+
+def resolve(profile: str = "default", variant_names: list[str] | None = None,
+            task_names: list[str] | None = None, seeds: int | None = None,
+            config_file: str | None = None, run_overrides: dict[str, Any] | None = None
+            ) -> GridSpec:
+    """Profile, then grid file, then command-line options, each overriding the last."""
+    file = _read_toml(config_file) if config_file else {}
+    profile = file.pop("profile", profile)
+    if profile not in PROFILES:
+        close = [p for p in PROFILES if p[0] == profile[:1]]
+        raise ConfigError(f"unknown profile {profile!r}; profiles are {', '.join(PROFILES)}"
+                          + (f" (did you mean {close[0]}?)" if close else ""))
+    base = PROFILES[profile]
+    chosen_variants = variant_names or file.pop("variants", None) or variants.names()
+    chosen_tasks = task_names or file.pop("tasks", None) or list(EMBEDDED_TASKS)
+    for name in chosen_variants:
+        variants.info(name)
+    for name in chosen_tasks:
+        tasks.info(name)
+    per_task = {t: dict(base["tasks"].get(t, {})) for t in chosen_tasks}
+    for task, extra in file.pop("task", {}).items():
+        merged = per_task.setdefault(task, {})
+        merged["task_settings"] = {**merged.get("task_settings", {}),
+                                   **extra.pop("task_settings", {})}
+        merged.update(extra)
+    run = {**base["run"], **file.pop("run", {}), **(run_overrides or {})}
+    count = seeds or file.pop("seeds", None) or base["seeds"]
+    file.pop("seeds", None)
+    if file:
+        raise ConfigError(f"unknown key(s) in {config_file}: {', '.join(sorted(file))}; "
+                          "allowed: profile, variants, tasks, seeds, [run], [task.NAME]")
+    spec = GridSpec(profile, tuple(chosen_variants), tuple(chosen_tasks), int(count), run,
+                    per_task)
+    spec.runs()  # every run's configuration is checked before anything is stored
+    return spec
+
+
+def _read_toml(path: str) -> dict[str, Any]:
+    try:
+        return tomllib.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"grid file {path} does not exist") from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(f"grid file {path} is not valid TOML: {error}") from None
+
+
+def as_dict(spec: GridSpec) -> dict[str, Any]:
+    return dataclasses.asdict(spec)

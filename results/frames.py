@@ -1,0 +1,113 @@
+"""From the storage to pandas: one row per run, and curves in long format.
+
+Reads what the runner stored on each trial (``config``, ``result``); needs nothing else, so
+the tables are the same on any machine that can open the storage.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import optuna
+import pandas as pd
+from optuna.trial import TrialState
+
+RUN_COLUMNS = ["study", "trial", "key", "variant", "task", "seed", "status"]
+
+
+def _runs(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
+    """Trials that are runs (orphans of racing workers carry no configuration)."""
+    return [t for t in study.get_trials(deepcopy=False) if "config" in t.user_attrs]
+
+
+def runs_frame(study: optuna.Study) -> pd.DataFrame:
+    """One row per run: identity, every hyperparameter, status, metrics, chance, telemetry.
+
+    Status is ``complete``, ``diverged``, ``failed`` (an error), ``running`` or ``waiting``.
+    Metric columns: ``test_<m>``, ``valid_<m>``, ``chance_<m>``; ``metric`` names the
+    primary one and ``test``/``chance``/``lower_is_better`` repeat it for plotting.
+    """
+    rows = []
+    for trial in _runs(study):
+        config = dict(trial.user_attrs["config"])
+        row: dict[str, Any] = {"study": study.study_name, "trial": trial.number,
+                               "key": trial.user_attrs["key"]}
+        task_settings = config.pop("task_settings", {}) or {}
+        cell_options = config.pop("cell_options", {}) or {}
+        row.update(config)
+        row.update({f"task.{k}": v for k, v in task_settings.items()})
+        row.update({f"cell.{k}": v for k, v in cell_options.items()})
+        result = trial.user_attrs.get("result")
+        row["status"] = _status(trial, result)
+        if result is not None:
+            row["metric"] = result["primary"]
+            row["lower_is_better"] = result["lower_is_better"]
+            for part in ("test", "valid", "chance"):
+                row.update({f"{part}_{k}": v for k, v in result[part].items()})
+            row["test"] = result["test"][result["primary"]]
+            row["chance"] = result["chance"][result["primary"]]
+            row["best_step"], row["steps_done"] = result["best_step"], result["steps"]
+            tele = dict(result["telemetry"])
+            tele.pop("task_source", None)
+            row.update(tele)
+        if "error" in trial.user_attrs:
+            row["error"] = trial.user_attrs["error"]
+        rows.append(row)
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return pd.DataFrame(columns=RUN_COLUMNS)
+    return frame.sort_values(["task", "variant", "seed"], kind="stable").reset_index(drop=True)
+
+
+def _status(trial: optuna.trial.FrozenTrial, result: dict[str, Any] | None) -> str:
+    if trial.state == TrialState.COMPLETE and result is not None:
+        return str(result["status"])
+    return {TrialState.FAIL: "failed", TrialState.RUNNING: "running",
+            TrialState.WAITING: "waiting"}.get(trial.state, trial.state.name.lower())
+
+
+def curves_frame(study: optuna.Study) -> pd.DataFrame:
+    """Long format: one row per (run, step, name): training loss, gradient norms, validation
+    metrics (``valid_<m>``) and per-parameter gradient norms (``grad.L0.W_f``)."""
+    rows = []
+    for trial in _runs(study):
+        result = trial.user_attrs.get("result")
+        if result is None:
+            continue
+        config = trial.user_attrs["config"]
+        ident = (trial.user_attrs["key"], config["variant"], config["task"], config["seed"])
+        rows += [(*ident, step, name, value) for step, name, value in result["curves"]]
+    return pd.DataFrame(rows, columns=["key", "variant", "task", "seed", "step", "name",
+                                       "value"])
+
+
+def through_time_frame(study: optuna.Study) -> pd.DataFrame:
+    """``||dLoss/dh_t||`` per run at its first and last evaluation, ``t`` counted back from
+    the end of the sequence (``lag`` 0 is the last step)."""
+    rows = []
+    for trial in _runs(study):
+        result = trial.user_attrs.get("result")
+        if result is None:
+            continue
+        config = trial.user_attrs["config"]
+        for when, profile in result["gradient_through_time"].items():
+            length = len(profile)
+            rows += [(trial.user_attrs["key"], config["variant"], config["task"],
+                      config["seed"], when, length - 1 - t, value)
+                     for t, value in enumerate(profile)]
+    return pd.DataFrame(rows, columns=["key", "variant", "task", "seed", "when", "lag",
+                                       "norm"])
+
+
+def export(frames: dict[str, pd.DataFrame], out_dir: Any) -> None:
+    """Each frame as Parquet (types kept) and CSV (for any tool)."""
+    from pathlib import Path
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, frame in frames.items():
+        frame.to_csv(out / f"{name}.csv", index=False)
+        mixed = [c for c in frame.columns if frame[c].dtype == object
+                 and frame[c].dropna().map(type).nunique() > 1]
+        typed = frame.astype({c: "string" for c in mixed})  # Parquet wants one type a column
+        typed.to_parquet(out / f"{name}.parquet", index=False)

@@ -1,0 +1,139 @@
+"""Grids: resolving profiles and files, idempotent enqueueing, the command end to end,
+resuming after an interruption, and several workers on one journal file."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from harness import grid, store
+from harness.config import ConfigError
+
+SMALL = ["--profile", "smoke", "--variants", "lstm,gru", "--tasks", "parity,memory-add"]
+
+
+def harness(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd, text=True,
+                          capture_output=True, timeout=timeout,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+
+
+def test_profile_file_and_options_resolve_in_order(tmp_path: Path) -> None:
+    spec = grid.resolve("smoke")
+    assert spec.tasks == ("parity", "memory-add", "long-dependency", "lm")
+    assert len(spec.variants) == 17 and len(spec.runs()) == 17 * 4
+    file = tmp_path / "g.toml"
+    file.write_text('profile = "smoke"\nvariants = ["lstm", "np"]\ntasks = ["parity"]\n'
+                    'seeds = 3\n[run]\nhidden_size = 5\n[task.parity]\nsteps = 7\n'
+                    'task_settings = { seq_len = 11 }\n')
+    spec = grid.resolve(config_file=str(file), run_overrides={"hidden_size": 6})
+    runs = spec.runs()
+    assert len(runs) == 6 and {r.seed for r in runs} == {0, 1, 2}
+    assert all(r.hidden_size == 6 and r.steps == 7 for r in runs)
+    assert runs[0].task_settings == {"seq_len": 11, "eval_size": 64}
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('seeds = 2\nvariants = ["lstm" "gru"]\n', r"not valid TOML: .*line 2"),
+    ('colour = "red"\n', "unknown key.*colour"),
+    ('profile = "smok"\n', "unknown profile 'smok'.*did you mean smoke"),
+    ('[run]\nhidden_size = -1\n', "hidden_size must be at least 1"),
+    ('[run]\nwidth = 3\n', "unexpected keyword argument 'width'"),
+])
+def test_bad_grid_files(tmp_path: Path, text: str, message: str) -> None:
+    file = tmp_path / "g.toml"
+    file.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        grid.resolve(config_file=str(file))
+
+
+def test_enqueue_is_idempotent_and_widening_adds_only_the_new(tmp_path: Path) -> None:
+    study = store.open_study(store.open_storage(str(tmp_path / "s.journal")), "g")
+    one = grid.resolve("smoke", ["lstm"], ["parity"], 1).runs()
+    two = grid.resolve("smoke", ["lstm"], ["parity"], 2).runs()
+    assert store.enqueue(study, one) == (1, 0)
+    assert store.enqueue(study, one) == (0, 1)
+    assert store.enqueue(study, two) == (1, 1)
+    assert store.counts(study) == {"waiting": 2}
+
+
+def test_smoke_grid_end_to_end_then_report_from_storage_alone(tmp_path: Path) -> None:
+    """Every variant on every embedded task, as a user runs it."""
+    journal = str(tmp_path / "runs.journal")
+    result = harness("run", "--grid", "--profile", "smoke", "--workers", "1", "--storage",
+                     journal, "--out", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "68 runs (17 variants × 4 tasks × 1 seeds); 68 to run" in result.stderr
+    runs = pd.read_parquet(tmp_path / "out" / "runs.parquet")
+    assert len(runs) == 68 and set(runs["status"]) <= {"complete", "diverged"}
+    assert runs.groupby("task")["variant"].nunique().eq(17).all()
+    assert runs["steps_per_second"].gt(0).all() and runs["key"].nunique() == 68
+    curves = pd.read_parquet(tmp_path / "out" / "curves.parquet")
+    assert {"train_loss", "grad_norm", "valid_mse", "valid_accuracy"} <= set(curves["name"])
+    figures = sorted(p.name for p in (tmp_path / "out" / "figures").iterdir())
+    assert figures == ["final_metric.png", "grad_norm.png", "gradient_through_time.png",
+                       "throughput.png", "train_loss.png"]
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "## parity: test accuracy (higher is better)" in report and "| lstm |" in report
+    assert json.loads((tmp_path / "out" / "resolved_config.json").read_text())["profile"] == \
+        "smoke"
+    assert "data:image/png;base64," in (tmp_path / "out" / "report.html").read_text()
+    again = harness("report", "--study", "grid-smoke", "--storage", journal, "--out", "again",
+                    cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert (tmp_path / "again" / "runs.csv").read_text() == \
+        (tmp_path / "out" / "runs.csv").read_text()
+    # the same command again runs nothing and changes nothing
+    rerun = harness("run", "--grid", "--profile", "smoke", "--storage", journal, "--out",
+                    "out2", cwd=tmp_path)
+    assert "0 to run, 68 already done or queued" in rerun.stderr
+    assert (tmp_path / "out2" / "runs.csv").read_text() == \
+        (tmp_path / "out" / "runs.csv").read_text()
+
+
+def _finished(journal: str) -> dict[str, object]:
+    study = store.open_study(store.open_storage(journal), "grid-smoke", create=False)
+    return {t.user_attrs["key"]: t.user_attrs["result"] for t in store.completed(study)}
+
+
+def test_an_interrupted_grid_resumes_where_it_stopped(tmp_path: Path) -> None:
+    journal = str(tmp_path / "runs.journal")
+    args = ["run", "--grid", "--profile", "smoke", "--variants", "lstm,gru,cifg,nas",
+            "--tasks", "parity,memory-add", "--storage", journal, "--out", "out"]
+    process = subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=tmp_path,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    deadline = time.time() + 120
+    while time.time() < deadline and (not Path(journal).exists() or len(_finished(journal)) < 2):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 130, err
+    assert "interrupted: finished runs are stored" in err
+    before = _finished(journal)
+    assert 2 <= len(before) < 8
+    result = harness(*args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"{8 - len(before)} to run" in result.stderr or "re-queued" in result.stderr
+    after = _finished(journal)
+    assert len(after) == 8
+    assert all(after[k] == v for k, v in before.items())  # finished runs untouched
+    runs = pd.read_csv(tmp_path / "out" / "runs.csv")
+    assert len(runs[runs["status"] == "complete"]) == 8
+
+
+def test_two_workers_share_one_journal(tmp_path: Path) -> None:
+    journal = str(tmp_path / "runs.journal")
+    result = harness("run", "--grid", *SMALL, "--seeds", "2", "--workers", "2", "--storage",
+                     journal, "--out", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    runs = pd.read_csv(tmp_path / "out" / "runs.csv")
+    assert len(runs) == 8 and set(runs["status"]) == {"complete"}
+    assert runs["key"].nunique() == 8 and runs["pid"].nunique() == 2
