@@ -99,6 +99,12 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from harness.cli_grid import cmd_report as report
+
+    return report(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="harness", description="Benchmark and ablate recurrent cells.")
@@ -139,8 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study", default="grid-default")
     p.add_argument("--storage", help="journal file or database URL")
     p.add_argument("--out", help="report folder (default results/STUDY)")
-    p.set_defaults(handler=lambda a: __import__("harness.cli_grid", fromlist=["x"])
-                   .cmd_report(a))
+    p.set_defaults(handler=cmd_report)
     return parser
 
 
