@@ -10,7 +10,7 @@ from tqdm import tqdm
 
 from harness import grid, runner, store
 from harness.config import ConfigError, parse_value
-from harness.train import RunResult
+from harness.train import RunResult, summary_line
 from results import report as reports
 from results.summary import task_table, to_markdown
 
@@ -58,7 +58,12 @@ def cmd_grid(args: argparse.Namespace) -> int:
         if step % 25 == 0:
             bar.set_postfix_str(f"step {step}/{total} loss {loss:.4g}")
 
-    def on_progress(finished: set[str]) -> None:
+    reported = set(done)
+
+    def on_progress(finished: dict[str, dict]) -> None:
+        for key in sorted(set(finished) - reported):
+            tqdm.write(summary_line(finished[key]), file=sys.stderr)
+            reported.add(key)
         bar.update(len(finished) - bar.n)
 
     try:

@@ -46,6 +46,12 @@ def done_keys(study: optuna.Study) -> set[str]:
     return {t.user_attrs["key"] for t in store.completed(study)}
 
 
+def finished_records(study: optuna.Study, keys: set[str]) -> dict[str, dict]:
+    """Stored results of the completed runs among ``keys``."""
+    return {t.user_attrs["key"]: t.user_attrs["result"] for t in store.completed(study)
+            if t.user_attrs["key"] in keys}
+
+
 def run_in_process(prepared: Prepared, device: str | None,
                    on_step: Callable[[int, int, float], None] | None,
                    on_run: Callable[[RunConfig, RunResult | None], None] | None) -> None:
@@ -64,7 +70,7 @@ def _worker_main(storage_url: str | None, study_name: str, device: str | None,
 
 
 def run_in_workers(prepared: Prepared, storage_url: str | None, workers: int,
-                   device: str | None, on_progress: Callable[[set[str]], None],
+                   device: str | None, on_progress: Callable[[dict[str, dict]], None],
                    poll_seconds: float = 1.0) -> None:
     """``workers`` processes share the study through the storage; each gets an equal share
     of the cores as torch threads. Progress is read back from the storage."""
@@ -77,12 +83,12 @@ def run_in_workers(prepared: Prepared, storage_url: str | None, workers: int,
         p.start()
     try:
         while any(p.is_alive() for p in processes):
-            on_progress(done_keys(prepared.study) & prepared.keys)
+            on_progress(finished_records(prepared.study, prepared.keys))
             time.sleep(poll_seconds)
     finally:
         for p in processes:
             p.join()
-    on_progress(done_keys(prepared.study) & prepared.keys)
+    on_progress(finished_records(prepared.study, prepared.keys))
 
 
 def failed(study: optuna.Study, keys: set[str]) -> list[str]:

@@ -44,14 +44,21 @@ class RunResult:
         return self.status == "diverged"
 
     def summary(self) -> str:
-        metric = self.primary
-        flag = " DIVERGED" if self.diverged else ""
-        speed = self.telemetry.get("steps_per_second")
-        rate = f", {speed:,.0f} steps×batch/s" if speed else ""
-        return (f"{self.config['variant']} on {self.config['task']} (seed {self.config['seed']})"
-                f"{flag}: test {metric} {self.test[metric]:.4g} (chance "
-                f"{self.chance[metric]:.4g}), best valid at step {self.best_step}/{self.steps}"
-                f"{rate}, {self.telemetry.get('wall_seconds', 0):.1f} s")
+        return summary_line(dataclasses.asdict(self))
+
+
+def summary_line(record: dict[str, Any]) -> str:
+    """One line about a run, from a ``RunResult`` as stored."""
+    config, metric, tele = record["config"], record["primary"], record["telemetry"]
+    flag = " DIVERGED" if record["status"] == "diverged" else ""
+    speed = tele.get("steps_per_second")
+    rate = f", {speed:,.0f} steps×batch/s" if speed else ""
+    test = record["test"][metric]
+    shown = f"{test:.4g}" if test is not None else "nan"
+    return (f"{config['variant']} on {config['task']} (seed {config['seed']}){flag}: test "
+            f"{metric} {shown} (chance {record['chance'][metric]:.4g}), best valid at step "
+            f"{record['best_step']}/{record['steps']}{rate}, "
+            f"{tele.get('wall_seconds', 0):.1f} s")
 
 
 def resolve_device(name: str) -> torch.device:

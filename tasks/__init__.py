@@ -24,7 +24,7 @@ from tasks.registry import (
 from tasks.synthetic import SyntheticTask
 
 # Built-in tasks register themselves on import.
-from tasks import language_model, long_dependency, memory_add, parity, reber  # noqa: E402,F401
+from tasks import language_model, long_dependency, memory_add, music, parity, reber  # noqa: E402,F401
 
 __all__ = ["IO", "Batch", "Metric", "Settings", "SyntheticTask", "Task", "TaskError", "TaskInfo",
            "UnknownTaskError", "build", "data_dir_override", "info", "names", "register", "unregister"]

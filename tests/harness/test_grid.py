@@ -137,3 +137,5 @@ def test_two_workers_share_one_journal(tmp_path: Path) -> None:
     runs = pd.read_csv(tmp_path / "out" / "runs.csv")
     assert len(runs) == 8 and set(runs["status"]) == {"complete"}
     assert runs["key"].nunique() == 8 and runs["pid"].nunique() == 2
+    lines = [line for line in result.stderr.splitlines() if "(seed " in line]
+    assert len(lines) == 8  # one log line per finished run
