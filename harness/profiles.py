@@ -30,9 +30,9 @@ PROFILES: dict[str, dict[str, Any]] = {
         "run": {"hidden_size": 32, "eval_every": 100, "log_every": 10, "patience": 5},
         "tasks": {
             "parity": {"steps": 1000,
-                       "task_settings": {"seq_len": 10, "min_len": 2, "eval_size": 100}},
+                       "task_settings": {"seq_len": 10, "min_len": 2, "eval_size": 200}},
             "memory-add": {"steps": 800, "task_settings": {"seq_len": 30, "eval_size": 500}},
-            "long-dependency": {"steps": 800, "task_settings": {"delay": 10, "copy_len": 5,
+            "long-dependency": {"steps": 1200, "task_settings": {"delay": 10, "copy_len": 5,
                                                                  "eval_size": 500}},
             "lm": {"steps": 400, "task_settings": {"seq_len": 50, "eval_tokens": 20_000}},
             "reber": {"steps": 800, "task_settings": {"eval_size": 500}},
