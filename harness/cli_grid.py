@@ -54,9 +54,14 @@ def cmd_grid(args: argparse.Namespace) -> int:
         tqdm.write(result.summary() if result else f"{config.variant} on {config.task}: FAILED",
                    file=sys.stderr)
 
+    current = [""]
+
+    def on_start(config) -> None:
+        current[0] = f"{config.variant} × {config.task}"
+
     def on_step(step: int, total: int, loss: float) -> None:
         if step % 25 == 0:
-            bar.set_postfix_str(f"step {step}/{total} loss {loss:.4g}")
+            bar.set_postfix_str(f"{current[0]} step {step}/{total} loss {loss:.4g}")
 
     reported = set(done)
 
@@ -68,7 +73,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
 
     try:
         if args.workers == 1:
-            runner.run_in_process(prepared, device, on_step, on_run)
+            runner.run_in_process(prepared, device, on_step, on_run, on_start)
         else:
             runner.run_in_workers(prepared, args.storage, args.workers, device, on_progress)
     except KeyboardInterrupt:

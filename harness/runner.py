@@ -54,8 +54,9 @@ def finished_records(study: optuna.Study, keys: set[str]) -> dict[str, dict]:
 
 def run_in_process(prepared: Prepared, device: str | None,
                    on_step: Callable[[int, int, float], None] | None,
-                   on_run: Callable[[RunConfig, RunResult | None], None] | None) -> None:
-    store.work(prepared.study, device, on_step, on_run)
+                   on_run: Callable[[RunConfig, RunResult | None], None] | None,
+                   on_start: Callable[[RunConfig], None] | None = None) -> None:
+    store.work(prepared.study, device, on_step, on_run, on_start)
 
 
 def _worker_main(storage_url: str | None, study_name: str, device: str | None,

@@ -129,8 +129,10 @@ def counts(study: optuna.Study) -> dict[str, int]:
 
 def work(study: optuna.Study, device: str | None = None,
          on_step: Callable[[int, int, float], None] | None = None,
-         on_run: Callable[[RunConfig, RunResult | None], None] | None = None) -> int:
-    """Take waiting runs one at a time until none is left; returns how many were run."""
+         on_run: Callable[[RunConfig, RunResult | None], None] | None = None,
+         on_start: Callable[[RunConfig], None] | None = None) -> int:
+    """Take waiting runs one at a time until none is left; returns how many were run.
+    ``on_start``/``on_step``/``on_run`` report a run's start, its steps and its end."""
     done = 0
     while study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
         trial = study.ask()
@@ -143,6 +145,8 @@ def work(study: optuna.Study, device: str | None = None,
             config = RunConfig(**{**asdict(config), "device": device})
         trial.set_user_attr("worker", {"host": platform.node(), "pid": os.getpid(),
                                        "started": time.time()})
+        if on_start is not None:
+            on_start(config)
         try:
             result = train(config, on_step)
         except KeyboardInterrupt:
