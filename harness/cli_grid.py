@@ -41,11 +41,11 @@ def cmd_grid(args: argparse.Namespace) -> int:
     study_name = args.study or f"grid-{spec.profile}"
     prepared = runner.prepare(spec, store.open_storage(args.storage), study_name)
     device = None if args.device == "auto" else args.device
-    print(f"grid {study_name}: {prepared.total} runs ({len(spec.variants)} variants × "
-          f"{len(spec.tasks)} tasks × {spec.seeds} seeds); {prepared.added} to run, "
-          f"{prepared.already} already done or queued, {prepared.requeued} re-queued",
-          file=sys.stderr)
     done = runner.done_keys(prepared.study) & prepared.keys
+    print(f"grid {study_name}: {prepared.total} runs ({len(spec.variants)} variants × "
+          f"{len(spec.tasks)} tasks × {spec.seeds} seeds); {len(done)} done, "
+          f"{prepared.total - len(done)} to run ({prepared.added} newly queued, "
+          f"{prepared.requeued} re-queued from a stopped worker)", file=sys.stderr)
     bar = tqdm(total=prepared.total, initial=len(done), unit="run", disable=None,
                desc=study_name)
 

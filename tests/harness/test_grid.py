@@ -71,7 +71,7 @@ def test_smoke_grid_end_to_end_then_report_from_storage_alone(tmp_path: Path) ->
     result = harness("run", "--grid", "--profile", "smoke", "--workers", "1", "--storage",
                      journal, "--out", "out", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "68 runs (17 variants × 4 tasks × 1 seeds); 68 to run" in result.stderr
+    assert "68 runs (17 variants × 4 tasks × 1 seeds); 0 done, 68 to run" in result.stderr
     runs = pd.read_parquet(tmp_path / "out" / "runs.parquet")
     assert len(runs) == 68 and set(runs["status"]) <= {"complete", "diverged"}
     assert runs.groupby("task")["variant"].nunique().eq(17).all()
@@ -94,7 +94,7 @@ def test_smoke_grid_end_to_end_then_report_from_storage_alone(tmp_path: Path) ->
     # the same command again runs nothing and changes nothing
     rerun = harness("run", "--grid", "--profile", "smoke", "--storage", journal, "--out",
                     "out2", cwd=tmp_path)
-    assert "0 to run, 68 already done or queued" in rerun.stderr
+    assert "68 done, 0 to run (0 newly queued" in rerun.stderr
     assert (tmp_path / "out2" / "runs.csv").read_text() == \
         (tmp_path / "out" / "runs.csv").read_text()
 
@@ -107,7 +107,8 @@ def _finished(journal: str) -> dict[str, object]:
 def test_an_interrupted_grid_resumes_where_it_stopped(tmp_path: Path) -> None:
     journal = str(tmp_path / "runs.journal")
     args = ["run", "--grid", "--profile", "smoke", "--variants", "lstm,gru,cifg,nas",
-            "--tasks", "parity,memory-add", "--storage", journal, "--out", "out"]
+            "--tasks", "parity,memory-add", "--seeds", "3", "--workers", "1", "--storage",
+            journal, "--out", "out"]
     process = subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=tmp_path,
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.time() + 120
@@ -118,15 +119,15 @@ def test_an_interrupted_grid_resumes_where_it_stopped(tmp_path: Path) -> None:
     assert process.returncode == 130, err
     assert "interrupted: finished runs are stored" in err
     before = _finished(journal)
-    assert 2 <= len(before) < 8
+    assert 2 <= len(before) < 24
     result = harness(*args, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
-    assert f"{8 - len(before)} to run" in result.stderr or "re-queued" in result.stderr
+    assert f"{len(before)} done, {24 - len(before)} to run (0 newly queued" in result.stderr
     after = _finished(journal)
-    assert len(after) == 8
+    assert len(after) == 24
     assert all(after[k] == v for k, v in before.items())  # finished runs untouched
     runs = pd.read_csv(tmp_path / "out" / "runs.csv")
-    assert len(runs[runs["status"] == "complete"]) == 8
+    assert len(runs[runs["status"] == "complete"]) == 24 and runs["key"].nunique() == 24
 
 
 def test_two_workers_share_one_journal(tmp_path: Path) -> None:
