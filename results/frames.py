@@ -20,6 +20,18 @@ def _runs(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
     return [t for t in study.get_trials(deepcopy=False) if "config" in t.user_attrs]
 
 
+def _finished(study: optuna.Study) -> list[tuple[tuple[str, str, str, int], dict[str, Any]]]:
+    """((key, variant, task, seed), stored result) of every run that has a result."""
+    out = []
+    for trial in _runs(study):
+        result = trial.user_attrs.get("result")
+        if result is not None:
+            config = trial.user_attrs["config"]
+            ident = (trial.user_attrs["key"], config["variant"], config["task"], config["seed"])
+            out.append((ident, result))
+    return out
+
+
 def runs_frame(study: optuna.Study) -> pd.DataFrame:
     """One row per run: identity, every hyperparameter, status, metrics, chance, telemetry.
 
@@ -70,12 +82,7 @@ def curves_frame(study: optuna.Study) -> pd.DataFrame:
     """Long format: one row per (run, step, name): training loss, gradient norms, validation
     metrics (``valid_<m>``) and per-parameter gradient norms (``grad.L0.W_f``)."""
     rows = []
-    for trial in _runs(study):
-        result = trial.user_attrs.get("result")
-        if result is None:
-            continue
-        config = trial.user_attrs["config"]
-        ident = (trial.user_attrs["key"], config["variant"], config["task"], config["seed"])
+    for ident, result in _finished(study):
         rows += [(*ident, step, name, value) for step, name, value in result["curves"]]
     return pd.DataFrame(rows, columns=["key", "variant", "task", "seed", "step", "name",
                                        "value"])
@@ -85,15 +92,9 @@ def through_time_frame(study: optuna.Study) -> pd.DataFrame:
     """``||dLoss/dh_t||`` per run at its first and last evaluation, ``t`` counted back from
     the end of the sequence (``lag`` 0 is the last step)."""
     rows = []
-    for trial in _runs(study):
-        result = trial.user_attrs.get("result")
-        if result is None:
-            continue
-        config = trial.user_attrs["config"]
+    for ident, result in _finished(study):
         for when, profile in result["gradient_through_time"].items():
-            length = len(profile)
-            rows += [(trial.user_attrs["key"], config["variant"], config["task"],
-                      config["seed"], when, length - 1 - t, value)
+            rows += [(*ident, when, len(profile) - 1 - t, value)
                      for t, value in enumerate(profile)]
     return pd.DataFrame(rows, columns=["key", "variant", "task", "seed", "when", "lag",
                                        "norm"])
