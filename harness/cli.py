@@ -99,6 +99,56 @@ def cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench(args: argparse.Namespace) -> int:
+    """Speed of the cells as ratios to torch's fused LSTM; a regression gate with --compare."""
+    import platform
+
+    import torch
+
+    from harness import bench
+    from harness.train import resolve_device
+
+    device = resolve_device(args.device)
+    names = [n.strip() for n in args.variants.split(",")] if args.variants else variants.names()
+    for name in names:
+        variants.info(name)
+    if args.shapes == "all":
+        shapes = [*bench.DEFAULT_SHAPES, *bench.MORE_SHAPES]
+    elif args.shapes:
+        shapes = [bench.Shape.parse(s) for s in args.shapes.split(";")]
+    else:
+        shapes = list(bench.DEFAULT_SHAPES)
+    baseline = bench.load(args.compare) if args.compare else None
+    rows = bench.run(names, shapes, device, rounds=args.rounds)
+    header = ("variant", "backend", "fwd steps×B/s", "fwd ratio", "fwd+bwd steps×B/s",
+              "fwd+bwd ratio", "setup s")
+    for shape in shapes:
+        print(f"\n{shape} on {device.type} ({torch.get_num_threads()} threads); ratio = time / "
+              f"{bench.REFERENCE}'s time in this run")
+        print(format_table(header, [(r.variant, r.backend, f"{r.forward_per_s:,.0f}",
+                                     f"{r.forward_ratio:.2f}", f"{r.train_per_s:,.0f}",
+                                     f"{r.train_ratio:.2f}", f"{r.setup_s:.2f}")
+                                    for r in rows if r.shape == str(shape)],
+                           right=header[2:]))
+    if args.json:
+        bench.save(rows, args.json, {"torch": torch.__version__, "device": device.type,
+                                     "threads": torch.get_num_threads(),
+                                     "machine": platform.machine()})
+    if baseline is not None:
+        slower = bench.regressions(rows, baseline, args.tolerance)
+        if slower:  # a burst of load is not a regression: measure again, keep the faster
+            again = bench.run(names, shapes, device, rounds=args.rounds)
+            best = [min(a, b, key=lambda r: r.train_ratio + r.forward_ratio)
+                    for a, b in zip(rows, again)]
+            slower = bench.regressions(best, baseline, args.tolerance)
+        for line in slower:
+            print(f"slower: {line}", file=sys.stderr)
+        if slower:
+            return 1
+        print(f"\nno cell slower than {args.compare} by more than {args.tolerance:.0%}")
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from harness.cli_grid import cmd_report as report
 
@@ -140,6 +190,17 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--config", help="a grid file (TOML)")
     g.add_argument("--out", help="report folder (default results/STUDY)")
     p.set_defaults(handler=cmd_run)
+
+    p = commands.add_parser("bench", help="speed of the cells, as ratios to torch's LSTM")
+    p.add_argument("--variants", help="comma-separated variants (default: all)")
+    p.add_argument("--shapes", help="'B,T,M,N;B,T,M,N' or 'all' (default 32,100,32,128)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--rounds", type=_positive_int, default=9, help="timed rounds (median)")
+    p.add_argument("--json", help="write the results here (a baseline for --compare)")
+    p.add_argument("--compare", metavar="BASELINE", help="fail if a ratio got worse")
+    p.add_argument("--tolerance", type=float, default=0.25,
+                   help="allowed growth of a ratio over the baseline (default 0.25)")
+    p.set_defaults(handler=cmd_bench)
 
     p = commands.add_parser("report", help="rebuild tables, figures and report from storage")
     p.add_argument("--study", default="grid-default")
