@@ -149,6 +149,28 @@ def cmd_bench(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_quality(args: argparse.Namespace) -> int:
+    """Fixed-seed smoke runs against a reference: fails when the numerics moved."""
+    from harness import quality
+
+    names = [n.strip() for n in args.variants.split(",")] if args.variants else None
+    current = quality.measure(names)
+    if args.write:
+        quality.save(current, args.write)
+        print(f"wrote {len(current)} reference results to {args.write}")
+        return 0
+    reference = quality.load(args.compare)
+    if names:  # a subset is compared with its part of the reference
+        reference = {k: v for k, v in reference.items() if k.split("/")[0] in names}
+    moved = quality.differences(current, reference)
+    for line in moved:
+        print(f"changed: {line}", file=sys.stderr)
+    if not moved:
+        print(f"{len(current)} smoke runs match {args.compare} "
+              f"(relative tolerance {quality.RELATIVE:g})")
+    return 1 if moved else 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     from harness.cli_grid import cmd_report as report
 
@@ -201,6 +223,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tolerance", type=float, default=0.25,
                    help="allowed growth of a ratio over the baseline (default 0.25)")
     p.set_defaults(handler=cmd_bench)
+
+    p = commands.add_parser("quality", help="fixed-seed smoke runs against a reference")
+    p.add_argument("--variants", help="comma-separated variants (default: all)")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--write", metavar="FILE", help="write the reference")
+    target.add_argument("--compare", metavar="FILE", help="fail if a result moved")
+    p.set_defaults(handler=cmd_quality)
 
     p = commands.add_parser("report", help="rebuild tables, figures and report from storage")
     p.add_argument("--study", default="grid-default")

@@ -1,0 +1,59 @@
+"""The numerics gate: fixed-seed ``smoke`` runs whose results must match a reference.
+
+A change that alters what a cell or task computes, even slightly, moves the final training
+loss of a short fixed-seed run; a pure speed-up does not. The reference is a JSON file of
+``{"variant/task": [final training loss, test metric]}``.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import torch
+
+from harness import grid
+from harness.train import train
+
+RELATIVE = 1e-3  # across machines of one kind, float differences stay far below this
+
+
+def measure(variant_names: list[str] | None = None, task_names: list[str] | None = None
+            ) -> dict[str, list[float]]:
+    """Final training loss and test metric of every smoke run, single-threaded."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # thread count changes reduction order, hence last bits
+    try:
+        spec = grid.resolve("smoke", variant_names, task_names, 1)
+        out = {}
+        for config in spec.runs():
+            result = train(config)
+            final = [v for _, name, v in result.curves if name == "train_loss"][-1]
+            out[f"{config.variant}/{config.task}"] = [final, result.test[result.primary]]
+        return out
+    finally:
+        torch.set_num_threads(threads)
+
+
+def differences(current: dict[str, list[float]], reference: dict[str, list[float]],
+                relative: float = RELATIVE) -> list[str]:
+    """What moved beyond ``relative`` (and what is missing on either side)."""
+    found = [f"{key}: not in the reference" for key in sorted(set(current) - set(reference))]
+    found += [f"{key}: missing from this run" for key in sorted(set(reference) - set(current))]
+    for key in sorted(set(current) & set(reference)):
+        for label, now, then in zip(("final loss", "test metric"), current[key], reference[key]):
+            if (now is None or then is None or math.isnan(now) or math.isnan(then)) \
+                    and (now is None or math.isnan(now)) == (then is None or math.isnan(then)):
+                continue  # both diverged to NaN: the same outcome
+            if not math.isclose(now, then, rel_tol=relative, abs_tol=1e-9):
+                found.append(f"{key}: {label} {now:.6g}, reference {then:.6g}")
+    return found
+
+
+def save(values: dict[str, list[float]], path: str | Path) -> None:
+    Path(path).write_text(json.dumps(values, indent=1, sort_keys=True) + "\n")
+
+
+def load(path: str | Path) -> dict[str, list[float]]:
+    return json.loads(Path(path).read_text())
