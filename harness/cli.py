@@ -153,11 +153,14 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--out", help="report folder (default results/STUDY)")
     p.set_defaults(handler=cmd_run)
 
-    p = commands.add_parser("bench", help="speed of the cells, as ratios to torch's LSTM")
+    p = commands.add_parser("bench", help="speed of the cells, as ratios to torch's fused "
+                            "kernel of their family")
     p.add_argument("--variants", help="comma-separated variants (default: all)")
     p.add_argument("--shapes", help="'B,T,M,N;B,T,M,N' or 'all' (default 32,100,32,128)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--rounds", type=_positive_int, default=9, help="timed rounds (median)")
+    p.add_argument("--repeat", type=_positive_int, default=1,
+                   help="runs of every cell, each keeping its best (default 1)")
     p.add_argument("--json", help="write the results here (a baseline for --compare)")
     p.add_argument("--compare", metavar="BASELINE", help="fail if a ratio got worse")
     p.add_argument("--tolerance", type=float, default=0.25,
