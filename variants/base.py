@@ -18,11 +18,13 @@ from typing import ClassVar
 import torch
 from torch import Tensor, nn
 
+from variants import native
+
 State = tuple[Tensor, ...]
 # paper name -> (attribute holding the nn.Parameter, index selecting the view)
 Layout = dict[str, tuple[str, tuple[slice, ...]]]
 
-BACKENDS = ("auto", "generic", "fused")
+BACKENDS = ("auto", "generic", "native", "fused")
 
 
 def rows(attribute: str, names: list[str], size: int) -> Layout:
@@ -51,6 +53,9 @@ class RecurrentCell(nn.Module):
     state_names: tuple[str, ...] = ("h",)
     #: True for cells that can run on one of torch's fused kernels (nn.LSTM/GRU/RNN).
     has_fused_kernel: ClassVar[bool] = False
+    #: True for cells with a ``native`` backend: C kernels for the elementwise step and a
+    #: hand-written backward through time (``generic`` is the step-by-step torch loop).
+    has_native_kernel: ClassVar[bool] = False
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()
@@ -137,7 +142,14 @@ class RecurrentCell(nn.Module):
                 "(torch's fused kernels have no peepholes, coupling, missing gates, "
                 "gate recurrence or other activations); use backend='generic' or 'auto'"
             )
-        return "fused" if fused_exact and requested in ("auto", "fused") else "generic"
+        if requested == "native" and not self.has_native_kernel:
+            raise ValueError(f"{type(self).__name__} has no native kernel; use backend="
+                             "'generic' or 'auto'")
+        if requested in ("auto", "fused") and fused_exact:
+            return "fused"
+        if requested in ("auto", "native") and self.has_native_kernel and native.available():
+            return "native"
+        return "generic"
 
     def _check_state(self, state: State, batch: int) -> None:
         expected = (batch, self.hidden_size)

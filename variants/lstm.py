@@ -13,6 +13,7 @@ from torch import Tensor, nn
 
 from variants import fused
 from variants.base import Layout, RecurrentCell, State, premultiply, rows
+from variants.lstm_native import lstm_native, usable
 from variants.registry import register
 
 ACTIVATIONS = ("tanh", "identity")
@@ -101,6 +102,7 @@ class LSTMCell(RecurrentCell):
     """
 
     has_fused_kernel = True
+    has_native_kernel = True
 
     def __init__(self, input_size: int, hidden_size: int, *, input_gate: bool = True,
                  forget_gate: bool = True, output_gate: bool = True, peepholes: bool = True,
@@ -155,6 +157,34 @@ class LSTMCell(RecurrentCell):
             out, y, c = fused.lstm(x, state[0], state[1], self.weight_x, self.weight_h,
                                    self.bias, self.training)
             return out, (y, c)
+        if self.backend == "native" and usable(x):
+            return self._native(x, state)
+        return self._loop(x, state)
+
+    def _native(self, x: Tensor, state: State) -> tuple[Tensor, State]:
+        """The C kernels: one call per step for the gate arithmetic, backward by hand."""
+        spec, n = self.spec, self.hidden_size
+        blocks, own = spec.blocks, spec.own_gates
+        offsets = tuple(blocks.index(g) if g in blocks else -1 for g in "ifzo")
+        r = self.weight_h
+        if self.weight_g is not None:  # [R, R_gates]: the gates at t-1 feed rows i, f, o
+            w_g = self.weight_g
+            blocks_g = [w_g.new_zeros(n, len(own) * n) if g == "z" else
+                        w_g[own.index(g) * n:(own.index(g) + 1) * n] for g in blocks]
+            r = torch.cat([r, torch.cat(blocks_g, 0)], 1)
+        peep = dict(zip(own, self.peephole)) if self.peephole is not None else {}
+        peep = {g: p.unsqueeze(0) for g, p in peep.items()}
+        h0 = torch.cat(state[:1] + state[2:], 1) if self.weight_g is not None else state[0]
+        y, h, c = lstm_native(x.unsqueeze(0), h0.unsqueeze(0), state[1].unsqueeze(0),
+                              self.weight_x.unsqueeze(0), self.bias.unsqueeze(0),
+                              r.unsqueeze(0), peep.get("i"), peep.get("f"), peep.get("o"), n,
+                              offsets, spec.coupled, spec.input_activation == "tanh",
+                              spec.output_activation == "tanh", self.weight_g is not None)
+        y_last, *gates = h[0].split(n, 1)
+        return y[0], (y_last, c[0], *gates)
+
+    def _loop(self, x: Tensor, state: State) -> tuple[Tensor, State]:
+        """The equations step by step under autograd: slow, kept as a second opinion."""
         spec, n = self.spec, self.hidden_size
         own, blocks = spec.own_gates, spec.blocks
         peep = dict(zip(own, self.peephole)) if self.peephole is not None else {}

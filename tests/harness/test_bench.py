@@ -38,7 +38,7 @@ def test_rows_are_ratios_to_the_reference_of_their_family_in_the_same_run() -> N
     assert {v: by[v].reference for v in ("lstm", "np", "gru", "gru-cho", "rnn", "mut1")} == {
         "lstm": "torch.nn.LSTM", "np": "torch.nn.LSTM", "gru": "torch.nn.GRU",
         "gru-cho": "torch.nn.GRU", "rnn": "torch.nn.RNN", "mut1": "torch.nn.LSTM"}
-    assert by["np"].backend == "fused" and by["lstm"].backend == "generic"
+    assert by["np"].backend == "fused" and by["lstm"].backend == "native"
     for r in rows:
         ref = by[r.reference]
         assert r.forward_per_s > r.train_per_s > 0 and r.setup_s >= 0

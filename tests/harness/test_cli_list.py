@@ -26,7 +26,7 @@ def test_list_shows_every_variant_with_its_count() -> None:
         count = variants.count_parameters(variants.build(name, 32, 128))
         assert f" {count:,} " in line, line
         assert variants.info(name).paper in line
-    assert "82,816" in rows["lstm"] and "fused" in rows["np"] and "generic" in rows["lstm"]
+    assert "82,816" in rows["lstm"] and "fused" in rows["np"] and "native" in rows["lstm"]
 
 
 def test_list_other_sizes_and_family() -> None:

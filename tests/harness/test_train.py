@@ -33,7 +33,7 @@ def test_a_run_records_curves_gradients_and_telemetry() -> None:
     assert len(profile) == 16 and max(profile) == profile[-1] and profile[0] < profile[-1]
     t = result.telemetry
     assert t["steps_per_second"] > 0 and t["cell_parameters"] == 4 * (16 * 16 + 16 * 16 + 16) + 48
-    assert t["backend"] == "generic" and t["device"] == "cpu" and t["torch"] == torch.__version__
+    assert t["backend"] == "native" and t["device"] == "cpu" and t["torch"] == torch.__version__
     assert set(result.test) == {"accuracy", "nll"} and result.best_step in (20, 40)
 
 

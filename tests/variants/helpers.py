@@ -9,9 +9,14 @@ import variants
 FUSED = [n for n in variants.names() if variants.build(n, 3, 4).backend == "fused"]
 
 
+NATIVE = [n for n in variants.names()
+          if getattr(variants.info(n).builder, "has_native_kernel", False)]
+
+
 def backends(name: str) -> list[str]:
-    """The backends a variant can run on."""
-    return ["generic", "fused"] if name in FUSED else ["generic"]
+    """The backends a variant can run on: the torch loop, the C kernels, torch's kernel."""
+    return (["generic"] + (["native"] if name in NATIVE else [])
+            + (["fused"] if name in FUSED else []))
 
 
 def make(name: str, backend: str, input_size: int, hidden_size: int,

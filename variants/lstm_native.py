@@ -1,0 +1,162 @@
+"""The LSTM family's time loop on the native kernels, with its backward through time.
+
+Forward: the input projections of all steps are one matrix product; each step then adds
+``R h'`` (BLAS) and calls one kernel for all of the gate arithmetic (``kernels/lstm.h``).
+Backward: each step, in reverse, calls one kernel that turns the gradients reaching the step
+into the gate pre-activation gradients, then carries them through ``R`` to the step before
+(BLAS); the weight gradients of all steps are then single large products.
+
+Every tensor has a leading trial dimension K (one independent trial per slice; a single cell
+is K = 1): x ``[K, T, B, M]``, states ``[K, B, ·]``, W_x ``[K, G, M]``, b ``[K, G]``,
+R ``[K, G, H]``, peepholes ``[K, N]``. G is the stacked gate rows (i, f, z, o; absent gates
+have none) and H the width of the recurrent input: y, or ``[y; i; f; o]`` (the own gates)
+under full gate recurrence, whose R rows for z are zero.
+"""
+
+from __future__ import annotations
+
+import ctypes
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from variants import native
+
+COUPLED, TANH_G, TANH_H, FGR = 1, 2, 4, 8
+
+
+class _Step(ctypes.Structure):
+    """``struct lstm_step`` of ``kernels/lstm.c``."""
+
+    _fields_ = ([(name, ctypes.c_int) for name in ("k", "b", "n", "oi", "of", "oz", "oo",
+                                                   "flags")]
+                + [(f"{buffer}_{kind}", ctypes.c_long)
+                   for buffer in ("a", "rh", "c", "hc", "h", "g", "dh", "dy", "dc")
+                   for kind in ("ks", "rs")]
+                + [(name, ctypes.c_void_p) for name in ("p_i", "p_f", "p_o")])
+
+
+def _functions(dtype: torch.dtype) -> tuple[Any, Any]:
+    lib = native.library()
+    suffix = "f32" if dtype == torch.float32 else "f64"
+    forward = getattr(lib, f"lstm_forward_{suffix}")
+    backward = getattr(lib, f"lstm_backward_{suffix}")
+    forward.argtypes = [ctypes.POINTER(_Step)] + [ctypes.c_void_p] * 6
+    backward.argtypes = [ctypes.POINTER(_Step)] + [ctypes.c_void_p] * 9
+    forward.restype = backward.restype = None
+    return forward, backward
+
+
+def usable(x: Tensor) -> bool:
+    """The kernels take float32 and float64 tensors in the CPU's memory."""
+    return (x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+            and native.available())
+
+
+def _step(k: int, steps: int, batch: int, n: int, g: int, h: int, meta: tuple,
+          peepholes: tuple[Tensor | None, ...]) -> _Step:
+    """The strides of the buffers below (batch-major, as torch's)."""
+    _, offsets, flags = meta
+    tb = steps * batch
+    return _Step(k, batch, n, *offsets, flags,
+                 tb * g, g,                   # a: activations [K, T, B, G]
+                 batch * g, g,                # rh: R h' of the step [K, B, G]
+                 (tb + batch) * n, n,         # c: cells [K, T+1, B, N]
+                 tb * n, n,                   # hc: h(c) [K, T, B, N]
+                 (tb + batch) * h, h,         # h: recurrent inputs [K, T+1, B, H]
+                 tb * g, g,                   # g: pre-activation gradients [K, T, B, G]
+                 batch * h, h,                # dh: [K, B, H]
+                 tb * n, n,                   # dy: [K, T, B, N]
+                 batch * n, n,                # dc: [K, B, N]
+                 *(None if p is None else p.data_ptr() for p in peepholes))
+
+
+class LSTMNative(torch.autograd.Function):
+    """``(x, h0, c0, W_x, b, R, p_i, p_f, p_o, meta)`` → ``(y [K,T,B,N], h_T, c_T)``."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, h0: Tensor, c0: Tensor, w_x: Tensor, bias: Tensor,
+                r: Tensor, p_i: Tensor | None, p_f: Tensor | None, p_o: Tensor | None,
+                meta: tuple) -> tuple[Tensor, Tensor, Tensor]:
+        n, _, flags = meta
+        k, steps, batch, m = x.shape
+        g, h = r.shape[1], r.shape[2]
+        size = x.element_size()
+        acts = torch.baddbmm(bias.unsqueeze(1), x.view(k, steps * batch, m),
+                             w_x.transpose(1, 2)).view(k, steps, batch, g)
+        hs = x.new_empty(k, steps + 1, batch, h)
+        hs[:, 0] = h0
+        cells = x.new_empty(k, steps + 1, batch, n)
+        cells[:, 0] = c0
+        squashed = x.new_empty(k, steps, batch, n) if flags & TANH_H else None
+        rh = x.new_empty(k, batch, g)
+        step = _step(k, steps, batch, n, g, h, meta, (p_i, p_f, p_o))
+        forward_step, _ = _functions(x.dtype)
+        a_t, c_t, h_t = batch * g * size, batch * n * size, batch * h * size
+        a0, c0p, h0p, rhp = acts.data_ptr(), cells.data_ptr(), hs.data_ptr(), rh.data_ptr()
+        s0 = squashed.data_ptr() if squashed is not None else None
+        # one trial: plain 2-D products (MKL's batched path costs more per call)
+        h_steps, r_t, out = ((hs[0], r[0].t(), rh[0]) if k == 1 else
+                             (hs.transpose(0, 1), r.transpose(1, 2), rh))
+        product = torch.mm if k == 1 else torch.bmm
+        ref = ctypes.byref(step)
+        for t in range(steps):
+            product(h_steps[t], r_t, out=out)
+            forward_step(ref, a0 + t * a_t, rhp, c0p + t * c_t, c0p + (t + 1) * c_t,
+                         None if s0 is None else s0 + t * c_t, h0p + (t + 1) * h_t)
+        ctx.meta = meta
+        ctx.save_for_backward(acts, cells, squashed, hs, x, w_x, r, p_i, p_f, p_o)
+        return hs[:, 1:, :, :n], hs[:, steps].clone(), cells[:, steps].clone()
+
+    @staticmethod
+    @torch.autograd.function.once_differentiable
+    def backward(ctx: Any, dy: Tensor, dh_last: Tensor, dc_last: Tensor) -> tuple:
+        acts, cells, squashed, hs, x, w_x, r, p_i, p_f, p_o = ctx.saved_tensors
+        n, offsets, flags = ctx.meta
+        k, steps, batch, g = acts.shape
+        h, m, size = hs.shape[-1], x.shape[-1], x.element_size()
+        dy = dy.contiguous()
+        dc = dc_last.contiguous().clone()
+        dh = dh_last.contiguous()
+        dpre = torch.empty_like(acts)
+        spare = x.new_empty(3 * n)
+        step = _step(k, steps, batch, n, g, h, ctx.meta, (p_i, p_f, p_o))
+        _, backward_step = _functions(x.dtype)
+        a_t, c_t = batch * g * size, batch * n * size
+        a0, c0p, y0, g0 = acts.data_ptr(), cells.data_ptr(), dy.data_ptr(), dpre.data_ptr()
+        s0 = squashed.data_ptr() if squashed is not None else None
+        dcp, sp = dc.data_ptr(), spare.data_ptr()
+        buffers = (torch.empty_like(dh), torch.empty_like(dh))
+        g_steps, r_k, outs = ((dpre[0], r[0], [b[0] for b in buffers]) if k == 1 else
+                              (dpre.transpose(0, 1), r, buffers))
+        product = torch.mm if k == 1 else torch.bmm
+        ref = ctypes.byref(step)
+        for t in range(steps - 1, -1, -1):
+            backward_step(ref, a0 + t * a_t, c0p + t * c_t, c0p + (t + 1) * c_t,
+                          None if s0 is None else s0 + t * c_t, dh.data_ptr(),
+                          y0 + t * c_t, dcp, g0 + t * a_t, sp)
+            product(g_steps[t], r_k, out=outs[t % 2])
+            dh = buffers[t % 2]
+        flat = dpre.view(k, steps * batch, g)
+        flat_t = flat.transpose(1, 2)
+        dr = torch.bmm(flat_t, hs[:, :steps].reshape(k, steps * batch, h))
+        dw = torch.bmm(flat_t, x.view(k, steps * batch, m))
+        dx = torch.bmm(flat, w_x).view(x.shape) if ctx.needs_input_grad[0] else None
+        oi, of, _, oo = offsets
+        dps = [None if p is None else
+               (dpre[..., off * n:(off + 1) * n] * c).sum((1, 2))
+               for p, off, c in ((p_i, oi, cells[:, :steps]), (p_f, of, cells[:, :steps]),
+                                 (p_o, oo, cells[:, 1:]))]
+        return (dx, dh.clone(), dc, dw, flat.sum(1), dr, *dps, None)
+
+
+def lstm_native(x: Tensor, h0: Tensor, c0: Tensor, w_x: Tensor, bias: Tensor, r: Tensor,
+                p_i: Tensor | None, p_f: Tensor | None, p_o: Tensor | None, n: int,
+                offsets: tuple[int, int, int, int], coupled: bool, tanh_g: bool,
+                tanh_h: bool, fgr: bool) -> tuple[Tensor, Tensor, Tensor]:
+    """Run the loop (shapes in the module docstring); differentiable in every tensor."""
+    flags = (COUPLED * coupled) | (TANH_G * tanh_g) | (TANH_H * tanh_h) | (FGR * fgr)
+    contiguous = [t if t is None else t.contiguous() for t in (x, h0, c0, w_x, bias, r,
+                                                                p_i, p_f, p_o)]
+    return LSTMNative.apply(*contiguous, (n, offsets, flags))

@@ -1,0 +1,128 @@
+"""The C kernels in ``variants/kernels``: compiled once per machine, loaded with ctypes.
+
+A recurrent step does one matrix product (torch's BLAS does it well) and a dozen elementwise
+operations on small tensors, each of which costs torch several microseconds of dispatch
+whatever its size. The kernels do a cell's whole elementwise step, forward or backward, in
+one call, with the compiler vectorising the loops (glibc's libmvec gives vector exp and tanh).
+
+The library is built with the system C compiler (``$CC``, else ``cc``/``gcc``) into a cache
+folder (``$HARNESS_CACHE``, else ``~/.cache/rnn-harness``) under a name that hashes the
+sources, flags and compiler, so each machine compiles once (about a second) and later
+processes load the file. Where no compiler works, ``library()`` is ``None`` and the cells
+use their step-by-step torch loops; ``status()`` says why.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import hashlib
+import logging
+import os
+import platform
+import shutil
+import subprocess
+import tempfile
+import time
+from functools import lru_cache
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+SOURCES = Path(__file__).parent / "kernels"
+BASE_FLAGS = ("-O3", "-std=c99", "-fPIC", "-shared", "-fno-math-errno", "-fno-trapping-math")
+_state: dict[str, object] = {"error": None, "seconds": 0.0, "path": None}
+
+
+def cache_dir() -> Path:
+    root = os.environ.get("HARNESS_CACHE")
+    return Path(root) if root else Path.home() / ".cache" / "rnn-harness"
+
+
+def _compiler() -> str | None:
+    for name in (os.environ.get("CC"), "cc", "gcc", "clang"):
+        if name and shutil.which(name):
+            return name
+    return None
+
+
+def _cpu_flags() -> tuple[str, ...]:
+    """Vector extensions of this CPU the compiler may use (the file is per machine)."""
+    if platform.machine() not in ("x86_64", "AMD64"):
+        return ()
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return ()
+    words = set(next((line for line in info.splitlines() if line.startswith("flags")),
+                     "").split())
+    return ("-mavx2", "-mfma") if {"avx2", "fma"} <= words else ()
+
+
+def _sources() -> list[Path]:
+    return sorted(p for p in SOURCES.iterdir() if p.suffix in (".c", ".h"))
+
+
+@lru_cache(maxsize=1)
+def library() -> ctypes.CDLL | None:
+    """The kernels, compiled if this machine has not done so yet; ``None`` if impossible."""
+    if os.environ.get("HARNESS_NATIVE", "1") == "0":
+        _state["error"] = "disabled by HARNESS_NATIVE=0"
+        return None
+    compiler = _compiler()
+    if compiler is None:
+        _state["error"] = "no C compiler found (set CC)"
+        log.warning("native kernels unavailable: %s; cells use torch loops", _state["error"])
+        return None
+    flags = (*BASE_FLAGS, *_cpu_flags())
+    digest = hashlib.sha256()
+    for path in _sources():
+        digest.update(path.name.encode() + path.read_bytes())
+    digest.update(" ".join((compiler, *flags, platform.machine())).encode())
+    target = cache_dir() / f"kernels-{digest.hexdigest()[:16]}.so"
+    try:
+        if not target.exists():
+            _compile(compiler, flags, target)
+        lib = ctypes.CDLL(str(target))
+    except (OSError, subprocess.CalledProcessError) as error:
+        detail = getattr(error, "stderr", None) or str(error)
+        _state["error"] = f"compiling the kernels failed: {str(detail).strip()[:300]}"
+        log.warning("native kernels unavailable: %s; cells use torch loops", _state["error"])
+        return None
+    _state["path"] = str(target)
+    return lib
+
+
+def _compile(compiler: str, flags: tuple[str, ...], target: Path) -> None:
+    """Compile into a temporary file, then rename: processes racing here all succeed."""
+    begin = time.perf_counter()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    sources = [str(p) for p in _sources() if p.suffix == ".c"]
+    handle, temporary = tempfile.mkstemp(suffix=".so", dir=target.parent)
+    os.close(handle)
+    try:
+        subprocess.run([compiler, *flags, "-o", temporary, *sources, "-lm"], check=True,
+                       capture_output=True, text=True, timeout=120)
+        os.replace(temporary, target)
+    finally:
+        if os.path.exists(temporary):
+            os.unlink(temporary)
+    _state["seconds"] = time.perf_counter() - begin
+    log.info("compiled the native kernels in %.1f s into %s", _state["seconds"], target)
+
+
+def available() -> bool:
+    return library() is not None
+
+
+def status() -> str:
+    """One line: where the kernels come from, or why there are none."""
+    if library() is None:
+        return f"native kernels unavailable ({_state['error']})"
+    built = f", compiled here in {_state['seconds']:.1f} s" if _state["seconds"] else ""
+    return f"native kernels from {_state['path']}{built}"
+
+
+def compile_seconds() -> float:
+    """Seconds this process spent compiling (0 when the cached library was loaded)."""
+    library()
+    return float(_state["seconds"])  # type: ignore[arg-type]
