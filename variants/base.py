@@ -8,11 +8,19 @@ with the returned state equals running ``x`` at once.
 Cells keep their weights stacked (one matrix for the input projections of all gates, one for
 the recurrent ones) because that is what makes them fast; ``paper_parameters()`` gives the
 paper's names for the pieces as views into those stacks.
+
+Trials: ``stack(cells)`` turns K cells of one configuration into one cell whose parameters
+have a leading trial dimension K; it maps ``[T, K, B, M]`` to ``[T, K, B, N]`` with states of
+``[K, B, N]``, trial k computing exactly what cell k computes. Population training uses it to
+run K small trials as one model.
 """
 
 from __future__ import annotations
 
+import copy
 import math
+from collections.abc import Sequence
+from dataclasses import is_dataclass
 from typing import ClassVar
 
 import torch
@@ -33,14 +41,19 @@ def rows(attribute: str, names: list[str], size: int) -> Layout:
 
 
 def premultiply(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
-    """Input projections of all T steps as one matmul: ``[T, B, M] -> [T, B, rows]``.
+    """Input projections of all T steps as one product: ``[T, K, B, M] -> [T, K, B, rows]``
+    with ``weight`` ``[K, rows, M]`` and ``bias`` ``[K, rows]`` (K trials; K = 1 for a cell).
 
     Hoisting ``W x`` out of the time loop leaves only ``R h`` and the gate arithmetic per step.
     """
-    steps, batch, _ = x.shape
-    flat = x.reshape(steps * batch, -1)
-    out = torch.addmm(bias, flat, weight.t()) if bias is not None else flat @ weight.t()
-    return out.view(steps, batch, -1)
+    steps, trials, batch, m = x.shape
+    if trials == 1:  # one plain product
+        flat = x.reshape(steps * batch, m)
+        out = (torch.addmm(bias[0], flat, weight[0].t()) if bias is not None
+               else flat @ weight[0].t())
+        return out.view(steps, 1, batch, -1)
+    out = torch.matmul(x, weight.transpose(1, 2))
+    return out + bias.unsqueeze(1) if bias is not None else out
 
 
 class RecurrentCell(nn.Module):
@@ -56,6 +69,12 @@ class RecurrentCell(nn.Module):
     #: True for cells with a ``native`` backend: C kernels for the elementwise step and a
     #: hand-written backward through time (``generic`` is the step-by-step torch loop).
     has_native_kernel: ClassVar[bool] = False
+    #: True for cells whose ``_forward`` takes a leading trial dimension (``x`` ``[T, K, B,
+    #: M]``, states ``[K, B, N]``, parameters through ``param()``), so that ``stack`` works;
+    #: ``_forward`` of other cells gets ``[T, B, M]`` and ``[B, N]``.
+    supports_trials: ClassVar[bool] = False
+    #: K for a stack of K trials (``stack``), None for a single cell
+    trials: int | None = None
 
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__()
@@ -68,19 +87,28 @@ class RecurrentCell(nn.Module):
 
     # --- the contract -----------------------------------------------------------------
     def forward(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
-        if x.dim() != 3 or x.shape[-1] != self.input_size:
-            raise ValueError(
-                f"{type(self).__name__} expects input of shape [T, B, {self.input_size}], "
-                f"got {list(x.shape)}"
-            )
-        batch = x.shape[1]
+        lead = self._lead()
+        if (x.dim() != 3 + len(lead) or x.shape[-1] != self.input_size
+                or tuple(x.shape[1:1 + len(lead)]) != lead):
+            shape = ", ".join(["T", *map(str, lead), "B", str(self.input_size)])
+            raise ValueError(f"{type(self).__name__} expects input of shape [{shape}], "
+                             f"got {list(x.shape)}")
+        batch = x.shape[-2]
         if state is None:
             state = self.init_state(batch, device=x.device, dtype=x.dtype)
         else:
             self._check_state(state, batch)
         if x.shape[0] == 0:
-            return x.new_zeros(0, batch, self.hidden_size), tuple(state)
-        return self._forward(x, tuple(state))
+            return x.new_zeros(0, *lead, batch, self.hidden_size), tuple(state)
+        if not self.supports_trials or lead:
+            return self._forward(x, tuple(state))
+        y, new = self._forward(x.unsqueeze(1), tuple(s.unsqueeze(0) for s in state))
+        return y.squeeze(1), tuple(s.squeeze(0) for s in new)
+
+    def param(self, name: str) -> Tensor:
+        """Parameter ``name`` with a leading trial dimension (a view of size 1 for a cell)."""
+        p = getattr(self, name)
+        return p if self.trials is not None else p.unsqueeze(0)
 
     def init_state(
         self, batch_size: int, *, device: torch.device | str | None = None,
@@ -92,7 +120,7 @@ class RecurrentCell(nn.Module):
             device = ref.device if device is None else device
             dtype = ref.dtype if dtype is None else dtype
         return tuple(
-            torch.zeros(batch_size, self.hidden_size, device=device, dtype=dtype)
+            torch.zeros(*self._lead(), batch_size, self.hidden_size, device=device, dtype=dtype)
             for _ in self.state_names
         )
 
@@ -102,17 +130,19 @@ class RecurrentCell(nn.Module):
         Writing into a view (under ``torch.no_grad()``) changes the cell; together the views
         cover every trainable parameter exactly once.
         """
+        lead = (slice(None),) * len(self._lead())
         return {
-            name: getattr(self, attribute)[index]
+            name: getattr(self, attribute)[lead + index]
             for name, (attribute, index) in self._paper_layout().items()
         }
 
     def paper_gradients(self) -> dict[str, Tensor | None]:
         """The gradients of ``paper_parameters()``, as views (``None`` before a backward)."""
         grads = {}
+        lead = (slice(None),) * len(self._lead())
         for name, (attribute, index) in self._paper_layout().items():
             grad = getattr(self, attribute).grad
-            grads[name] = None if grad is None else grad[index]
+            grads[name] = None if grad is None else grad[lead + index]
         return grads
 
     def reset_parameters(self) -> None:
@@ -123,7 +153,11 @@ class RecurrentCell(nn.Module):
                 p.uniform_(-bound, bound)
 
     def extra_repr(self) -> str:
-        return f"{self.input_size}, {self.hidden_size}, backend={self.backend!r}"
+        trials = f", trials={self.trials}" if self.trials is not None else ""
+        return f"{self.input_size}, {self.hidden_size}, backend={self.backend!r}{trials}"
+
+    def _lead(self) -> tuple[int, ...]:
+        return () if self.trials is None else (self.trials,)
 
     # --- for subclasses -----------------------------------------------------------------
     def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
@@ -152,7 +186,7 @@ class RecurrentCell(nn.Module):
         return "generic"
 
     def _check_state(self, state: State, batch: int) -> None:
-        expected = (batch, self.hidden_size)
+        expected = (*self._lead(), batch, self.hidden_size)
         if len(state) != len(self.state_names) or any(
             tuple(s.shape) != expected for s in state
         ):
@@ -161,3 +195,40 @@ class RecurrentCell(nn.Module):
                 f"({', '.join(self.state_names)}) of shape {list(expected)}, got "
                 f"{[list(s.shape) for s in state]}"
             )
+
+
+def stack(cells: Sequence[RecurrentCell]) -> RecurrentCell:
+    """One cell computing K trials at once: trial k has cell k's parameters (copied, stacked
+    along a new leading dimension). The cells must be one variant with one configuration.
+    Stacked cells run on the native kernels where there are, else on the torch loop (torch's
+    fused kernels take one set of weights)."""
+    first = cells[0]
+    if not first.supports_trials:
+        raise ValueError(f"{type(first).__name__} cannot stack trials (supports_trials is "
+                         "False); train its trials one at a time")
+    if any(c.trials is not None for c in cells):
+        raise ValueError("stack() takes single cells, not stacks")
+    names = [n for n, _ in first.named_parameters()]
+    for other in cells[1:]:
+        if type(other) is not type(first) or _configuration(other) != _configuration(first):
+            raise ValueError("stack() needs cells of one variant, size and configuration")
+    out = copy.deepcopy(first)
+    with torch.no_grad():
+        for name in names:
+            owner, _, attribute = name.rpartition(".")
+            module = out.get_submodule(owner) if owner else out
+            setattr(module, attribute, nn.Parameter(
+                torch.stack([c.get_parameter(name).detach() for c in cells])))
+    out.trials = len(cells)
+    if out.backend == "fused":
+        out.backend = "native" if out.has_native_kernel and native.available() else "generic"
+    return out
+
+
+def _configuration(cell: RecurrentCell) -> tuple:
+    """What must agree between stacked cells: parameter shapes and the plain settings."""
+    plain = (int, float, str, bool, tuple, type(None))
+    settings = {k: v for k, v in vars(cell).items()
+                if not k.startswith("_") and (isinstance(v, plain) or is_dataclass(v))}
+    return tuple((n, p.shape) for n, p in cell.named_parameters()), sorted(settings.items(),
+                                                                        key=str)

@@ -30,6 +30,7 @@ class GRUCell(RecurrentCell):
     """
 
     has_fused_kernel = True
+    supports_trials = True
 
     def __init__(self, input_size: int, hidden_size: int, *, backend: str = "auto") -> None:
         super().__init__(input_size, hidden_size)
@@ -49,21 +50,23 @@ class GRUCell(RecurrentCell):
                 "b_Rh": ("bias_rh", (slice(None),))}
 
     def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
+        # x: [T, K, B, M], state [K, B, N] (K = 1 for a single cell)
         n = self.hidden_size
-        # torch's second bias: zero for r and z, b_Rh for the candidate
-        bias_h = torch.cat([self.bias_rh.new_zeros(2 * n), self.bias_rh])
         if self.backend == "fused":
-            out, h = fused.gru(x, state[0], self.weight_x, self.weight_h, self.bias, bias_h,
-                               self.training)
-            return out, (h,)
-        w_h_t = self.weight_h.t()
+            # torch's second bias: zero for r and z, b_Rh for the candidate
+            bias_h = torch.cat([self.bias_rh.new_zeros(2 * n), self.bias_rh])
+            out, h = fused.gru(x[:, 0], state[0][0], self.weight_x, self.weight_h, self.bias,
+                               bias_h, self.training)
+            return out.unsqueeze(1), (h.unsqueeze(0),)
+        w_h_t = self.param("weight_h").transpose(1, 2)
+        b_rh = self.param("bias_rh").unsqueeze(1)
         h = state[0]
         outputs = []
-        for gx_t in premultiply(x, self.weight_x, self.bias).unbind(0):
-            gh = torch.addmm(bias_h, h, w_h_t)
-            rz = torch.sigmoid(gx_t[:, : 2 * n] + gh[:, : 2 * n])
-            r, z = rz[:, :n], rz[:, n:]
-            candidate = torch.tanh(torch.addcmul(gx_t[:, 2 * n:], r, gh[:, 2 * n:]))
+        for gx_t in premultiply(x, self.param("weight_x"), self.param("bias")).unbind(0):
+            gh = torch.bmm(h, w_h_t)
+            rz = torch.sigmoid(gx_t[..., : 2 * n] + gh[..., : 2 * n])
+            r, z = rz[..., :n], rz[..., n:]
+            candidate = torch.tanh(torch.addcmul(gx_t[..., 2 * n:], r, gh[..., 2 * n:] + b_rh))
             h = torch.addcmul(candidate, z, h - candidate)  # (1 - z) n + z h'
             outputs.append(h)
         return torch.stack(outputs), (h,)
@@ -84,6 +87,8 @@ class GRUChoCell(RecurrentCell):
     No fused kernel computes this form.
     """
 
+    supports_trials = True
+
     def __init__(self, input_size: int, hidden_size: int) -> None:
         super().__init__(input_size, hidden_size)
         n = hidden_size
@@ -100,13 +105,14 @@ class GRUChoCell(RecurrentCell):
 
     def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
         n = self.hidden_size
-        r_rz_t, r_h_t = self.weight_h[: 2 * n].t(), self.weight_h[2 * n:].t()
+        w_h = self.param("weight_h")
+        r_rz_t, r_h_t = w_h[:, : 2 * n].transpose(1, 2), w_h[:, 2 * n:].transpose(1, 2)
         h = state[0]
         outputs = []
-        for gx_t in premultiply(x, self.weight_x, self.bias).unbind(0):
-            rz = torch.sigmoid(torch.addmm(gx_t[:, : 2 * n], h, r_rz_t))
-            r, z = rz[:, :n], rz[:, n:]
-            candidate = torch.tanh(torch.addmm(gx_t[:, 2 * n:], r * h, r_h_t))
+        for gx_t in premultiply(x, self.param("weight_x"), self.param("bias")).unbind(0):
+            rz = torch.sigmoid(torch.baddbmm(gx_t[..., : 2 * n], h, r_rz_t))
+            r, z = rz[..., :n], rz[..., n:]
+            candidate = torch.tanh(torch.baddbmm(gx_t[..., 2 * n:], r * h, r_h_t))
             h = torch.addcmul(h, z, candidate - h)  # (1 - z) h' + z h~
             outputs.append(h)
         return torch.stack(outputs), (h,)

@@ -103,6 +103,7 @@ class LSTMCell(RecurrentCell):
 
     has_fused_kernel = True
     has_native_kernel = True
+    supports_trials = True
 
     def __init__(self, input_size: int, hidden_size: int, *, input_gate: bool = True,
                  forget_gate: bool = True, output_gate: bool = True, peepholes: bool = True,
@@ -153,10 +154,11 @@ class LSTMCell(RecurrentCell):
         return layout
 
     def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
+        # x: [T, K, B, M], states [K, B, ·] (K = 1 for a single cell)
         if self.backend == "fused":
-            out, y, c = fused.lstm(x, state[0], state[1], self.weight_x, self.weight_h,
-                                   self.bias, self.training)
-            return out, (y, c)
+            out, y, c = fused.lstm(x[:, 0], state[0][0], state[1][0], self.weight_x,
+                                   self.weight_h, self.bias, self.training)
+            return out.unsqueeze(1), (y.unsqueeze(0), c.unsqueeze(0))
         if self.backend == "native" and usable(x):
             return self._native(x, state)
         return self._loop(x, state)
@@ -166,37 +168,38 @@ class LSTMCell(RecurrentCell):
         spec, n = self.spec, self.hidden_size
         blocks, own = spec.blocks, spec.own_gates
         offsets = tuple(blocks.index(g) if g in blocks else -1 for g in "ifzo")
-        r = self.weight_h
+        r = self.param("weight_h")
         if self.weight_g is not None:  # [R, R_gates]: the gates at t-1 feed rows i, f, o
-            w_g = self.weight_g
-            blocks_g = [w_g.new_zeros(n, len(own) * n) if g == "z" else
-                        w_g[own.index(g) * n:(own.index(g) + 1) * n] for g in blocks]
-            r = torch.cat([r, torch.cat(blocks_g, 0)], 1)
-        peep = dict(zip(own, self.peephole)) if self.peephole is not None else {}
-        peep = {g: p.unsqueeze(0) for g, p in peep.items()}
-        h0 = torch.cat(state[:1] + state[2:], 1) if self.weight_g is not None else state[0]
-        y, h, c = lstm_native(x.unsqueeze(0), h0.unsqueeze(0), state[1].unsqueeze(0),
-                              self.weight_x.unsqueeze(0), self.bias.unsqueeze(0),
-                              r.unsqueeze(0), peep.get("i"), peep.get("f"), peep.get("o"), n,
-                              offsets, spec.coupled, spec.input_activation == "tanh",
-                              spec.output_activation == "tanh", self.weight_g is not None)
-        y_last, *gates = h[0].split(n, 1)
-        return y[0], (y_last, c[0], *gates)
+            w_g = self.param("weight_g")
+            blocks_g = [w_g.new_zeros(w_g.shape[0], n, len(own) * n) if g == "z" else
+                        w_g[:, own.index(g) * n:(own.index(g) + 1) * n] for g in blocks]
+            r = torch.cat([r, torch.cat(blocks_g, 1)], 2)
+        peep = (dict(zip(own, self.param("peephole").unbind(1))) if self.peephole is not None
+                else {})
+        h0 = torch.cat(state[:1] + state[2:], -1) if self.weight_g is not None else state[0]
+        y, h, c = lstm_native(x.transpose(0, 1), h0, state[1], self.param("weight_x"),
+                              self.param("bias"), r, peep.get("i"), peep.get("f"),
+                              peep.get("o"), n, offsets, spec.coupled,
+                              spec.input_activation == "tanh", spec.output_activation == "tanh",
+                              self.weight_g is not None)
+        y_last, *gates = h.split(n, -1)
+        return y.transpose(0, 1), (y_last, c, *gates)
 
     def _loop(self, x: Tensor, state: State) -> tuple[Tensor, State]:
         """The equations step by step under autograd: slow, kept as a second opinion."""
         spec, n = self.spec, self.hidden_size
         own, blocks = spec.own_gates, spec.blocks
-        peep = dict(zip(own, self.peephole)) if self.peephole is not None else {}
-        w_h_t = self.weight_h.t()
-        w_g_t = self.weight_g.t() if self.weight_g is not None else None
-        prev = torch.cat(state[2:], 1) if w_g_t is not None else None
+        peep = (dict(zip(own, self.param("peephole").unsqueeze(2).unbind(1)))
+                if self.peephole is not None else {})  # [K, 1, N] each
+        w_h_t = self.param("weight_h").transpose(1, 2)
+        w_g_t = self.param("weight_g").transpose(1, 2) if self.weight_g is not None else None
+        prev = torch.cat(state[2:], -1) if w_g_t is not None else None
         y, c_prev = state[0], state[1]
         outputs = []
-        for gx_t in premultiply(x, self.weight_x, self.bias).unbind(0):
-            pre = dict(zip(blocks, torch.addmm(gx_t, y, w_h_t).split(n, 1)))
+        for gx_t in premultiply(x, self.param("weight_x"), self.param("bias")).unbind(0):
+            pre = dict(zip(blocks, torch.baddbmm(gx_t, y, w_h_t).split(n, -1)))
             if w_g_t is not None:
-                for g, extra in zip(own, torch.mm(prev, w_g_t).split(n, 1)):
+                for g, extra in zip(own, torch.bmm(prev, w_g_t).split(n, -1)):
                     pre[g] = pre[g] + extra
             i = _gate(pre.get("i"), peep.get("i"), c_prev)
             f = _gate(pre.get("f"), peep.get("f"), c_prev)
@@ -209,9 +212,9 @@ class LSTMCell(RecurrentCell):
             y = self._h(c) * o if o is not None else self._h(c)
             outputs.append(y)
             if w_g_t is not None:
-                prev = torch.cat([{"i": i, "f": f, "o": o}[g] for g in own], 1)
+                prev = torch.cat([{"i": i, "f": f, "o": o}[g] for g in own], -1)
             c_prev = c
-        extra = tuple(prev.split(n, 1)) if prev is not None else ()
+        extra = tuple(prev.split(n, -1)) if prev is not None else ()
         return torch.stack(outputs), (y, c_prev) + extra
 
 

@@ -25,6 +25,7 @@ class _Mutant(RecurrentCell):
     input_rows: tuple[str, ...] = ()
     recurrent_rows: tuple[str, ...] = ()
     uses_raw_input = False
+    supports_trials = True
 
     def __init__(self, input_size: int, hidden_size: int,
                  project_input: bool | None = None) -> None:
@@ -85,17 +86,17 @@ class MUT1Cell(_Mutant):
 
     def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
         n = self.hidden_size
-        b_z, b_r, b_h = self.bias.split(n)
-        gx = premultiply(x, self.weight_x)
+        b_z, b_r, b_h = self.param("bias").unsqueeze(1).split(n, -1)  # [K, 1, N] each
+        gx = premultiply(x, self.param("weight_x"))
         z_all = torch.sigmoid(gx[..., :n] + b_z)
         r_all = gx[..., n: 2 * n] + b_r
         xh_all = torch.tanh(self._raw(x, gx)) + b_h
-        w_hr_t, w_hh_t = self.weight_h[:n].t(), self.weight_h[n:].t()
+        w_hr_t, w_hh_t = (w.transpose(1, 2) for w in self.param("weight_h").split(n, 1))
         h = state[0]
         outputs = []
         for z, r_x, xh in zip(z_all.unbind(0), r_all.unbind(0), xh_all.unbind(0)):
-            r = torch.sigmoid(torch.addmm(r_x, h, w_hr_t))
-            candidate = torch.tanh(torch.addmm(xh, r * h, w_hh_t))
+            r = torch.sigmoid(torch.baddbmm(r_x, h, w_hr_t))
+            candidate = torch.tanh(torch.baddbmm(xh, r * h, w_hh_t))
             h = torch.addcmul(h, z, candidate - h)
             outputs.append(h)
         return torch.stack(outputs), (h,)
@@ -123,17 +124,18 @@ class MUT2Cell(_Mutant):
 
     def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
         n = self.hidden_size
-        b_z, b_r, b_h = self.bias.split(n)
-        gx = premultiply(x, self.weight_x)
+        b_z, b_r, b_h = self.param("bias").unsqueeze(1).split(n, -1)  # [K, 1, N] each
+        gx = premultiply(x, self.param("weight_x"))
         zr_all = torch.cat([gx[..., :n] + b_z, self._raw(x, gx) + b_r], -1)
         xh_all = gx[..., n: 2 * n] + b_h
-        w_zr_t, w_hh_t = self.weight_h[: 2 * n].t(), self.weight_h[2 * n:].t()
+        w_h = self.param("weight_h")
+        w_zr_t, w_hh_t = w_h[:, : 2 * n].transpose(1, 2), w_h[:, 2 * n:].transpose(1, 2)
         h = state[0]
         outputs = []
         for zr_x, xh in zip(zr_all.unbind(0), xh_all.unbind(0)):
-            zr = torch.sigmoid(torch.addmm(zr_x, h, w_zr_t))
-            z, r = zr[:, :n], zr[:, n:]
-            candidate = torch.tanh(torch.addmm(xh, r * h, w_hh_t))
+            zr = torch.sigmoid(torch.baddbmm(zr_x, h, w_zr_t))
+            z, r = zr[..., :n], zr[..., n:]
+            candidate = torch.tanh(torch.baddbmm(xh, r * h, w_hh_t))
             h = torch.addcmul(h, z, candidate - h)
             outputs.append(h)
         return torch.stack(outputs), (h,)
@@ -159,13 +161,13 @@ class MUT3Cell(_Mutant):
 
     def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
         n = self.hidden_size
-        w_hz_t, w_hr_t, w_hh_t = (w.t() for w in self.weight_h.split(n))
+        w_hz_t, w_hr_t, w_hh_t = (w.transpose(1, 2) for w in self.param("weight_h").split(n, 1))
         h = state[0]
         outputs = []
-        for gx_t in premultiply(x, self.weight_x, self.bias).unbind(0):
-            z = torch.sigmoid(torch.addmm(gx_t[:, :n], torch.tanh(h), w_hz_t))
-            r = torch.sigmoid(torch.addmm(gx_t[:, n: 2 * n], h, w_hr_t))
-            candidate = torch.tanh(torch.addmm(gx_t[:, 2 * n:], r * h, w_hh_t))
+        for gx_t in premultiply(x, self.param("weight_x"), self.param("bias")).unbind(0):
+            z = torch.sigmoid(torch.baddbmm(gx_t[..., :n], torch.tanh(h), w_hz_t))
+            r = torch.sigmoid(torch.baddbmm(gx_t[..., n: 2 * n], h, w_hr_t))
+            candidate = torch.tanh(torch.baddbmm(gx_t[..., 2 * n:], r * h, w_hh_t))
             h = torch.addcmul(h, z, candidate - h)
             outputs.append(h)
         return torch.stack(outputs), (h,)

@@ -30,6 +30,7 @@ class NASCell(RecurrentCell):
     """
 
     state_names = ("m", "c")
+    supports_trials = True
 
     def __init__(self, input_size: int, hidden_size: int, *, use_bias: bool = False) -> None:
         super().__init__(input_size, hidden_size)
@@ -49,12 +50,13 @@ class NASCell(RecurrentCell):
 
     def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
         m, c = state
-        w_h_t = self.weight_h.t()
+        w_h_t = self.param("weight_h").transpose(1, 2)
+        bias = self.param("bias").unsqueeze(1) if self.bias is not None else None
         outputs = []
-        for a in premultiply(x, self.weight_x).unbind(0):
-            b = torch.addmm(self.bias, m, w_h_t) if self.bias is not None else m @ w_h_t
-            a0, a1, a2, a3, a4, a5, a6, a7 = a.chunk(8, 1)
-            b0, b1, b2, b3, b4, b5, b6, b7 = b.chunk(8, 1)
+        for a in premultiply(x, self.param("weight_x")).unbind(0):
+            b = torch.baddbmm(bias, m, w_h_t) if bias is not None else torch.bmm(m, w_h_t)
+            a0, a1, a2, a3, a4, a5, a6, a7 = a.chunk(8, -1)
+            b0, b1, b2, b3, b4, b5, b6, b7 = b.chunk(8, -1)
             l2_0 = torch.tanh(torch.sigmoid(a0 + b0) * torch.relu(a1 + b1))
             l2_1 = torch.tanh(torch.sigmoid(a2 + b2) + torch.relu(a3 * b3))
             l2_2 = torch.tanh(torch.tanh(a4 + b4) * torch.sigmoid(a5 + b5))

@@ -22,6 +22,7 @@ class ElmanCell(RecurrentCell):
     """
 
     has_fused_kernel = True
+    supports_trials = True
 
     def __init__(self, input_size: int, hidden_size: int, *, backend: str = "auto") -> None:
         super().__init__(input_size, hidden_size)
@@ -36,14 +37,15 @@ class ElmanCell(RecurrentCell):
         return {"W": ("weight_x", whole), "R": ("weight_h", whole), "b": ("bias", whole)}
 
     def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
+        # x: [T, K, B, M], state [K, B, N] (K = 1 for a single cell)
         if self.backend == "fused":
-            out, h = fused.rnn_tanh(x, state[0], self.weight_x, self.weight_h, self.bias,
-                                    self.training)
-            return out, (h,)
-        w_h_t = self.weight_h.t()
+            out, h = fused.rnn_tanh(x[:, 0], state[0][0], self.weight_x, self.weight_h,
+                                    self.bias, self.training)
+            return out.unsqueeze(1), (h.unsqueeze(0),)
+        w_h_t = self.param("weight_h").transpose(1, 2)
         h = state[0]
         outputs = []
-        for gx_t in premultiply(x, self.weight_x, self.bias).unbind(0):
-            h = torch.tanh(torch.addmm(gx_t, h, w_h_t))
+        for gx_t in premultiply(x, self.param("weight_x"), self.param("bias")).unbind(0):
+            h = torch.tanh(torch.baddbmm(gx_t, h, w_h_t))
             outputs.append(h)
         return torch.stack(outputs), (h,)
