@@ -69,6 +69,9 @@ class RecurrentCell(nn.Module):
     #: True for cells with a ``native`` backend: C kernels for the elementwise step and a
     #: hand-written backward through time (``generic`` is the step-by-step torch loop).
     has_native_kernel: ClassVar[bool] = False
+    #: On the CPU, whether ``auto`` takes the native kernels even where torch's fused kernel
+    #: is exact (it does where they are faster: torch's GRU and RNN are not fused on the CPU)
+    prefer_native: ClassVar[bool] = True
     #: True for cells whose ``_forward`` takes a leading trial dimension (``x`` ``[T, K, B,
     #: M]``, states ``[K, B, N]``, parameters through ``param()``), so that ``stack`` works;
     #: ``_forward`` of other cells gets ``[T, B, M]`` and ``[B, N]``.
@@ -179,11 +182,24 @@ class RecurrentCell(nn.Module):
         if requested == "native" and not self.has_native_kernel:
             raise ValueError(f"{type(self).__name__} has no native kernel; use backend="
                              "'generic' or 'auto'")
-        if requested in ("auto", "fused") and fused_exact:
-            return "fused"
-        if requested in ("auto", "native") and self.has_native_kernel and native.available():
-            return "native"
-        return "generic"
+        self._fused_exact = fused_exact
+        kernels = self.has_native_kernel and native.available()
+        if requested == "auto":
+            if kernels and (self.prefer_native or not fused_exact):
+                return "native"
+            return "fused" if fused_exact else "generic"
+        if requested == "native" and not kernels:  # no compiler: the next best
+            return "fused" if fused_exact else "generic"
+        return requested
+
+    def runs_on(self, x: Tensor) -> str:
+        """What a call on ``x`` runs: the backend, except that the native kernels take only
+        float32/float64 on the CPU; elsewhere (a GPU, bfloat16) the cell runs torch's fused
+        kernel where it is exact (cuDNN on a GPU), else its torch loop."""
+        if self.backend == "native" and not native.usable(x):
+            return "fused" if getattr(self, "_fused_exact", False) and self.trials is None \
+                else "generic"
+        return self.backend
 
     def _check_state(self, state: State, batch: int) -> None:
         expected = (*self._lead(), batch, self.hidden_size)

@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from variants import fused
+from variants.gru_native import GRUNative, ResetBeforeNative, project
 from variants.base import Layout, RecurrentCell, State, premultiply, rows
 from variants.registry import register
 
@@ -26,10 +27,12 @@ class GRUCell(RecurrentCell):
     Representations using RNN Encoder-Decoder for Statistical Machine Translation", EMNLP 2014;
     the reset-after form is cuDNN's (and Jozefowicz et al. 2015 study the GRU family).
     W_* are N×M, R_* N×N; b_Rh is the bias inside the reset, which torch calls b_hn.
-    State: ``(h,)``. ``backend="auto"`` runs on torch's fused GRU kernel.
+    State: ``(h,)``. ``backend="auto"`` runs on the native kernels on the CPU (torch's GRU
+    is not fused there) and on torch's fused GRU kernel (cuDNN) elsewhere.
     """
 
     has_fused_kernel = True
+    has_native_kernel = True
     supports_trials = True
 
     def __init__(self, input_size: int, hidden_size: int, *, backend: str = "auto") -> None:
@@ -52,7 +55,12 @@ class GRUCell(RecurrentCell):
     def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
         # x: [T, K, B, M], state [K, B, N] (K = 1 for a single cell)
         n = self.hidden_size
-        if self.backend == "fused":
+        path = self.runs_on(x)
+        if path == "native":
+            a = project(x, self.param("weight_x"), self.param("bias"))
+            y, h = GRUNative.apply(a, state[0], self.param("weight_h"), self.param("bias_rh"))
+            return y.transpose(0, 1), (h,)
+        if path == "fused":
             # torch's second bias: zero for r and z, b_Rh for the candidate
             bias_h = torch.cat([self.bias_rh.new_zeros(2 * n), self.bias_rh])
             out, h = fused.gru(x[:, 0], state[0][0], self.weight_x, self.weight_h, self.bias,
@@ -87,10 +95,12 @@ class GRUChoCell(RecurrentCell):
     No fused kernel computes this form.
     """
 
+    has_native_kernel = True
     supports_trials = True
 
-    def __init__(self, input_size: int, hidden_size: int) -> None:
+    def __init__(self, input_size: int, hidden_size: int, *, backend: str = "auto") -> None:
         super().__init__(input_size, hidden_size)
+        self.backend = self._choose_backend(backend, False)
         n = hidden_size
         self.weight_x = nn.Parameter(torch.empty(3 * n, input_size))
         self.weight_h = nn.Parameter(torch.empty(3 * n, n))
@@ -106,6 +116,11 @@ class GRUChoCell(RecurrentCell):
     def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
         n = self.hidden_size
         w_h = self.param("weight_h")
+        if self.runs_on(x) == "native":  # a holds r, z, h: R_g is R's rows r, z
+            a = project(x, self.param("weight_x"), self.param("bias"))
+            y, h = ResetBeforeNative.apply(a, state[0], w_h[:, : 2 * n], None, w_h[:, 2 * n:],
+                                           (1, 0, 2, "rz"))
+            return y.transpose(0, 1), (h,)
         r_rz_t, r_h_t = w_h[:, : 2 * n].transpose(1, 2), w_h[:, 2 * n:].transpose(1, 2)
         h = state[0]
         outputs = []

@@ -13,7 +13,7 @@ from torch import Tensor, nn
 
 from variants import fused
 from variants.base import Layout, RecurrentCell, State, premultiply, rows
-from variants.lstm_native import lstm_native, usable
+from variants.lstm_native import lstm_native
 from variants.registry import register
 
 ACTIVATIONS = ("tanh", "identity")
@@ -103,6 +103,7 @@ class LSTMCell(RecurrentCell):
 
     has_fused_kernel = True
     has_native_kernel = True
+    prefer_native = False  # np: torch's oneDNN LSTM is as fast, with torch's own numbers
     supports_trials = True
 
     def __init__(self, input_size: int, hidden_size: int, *, input_gate: bool = True,
@@ -155,13 +156,12 @@ class LSTMCell(RecurrentCell):
 
     def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
         # x: [T, K, B, M], states [K, B, ·] (K = 1 for a single cell)
-        if self.backend == "fused":
+        path = self.runs_on(x)
+        if path == "fused":
             out, y, c = fused.lstm(x[:, 0], state[0][0], state[1][0], self.weight_x,
                                    self.weight_h, self.bias, self.training)
             return out.unsqueeze(1), (y.unsqueeze(0), c.unsqueeze(0))
-        if self.backend == "native" and usable(x):
-            return self._native(x, state)
-        return self._loop(x, state)
+        return self._native(x, state) if path == "native" else self._loop(x, state)
 
     def _native(self, x: Tensor, state: State) -> tuple[Tensor, State]:
         """The C kernels: one call per step for the gate arithmetic, backward by hand."""

@@ -22,6 +22,7 @@ import torch
 from torch import Tensor
 
 from variants import native
+from variants.native import matrix, product, steps_of, views
 
 COUPLED, TANH_G, TANH_H, FGR = 1, 2, 4, 8
 
@@ -48,12 +49,6 @@ def _functions(dtype: torch.dtype) -> tuple[Any, Any]:
     return forward, backward
 
 
-def usable(x: Tensor) -> bool:
-    """The kernels take float32 and float64 tensors in the CPU's memory."""
-    return (x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
-            and native.available())
-
-
 def _step(k: int, steps: int, batch: int, n: int, g: int, h: int, meta: tuple,
           peepholes: tuple[Tensor | None, ...]) -> _Step:
     """The strides of the buffers below (batch-major, as torch's)."""
@@ -73,7 +68,10 @@ def _step(k: int, steps: int, batch: int, n: int, g: int, h: int, meta: tuple,
 
 
 class LSTMNative(torch.autograd.Function):
-    """``(x, h0, c0, W_x, b, R, p_i, p_f, p_o, meta)`` → ``(y [K,T,B,N], h_T, c_T)``."""
+    """``(x, h0, c0, W_x, b, R, p_i, p_f, p_o, meta)`` → ``(y [K,T,B,N], h_T, c_T)``.
+
+    Unlike the GRU family's Functions this one takes x and W_x: its kernel writes the gate
+    activations over the input projections, a buffer it must own."""
 
     @staticmethod
     def forward(ctx: Any, x: Tensor, h0: Tensor, c0: Tensor, w_x: Tensor, bias: Tensor,
@@ -82,7 +80,6 @@ class LSTMNative(torch.autograd.Function):
         n, _, flags = meta
         k, steps, batch, m = x.shape
         g, h = r.shape[1], r.shape[2]
-        size = x.element_size()
         acts = torch.baddbmm(bias.unsqueeze(1), x.view(k, steps * batch, m),
                              w_x.transpose(1, 2)).view(k, steps, batch, g)
         hs = x.new_empty(k, steps + 1, batch, h)
@@ -93,18 +90,14 @@ class LSTMNative(torch.autograd.Function):
         rh = x.new_empty(k, batch, g)
         step = _step(k, steps, batch, n, g, h, meta, (p_i, p_f, p_o))
         forward_step, _ = _functions(x.dtype)
-        a_t, c_t, h_t = batch * g * size, batch * n * size, batch * h * size
-        a0, c0p, h0p, rhp = acts.data_ptr(), cells.data_ptr(), hs.data_ptr(), rh.data_ptr()
-        s0 = squashed.data_ptr() if squashed is not None else None
-        # one trial: plain 2-D products (MKL's batched path costs more per call)
-        h_steps, r_t, out = ((hs[0], r[0].t(), rh[0]) if k == 1 else
-                             (hs.transpose(0, 1), r.transpose(1, 2), rh))
-        product = torch.mm if k == 1 else torch.bmm
-        ref = ctypes.byref(step)
+        (a0, a_t), (c0p, c_t), (h0p, h_t) = steps_of(acts), steps_of(cells), steps_of(hs)
+        s0, s_t = steps_of(squashed) if squashed is not None else (None, 0)
+        h_steps, r_t, out, rhp = views(hs), matrix(r.transpose(1, 2)), matrix(rh), rh.data_ptr()
+        mm, ref = product(k), ctypes.byref(step)
         for t in range(steps):
-            product(h_steps[t], r_t, out=out)
+            mm(h_steps[t], r_t, out=out)
             forward_step(ref, a0 + t * a_t, rhp, c0p + t * c_t, c0p + (t + 1) * c_t,
-                         None if s0 is None else s0 + t * c_t, h0p + (t + 1) * h_t)
+                         None if s0 is None else s0 + t * s_t, h0p + (t + 1) * h_t)
         ctx.meta = meta
         ctx.save_for_backward(acts, cells, squashed, hs, x, w_x, r, p_i, p_f, p_o)
         return hs[:, 1:, :, :n], hs[:, steps].clone(), cells[:, steps].clone()
@@ -115,7 +108,7 @@ class LSTMNative(torch.autograd.Function):
         acts, cells, squashed, hs, x, w_x, r, p_i, p_f, p_o = ctx.saved_tensors
         n, offsets, flags = ctx.meta
         k, steps, batch, g = acts.shape
-        h, m, size = hs.shape[-1], x.shape[-1], x.element_size()
+        h, m = hs.shape[-1], x.shape[-1]
         dy = dy.contiguous()
         dc = dc_last.contiguous().clone()
         dh = dh_last.contiguous()
@@ -123,21 +116,22 @@ class LSTMNative(torch.autograd.Function):
         spare = x.new_empty(3 * n)
         step = _step(k, steps, batch, n, g, h, ctx.meta, (p_i, p_f, p_o))
         _, backward_step = _functions(x.dtype)
-        a_t, c_t = batch * g * size, batch * n * size
-        a0, c0p, y0, g0 = acts.data_ptr(), cells.data_ptr(), dy.data_ptr(), dpre.data_ptr()
-        s0 = squashed.data_ptr() if squashed is not None else None
-        dcp, sp = dc.data_ptr(), spare.data_ptr()
+        (a0, a_t), (c0p, c_t), (y0, y_t) = steps_of(acts), steps_of(cells), steps_of(dy)
+        s0, s_t = steps_of(squashed) if squashed is not None else (None, 0)
+        g0, dcp, sp = dpre.data_ptr(), dc.data_ptr(), spare.data_ptr()
+        # dh: the final state's gradient, then R^T g of the step after (two buffers, as the
+        # kernel reads one while the product writes the other)
         buffers = (torch.empty_like(dh), torch.empty_like(dh))
-        g_steps, r_k, outs = ((dpre[0], r[0], [b[0] for b in buffers]) if k == 1 else
-                              (dpre.transpose(0, 1), r, buffers))
-        product = torch.mm if k == 1 else torch.bmm
-        ref = ctypes.byref(step)
+        outs, pointers = [matrix(b) for b in buffers], [b.data_ptr() for b in buffers]
+        g_steps, r_k, mm, ref = views(dpre), matrix(r), product(k), ctypes.byref(step)
+        dh_ptr = dh.data_ptr()
         for t in range(steps - 1, -1, -1):
             backward_step(ref, a0 + t * a_t, c0p + t * c_t, c0p + (t + 1) * c_t,
-                          None if s0 is None else s0 + t * c_t, dh.data_ptr(),
-                          y0 + t * c_t, dcp, g0 + t * a_t, sp)
-            product(g_steps[t], r_k, out=outs[t % 2])
-            dh = buffers[t % 2]
+                          None if s0 is None else s0 + t * s_t, dh_ptr, y0 + t * y_t, dcp,
+                          g0 + t * a_t, sp)
+            mm(g_steps[t], r_k, out=outs[t % 2])
+            dh_ptr = pointers[t % 2]
+        dh = buffers[0]
         flat = dpre.view(k, steps * batch, g)
         flat_t = flat.transpose(1, 2)
         dr = torch.bmm(flat_t, hs[:, :steps].reshape(k, steps * batch, h))

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor, nn
 
 from variants.base import Layout, RecurrentCell, State, premultiply, rows
+from variants.gru_native import ResetBeforeNative, project
 from variants.registry import register
 
 _PAPER = "Jozefowicz et al. 2015"
@@ -25,11 +26,13 @@ class _Mutant(RecurrentCell):
     input_rows: tuple[str, ...] = ()
     recurrent_rows: tuple[str, ...] = ()
     uses_raw_input = False
+    has_native_kernel = True
     supports_trials = True
 
     def __init__(self, input_size: int, hidden_size: int,
-                 project_input: bool | None = None) -> None:
+                 project_input: bool | None = None, backend: str = "auto") -> None:
         super().__init__(input_size, hidden_size)
+        self.backend = self._choose_backend(backend, False)
         if not self.uses_raw_input:
             project = False
         elif project_input is None:
@@ -60,6 +63,25 @@ class _Mutant(RecurrentCell):
         """x̂: the projected input (the rows after the named ones) or x itself."""
         return gx[..., len(self.input_rows) * self.hidden_size:] if self.projected else x
 
+    def _native(self, x: Tensor, state: State, a: Tensor, order: str,
+                r_zt: Tensor | None = None) -> tuple[Tensor, State]:
+        """The reset-before kernels, from ``a`` ``[K, T, B, 3N]`` holding z, r, h in that
+        order and R's rows: those of ``order`` (adjacent), then W_hh."""
+        n = self.hidden_size
+        w_h = self.param("weight_h")
+        first = 1 if r_zt is not None else 0  # MUT3: W_hz is R_zt, not part of R_g
+        rows_g = w_h[:, first * n:(first + len(order)) * n]
+        y, h = ResetBeforeNative.apply(a, state[0], rows_g, r_zt, w_h[:, -n:],
+                                       (0, 1, 2, order))
+        return y.transpose(0, 1), (h,)
+
+    def _inputs(self, x: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+        """The input projections in the kernels' layout ``[K, T, B, rows]``, x̂ there too
+        (or None when unused) and the biases as ``[K, 1, 1, N]`` each."""
+        gx = project(x, self.param("weight_x"), None)
+        raw = (self._raw(x.transpose(0, 1), gx) if self.uses_raw_input else None)
+        return gx, raw, self.param("bias")[:, None, None].split(self.hidden_size, -1)
+
     def extra_repr(self) -> str:
         return super().extra_repr() + f", projected={self.projected}"
 
@@ -81,11 +103,15 @@ class MUT1Cell(_Mutant):
     uses_raw_input = True
 
     def __init__(self, input_size: int, hidden_size: int, *,
-                 project_input: bool | None = None) -> None:
-        super().__init__(input_size, hidden_size, project_input)
+                 project_input: bool | None = None, backend: str = "auto") -> None:
+        super().__init__(input_size, hidden_size, project_input, backend)
 
     def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
         n = self.hidden_size
+        if self.runs_on(x) == "native":  # z has no recurrent input: R_g is W_hr
+            gx, raw, (b_z, b_r, b_h) = self._inputs(x)
+            a = torch.cat([gx[..., :n] + b_z, gx[..., n:2 * n] + b_r, torch.tanh(raw) + b_h], -1)
+            return self._native(x, state, a, "r")
         b_z, b_r, b_h = self.param("bias").unsqueeze(1).split(n, -1)  # [K, 1, N] each
         gx = premultiply(x, self.param("weight_x"))
         z_all = torch.sigmoid(gx[..., :n] + b_z)
@@ -119,11 +145,15 @@ class MUT2Cell(_Mutant):
     uses_raw_input = True
 
     def __init__(self, input_size: int, hidden_size: int, *,
-                 project_input: bool | None = None) -> None:
-        super().__init__(input_size, hidden_size, project_input)
+                 project_input: bool | None = None, backend: str = "auto") -> None:
+        super().__init__(input_size, hidden_size, project_input, backend)
 
     def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
         n = self.hidden_size
+        if self.runs_on(x) == "native":  # R_g is W_hz, W_hr
+            gx, raw, (b_z, b_r, b_h) = self._inputs(x)
+            a = torch.cat([gx[..., :n] + b_z, raw + b_r, gx[..., n:2 * n] + b_h], -1)
+            return self._native(x, state, a, "zr")
         b_z, b_r, b_h = self.param("bias").unsqueeze(1).split(n, -1)  # [K, 1, N] each
         gx = premultiply(x, self.param("weight_x"))
         zr_all = torch.cat([gx[..., :n] + b_z, self._raw(x, gx) + b_r], -1)
@@ -156,11 +186,14 @@ class MUT3Cell(_Mutant):
     input_rows = ("W_xz", "W_xr", "W_xh")
     recurrent_rows = ("W_hz", "W_hr", "W_hh")
 
-    def __init__(self, input_size: int, hidden_size: int) -> None:
-        super().__init__(input_size, hidden_size)
+    def __init__(self, input_size: int, hidden_size: int, *, backend: str = "auto") -> None:
+        super().__init__(input_size, hidden_size, backend=backend)
 
     def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
         n = self.hidden_size
+        if self.runs_on(x) == "native":  # R_g is W_hr; W_hz multiplies tanh(h')
+            a = project(x, self.param("weight_x"), self.param("bias"))
+            return self._native(x, state, a, "r", self.param("weight_h")[:, :n])
         w_hz_t, w_hr_t, w_hh_t = (w.transpose(1, 2) for w in self.param("weight_h").split(n, 1))
         h = state[0]
         outputs = []

@@ -23,8 +23,11 @@ import shutil
 import subprocess
 import tempfile
 import time
+from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
+
+import torch
 
 log = logging.getLogger(__name__)
 
@@ -114,12 +117,41 @@ def available() -> bool:
     return library() is not None
 
 
+def usable(x: torch.Tensor) -> bool:
+    """The kernels take float32 and float64 tensors in the CPU's memory."""
+    return (x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+            and available())
+
+
 def status() -> str:
     """One line: where the kernels come from, or why there are none."""
     if library() is None:
         return f"native kernels unavailable ({_state['error']})"
     built = f", compiled here in {_state['seconds']:.1f} s" if _state["seconds"] else ""
     return f"native kernels from {_state['path']}{built}"
+
+
+# --- for the loops that drive the kernels -----------------------------------------------
+
+def steps_of(t: torch.Tensor) -> tuple[int, int]:
+    """Address of step 0 of ``t`` ``[K, T, B, width]`` (trial 0) and the bytes per step: step
+    t is at ``base + t * stride``. Computed once: the loops pay for every Python call."""
+    return t.data_ptr(), t.stride(1) * t.element_size()
+
+
+def views(t: torch.Tensor) -> list[torch.Tensor]:
+    """The steps of ``[K, T, B, width]`` as the products take them: ``[B, width]`` matrices
+    for one trial (plain products cost less per call than batched ones), else ``[K, B, w]``."""
+    return list(t[0].unbind(0)) if t.shape[0] == 1 else list(t.unbind(1))
+
+
+def matrix(t: torch.Tensor) -> torch.Tensor:
+    """``[K, rows, cols]`` as the products take it: the matrix itself for one trial."""
+    return t[0] if t.shape[0] == 1 else t
+
+
+def product(k: int) -> Callable[..., torch.Tensor]:
+    return torch.mm if k == 1 else torch.bmm
 
 
 def compile_seconds() -> float:

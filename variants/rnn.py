@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from variants import fused
+from variants.gru_native import ElmanNative, project
 from variants.base import Layout, RecurrentCell, State, premultiply
 from variants.registry import register
 
@@ -22,6 +23,7 @@ class ElmanCell(RecurrentCell):
     """
 
     has_fused_kernel = True
+    has_native_kernel = True
     supports_trials = True
 
     def __init__(self, input_size: int, hidden_size: int, *, backend: str = "auto") -> None:
@@ -38,7 +40,12 @@ class ElmanCell(RecurrentCell):
 
     def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
         # x: [T, K, B, M], state [K, B, N] (K = 1 for a single cell)
-        if self.backend == "fused":
+        path = self.runs_on(x)
+        if path == "native":
+            a = project(x, self.param("weight_x"), self.param("bias"))
+            y, h = ElmanNative.apply(a, state[0], self.param("weight_h"))
+            return y.transpose(0, 1), (h,)
+        if path == "fused":
             out, h = fused.rnn_tanh(x[:, 0], state[0][0], self.weight_x, self.weight_h,
                                     self.bias, self.training)
             return out.unsqueeze(1), (h.unsqueeze(0),)
