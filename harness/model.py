@@ -1,4 +1,10 @@
-"""The model every run trains: task encoder -> stacked recurrent layers -> task head."""
+"""The model every run trains: task encoder -> stacked recurrent layers -> task head.
+
+``SequenceModel`` is one trial's model; ``TrialStack`` trains K of them at once (population
+training): their parameters stacked along a leading trial dimension, inputs ``[T, K, B, ...]``,
+trial k computing exactly what its own ``SequenceModel`` computes. A single run is a stack of
+one, so a run trains the same way alone or in a population.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,8 @@ from torch import Tensor, nn
 
 import variants
 from tasks import IO
+
+NOISE_SALT = 0x6E6F6973  # keeps a trial's input-noise stream apart from its data stream
 
 State = list[tuple[Tensor, ...]]
 
@@ -64,6 +72,65 @@ class SequenceModel(nn.Module):
     @property
     def backend(self) -> str:
         return self.cells[0].backend
+
+
+class TrialStack(nn.Module):
+    """K ``SequenceModel``s of one configuration as one model (their parameters copied).
+
+    Input noise comes from each trial's own generator (seeded from the trial's seed), so a
+    trial draws the same noise alone or among others. ``noisy`` switches it off (evaluation,
+    gradient probes) besides ``eval()``.
+    """
+
+    def __init__(self, models: list[SequenceModel], seeds: list[int]) -> None:
+        super().__init__()
+        first = models[0]
+        self.io, self.trials = first.io, len(models)
+        self.noise = [m.input_noise for m in models]
+        device = next(first.parameters()).device
+        self.generators = [torch.Generator(device=device).manual_seed(seed ^ NOISE_SALT)
+                           for seed in seeds]
+        with torch.no_grad():
+            self.embedding = (nn.Parameter(torch.stack([m.encoder.weight for m in models]))
+                              if first.io.input == "tokens" else None)
+            self.head_weight = nn.Parameter(torch.stack([m.head.weight for m in models]))
+            self.head_bias = nn.Parameter(torch.stack([m.head.bias for m in models]))
+        self.cells = nn.ModuleList(variants.stack([m.cells[k] for m in models])
+                                   for k in range(len(first.cells)))
+        self.noisy = True
+
+    def encode(self, x: Tensor) -> Tensor:
+        """The first cell's input ``[T, K, B, width]``, with each trial's noise in training."""
+        if self.embedding is not None:  # ids [T, K, B] -> each trial's own embedding
+            trial = torch.arange(self.trials, device=x.device).view(1, -1, 1)
+            inputs = self.embedding[trial, x]
+        else:
+            inputs = x.to(self.head_weight.dtype)
+        if self.training and self.noisy and any(self.noise):
+            draws = [torch.randn(inputs[:, k].shape, generator=g, device=inputs.device,
+                                 dtype=inputs.dtype) * std if std > 0 else None
+                     for k, (std, g) in enumerate(zip(self.noise, self.generators))]
+            inputs = inputs + torch.stack([d if d is not None else torch.zeros_like(inputs[:, 0])
+                                           for d in draws], 1)
+        return inputs
+
+    def forward(self, x: Tensor, state: State | None = None,
+                hidden: list[Tensor] | None = None) -> tuple[Tensor, State]:
+        """Outputs ``[T, K, B, O]`` and every layer's state (``[K, B, N]`` each)."""
+        h = self.encode(x)
+        new_state: State = []
+        for k, cell in enumerate(self.cells):
+            h, s = cell(h, None if state is None else state[k])
+            new_state.append(s)
+        if hidden is not None:
+            hidden.append(h)
+        return torch.matmul(h, self.head_weight.transpose(1, 2)) + \
+            self.head_bias.unsqueeze(1), new_state
+
+    def backend(self, device: torch.device) -> str:
+        """What the cells run on there (native kernels, torch's fused kernel, torch loop)."""
+        probe = torch.empty(0, device=device, dtype=self.head_weight.dtype)
+        return self.cells[0].runs_on(probe)
 
 
 def detach(state: State | None) -> State | None:

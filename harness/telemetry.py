@@ -11,33 +11,13 @@ import time
 from pathlib import Path
 
 import torch
-from torch import Tensor, nn
-
-from harness.model import SequenceModel
+from torch import Tensor
 
 
-def global_grad_norm(model: nn.Module) -> float:
-    """The 2-norm of all gradients together (before any clipping)."""
-    norms = [p.grad.detach().norm() for p in model.parameters() if p.grad is not None]
-    return float(torch.linalg.vector_norm(torch.stack(norms))) if norms else 0.0
-
-
-def paper_grad_norms(model: SequenceModel) -> dict[str, float]:
-    """Gradient norm of every paper parameter of every layer: ``{"L0.W_f": 0.12, ...}``."""
-    out = {}
-    for k, cell in enumerate(model.cells):
-        for name, grad in cell.paper_gradients().items():
-            if grad is not None:
-                out[f"L{k}.{name}"] = float(grad.norm())
-    return out
-
-
-def gradient_through_time(hidden: Tensor, mask: Tensor) -> list[float]:
-    """``||dLoss/dh_t||`` for every step t (averaged over the batch), from a retained grad:
-    how far back from the scored steps the gradient still reaches."""
-    if hidden.grad is None:
-        return []
-    per_step = hidden.grad.detach().float().norm(dim=-1).mean(dim=1)
+def gradient_through_time_of(grad: Tensor) -> list[float]:
+    """``||dLoss/dh_t||`` for every step t (averaged over the batch) from the gradient of a
+    layer's outputs ``[T, B, N]``: how far back from the scored steps the gradient reaches."""
+    per_step = grad.detach().float().norm(dim=-1).mean(dim=1)
     return [float(v) for v in per_step]
 
 

@@ -1,8 +1,8 @@
-"""One run: build the task and model, train, evaluate, measure; never crash on divergence."""
+"""Training: one run, or K runs as one stacked model (population training); build the task
+and the model, train, evaluate, measure; a divergence is a result, never a crash."""
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
 import time
@@ -11,13 +11,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import torch
-from torch import nn
 
 import tasks
 import variants
 from harness import telemetry
 from harness.config import RunConfig
-from harness.model import SequenceModel, detach
+from harness.evaluate import held_out, probe, stack_batches
+from harness.model import SequenceModel, TrialStack, detach
+from harness.optim import TrialOptimizer, clip, grad_norms
 
 EXPLODED = 100.0  # a training loss this many times its first value counts as diverged
 
@@ -69,133 +70,193 @@ def resolve_device(name: str) -> torch.device:
     return torch.device(name)
 
 
-def build(config: RunConfig) -> tuple[tasks.Task, SequenceModel, torch.device]:
-    """The task (with the run's overrides) and the model on its device, seeded."""
-    device = resolve_device(config.device)
+# Settings trials may differ in and still train as one stacked model; every other setting
+# (variant, task and its settings, sizes, optimizer kind, schedule, device) must agree.
+PER_TRIAL = ("seed", "lr", "momentum", "clip", "input_noise", "steps", "patience")
+
+
+def stack_key(config: RunConfig) -> str:
+    """Runs with equal keys can train together as one population."""
+    shared = {k: v for k, v in dataclasses.asdict(config).items() if k not in PER_TRIAL}
+    return repr(sorted(shared.items(), key=lambda kv: kv[0]))
+
+
+def build_task(config: RunConfig) -> tasks.Task:
+    """The task with the run's overrides."""
     overrides = dict(config.task_settings)
     if config.batch_size is not None:
         overrides["batch_size"] = config.batch_size
-    task = tasks.build(config.task, **overrides)
+    return tasks.build(config.task, **overrides)
+
+
+def build_model(config: RunConfig, task: tasks.Task, device: torch.device) -> SequenceModel:
+    """One trial's model, initialised from its seed."""
     torch.manual_seed(config.seed)
-    model = SequenceModel(task.io, config.variant, config.hidden_size, config.layers,
-                          config.input_noise, **config.cell_options).to(device)
-    return task, model, device
-
-
-def make_optimizer(config: RunConfig, model: nn.Module, lr: float) -> torch.optim.Optimizer:
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(model.parameters(), lr=lr, momentum=config.momentum,
-                               nesterov=config.momentum > 0)
-    return torch.optim.Adam(model.parameters(), lr=lr)
+    return SequenceModel(task.io, config.variant, config.hidden_size, config.layers,
+                         config.input_noise, **config.cell_options).to(device)
 
 
 def train(config: RunConfig, on_step: Callable[[int, int, float], None] | None = None
           ) -> RunResult:
     """Train one run to the end (or early stop, or divergence) and score it."""
+    return train_population([config], on_step)[0]
+
+
+@dataclass
+class _Trial:
+    """What the loop tracks of one trial."""
+
+    config: RunConfig
+    steps: int
+    lr: float
+    active: bool = True
+    status: str = "complete"
+    last_step: int = 0
+    first_loss: float | None = None
+    best: tuple[float, int, dict[str, float], list[torch.Tensor]] | None = None
+    stalled: int = 0
+    curves: list[tuple[int, str, float]] = field(default_factory=list)
+    through_time: dict[str, list[float]] = field(default_factory=dict)
+    batch: tasks.Batch | None = None
+
+
+def train_population(configs: list[RunConfig],
+                     on_step: Callable[[int, int, float], None] | None = None
+                     ) -> list[RunResult]:
+    """Train K runs that share a ``stack_key`` as one stacked model (population training):
+    each trial keeps its own initialisation, data stream, input noise, learning rate,
+    momentum, clipping, divergence and early stopping, so it gives what it gives alone.
+    ``on_step`` gets the mean training loss of the trials still training."""
     started = time.perf_counter()
-    task, model, device = build(config)
-    steps = config.steps or task.settings.steps
-    lr = config.lr or task.settings.lr
-    optimizer = make_optimizer(config, model, lr)
+    keys = {stack_key(c) for c in configs}
+    if len(keys) != 1:
+        raise ValueError("a population needs runs that differ only in "
+                         f"{', '.join(PER_TRIAL)}")
+    first = configs[0]
+    device = resolve_device(first.device)
+    task = build_task(first)
+    model = TrialStack([build_model(c, task, device) for c in configs],
+                       [c.seed for c in configs])
+    trials = [_Trial(c, c.steps or task.settings.steps, c.lr or task.settings.lr)
+              for c in configs]
+    params = list(model.parameters())
+    optimizer = TrialOptimizer(params, first.optimizer,
+                               torch.tensor([t.lr for t in trials], dtype=torch.float64),
+                               torch.tensor([c.momentum for c in configs], dtype=torch.float64))
+    limits = torch.tensor([c.clip if c.clip is not None else math.inf for c in configs],
+                          device=device)
     primary = task.metrics[0]
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
-    curves: list[tuple[int, str, float]] = []
-    through_time: dict[str, list[float]] = {}
     timer = telemetry.Throughput(device)
-    best: tuple[float, int, dict[str, float], dict[str, Any]] | None = None
-    stalled, first_loss, status, step = 0, None, "complete", 0
-    stream, state = task.batches("train", config.seed), None
-
-    def predict(batch: tasks.Batch, s: Any) -> tuple[torch.Tensor, Any]:
-        """Outputs for a held-out batch, back on the CPU where the task scores them."""
-        with torch.no_grad(), autocast:
-            out, s = model(batch.x.to(device), s)
-        return out.float().cpu(), s
-
-    def evaluate(split: str) -> dict[str, float]:
-        model.eval()
-        scores = task.evaluate(predict, split)
-        model.train()
-        return scores
-
+    streams = [task.batches("train", c.seed) for c in configs]
+    total, state = max(t.steps for t in trials), None
     model.train()
-    for step in range(1, steps + 1):
-        batch = next(stream).to(device)
-        if not task.io.stateful or batch.reset:
-            state = None
+    for step in range(1, total + 1):
+        for k, t in enumerate(trials):  # a trial that stopped keeps its last batch
+            if t.active or t.batch is None:
+                t.batch = next(streams[k])
+        batch, own = stack_batches([t.batch for t in trials])
+        batch = batch.to(device)
+        own = [b.to(device) for b in own]
+        state = _carry(state, task, [t.batch.reset for t in trials])
         timer.start()
         with autocast:
             outputs, state = model(batch.x, detach(state))
-            loss = task.loss(outputs, batch)
-        optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        value = float(loss.detach())
-        first_loss = value if first_loss is None else first_loss
-        if not math.isfinite(value) or value > EXPLODED * max(first_loss, 1.0):
-            status = "diverged"
-            curves.append((step, "train_loss", value))
+            losses = [task.loss(outputs[:, k], b) for k, b in enumerate(own)]
+        live = [k for k, t in enumerate(trials) if t.active]
+        model.zero_grad(set_to_none=True)
+        sum(losses[k] for k in live).backward()
+        values = torch.stack([loss.detach().float() for loss in losses]).tolist()
+        for k in live:
+            t = trials[k]
+            t.first_loss = values[k] if t.first_loss is None else t.first_loss
+            if not math.isfinite(values[k]) or values[k] > EXPLODED * max(t.first_loss, 1.0):
+                t.status, t.active, t.last_step = "diverged", False, step
+                t.curves.append((step, "train_loss", values[k]))
+        norms = grad_norms(params)
+        clip(params, torch.nan_to_num(norms, nan=0.0, posinf=0.0), limits)
+        optimizer.step(torch.tensor([t.active for t in trials]))
+        timer.stop(trials[0].batch.x.shape[0] * trials[0].batch.x.shape[1])
+        live = [k for k in live if trials[k].active]
+        if on_step is not None and live:
+            on_step(step, total, sum(values[k] for k in live) / len(live))
+        norm_values = norms.tolist()
+        for k in live:
+            t = trials[k]
+            t.last_step = step
+            if step % t.config.log_every == 0 or step == 1:
+                t.curves += [(step, "train_loss", values[k]), (step, "grad_norm", norm_values[k])]
+        due = [k for k in live if step % first.eval_every == 0 or step == trials[k].steps]
+        if due:
+            _evaluate(task, model, trials, due, step, batch, own, primary, device, autocast)
+        if not any(t.active for t in trials):
             break
-        norm = telemetry.global_grad_norm(model)
-        if config.clip is not None:
-            nn.utils.clip_grad_norm_(model.parameters(), config.clip)
-        optimizer.step()
-        timer.stop(batch.x.shape[0] * batch.x.shape[1])
-        if on_step is not None:
-            on_step(step, steps, value)
-        if step % config.log_every == 0 or step == 1:
-            curves += [(step, "train_loss", value), (step, "grad_norm", norm)]
-        if step % config.eval_every == 0 or step == steps:
-            scores = evaluate("valid")
-            curves += [(step, f"valid_{k}", v) for k, v in scores.items()]
-            probe = _probe_gradients(model, task, batch, autocast)
-            curves += [(step, f"grad.{k}", v) for k, v in probe[0].items()]
-            through_time.setdefault("first", probe[1])
-            through_time["last"] = probe[1]
-            score = scores[primary.name]
-            if not math.isfinite(score):
-                status = "diverged"
-                break
-            improved = best is None or (score < best[0] if primary.lower_is_better
-                                        else score > best[0])
-            if improved:
-                best = (score, step, scores, copy.deepcopy(model.state_dict()))
-                stalled = 0
-            else:
-                stalled += 1
-                if config.patience is not None and stalled >= config.patience:
-                    break
 
-    if status == "diverged" or best is None:
-        status = "diverged"
-        valid = test = dict(task.chance)
-        best_step = 0
-    else:
-        model.load_state_dict(best[3])
-        valid, best_step = best[2], best[1]
-        test = evaluate("test")
-    record = {**telemetry.environment(device),
-              "steps_per_second": timer.per_second,
-              "wall_seconds": time.perf_counter() - started,
-              "peak_memory_mb": telemetry.peak_memory_mb(device),
-              "parameters": sum(p.numel() for p in model.parameters() if p.requires_grad),
-              "cell_parameters": sum(variants.count_parameters(c) for c in model.cells),
-              "backend": model.backend, "lr": lr, "task_source": task.source}
-    return RunResult(dataclasses.asdict(config), status, primary.name, primary.lower_is_better,
-                     test, valid, task.chance, best_step, step, curves, through_time, record)
+    valid_tests = [k for k, t in enumerate(trials) if t.status != "diverged" and t.best]
+    with torch.no_grad():
+        for k in valid_tests:
+            for p, saved in zip(params, trials[k].best[3]):
+                p[k].copy_(saved)
+    tests = held_out(task, model, "test", device, autocast) if valid_tests else []
+    wall = time.perf_counter() - started
+    results = []
+    for k, t in enumerate(trials):
+        if k in valid_tests:
+            valid, best_step, test = t.best[2], t.best[1], tests[k]
+        else:
+            t.status, valid, test, best_step = "diverged", dict(task.chance), dict(task.chance), 0
+        record = {**telemetry.environment(device),
+                  "steps_per_second": timer.per_second,
+                  "wall_seconds": wall, "population": len(trials),
+                  "peak_memory_mb": telemetry.peak_memory_mb(device),
+                  "parameters": sum(p[k].numel() for p in params),
+                  "cell_parameters": sum(variants.count_parameters(c) for c in model.cells)
+                  // len(trials),
+                  "backend": model.backend(device), "lr": t.lr, "task_source": task.source}
+        results.append(RunResult(dataclasses.asdict(t.config), t.status, primary.name,
+                                 primary.lower_is_better, test, valid, task.chance, best_step,
+                                 t.last_step, t.curves, t.through_time, record))
+    return results
 
 
-def _probe_gradients(model: SequenceModel, task: tasks.Task, batch: tasks.Batch,
-                     autocast: Any) -> tuple[dict[str, float], list[float]]:
-    """One extra backward on ``batch`` (no update): per-gate gradient norms, and the
-    gradient-through-time profile ||dLoss/dh_t|| of the last layer."""
-    hidden: list[torch.Tensor] = []
-    with autocast:
-        outputs, _ = model(batch.x, None, hidden=hidden)
-        hidden[0].retain_grad()
-        loss = task.loss(outputs, batch)
-    model.zero_grad(set_to_none=True)
-    loss.backward()
-    result = telemetry.paper_grad_norms(model), telemetry.gradient_through_time(hidden[0],
-                                                                                 batch.mask)
-    model.zero_grad(set_to_none=True)
-    return result
+def _carry(state: Any, task: tasks.Task, resets: list[bool]) -> Any:
+    """The state entering this step: none for tasks without state; for stateful ones, the
+    previous step's, zero for the trials whose sequences start anew."""
+    if not task.io.stateful or state is None or all(resets):
+        return None
+    if not any(resets):
+        return state
+    keep = torch.tensor([0.0 if r else 1.0 for r in resets], device=state[0][0].device)
+    keep = keep.view(-1, 1, 1)
+    return [tuple(s * keep.to(s.dtype) for s in layer) for layer in state]
+
+
+def _evaluate(task: tasks.Task, model: TrialStack, trials: list[_Trial], due: list[int],
+              step: int, batch: tasks.Batch, own: list[tasks.Batch], primary: tasks.Metric,
+              device: torch.device, autocast: Any) -> None:
+    """Validation of the trials due at ``step``: curves, gradient probes, best states,
+    early stopping, divergence."""
+    scores = held_out(task, model, "valid", device, autocast)
+    sizes = [tuple(t.batch.x.shape[:2]) for t in trials]
+    grads, profiles = probe(task, model, batch, own, sizes, autocast)
+    for k in due:
+        t = trials[k]
+        t.curves += [(step, f"valid_{name}", v) for name, v in scores[k].items()]
+        t.curves += [(step, f"grad.{name}", v) for name, v in grads[k].items()]
+        t.through_time.setdefault("first", profiles[k])
+        t.through_time["last"] = profiles[k]
+        score = scores[k][primary.name]
+        if not math.isfinite(score):
+            t.status, t.active = "diverged", False
+            continue
+        if t.best is None or (score < t.best[0] if primary.lower_is_better
+                              else score > t.best[0]):
+            t.best = (score, step, scores[k], [p[k].detach().clone() for p in
+                                              model.parameters()])
+            t.stalled = 0
+        else:
+            t.stalled += 1
+            if t.config.patience is not None and t.stalled >= t.config.patience:
+                t.active = False
+        if step >= t.steps:
+            t.active = False

@@ -158,13 +158,15 @@ class Task:
     def _per_step_loss(self, outputs: Tensor, batch: Batch) -> Tensor:
         """Loss at each scored step, shape ``[scored]``."""
         out, mask = outputs[batch.mask], batch.mask
+        # at least float32 (outputs may be bfloat16 under autocast), float64 kept as it is
+        out = out if out.dtype == torch.float64 else out.float()
         kind = self.io.output
         if kind == "classes":
-            return F.cross_entropy(out.float(), batch.y[mask], reduction="none")
+            return F.cross_entropy(out, batch.y[mask], reduction="none")
         if kind == "multilabel":
             return F.binary_cross_entropy_with_logits(
-                out.float(), batch.y[mask], reduction="none").sum(-1)
-        return (out.float() - batch.y[mask]).pow(2).mean(-1)
+                out, batch.y[mask].to(out.dtype), reduction="none").sum(-1)
+        return (out - batch.y[mask].to(out.dtype)).pow(2).mean(-1)
 
     def score(self, outputs: Tensor, batch: Batch) -> dict[str, tuple[float, int]]:
         """Per metric, the sum over scored steps and their count (to average over batches)."""

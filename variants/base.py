@@ -197,7 +197,7 @@ class RecurrentCell(nn.Module):
         float32/float64 on the CPU; elsewhere (a GPU, bfloat16) the cell runs torch's fused
         kernel where it is exact (cuDNN on a GPU), else its torch loop."""
         if self.backend == "native" and not native.usable(x):
-            return "fused" if getattr(self, "_fused_exact", False) and self.trials is None \
+            return "fused" if getattr(self, "_fused_exact", False) and self.trials in (None, 1) \
                 else "generic"
         return self.backend
 
@@ -216,8 +216,8 @@ class RecurrentCell(nn.Module):
 def stack(cells: Sequence[RecurrentCell]) -> RecurrentCell:
     """One cell computing K trials at once: trial k has cell k's parameters (copied, stacked
     along a new leading dimension). The cells must be one variant with one configuration.
-    Stacked cells run on the native kernels where there are, else on the torch loop (torch's
-    fused kernels take one set of weights)."""
+    Stacks of several run on the native kernels where there are, else on the torch loop
+    (torch's fused kernels take one set of weights); a stack of one runs as its cell."""
     first = cells[0]
     if not first.supports_trials:
         raise ValueError(f"{type(first).__name__} cannot stack trials (supports_trials is "
@@ -236,7 +236,7 @@ def stack(cells: Sequence[RecurrentCell]) -> RecurrentCell:
             setattr(module, attribute, nn.Parameter(
                 torch.stack([c.get_parameter(name).detach() for c in cells])))
     out.trials = len(cells)
-    if out.backend == "fused":
+    if out.backend == "fused" and len(cells) > 1:
         out.backend = "native" if out.has_native_kernel and native.available() else "generic"
     return out
 

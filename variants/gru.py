@@ -62,9 +62,11 @@ class GRUCell(RecurrentCell):
             return y.transpose(0, 1), (h,)
         if path == "fused":
             # torch's second bias: zero for r and z, b_Rh for the candidate
-            bias_h = torch.cat([self.bias_rh.new_zeros(2 * n), self.bias_rh])
-            out, h = fused.gru(x[:, 0], state[0][0], self.weight_x, self.weight_h, self.bias,
-                               bias_h, self.training)
+            b_rh = self.param("bias_rh")[0]
+            bias_h = torch.cat([b_rh.new_zeros(2 * n), b_rh])
+            out, h = fused.gru(x[:, 0], state[0][0], self.param("weight_x")[0],
+                               self.param("weight_h")[0], self.param("bias")[0], bias_h,
+                               self.training)
             return out.unsqueeze(1), (h.unsqueeze(0),)
         w_h_t = self.param("weight_h").transpose(1, 2)
         b_rh = self.param("bias_rh").unsqueeze(1)

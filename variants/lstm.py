@@ -158,8 +158,9 @@ class LSTMCell(RecurrentCell):
         # x: [T, K, B, M], states [K, B, ·] (K = 1 for a single cell)
         path = self.runs_on(x)
         if path == "fused":
-            out, y, c = fused.lstm(x[:, 0], state[0][0], state[1][0], self.weight_x,
-                                   self.weight_h, self.bias, self.training)
+            out, y, c = fused.lstm(x[:, 0], state[0][0], state[1][0], self.param("weight_x")[0],
+                                   self.param("weight_h")[0], self.param("bias")[0],
+                                   self.training)
             return out.unsqueeze(1), (y.unsqueeze(0), c.unsqueeze(0))
         return self._native(x, state) if path == "native" else self._loop(x, state)
 

@@ -46,8 +46,9 @@ class ElmanCell(RecurrentCell):
             y, h = ElmanNative.apply(a, state[0], self.param("weight_h"))
             return y.transpose(0, 1), (h,)
         if path == "fused":
-            out, h = fused.rnn_tanh(x[:, 0], state[0][0], self.weight_x, self.weight_h,
-                                    self.bias, self.training)
+            out, h = fused.rnn_tanh(x[:, 0], state[0][0], self.param("weight_x")[0],
+                                    self.param("weight_h")[0], self.param("bias")[0],
+                                    self.training)
             return out.unsqueeze(1), (h.unsqueeze(0),)
         w_h_t = self.param("weight_h").transpose(1, 2)
         h = state[0]

@@ -1,0 +1,96 @@
+"""What the training loop measures on a stack of K trials: held-out metrics, gradient probes,
+and the stacking of each trial's own training batch into one."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import Tensor
+
+import tasks
+from harness import telemetry
+from harness.model import TrialStack
+
+
+def stack_batches(batches: list[tasks.Batch]) -> tuple[tasks.Batch, list[tasks.Batch]]:
+    """Each trial's batch as one ``[T, K, B, ...]`` batch, and each trial's slice of it.
+
+    Batches of different sizes (music: pieces of different lengths, a smaller last batch)
+    are padded at the end with unscored steps and rows; a recurrent cell reads forward in
+    time, so the padding changes none of a trial's scored outputs, loss or gradients."""
+    steps = max(b.x.shape[0] for b in batches)
+    rows = max(b.x.shape[1] for b in batches)
+    if any(b.x.shape[:2] != (steps, rows) for b in batches):
+        batches = [_pad(b, steps, rows) for b in batches]
+    x = torch.stack([b.x for b in batches], 1)
+    y = torch.stack([b.y for b in batches], 1)
+    mask = torch.stack([b.mask for b in batches], 1)
+    return tasks.Batch(x, y, mask), batches
+
+
+def _pad(batch: tasks.Batch, steps: int, rows: int) -> tasks.Batch:
+    def grow(t: Tensor) -> Tensor:
+        out = t.new_zeros((steps, rows) + tuple(t.shape[2:]))
+        out[: t.shape[0], : t.shape[1]] = t
+        return out
+    return tasks.Batch(grow(batch.x), grow(batch.y), grow(batch.mask), batch.reset)
+
+
+def held_out(task: tasks.Task, model: TrialStack, split: str, device: torch.device,
+             autocast: Any) -> list[dict[str, float]]:
+    """Every trial's metrics on ``split`` (the same data for all of them), computed as
+    ``Task.evaluate`` does for one model, the state carried between continuing batches."""
+    trials = model.trials
+    totals: list[dict[str, tuple[float, int]]] = [{} for _ in range(trials)]
+    state = None
+    training = model.training
+    model.eval()
+    try:
+        with torch.no_grad(), autocast:
+            for batch in task.batches(split):
+                if batch.reset:
+                    state = None
+                x = batch.x.to(device)
+                x = x.unsqueeze(1).expand(x.shape[0], trials, *x.shape[1:])
+                out, state = model(x, state)
+                out = (out if out.dtype == torch.float64 else out.float()).cpu()
+                for k in range(trials):
+                    for name, (s, n) in task.score(out[:, k], batch).items():
+                        old = totals[k].get(name, (0.0, 0))
+                        totals[k][name] = (old[0] + s, old[1] + n)
+    finally:
+        model.train(training)
+    return [task.summarize(t) for t in totals]
+
+
+def probe(task: tasks.Task, model: TrialStack, batch: tasks.Batch, own: list[tasks.Batch],
+          sizes: list[tuple[int, int]], autocast: Any
+          ) -> tuple[list[dict[str, float]], list[list[float]]]:
+    """One extra backward on the training batch, without input noise and without an update:
+    each trial's gradient norm per paper parameter of every layer (``L0.W_f``...), and its
+    gradient-through-time profile ``||dLoss/dh_t||`` of the last layer (its own steps and
+    rows: ``sizes``)."""
+    hidden: list[Tensor] = []
+    model.noisy = False
+    try:
+        with autocast:
+            outputs, _ = model(batch.x, None, hidden=hidden)
+            hidden[0].retain_grad()
+            loss = sum(task.loss(outputs[:, k], b) for k, b in enumerate(own))
+        model.zero_grad(set_to_none=True)
+        loss.backward()
+    finally:
+        model.noisy = True
+    norms: list[dict[str, float]] = [{} for _ in own]
+    for layer, cell in enumerate(model.cells):
+        for name, grad in cell.paper_gradients().items():
+            if grad is not None:
+                for k, value in enumerate(grad.flatten(1).norm(dim=1).tolist()):
+                    norms[k][f"L{layer}.{name}"] = value
+    profiles = []
+    for k, (steps, rows) in enumerate(sizes):
+        grad = hidden[0].grad[:steps, k, :rows]
+        profiles.append(telemetry.gradient_through_time_of(grad))
+    model.zero_grad(set_to_none=True)
+    return norms, profiles

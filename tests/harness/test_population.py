@@ -1,0 +1,83 @@
+"""Population training: K runs trained as one stacked model give each run what it gives
+alone (float64, so that only the order of floating-point sums could differ)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import pytest
+import torch
+
+from harness.config import RunConfig
+from harness.train import stack_key, train, train_population
+
+
+@pytest.fixture
+def float64():
+    before = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(before)
+
+
+def _assert_same(alone, together) -> None:
+    assert together.status == alone.status and together.best_step == alone.best_step
+    assert together.steps == alone.steps
+    assert [(s, n) for s, n, _ in together.curves] == [(s, n) for s, n, _ in alone.curves]
+    for (_, name, a), (_, _, b) in zip(alone.curves, together.curves):
+        assert b == pytest.approx(a, rel=1e-9, abs=1e-12), name
+    for split in ("valid", "test"):
+        for metric, a in getattr(alone, split).items():
+            assert getattr(together, split)[metric] == pytest.approx(a, rel=1e-9, abs=1e-12)
+    for which, profile in alone.gradient_through_time.items():
+        assert together.gradient_through_time[which] == pytest.approx(profile, rel=1e-9)
+
+
+@pytest.mark.parametrize("variant,task,settings", [
+    ("lstm", "memory-add", {"seq_len": 12, "eval_size": 64}),      # features, regression
+    ("gru", "lm", {"seq_len": 12, "eval_tokens": 600}),             # tokens, carried state
+    ("nas", "parity", {"seq_len": 10, "eval_size": 64}),            # torch loop, no kernel
+])
+def test_a_population_gives_every_trial_its_own_run(float64, variant, task, settings) -> None:
+    base = RunConfig(variant=variant, task=task, hidden_size=8, steps=24, eval_every=8,
+                     log_every=4, optimizer="sgd", task_settings=settings, device="cpu")
+    configs = [dataclasses.replace(base, seed=0, lr=0.3, momentum=0.9),
+               dataclasses.replace(base, seed=1, lr=0.1, momentum=0.0, input_noise=0.3),
+               dataclasses.replace(base, seed=2, lr=0.5, momentum=0.5, clip=0.05),
+               dataclasses.replace(base, seed=3, lr=0.2, momentum=0.9, steps=16, patience=1)]
+    together = train_population(configs)
+    for config, result in zip(configs, together):
+        assert result.telemetry["population"] == 4
+        _assert_same(train(config), result)
+
+
+def test_adam_populations_match_too(float64) -> None:
+    base = RunConfig(variant="cifg", task="parity", hidden_size=8, steps=20, eval_every=10,
+                     task_settings={"seq_len": 10, "eval_size": 64}, device="cpu")
+    configs = [dataclasses.replace(base, seed=s, lr=lr) for s, lr in ((0, 1e-2), (1, 3e-3))]
+    for config, result in zip(configs, train_population(configs)):
+        _assert_same(train(config), result)
+
+
+def test_a_diverging_trial_is_masked_and_the_others_go_on(float64) -> None:
+    base = RunConfig(variant="lstm", task="memory-add", hidden_size=8, steps=20,
+                     eval_every=10, optimizer="sgd", momentum=0.0, device="cpu",
+                     task_settings={"seq_len": 10, "eval_size": 64})
+    configs = [dataclasses.replace(base, seed=0, lr=0.1),
+               dataclasses.replace(base, seed=1, lr=90.0),  # explodes within a few steps
+               dataclasses.replace(base, seed=2, lr=0.05)]
+    results = train_population(configs)
+    assert [r.status for r in results] == ["complete", "diverged", "complete"]
+    assert results[1].test == results[1].chance and results[1].steps < 20
+    for k in (0, 2):
+        _assert_same(train(configs[k]), results[k])
+
+
+def test_only_runs_that_share_shapes_and_settings_stack() -> None:
+    base = RunConfig(variant="lstm", task="parity")
+    assert stack_key(base) == stack_key(dataclasses.replace(base, seed=3, lr=0.1, clip=1.0))
+    for change in ({"hidden_size": 65}, {"variant": "gru"}, {"optimizer": "sgd"},
+                   {"task_settings": {"seq_len": 3}}):
+        assert stack_key(base) != stack_key(dataclasses.replace(base, **change))
+    with pytest.raises(ValueError, match="differ only in"):
+        train_population([base, dataclasses.replace(base, hidden_size=65)])
