@@ -24,8 +24,8 @@ struct gru_step {
 
 #define REAL float
 #define SUFFIX f32
-#define EXP expf
-#define TANH tanhf
+#define EXP exp_f32
+#define TANH tanh_f32
 #include "lstm.h"
 #include "gru.h"
 #undef REAL

@@ -1,7 +1,9 @@
 /* What every kernel file includes. Plain C99 with <math.h>: the compiler vectorises the
- * loops; on glibc the declarations below let it call libmvec's vector exp and tanh (glibc
- * declares them only under -ffast-math, which would also let the compiler assume that no
- * NaN or infinity occurs, and a diverging run produces exactly those). */
+ * loops. float uses the inline exp and tanh below (the compiler vectorises them with the
+ * loop); double uses libm's, which on glibc the declarations below let the compiler call in
+ * libmvec's vector versions (glibc declares them only under -ffast-math, which would also
+ * let the compiler assume that no NaN or infinity occurs, and a diverging run produces
+ * exactly those). */
 #ifndef KERNELS_COMMON_H
 #define KERNELS_COMMON_H
 #include <math.h>
@@ -13,6 +15,44 @@ VECTOR_MATH float tanhf(float);
 VECTOR_MATH double exp(double);
 VECTOR_MATH double tanh(double);
 #endif
+
+/* exp for float, Cephes' expf: x = n ln2 + r, |r| <= ln2 / 2, exp(r) by a polynomial, 2^n
+ * put into the exponent bits; within 1 ulp of expf over its range. Written with selects
+ * and no calls so that the loop around it vectorises. x is clamped to the finite range
+ * (exp(-x) of a large x is huge rather than infinite; 1 / (1 + it) still gives 0); NaN
+ * passes the clamps (the comparisons are false for it) and stays NaN. */
+static inline float exp_f32(float x) {
+    x = x > 88.3762626647949f ? 88.3762626647949f : x;
+    x = x < -87.3365447505531f ? -87.3365447505531f : x;
+    const float n = (x * 1.44269504088896341f + 12582912.0f) - 12582912.0f;  /* round */
+    const float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+    float p = 1.9875691500e-4f;
+    p = p * r + 1.3981999507e-3f;
+    p = p * r + 8.3334519073e-3f;
+    p = p * r + 4.1665795894e-2f;
+    p = p * r + 1.6666665459e-1f;
+    p = p * r + 5.0000001201e-1f;
+    p = p * r * r + r + 1.0f;
+    union { float f; int i; } scale;
+    scale.i = ((int)n + 127) << 23;
+    return p * scale.f;
+}
+
+/* tanh for float: Cephes' odd polynomial below |x| = 0.625 (where 1 - 2 / (e^2x + 1) would
+ * lose digits to cancellation), 1 - 2 / (e^2|x| + 1) with x's sign above; within a few ulp
+ * of tanhf. Both branches are computed and one selected, so the loop still vectorises. */
+static inline float tanh_f32(float x) {
+    const float a = x < 0.0f ? -x : x;
+    const float z = x * x;
+    float p = -5.70498872745e-3f;
+    p = p * z + 2.06390887954e-2f;
+    p = p * z - 5.37397155531e-2f;
+    p = p * z + 1.33314422036e-1f;
+    p = p * z - 3.33332819422e-1f;
+    const float small = x + x * z * p;
+    const float large = 1.0f - 2.0f / (exp_f32(2.0f * a) + 1.0f);
+    return a < 0.625f ? small : (x < 0.0f ? -large : large);
+}
 
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)
