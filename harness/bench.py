@@ -74,6 +74,9 @@ class Shape:
 
 DEFAULT_SHAPES = (Shape(32, 100, 32, 128),)
 MORE_SHAPES = (Shape(32, 200, 32, 256), Shape(32, 50, 32, 64))
+POPULATION_SHAPE = Shape(32, 50, 32, 64)  # small models: where stacking trials pays most
+POPULATION_TRIALS = 16
+ONE_BY_ONE = "one by one"  # the reference of population rows: the K trials run in turn
 
 
 @dataclass
@@ -154,6 +157,44 @@ def run(names: list[str], shapes: list[Shape], device: torch.device, rounds: int
                 median[(name, "forward")] / median[(ref, "forward")],
                 median[(name, "train")] / median[(ref, "train")], setup[name],
                 memory[name][0], ref, memory[name][1]))
+    return rows
+
+
+def population(names: list[str], shape: Shape, trials: int, device: torch.device,
+               rounds: int = 5, warmup: int = 1) -> list[Row]:
+    """K trials of each cell as one stacked cell (``variants.stack``) against the same K
+    cells run one after another, interleaved in the same rounds. Rows are named
+    ``population K<k> <shape>``; their ratios are the stack's time over the K runs' (so
+    1 / ratio is the speed-up of each trial's throughput) and the rates are per trial."""
+    timed = _timer(device)
+    label = f"population K{trials} {shape}"
+    rows = []
+    for name in names:
+        x = torch.randn(shape.length, shape.batch, shape.input, device=device)
+        xs = torch.randn(shape.length, trials, shape.batch, shape.input, device=device)
+        begin = time.perf_counter()
+        cells = [build(name, shape, device) for _ in range(trials)]
+        stacked = variants.stack(cells)
+        stacked(xs)
+        setup = time.perf_counter() - begin
+        singles = [passes(c, x) for c in cells]
+        together = passes(stacked, xs)
+        samples: dict[tuple[str, str], list[float]] = {(w, k): [] for w in ("one", "stack")
+                                                       for k in ("forward", "train")}
+        for r in range(warmup + rounds):
+            for kind, index in (("forward", 0), ("train", 1)):
+                one = timed(lambda: [s[index]() for s in singles])
+                both = timed(together[index])
+                if r >= warmup:
+                    samples[("one", kind)].append(one)
+                    samples[("stack", kind)].append(both)
+        median = {key: sorted(v)[len(v) // 2] for key, v in samples.items()}
+        items = shape.batch * shape.length
+        rows.append(Row(label, name, stacked.backend, items / median[("stack", "forward")],
+                        items / median[("stack", "train")],
+                        median[("stack", "forward")] / median[("one", "forward")],
+                        median[("stack", "train")] / median[("one", "train")], setup, None,
+                        ONE_BY_ONE, _memory(stacked, xs, device)[1]))
     return rows
 
 

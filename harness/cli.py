@@ -12,6 +12,10 @@ import tasks
 import variants
 from harness.table import format_table
 
+# Runs trained at once as one stacked model by a grid worker: large enough to amortise the
+# per-step costs of small models, small enough that a worker's share of the grid stays even.
+DEFAULT_POPULATION = 8
+
 # Errors a user can cause by what they typed: reported in one line, exit code 2.
 USER_ERRORS = (ValueError, LookupError)
 
@@ -146,6 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seeds", type=_positive_int, help="seeds per variant and task")
     g.add_argument("--workers", type=_positive_int, default=min(4, os.cpu_count() or 1),
                    help="local worker processes (default: one per core, at most 4)")
+    g.add_argument("--population", type=_positive_int, default=DEFAULT_POPULATION,
+                   metavar="K", help="train up to K runs of one variant and task (its seeds) "
+                   f"at once as one stacked model (default {DEFAULT_POPULATION}; 1: one by one)")
     g.add_argument("--storage", help="journal file or database URL "
                                      "(default results/harness.journal)")
     g.add_argument("--study", help="study name (default grid-PROFILE)")
@@ -161,6 +168,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rounds", type=_positive_int, default=9, help="timed rounds (median)")
     p.add_argument("--repeat", type=_positive_int, default=1,
                    help="runs of every cell, each keeping its best (default 1)")
+    p.add_argument("--population", type=int, default=16, metavar="K",
+                   help="also time K trials of each cell as one stacked model against K "
+                        "runs one after another, at 32,50,32,64 (default 16; 0 skips)")
     p.add_argument("--json", help="write the results here (a baseline for --compare)")
     p.add_argument("--compare", metavar="BASELINE", help="fail if a ratio got worse")
     p.add_argument("--tolerance", type=float, default=0.25,
@@ -183,7 +193,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from harness.memory import keep_freed_memory
+
     args = build_parser().parse_args(argv)
+    keep_freed_memory()
     try:
         return args.handler(args)
     except USER_ERRORS as error:

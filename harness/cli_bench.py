@@ -36,9 +36,19 @@ def cmd_bench(args: argparse.Namespace) -> int:
     else:
         shapes = list(bench.DEFAULT_SHAPES)
     baseline = bench.load(args.compare) if args.compare else None
-    rows = bench.run(names, shapes, device, rounds=args.rounds)
+    stackable = [n for n in names if variants.info(n).builder.supports_trials]
+
+    def measure(chosen: list[str]) -> list[Row]:
+        rows = bench.run(chosen, shapes, device, rounds=args.rounds)
+        if args.population > 1:
+            rows += bench.population([n for n in chosen if n in stackable],
+                                     bench.POPULATION_SHAPE, args.population, device,
+                                     rounds=max(3, args.rounds // 3))
+        return rows
+
+    rows = measure(names)
     for _ in range(args.repeat - 1):
-        rows = _keep_best(rows, bench.run(names, shapes, device, rounds=args.rounds))
+        rows = _keep_best(rows, measure(names))
     header = ("variant", "backend", "reference", "fwd steps×B/s", "fwd ratio",
               "fwd+bwd steps×B/s", "fwd+bwd ratio", "saved MB", "setup s")
     for shape in shapes:
@@ -52,6 +62,18 @@ def cmd_bench(args: argparse.Namespace) -> int:
                                      f"{r.saved_mb:.1f}", f"{r.setup_s:.2f}")
                                     for r in rows if r.shape == str(shape)],
                            right=header[3:]))
+    populations = [r for r in rows if r.reference == bench.ONE_BY_ONE]
+    if populations:
+        print(f"\n{populations[0].shape}: {args.population} trials of a cell as one stacked "
+              f"model against the same {args.population} run one after another (per-trial "
+              "throughput; speed-up = their time / the stack's)")
+        print(format_table(
+            ("variant", "backend", "fwd steps×B/s per trial", "fwd speed-up",
+             "fwd+bwd steps×B/s per trial", "fwd+bwd speed-up"),
+            [(r.variant, r.backend, f"{r.forward_per_s:,.0f}", f"{1 / r.forward_ratio:.2f}×",
+              f"{r.train_per_s:,.0f}", f"{1 / r.train_ratio:.2f}×") for r in populations],
+            right=("fwd steps×B/s per trial", "fwd speed-up", "fwd+bwd steps×B/s per trial",
+                   "fwd+bwd speed-up")))
     if args.json:
         bench.save(rows, args.json, {"torch": torch.__version__, "device": device.type,
                                      "threads": torch.get_num_threads(),
@@ -66,7 +88,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
                                if bench.regressions([r], baseline, args.tolerance)})
             print(f"over the tolerance: {', '.join(suspects)}; measuring them again",
                   file=sys.stderr)
-            best = _keep_best(best, bench.run(suspects, shapes, device, rounds=args.rounds))
+            best = _keep_best(best, measure(suspects))
             slower = bench.regressions(best, baseline, args.tolerance)
         for line in bench.uncompared(rows, baseline):
             print(f"not compared: {line}", file=sys.stderr)

@@ -73,9 +73,11 @@ def cmd_grid(args: argparse.Namespace) -> int:
 
     try:
         if args.workers == 1:
-            runner.run_in_process(prepared, device, on_step, on_run, on_start)
+            runner.run_in_process(prepared, device, on_step, on_run, on_start,
+                                  args.population)
         else:
-            runner.run_in_workers(prepared, args.storage, args.workers, device, on_progress)
+            runner.run_in_workers(prepared, args.storage, args.workers, device, on_progress,
+                                  population=args.population)
     except KeyboardInterrupt:
         bar.close()
         print("interrupted: finished runs are stored; run the same command to resume",

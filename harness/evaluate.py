@@ -77,7 +77,7 @@ def probe(task: tasks.Task, model: TrialStack, batch: tasks.Batch, own: list[tas
         with autocast:
             outputs, _ = model(batch.x, None, hidden=hidden)
             hidden[0].retain_grad()
-            loss = sum(task.loss(outputs[:, k], b) for k, b in enumerate(own))
+            loss = sum(task.loss(o, b) for o, b in zip(outputs.unbind(1), own))
         model.zero_grad(set_to_none=True)
         loss.backward()
     finally:

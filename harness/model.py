@@ -102,8 +102,11 @@ class TrialStack(nn.Module):
     def encode(self, x: Tensor) -> Tensor:
         """The first cell's input ``[T, K, B, width]``, with each trial's noise in training."""
         if self.embedding is not None:  # ids [T, K, B] -> each trial's own embedding
-            trial = torch.arange(self.trials, device=x.device).view(1, -1, 1)
-            inputs = self.embedding[trial, x]
+            # one lookup in the trials' tables laid end to end (its backward is a sorted
+            # scatter, far cheaper than that of advanced indexing)
+            vocabulary = self.embedding.shape[1]
+            offsets = torch.arange(self.trials, device=x.device).view(1, -1, 1) * vocabulary
+            inputs = nn.functional.embedding(x + offsets, self.embedding.flatten(0, 1))
         else:
             inputs = x.to(self.head_weight.dtype)
         if self.training and self.noisy and any(self.noise):
@@ -124,8 +127,10 @@ class TrialStack(nn.Module):
             new_state.append(s)
         if hidden is not None:
             hidden.append(h)
-        return torch.matmul(h, self.head_weight.transpose(1, 2)) + \
-            self.head_bias.unsqueeze(1), new_state
+        steps, trials, batch, width = h.shape  # the head as one product per trial
+        flat = h.transpose(0, 1).reshape(trials, steps * batch, width)
+        out = torch.baddbmm(self.head_bias.unsqueeze(1), flat, self.head_weight.transpose(1, 2))
+        return out.view(trials, steps, batch, -1).transpose(0, 1), new_state
 
     def backend(self, device: torch.device) -> str:
         """What the cells run on there (native kernels, torch's fused kernel, torch loop)."""

@@ -15,6 +15,7 @@ from optuna.trial import TrialState
 
 from harness import grid, store
 from harness.config import RunConfig
+from harness.memory import keep_freed_memory
 from harness.train import RunResult
 
 log = logging.getLogger(__name__)
@@ -55,30 +56,33 @@ def finished_records(study: optuna.Study, keys: set[str]) -> dict[str, dict]:
 def run_in_process(prepared: Prepared, device: str | None,
                    on_step: Callable[[int, int, float], None] | None,
                    on_run: Callable[[RunConfig, RunResult | None], None] | None,
-                   on_start: Callable[[RunConfig], None] | None = None) -> None:
-    store.work(prepared.study, device, on_step, on_run, on_start)
+                   on_start: Callable[[RunConfig], None] | None = None,
+                   population: int = 1) -> None:
+    store.work(prepared.study, device, on_step, on_run, on_start, population)
 
 
 def _worker_main(storage_url: str | None, study_name: str, device: str | None,
-                 threads: int) -> None:
+                 threads: int, population: int) -> None:
     torch.set_num_threads(threads)
+    keep_freed_memory()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     study = store.open_study(store.open_storage(storage_url), study_name, create=False)
     try:
-        store.work(study, device)
+        store.work(study, device, population=population)
     except KeyboardInterrupt:
-        pass  # the run in hand was put back in the queue by work()
+        pass  # the runs in hand were put back in the queue by work()
 
 
 def run_in_workers(prepared: Prepared, storage_url: str | None, workers: int,
                    device: str | None, on_progress: Callable[[dict[str, dict]], None],
-                   poll_seconds: float = 1.0) -> None:
+                   poll_seconds: float = 1.0, population: int = 1) -> None:
     """``workers`` processes share the study through the storage; each gets an equal share
     of the cores as torch threads. Progress is read back from the storage."""
     threads = max(1, (os.cpu_count() or 1) // workers)
     context = multiprocessing.get_context("spawn")
     processes = [context.Process(target=_worker_main, daemon=False,
-                                 args=(storage_url, prepared.study.study_name, device, threads))
+                                 args=(storage_url, prepared.study.study_name, device, threads,
+                                       population))
                  for _ in range(workers)]
     for p in processes:
         p.start()

@@ -26,7 +26,7 @@ from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FrozenTrial, TrialState
 
 from harness.config import RunConfig
-from harness.train import RunResult, train
+from harness.train import RunResult, stack_key, train_population
 
 log = logging.getLogger(__name__)
 DEFAULT_STORAGE = "results/harness.journal"
@@ -130,43 +130,76 @@ def counts(study: optuna.Study) -> dict[str, int]:
 def work(study: optuna.Study, device: str | None = None,
          on_step: Callable[[int, int, float], None] | None = None,
          on_run: Callable[[RunConfig, RunResult | None], None] | None = None,
-         on_start: Callable[[RunConfig], None] | None = None) -> int:
-    """Take waiting runs one at a time until none is left; returns how many were run.
-    ``on_start``/``on_step``/``on_run`` report a run's start, its steps and its end."""
+         on_start: Callable[[RunConfig], None] | None = None,
+         population: int = 1) -> int:
+    """Take waiting runs until none is left; returns how many were run. Up to
+    ``population`` runs are taken at a time, and those that can train together (same
+    ``stack_key``) train as one stacked model. ``on_start``/``on_step``/``on_run`` report
+    a population's start, its steps and each run's end."""
     done = 0
     while study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+        taken = _take(study, population, device)
+        groups: dict[str, list[tuple[optuna.Trial, RunConfig]]] = {}
+        for trial, config in taken:
+            groups.setdefault(stack_key(config), []).append((trial, config))
+        pending = list(groups.values())
+        while pending:
+            group = pending.pop(0)
+            configs = [c for _, c in group]
+            if on_start is not None:
+                on_start(configs[0])
+            try:
+                results = train_population(configs, on_step)
+            except KeyboardInterrupt:  # this group and those not started go back in the queue
+                for trial, _ in group + [pair for g in pending for pair in g]:
+                    _requeue(study, trial)
+                raise
+            except Exception as error:  # a bug in a cell or task must not stop the grid
+                log.exception("runs %s failed", [t.user_attrs["key"] for t, _ in group])
+                for trial, config in group:
+                    trial.set_user_attr("error", f"{type(error).__name__}: {error}")
+                    study.tell(trial, state=TrialState.FAIL)
+                    if on_run is not None:
+                        on_run(config, None)
+                continue
+            for (trial, config), result in zip(group, results):
+                trial.set_user_attr("result", result_record(result))
+                study.tell(trial, result.test[result.primary])
+                done += 1
+                if on_run is not None:
+                    on_run(config, result)
+    return done
+
+
+def _take(study: optuna.Study, count: int, device: str | None
+          ) -> list[tuple[optuna.Trial, RunConfig]]:
+    """The next waiting run and, up to ``count`` in all, the waiting runs after it that can
+    train with it (same ``stack_key``), marked as this worker's. Other kinds of run are
+    left in the queue for other workers."""
+    taken: list[tuple[optuna.Trial, RunConfig]] = []
+    while len(taken) < count:
+        if taken:
+            waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+            if not waiting or "config" not in waiting[0].user_attrs or stack_key(
+                    RunConfig(**waiting[0].user_attrs["config"])) != stack_key(taken[0][1]):
+                break
         trial = study.ask()
         if "config" not in trial.user_attrs:  # another worker took the last waiting run
             trial.set_user_attr("orphan", True)
             study.tell(trial, state=TrialState.FAIL)
-            continue
+            break
         config = RunConfig(**trial.user_attrs["config"])
         if device is not None:
             config = RunConfig(**{**asdict(config), "device": device})
         trial.set_user_attr("worker", {"host": platform.node(), "pid": os.getpid(),
                                        "started": time.time()})
-        if on_start is not None:
-            on_start(config)
-        try:
-            result = train(config, on_step)
-        except KeyboardInterrupt:
-            study.tell(trial, state=TrialState.FAIL)
-            study.enqueue_trial({}, user_attrs={k: trial.user_attrs[k]
-                                                for k in ("key", "config")})
-            raise
-        except Exception as error:  # a bug in a cell or task must not stop the grid
-            log.exception("run %s failed", trial.user_attrs["key"])
-            trial.set_user_attr("error", f"{type(error).__name__}: {error}")
-            study.tell(trial, state=TrialState.FAIL)
-            if on_run is not None:
-                on_run(config, None)
-            continue
-        trial.set_user_attr("result", result_record(result))
-        study.tell(trial, result.test[result.primary])
-        done += 1
-        if on_run is not None:
-            on_run(config, result)
-    return done
+        taken.append((trial, config))
+    return taken
+
+
+def _requeue(study: optuna.Study, trial: optuna.Trial) -> None:
+    study.tell(trial, state=TrialState.FAIL)
+    study.enqueue_trial({}, user_attrs={k: trial.user_attrs[k] for k in ("key", "config")})
 
 
 def result_record(result: RunResult) -> dict[str, Any]:

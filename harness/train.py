@@ -162,7 +162,8 @@ def train_population(configs: list[RunConfig],
         timer.start()
         with autocast:
             outputs, state = model(batch.x, detach(state))
-            losses = [task.loss(outputs[:, k], b) for k, b in enumerate(own)]
+            # unbind, not outputs[:, k]: one stacked gradient instead of K full-size ones
+            losses = [task.loss(o, b) for o, b in zip(outputs.unbind(1), own)]
         live = [k for k, t in enumerate(trials) if t.active]
         model.zero_grad(set_to_none=True)
         sum(losses[k] for k in live).backward()

@@ -140,3 +140,16 @@ def test_two_workers_share_one_journal(tmp_path: Path) -> None:
     assert runs["key"].nunique() == 8 and runs["pid"].nunique() == 2
     lines = [line for line in result.stderr.splitlines() if "(seed " in line]
     assert len(lines) == 8  # one log line per finished run
+
+
+def test_a_worker_trains_the_seeds_of_a_grid_point_as_one_population(tmp_path: Path) -> None:
+    study = store.open_study(store.open_storage(str(tmp_path / "p.journal")), "g")
+    store.enqueue(study, grid.resolve("smoke", ["lstm", "gru"], ["parity"], 3).runs())
+    sizes = []
+    assert store.work(study, population=2, on_start=lambda c: sizes.append(c.variant)) == 6
+    # up to 2 at a time, never mixing variants: lstm 2 + 1, then gru 2 + 1
+    assert sizes == ["lstm", "lstm", "gru", "gru"]
+    runs = {(r["config"]["variant"], r["config"]["seed"]): r["telemetry"]["population"]
+            for r in (t.user_attrs["result"] for t in store.completed(study))}
+    assert runs == {("lstm", 0): 2, ("lstm", 1): 2, ("lstm", 2): 1,
+                    ("gru", 0): 2, ("gru", 1): 2, ("gru", 2): 1}
