@@ -17,8 +17,8 @@ EPS = 1e-8
 
 
 def _per_trial(values: Tensor, like: Tensor) -> Tensor:
-    """``[K]`` values shaped to broadcast over a parameter ``[K, ...]``."""
-    return values.view(-1, *([1] * (like.dim() - 1))).to(like.dtype)
+    """``[K]`` values shaped to broadcast over a parameter ``[K, ...]``, on its device."""
+    return values.view(-1, *([1] * (like.dim() - 1))).to(like.device, like.dtype)
 
 
 def grad_norms(params: list[Tensor]) -> Tensor:
@@ -55,7 +55,7 @@ class TrialOptimizer:
         for p in self.params:
             if p.grad is None:
                 continue
-            on = _per_trial(active, p).bool()
+            on = _per_trial(active, p).bool()  # [K, 1, ...]
             update = self._sgd(p, on) if self.kind == "sgd" else self._adam(p, on)
             p.sub_(torch.where(on, update, torch.zeros_like(update)))
 

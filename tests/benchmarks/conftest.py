@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import torch
 
+from variants import native
+
 
 def pytest_benchmark_update_machine_info(config, machine_info) -> None:
     """What changes a cell's speed besides the CPU: torch's version, threads and kernels."""
@@ -18,3 +20,4 @@ def pytest_benchmark_update_machine_info(config, machine_info) -> None:
     machine_info["torch_interop_threads"] = torch.get_num_interop_threads()
     machine_info["mkldnn"] = torch.backends.mkldnn.is_available()
     machine_info["cuda"] = torch.version.cuda
+    machine_info["native_kernels"] = native.status()

@@ -17,6 +17,7 @@ import time
 import pytest
 import torch
 
+import variants
 from harness import bench
 
 SHAPE = bench.DEFAULT_SHAPES[0]
@@ -60,3 +61,32 @@ def test_speed(benchmark, x: torch.Tensor, name: str, kind: str) -> None:
         benchmark.extra_info["ratio_to_reference"] = round(stats.median / ref_median, 3)
         benchmark.extra_info["steps_x_batch_per_s"] = round(
             SHAPE.batch * SHAPE.length / stats.median)
+
+
+@pytest.mark.parametrize("name", ["lstm", "gru"])
+def test_population_speed(benchmark, name: str) -> None:
+    """A training pass of K trials stacked as one cell (``variants.stack``); the same K cells
+    run one after another in the untimed setup of each round give the speed-up."""
+    shape, trials = bench.POPULATION_SHAPE, bench.POPULATION_TRIALS
+    device = torch.device("cpu")
+    generator = torch.Generator().manual_seed(0)
+    x = torch.randn(shape.length, shape.batch, shape.input, generator=generator)
+    xs = torch.randn(shape.length, trials, shape.batch, shape.input, generator=generator)
+    cells = [bench.build(name, shape, device) for _ in range(trials)]
+    _, train = bench.passes(variants.stack(cells), xs)
+    singles = [bench.passes(c, x)[1] for c in cells]
+    one_by_one: list[float] = []
+
+    def setup() -> None:
+        begin = time.perf_counter()
+        for single in singles:
+            single()
+        one_by_one.append(time.perf_counter() - begin)
+
+    benchmark.group = f"population K{trials} {shape}"
+    benchmark.extra_info.update(variant=name, kind="train", shape=str(shape), trials=trials)
+    benchmark.pedantic(train, setup=setup, rounds=7, warmup_rounds=1)
+    stats = getattr(benchmark.stats, "stats", None)
+    if stats is not None:
+        benchmark.extra_info["speed_up_over_one_by_one"] = round(
+            statistics.median(one_by_one[-7:]) / stats.median, 2)
