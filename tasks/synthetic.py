@@ -79,8 +79,27 @@ class SyntheticTask(Task):
             return
         rng, taken = self._rng("train", seed), self._heldout_keys
         while True:
-            x, y, mask = self._redraw(self._generate(rng, size, False), taken, rng, False)
-            yield _batch(x, y, mask)
+            yield _batch(*self._draw_apart(rng, size, taken))
+
+    def _draw_apart(self, rng: np.random.Generator, n: int, taken: set[bytes]) -> Arrays:
+        """``n`` training rows, none of them held out. The first draw is of ``n`` rows (where
+        nothing clashes, as with continuous inputs, that is all); the rows still missing are
+        then drawn in bulk, twice as many as needed, and the clashing ones dropped: a task
+        whose short sequences are all held out (parity from 2 bits) needs a few draws a
+        batch, not one per clashing row."""
+        parts, missing, size = [], n, n
+        for _ in range(1000):
+            arrays = self._generate(rng, size, False)
+            keep = np.fromiter((key not in taken for key in _row_keys(arrays)), bool,
+                               len(arrays[0]))
+            arrays = tuple(a[keep][:missing] for a in arrays)
+            parts.append(arrays)
+            missing -= len(arrays[0])
+            if missing == 0:
+                return tuple(np.concatenate(p) for p in zip(*parts))  # type: ignore[return-value]
+            size = max(2 * missing, 16)
+        raise TaskError(f"task {self.name!r}: could not draw sequences apart from the held-out "
+                        "ones; make the sequences longer")
 
 
 def _row_keys(arrays: Arrays) -> list[bytes]:
