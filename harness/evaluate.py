@@ -13,8 +13,8 @@ from harness import telemetry
 from harness.model import TrialStack
 
 
-def stack_batches(batches: list[tasks.Batch]) -> tuple[tasks.Batch, list[tasks.Batch]]:
-    """Each trial's batch as one ``[T, K, B, ...]`` batch, and each trial's slice of it.
+def stack_batches(batches: list[tasks.Batch]) -> tasks.Batch:
+    """Each trial's batch as one ``[T, K, B, ...]`` batch.
 
     Batches of different sizes (music: pieces of different lengths, a smaller last batch)
     are padded at the end with unscored steps and rows; a recurrent cell reads forward in
@@ -26,7 +26,7 @@ def stack_batches(batches: list[tasks.Batch]) -> tuple[tasks.Batch, list[tasks.B
     x = torch.stack([b.x for b in batches], 1)
     y = torch.stack([b.y for b in batches], 1)
     mask = torch.stack([b.mask for b in batches], 1)
-    return tasks.Batch(x, y, mask), batches
+    return tasks.Batch(x, y, mask)
 
 
 def _pad(batch: tasks.Batch, steps: int, rows: int) -> tasks.Batch:
@@ -64,7 +64,7 @@ def held_out(task: tasks.Task, model: TrialStack, split: str, device: torch.devi
     return [task.summarize(t) for t in totals]
 
 
-def probe(task: tasks.Task, model: TrialStack, batch: tasks.Batch, own: list[tasks.Batch],
+def probe(task: tasks.Task, model: TrialStack, batch: tasks.Batch,
           sizes: list[tuple[int, int]], autocast: Any
           ) -> tuple[list[dict[str, float]], list[list[float]]]:
     """One extra backward on the training batch, without input noise and without an update:
@@ -77,12 +77,12 @@ def probe(task: tasks.Task, model: TrialStack, batch: tasks.Batch, own: list[tas
         with autocast:
             outputs, _ = model(batch.x, None, hidden=hidden)
             hidden[0].retain_grad()
-            loss = sum(task.loss(o, b) for o, b in zip(outputs.unbind(1), own))
+            loss = task.losses(outputs, batch).sum()
         model.zero_grad(set_to_none=True)
         loss.backward()
     finally:
         model.noisy = True
-    norms: list[dict[str, float]] = [{} for _ in own]
+    norms: list[dict[str, float]] = [{} for _ in sizes]
     for layer, cell in enumerate(model.cells):
         for name, grad in cell.paper_gradients().items():
             if grad is not None:

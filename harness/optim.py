@@ -5,6 +5,11 @@ The arithmetic is torch's (``torch.optim.SGD`` with Nesterov momentum when the m
 positive, ``torch.optim.Adam`` with its defaults, ``clip_grad_norm_``), done per trial: a
 population of one computes what torch's optimisers compute. A trial that is not active
 (diverged, stopped early, finished) keeps its parameters and optimiser state unchanged.
+
+The gradients of all parameters are gathered into one ``[K, P]`` matrix per step, so the
+norms, the clipping and the update are a dozen operations whatever the number of
+parameters (small models have many small ones, and per-tensor updates cost more than the
+arithmetic).
 """
 
 from __future__ import annotations
@@ -16,73 +21,67 @@ BETAS = (0.9, 0.999)  # Adam's defaults, as torch.optim.Adam
 EPS = 1e-8
 
 
-def _per_trial(values: Tensor, like: Tensor) -> Tensor:
-    """``[K]`` values shaped to broadcast over a parameter ``[K, ...]``, on its device."""
-    return values.view(-1, *([1] * (like.dim() - 1))).to(like.device, like.dtype)
-
-
-def grad_norms(params: list[Tensor]) -> Tensor:
-    """The 2-norm of each trial's gradients, all parameters together: ``[K]``."""
-    squares = [p.grad.detach().pow(2).flatten(1).sum(1) for p in params if p.grad is not None]
-    return torch.stack(squares).sum(0).sqrt()
-
-
-def clip(params: list[Tensor], norms: Tensor, limits: Tensor) -> None:
-    """Scale each trial's gradients to norm ``limits[k]`` where above it (inf: no clip), as
-    ``torch.nn.utils.clip_grad_norm_`` does (coefficient limit / (norm + 1e-6), at most 1)."""
-    coefficient = (limits.to(norms.dtype) / (norms + 1e-6)).clamp(max=1.0)
-    if bool((coefficient < 1).any()):
-        for p in params:
-            if p.grad is not None:
-                p.grad.mul_(_per_trial(coefficient, p.grad))
-
-
 class TrialOptimizer:
-    """SGD (``kind="sgd"``; Nesterov momentum where ``momentum[k] > 0``) or Adam, per trial."""
+    """SGD (``kind="sgd"``; Nesterov momentum where ``momentum[k] > 0``) or Adam, per trial;
+    ``limits[k]`` clips trial k's gradient norm (``inf``: no clipping)."""
 
-    def __init__(self, params: list[Tensor], kind: str, lr: Tensor, momentum: Tensor) -> None:
+    def __init__(self, params: list[Tensor], kind: str, lr: Tensor, momentum: Tensor,
+                 limits: Tensor) -> None:
         if kind not in ("sgd", "adam"):
             raise ValueError(f"optimizer must be sgd or adam, got {kind!r}")
         self.params, self.kind = params, kind
-        self.lr, self.momentum = lr, momentum
+        like = params[0]
+        self.lr = lr.to(like.device, like.dtype).unsqueeze(1)  # [K, 1] against [K, P]
+        self.momentum = momentum.to(like.device, like.dtype).unsqueeze(1)
+        self.limits = limits.to(like.device)
         self.steps = torch.zeros(len(lr), dtype=torch.float64)
-        self.state: dict[int, dict[str, Tensor]] = {}
+        self.state: dict[str, Tensor] = {}
+
+    def gradients(self) -> Tensor:
+        """Every trial's gradients as one row: ``[K, P]`` (zeros for unused parameters)."""
+        return torch.cat([p.grad.flatten(1) if p.grad is not None else
+                          torch.zeros_like(p).flatten(1) for p in self.params], 1)
 
     @torch.no_grad()
-    def step(self, active: Tensor) -> None:
-        """One update of the active trials (``active`` ``[K]`` bool)."""
+    def step(self, active: Tensor) -> Tensor:
+        """Clip and update the active trials (``active`` ``[K]`` bool). Returns each trial's
+        gradient norm before clipping, ``[K]``."""
+        g = self.gradients()
+        norms = g.pow(2).sum(1).sqrt()
+        # clip_grad_norm_: coefficient limit / (norm + 1e-6), at most 1 (a NaN norm: no
+        # clipping; that trial is no longer updated anyway)
+        coefficient = (self.limits.to(norms.dtype) / (norms + 1e-6)).clamp(max=1.0)
+        g = g * torch.nan_to_num(coefficient, nan=1.0).unsqueeze(1)
+        on = active.to(g.device).unsqueeze(1)
         self.steps += active.to(self.steps.dtype)
+        update = self._sgd(g, on) if self.kind == "sgd" else self._adam(g, on)
+        update = torch.where(on, update, torch.zeros_like(update))
+        offset = 0
         for p in self.params:
-            if p.grad is None:
-                continue
-            on = _per_trial(active, p).bool()  # [K, 1, ...]
-            update = self._sgd(p, on) if self.kind == "sgd" else self._adam(p, on)
-            p.sub_(torch.where(on, update, torch.zeros_like(update)))
+            size = p[0].numel()
+            p.sub_(update[:, offset:offset + size].view_as(p))
+            offset += size
+        return norms
 
-    def _sgd(self, p: Tensor, on: Tensor) -> Tensor:
-        g, mu = p.grad, _per_trial(self.momentum, p)
-        state = self.state.setdefault(id(p), {})
-        if "buffer" not in state:
-            state["buffer"] = torch.zeros_like(p)
-            state["started"] = torch.zeros_like(on)
+    def _sgd(self, g: Tensor, on: Tensor) -> Tensor:
+        if "buffer" not in self.state:
+            self.state["buffer"] = torch.zeros_like(g)
+            self.state["started"] = torch.zeros_like(on)
         # torch's first step sets the buffer to g; later ones to mu * buffer + g
-        buffer = torch.where(state["started"], mu * state["buffer"] + g, g)
-        state["buffer"] = torch.where(on, buffer, state["buffer"])
-        state["started"] = state["started"] | on
-        direction = g + mu * buffer  # Nesterov; mu = 0 gives plain SGD
-        return _per_trial(self.lr, p) * direction
+        buffer = torch.where(self.state["started"], self.momentum * self.state["buffer"] + g, g)
+        self.state["buffer"] = torch.where(on, buffer, self.state["buffer"])
+        self.state["started"] = self.state["started"] | on
+        return self.lr * (g + self.momentum * buffer)  # Nesterov; mu = 0 gives plain SGD
 
-    def _adam(self, p: Tensor, on: Tensor) -> Tensor:
-        g = p.grad
-        state = self.state.setdefault(id(p), {})
-        if "m" not in state:
-            state["m"], state["v"] = torch.zeros_like(p), torch.zeros_like(p)
-        m = torch.where(on, state["m"].lerp(g, 1 - BETAS[0]), state["m"])
-        v = torch.where(on, state["v"].mul(BETAS[1]).addcmul(g, g, value=1 - BETAS[1]),
-                        state["v"])
-        state["m"], state["v"] = m, v
-        steps = self.steps.clamp(min=1)
-        correction1 = _per_trial(1 - BETAS[0] ** steps, p)
-        correction2 = _per_trial((1 - BETAS[1] ** steps).sqrt(), p)
+    def _adam(self, g: Tensor, on: Tensor) -> Tensor:
+        if "m" not in self.state:
+            self.state["m"], self.state["v"] = torch.zeros_like(g), torch.zeros_like(g)
+        m = torch.where(on, self.state["m"].lerp(g, 1 - BETAS[0]), self.state["m"])
+        v = torch.where(on, self.state["v"].mul(BETAS[1]).addcmul(g, g, value=1 - BETAS[1]),
+                        self.state["v"])
+        self.state["m"], self.state["v"] = m, v
+        steps = self.steps.clamp(min=1).unsqueeze(1).to(g.device)
+        correction1 = (1 - BETAS[0] ** steps).to(g.dtype)
+        correction2 = (1 - BETAS[1] ** steps).sqrt().to(g.dtype)
         denominator = (v.sqrt() / correction2).add_(EPS)
-        return (_per_trial(self.lr, p) / correction1) * m / denominator
+        return (self.lr / correction1) * m / denominator

@@ -18,7 +18,7 @@ from harness import telemetry
 from harness.config import RunConfig
 from harness.evaluate import held_out, probe, stack_batches
 from harness.model import SequenceModel, TrialStack, detach
-from harness.optim import TrialOptimizer, clip, grad_norms
+from harness.optim import TrialOptimizer
 
 EXPLODED = 100.0  # a training loss this many times its first value counts as diverged
 
@@ -142,9 +142,9 @@ def train_population(configs: list[RunConfig],
     params = list(model.parameters())
     optimizer = TrialOptimizer(params, first.optimizer,
                                torch.tensor([t.lr for t in trials], dtype=torch.float64),
-                               torch.tensor([c.momentum for c in configs], dtype=torch.float64))
-    limits = torch.tensor([c.clip if c.clip is not None else math.inf for c in configs],
-                          device=device)
+                               torch.tensor([c.momentum for c in configs], dtype=torch.float64),
+                               torch.tensor([c.clip if c.clip is not None else math.inf
+                                             for c in configs], dtype=torch.float64))
     primary = task.metrics[0]
     autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
     timer = telemetry.Throughput(device)
@@ -155,28 +155,25 @@ def train_population(configs: list[RunConfig],
         for k, t in enumerate(trials):  # a trial that stopped keeps its last batch
             if t.active or t.batch is None:
                 t.batch = next(streams[k])
-        batch, own = stack_batches([t.batch for t in trials])
-        batch = batch.to(device)
-        own = [b.to(device) for b in own]
+        batch = stack_batches([t.batch for t in trials]).to(device)
         state = _carry(state, task, [t.batch.reset for t in trials])
         timer.start()
         with autocast:
             outputs, state = model(batch.x, detach(state))
-            # unbind, not outputs[:, k]: one stacked gradient instead of K full-size ones
-            losses = [task.loss(o, b) for o, b in zip(outputs.unbind(1), own)]
+            losses = task.losses(outputs, batch)
         live = [k for k, t in enumerate(trials) if t.active]
         model.zero_grad(set_to_none=True)
-        sum(losses[k] for k in live).backward()
-        values = torch.stack([loss.detach().float() for loss in losses]).tolist()
+        on = torch.tensor([t.active for t in trials], device=losses.device)
+        # a diverged trial's NaN loss is left out; its gradients are never used
+        torch.where(on, losses, torch.zeros_like(losses)).sum().backward()
+        values = losses.detach().float().tolist()
         for k in live:
             t = trials[k]
             t.first_loss = values[k] if t.first_loss is None else t.first_loss
             if not math.isfinite(values[k]) or values[k] > EXPLODED * max(t.first_loss, 1.0):
                 t.status, t.active, t.last_step = "diverged", False, step
                 t.curves.append((step, "train_loss", values[k]))
-        norms = grad_norms(params)
-        clip(params, torch.nan_to_num(norms, nan=0.0, posinf=0.0), limits)
-        optimizer.step(torch.tensor([t.active for t in trials]))
+        norms = optimizer.step(torch.tensor([t.active for t in trials]))
         timer.stop(trials[0].batch.x.shape[0] * trials[0].batch.x.shape[1])
         live = [k for k in live if trials[k].active]
         if on_step is not None and live:
@@ -189,7 +186,7 @@ def train_population(configs: list[RunConfig],
                 t.curves += [(step, "train_loss", values[k]), (step, "grad_norm", norm_values[k])]
         due = [k for k in live if step % first.eval_every == 0 or step == trials[k].steps]
         if due:
-            _evaluate(task, model, trials, due, step, batch, own, primary, device, autocast)
+            _evaluate(task, model, trials, due, step, batch, primary, device, autocast)
         if not any(t.active for t in trials):
             break
 
@@ -233,13 +230,13 @@ def _carry(state: Any, task: tasks.Task, resets: list[bool]) -> Any:
 
 
 def _evaluate(task: tasks.Task, model: TrialStack, trials: list[_Trial], due: list[int],
-              step: int, batch: tasks.Batch, own: list[tasks.Batch], primary: tasks.Metric,
+              step: int, batch: tasks.Batch, primary: tasks.Metric,
               device: torch.device, autocast: Any) -> None:
     """Validation of the trials due at ``step``: curves, gradient probes, best states,
     early stopping, divergence."""
     scores = held_out(task, model, "valid", device, autocast)
     sizes = [tuple(t.batch.x.shape[:2]) for t in trials]
-    grads, profiles = probe(task, model, batch, own, sizes, autocast)
+    grads, profiles = probe(task, model, batch, sizes, autocast)
     for k in due:
         t = trials[k]
         t.curves += [(step, f"valid_{name}", v) for name, v in scores[k].items()]

@@ -155,6 +155,14 @@ class Task:
         cross-entropy over labels, or squared error), in nats or squared units."""
         return self._per_step_loss(outputs, batch).sum() / max(batch.scored, 1)
 
+    def losses(self, outputs: Tensor, batch: Batch) -> Tensor:
+        """``loss`` of K trials at once, ``[K]``: ``outputs`` ``[T, K, B, ...]`` and a batch
+        whose tensors are stacked along dimension 1 (``mask`` ``[T, K, B]``)."""
+        per_step = self._per_step_loss(outputs, batch)
+        dense = per_step.new_zeros(batch.mask.shape)
+        dense[batch.mask] = per_step
+        return dense.sum((0, 2)) / batch.mask.sum((0, 2)).clamp(min=1)
+
     def _per_step_loss(self, outputs: Tensor, batch: Batch) -> Tensor:
         """Loss at each scored step, shape ``[scored]``."""
         out, mask = outputs[batch.mask], batch.mask

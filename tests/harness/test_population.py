@@ -81,3 +81,31 @@ def test_only_runs_that_share_shapes_and_settings_stack() -> None:
         assert stack_key(base) != stack_key(dataclasses.replace(base, **change))
     with pytest.raises(ValueError, match="differ only in"):
         train_population([base, dataclasses.replace(base, hidden_size=65)])
+
+
+@pytest.mark.parametrize("kind", ["adam", "sgd"])
+def test_the_trial_optimizer_is_torchs_for_one_trial(float64, kind: str) -> None:
+    from harness.optim import TrialOptimizer
+
+    torch.manual_seed(0)
+    reference = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
+    mine = [torch.nn.Parameter(p.detach().clone().unsqueeze(0)) for p in reference.parameters()]
+    torch_opt = (torch.optim.Adam(reference.parameters(), lr=0.05) if kind == "adam" else
+                 torch.optim.SGD(reference.parameters(), lr=0.05, momentum=0.9, nesterov=True))
+    ours = TrialOptimizer(mine, kind, torch.tensor([0.05]), torch.tensor([0.9]),
+                          torch.tensor([0.5]))
+    for _ in range(6):
+        x = torch.randn(5, 3)
+        torch_opt.zero_grad()
+        reference(x).pow(2).sum().backward()
+        norm = torch.nn.utils.clip_grad_norm_(reference.parameters(), 0.5)
+        torch_opt.step()
+        w1, b1, w2, b2 = (p[0] for p in mine)
+        out = torch.tanh(x @ w1.t() + b1) @ w2.t() + b2
+        for p in mine:
+            p.grad = None
+        out.pow(2).sum().backward()
+        ours_norm = ours.step(torch.tensor([True]))
+        assert float(ours_norm[0]) == pytest.approx(float(norm), rel=1e-12)
+        for a, b in zip(reference.parameters(), mine):
+            torch.testing.assert_close(b[0], a, rtol=1e-12, atol=1e-14)
