@@ -26,7 +26,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
     },
     "default": {
-        "seeds": 2,
+        "seeds": 8,  # one population of 8 per variant and task (--population)
         "run": {"hidden_size": 32, "eval_every": 100, "log_every": 10, "patience": 5},
         "tasks": {
             "parity": {"steps": 1000,
