@@ -116,9 +116,47 @@ def cmd_quality(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
+    if args.findings:
+        from harness.cli_search import cmd_findings
+
+        return cmd_findings(args)
     from harness.cli_grid import cmd_report as report
 
+    args.study = args.study or "grid-default"
     return report(args)
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from harness.cli_grid import cmd_worker as worker
+
+    return worker(args)
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    from harness.cli_search import cmd_search as search
+
+    return search(args)
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    from harness.cli_search import cmd_reproduce as reproduce
+
+    return reproduce(args)
+
+
+def _search_options(p: argparse.ArgumentParser) -> None:
+    """What ``search`` and ``reproduce`` share: workers, storage, device, overrides."""
+    p.add_argument("--workers", type=_positive_int, default=min(4, os.cpu_count() or 1),
+                   help="local worker processes (default: one per core, at most 4)")
+    p.add_argument("--population", type=_positive_int, default=DEFAULT_POPULATION,
+                   metavar="K", help="train up to K trials of one variant and hidden size at "
+                   f"once as one stacked model (default {DEFAULT_POPULATION})")
+    p.add_argument("--storage", help="journal file or database URL "
+                                     "(default results/harness.journal)")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="a setting of every trial (steps=300, task.seq_len=30)")
+    p.add_argument("--verbose", action="store_true", help="a line per finished trial")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -184,10 +222,49 @@ def build_parser() -> argparse.ArgumentParser:
     target.add_argument("--compare", metavar="FILE", help="fail if a result moved")
     p.set_defaults(handler=cmd_quality)
 
+    p = commands.add_parser("search", help="random search of hyperparameters, one study per "
+                            "task (Greff et al.'s protocol)")
+    p.add_argument("--variants", help="comma-separated variants")
+    p.add_argument("--tasks", help="comma-separated tasks")
+    p.add_argument("--trials", type=_positive_int, default=20,
+                   help="draws per variant and task (default 20)")
+    p.add_argument("--space", default="greff", help="greff (default) or adam")
+    p.add_argument("--seed", type=int, default=0, help="the search seed (default 0)")
+    p.add_argument("--prefix", default="search", help="studies are named PREFIX-TASK")
+    _search_options(p)
+    p.set_defaults(handler=cmd_search)
+
+    p = commands.add_parser("reproduce", help="Greff et al.'s protocol at a profile's scale: "
+                            "the search, then the findings report")
+    p.add_argument("--profile", default="ci", help="ci (minutes), quick (an hour and a half "
+                   "on 2 cores) or paper (Greff's scale)")
+    p.add_argument("--tasks", help="only these of the profile's tasks")
+    p.add_argument("--variants", help="only these of the profile's variants")
+    p.add_argument("--trials", type=_positive_int, help="draws per variant and task")
+    p.add_argument("--out", help="report folder (default results/reproduce-PROFILE)")
+    _search_options(p)
+    p.set_defaults(handler=cmd_reproduce)
+
+    p = commands.add_parser("worker", help="join a grid or search in a storage (e.g. a "
+                            "PostgreSQL URL shared by many machines) and run its waiting runs")
+    p.add_argument("--study", required=True,
+                   help="the study (grid-default, ...) or search (reproduce-quick, ...)")
+    p.add_argument("--storage", help="journal file or database URL "
+                                     "(default results/harness.journal)")
+    p.add_argument("--workers", type=_positive_int, default=1,
+                   help="local processes (default 1; run one worker per machine or core)")
+    p.add_argument("--population", type=_positive_int, default=DEFAULT_POPULATION,
+                   metavar="K", help=f"runs trained at once (default {DEFAULT_POPULATION})")
+    p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
+    p.set_defaults(handler=cmd_worker)
+
     p = commands.add_parser("report", help="rebuild tables, figures and report from storage")
-    p.add_argument("--study", default="grid-default")
+    p.add_argument("--study", help="a study (default grid-default), or with --findings a "
+                   "search (studies NAME-TASK; default: the storage's only search)")
     p.add_argument("--storage", help="journal file or database URL")
     p.add_argument("--out", help="report folder (default results/STUDY)")
+    p.add_argument("--findings", action="store_true",
+                   help="the findings report of a search (verdicts, statistics, figures)")
     p.set_defaults(handler=cmd_report)
     return parser
 

@@ -89,6 +89,45 @@ def cmd_grid(args: argparse.Namespace) -> int:
     return _write_report(prepared.study, args.out)
 
 
+def cmd_worker(args: argparse.Namespace) -> int:
+    """Join the grid or search in a storage and take its waiting runs until none is left."""
+    storage = store.open_storage(args.storage)
+    studies = store.named_studies(storage, args.study)
+    device = None if args.device == "auto" else args.device
+    keys = {t.user_attrs["key"] for s in studies for t in s.get_trials(deepcopy=False)
+            if "key" in t.user_attrs}
+    before = {k for s in studies for k in runner.done_keys(s)}
+    waiting = sum(store.counts(s).get("waiting", 0) for s in studies)
+    print(f"worker on {', '.join(s.study_name for s in studies)}: {len(before)} runs done, "
+          f"{waiting} waiting", file=sys.stderr)
+    reported = set(before)
+
+    def on_progress(finished: dict[str, dict]) -> None:
+        for key in sorted(set(finished) - reported):
+            print(summary_line(finished[key]), file=sys.stderr)
+            reported.add(key)
+
+    def on_run(config, result: RunResult | None) -> None:
+        print(result.summary() if result else f"{config.variant} on {config.task}: FAILED",
+              file=sys.stderr)
+
+    try:
+        if args.workers == 1:
+            runner.run_in_process(studies, device, None, on_run, None, args.population)
+        else:
+            runner.run_in_workers(studies, args.storage, args.workers, device, on_progress,
+                                  population=args.population, keys=keys)
+    except KeyboardInterrupt:
+        print("interrupted: finished runs are stored, the runs in hand are back in the queue",
+              file=sys.stderr)
+        return 130
+    done = {k for s in studies for k in runner.done_keys(s)}
+    print(f"no waiting runs left: {len(done)} done in all, {len(done - before)} by this "
+          "worker's processes" if args.workers > 1 else
+          f"no waiting runs left: {len(done)} done in all", file=sys.stderr)
+    return 0
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     study = store.open_study(store.open_storage(args.storage), args.study, create=False)
     return _write_report(study, args.out)
@@ -96,7 +135,11 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def _write_report(study, out: str | None) -> int:
     folder = Path(out or Path("results") / study.study_name)
-    path = reports.build(study, folder)
+    try:
+        path = reports.build(study, folder)
+    except OSError as error:
+        raise ConfigError(f"cannot write the report to {folder}: {error.strerror or error}; "
+                          "choose another folder with --out") from None
     runs = reports.frames.runs_frame(study)
     for task in sorted(runs["task"].unique()) if len(runs) else []:
         table = task_table(runs, task)

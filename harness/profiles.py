@@ -52,3 +52,71 @@ PROFILES: dict[str, dict[str, Any]] = {
         },
     },
 }
+
+# Greff et al.'s protocol (``harness reproduce``): a random search of the ``greff`` space for
+# every variant on every task. Variants: the vanilla LSTM, Greff's eight and the two that
+# Jozefowicz et al.'s findings need (lstm-b, gru). Tasks: JSB Chorales (Greff's own music
+# data), the memory task with resets (forgetting on cue) and character-level language
+# modelling on the embedded corpus.
+REPRODUCE_VARIANTS = ("lstm", "nig", "nfg", "nog", "niaf", "noaf", "np", "cifg", "fgr",
+                      "lstm-b", "gru")
+REPRODUCE_TASKS = ("music", "memory-add", "lm")
+_MEMORY = {"queries": 2, "reset": True}
+REPRODUCE_PROFILES: dict[str, dict[str, Any]] = {
+    "ci": {  # the machinery end to end in a few minutes: verdicts mostly inconclusive
+        "trials": 3, "space": "greff",
+        "run": {"steps": 16, "eval_every": 8, "log_every": 4},
+        "tasks": {
+            "music": {"task_settings": {}},
+            "memory-add": {"task_settings": {**_MEMORY, "seq_len": 16, "eval_size": 64}},
+            "lm": {"task_settings": {"seq_len": 16, "eval_tokens": 1000}},
+        },
+    },
+    "quick": {  # real verdicts on 2 CPU cores in at most an hour and a half
+        "trials": 40, "space": "greff",
+        "run": {"eval_every": 100, "log_every": 20, "patience": 3},
+        "tasks": {
+            "music": {"steps": 400, "task_settings": {}},
+            "memory-add": {"steps": 600, "task_settings": {**_MEMORY, "seq_len": 30,
+                                                           "eval_size": 500}},
+            "lm": {"steps": 400, "task_settings": {"seq_len": 50, "eval_tokens": 20_000}},
+        },
+    },
+    "paper": {  # Greff's scale: 200 trials per variant and task; for GPUs and many workers
+        "trials": 200, "space": "greff",
+        "run": {"eval_every": 500, "log_every": 50, "patience": 10},
+        "tasks": {
+            "music": {"steps": 20_000, "task_settings": {}},
+            "memory-add": {"steps": 20_000, "task_settings": {**_MEMORY, "seq_len": 100}},
+            "lm": {"steps": 20_000, "task_settings": {"corpus": "ptb-char", "seq_len": 100}},
+        },
+    },
+}
+
+
+def reproduce_spec(profile: str, task_names: list[str] | None = None,
+                   variant_names: list[str] | None = None, trials: int | None = None,
+                   overrides: dict[str, Any] | None = None) -> Any:
+    """The search a ``reproduce`` profile runs (studies ``reproduce-PROFILE-TASK``)."""
+    from harness.config import ConfigError
+    from harness.search import SearchSpec
+
+    if profile not in REPRODUCE_PROFILES:
+        raise ConfigError(f"unknown profile {profile!r}; reproduce profiles are "
+                          f"{', '.join(REPRODUCE_PROFILES)}")
+    base = REPRODUCE_PROFILES[profile]
+    chosen = task_names or list(REPRODUCE_TASKS)
+    unknown = [t for t in chosen if t not in base["tasks"]]
+    if unknown:
+        raise ConfigError(f"profile {profile!r} has no settings for task(s) "
+                          f"{', '.join(unknown)}; its tasks are {', '.join(base['tasks'])}")
+    per_task = {}
+    for task in chosen:
+        settings = dict(base["tasks"][task])
+        extra = dict(overrides or {})
+        settings["task_settings"] = {**settings.get("task_settings", {}),
+                                     **extra.pop("task_settings", {})}
+        per_task[task] = {**settings, **extra}
+    return SearchSpec(tuple(variant_names or REPRODUCE_VARIANTS), tuple(chosen),
+                      trials or base["trials"], base["space"], 0, f"reproduce-{profile}",
+                      dict(base["run"]), per_task)

@@ -1,4 +1,5 @@
-"""Running a grid: enqueue it (idempotently), then work through it with N local workers."""
+"""Running a grid or a search: enqueue it (idempotently), then work through it with N local
+workers. A search has one study per task; workers go through the studies in turn."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import optuna
 import torch
 from optuna.trial import TrialState
 
-from harness import grid, store
+from harness import grid, liveness, store
 from harness.config import RunConfig
 from harness.memory import keep_freed_memory
 from harness.train import RunResult
@@ -36,7 +37,7 @@ def prepare(spec: grid.GridSpec, storage: optuna.storages.BaseStorage,
     """Open (or create) the study, re-queue abandoned runs, enqueue what is missing."""
     study = store.open_study(storage, study_name)
     study.set_user_attr("grid", grid.as_dict(spec))
-    requeued = store.requeue_abandoned(study)
+    requeued = liveness.recover(study)
     configs = spec.runs()
     added, already = store.enqueue(study, configs)
     return Prepared(study, len(configs), added, already, requeued,
@@ -53,47 +54,64 @@ def finished_records(study: optuna.Study, keys: set[str]) -> dict[str, dict]:
             if t.user_attrs["key"] in keys}
 
 
-def run_in_process(prepared: Prepared, device: str | None,
+def run_in_process(studies: Prepared | list[optuna.Study], device: str | None,
                    on_step: Callable[[int, int, float], None] | None,
                    on_run: Callable[[RunConfig, RunResult | None], None] | None,
                    on_start: Callable[[RunConfig], None] | None = None,
                    population: int = 1) -> None:
-    store.work(prepared.study, device, on_step, on_run, on_start, population)
+    for study in _studies(studies):
+        store.work(study, device, on_step, on_run, on_start, population)
 
 
-def _worker_main(storage_url: str | None, study_name: str, device: str | None,
+def _studies(studies: Prepared | list[optuna.Study]) -> list[optuna.Study]:
+    return [studies.study] if isinstance(studies, Prepared) else list(studies)
+
+
+def _worker_main(storage_url: str | None, study_names: list[str], device: str | None,
                  threads: int, population: int) -> None:
     torch.set_num_threads(threads)
     keep_freed_memory()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    study = store.open_study(store.open_storage(storage_url), study_name, create=False)
+    storage = store.open_storage(storage_url)
     try:
-        store.work(study, device, population=population)
+        for name in study_names:
+            store.work(store.open_study(storage, name, create=False), device,
+                       population=population)
     except KeyboardInterrupt:
         pass  # the runs in hand were put back in the queue by work()
 
 
-def run_in_workers(prepared: Prepared, storage_url: str | None, workers: int,
-                   device: str | None, on_progress: Callable[[dict[str, dict]], None],
-                   poll_seconds: float = 1.0, population: int = 1) -> None:
-    """``workers`` processes share the study through the storage; each gets an equal share
-    of the cores as torch threads. Progress is read back from the storage."""
+def run_in_workers(studies: Prepared | list[optuna.Study], storage_url: str | None,
+                   workers: int, device: str | None,
+                   on_progress: Callable[[dict[str, dict]], None], poll_seconds: float = 1.0,
+                   population: int = 1, keys: set[str] | None = None) -> None:
+    """``workers`` processes share the studies through the storage, taking them in turn;
+    each gets an equal share of the cores as torch threads. Progress (the finished runs
+    among ``keys``) is read back from the storage."""
+    chosen = _studies(studies)
+    wanted = keys if keys is not None else studies.keys  # type: ignore[union-attr]
     threads = max(1, (os.cpu_count() or 1) // workers)
     context = multiprocessing.get_context("spawn")
+    names = [s.study_name for s in chosen]
     processes = [context.Process(target=_worker_main, daemon=False,
-                                 args=(storage_url, prepared.study.study_name, device, threads,
-                                       population))
+                                 args=(storage_url, names, device, threads, population))
                  for _ in range(workers)]
     for p in processes:
         p.start()
+
+    def progress() -> None:
+        found: dict[str, dict] = {}
+        for study in chosen:
+            found.update(finished_records(study, wanted))
+        on_progress(found)
     try:
         while any(p.is_alive() for p in processes):
-            on_progress(finished_records(prepared.study, prepared.keys))
+            progress()
             time.sleep(poll_seconds)
     finally:
         for p in processes:
             p.join()
-    on_progress(finished_records(prepared.study, prepared.keys))
+    progress()
 
 
 def failed(study: optuna.Study, keys: set[str]) -> list[str]:

@@ -8,6 +8,7 @@ told COMPLETE with the primary test metric as its value. One write per run, not 
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import logging
@@ -15,7 +16,8 @@ import math
 import os
 import platform
 import time
-from collections.abc import Callable, Iterable
+import warnings
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,8 @@ from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FrozenTrial, TrialState
 
+import variants
+from harness import liveness
 from harness.config import RunConfig
 from harness.train import RunResult, stack_key, train_population
 
@@ -51,28 +55,72 @@ def open_storage(url: str | None) -> BaseStorage:
         path = Path(url.removeprefix("journal:")).expanduser()
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
-            return JournalStorage(JournalFileBackend(str(path)))
+            backend = JournalFileBackend(str(path))
         except OSError as error:
             raise StorageError(f"cannot use journal file {path}: {error.strerror}") from None
+        with _readable(None, path):  # the journal is read back here
+            return JournalStorage(backend)
+    scheme = url.split(":", 1)[0].split("+", 1)[0]
     try:
-        return RDBStorage(url, engine_kwargs={"pool_pre_ping": True})
+        with warnings.catch_warnings():  # Optuna calls its heartbeat options experimental
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(url, engine_kwargs={"pool_pre_ping": True},
+                              **liveness.rdb_options())
     except ImportError as error:
-        raise StorageError(f"the database driver for {url.split(':')[0]} is missing "
-                           f"({error.name}); install it, e.g. pip install -e '.[postgres]'"
-                           ) from None
+        module = getattr(error.__cause__, "name", None) or error.name or "its DB-API module"
+        hint = ("pip install -e '.[postgres]'" if scheme.startswith("postgres")
+                else "install SQLAlchemy's driver for it")
+        raise StorageError(f"the database driver for {scheme} is missing ({module}); "
+                           f"{hint}") from None
     except Exception as error:  # noqa: BLE001 - SQLAlchemy's many connection errors
-        raise StorageError(f"cannot open storage {url}: {error}") from None
+        reason = str(getattr(error, "orig", None) or error).strip().splitlines()
+        raise StorageError(f"cannot reach the database at {url} "
+                           f"({reason[0] if reason else type(error).__name__}); check the URL "
+                           "and that the server is running") from None
 
 
 def open_study(storage: BaseStorage, name: str, create: bool = True) -> optuna.Study:
-    if create:
-        return optuna.create_study(study_name=name, storage=storage, load_if_exists=True)
-    try:
-        return optuna.load_study(study_name=name, storage=storage)
-    except KeyError:
+    with _readable(storage):
+        if create:
+            return optuna.create_study(study_name=name, storage=storage, load_if_exists=True)
+        try:
+            return optuna.load_study(study_name=name, storage=storage)
+        except KeyError:
+            pass
         known = [s.study_name for s in optuna.get_all_study_summaries(storage)]
         raise StorageError(f"no study named {name!r} in this storage; studies: "
                            f"{', '.join(known) or 'none'}") from None
+
+
+@contextlib.contextmanager
+def _readable(storage: BaseStorage | None, path: object = None) -> Iterator[None]:
+    """A journal file that cannot be read back (a record overwritten) is a clear error, and
+    the file is left as it is. (A record cut off at the end, by a worker killed while
+    writing, is skipped by Optuna: the complete ones before it read.)"""
+    try:
+        yield
+    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
+        journal = storage is None or isinstance(storage, JournalStorage)
+        if not journal or isinstance(error, StorageError):
+            raise
+        if path is None:
+            path = getattr(getattr(storage, "_backend", None), "_file_path", "the journal")
+        raise StorageError(f"journal file {path} is damaged ({type(error).__name__}: "
+                           f"{str(error).splitlines()[0][:80]}); it was not changed: restore "
+                           "it from a copy, or move it aside to start a new one") from None
+
+
+def named_studies(storage: BaseStorage, name: str) -> list[optuna.Study]:
+    """The study ``name``, or every study named ``name-TASK`` (a whole search)."""
+    with _readable(storage):
+        names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
+    chosen = [n for n in names if n == name] or [n for n in names if n.startswith(f"{name}-")]
+    if not chosen:
+        searches = sorted({n.rsplit("-", 1)[0] for n in names if "-" in n})
+        raise StorageError(f"no study named {name!r} or {name}-TASK in this storage; "
+                           f"studies: {', '.join(names) or 'none'}"
+                           + (f" (searches: {', '.join(searches)})" if searches else ""))
+    return [open_study(storage, n, create=False) for n in sorted(chosen)]
 
 
 def enqueue(study: optuna.Study, configs: Iterable[RunConfig]) -> tuple[int, int]:
@@ -91,33 +139,6 @@ def enqueue(study: optuna.Study, configs: Iterable[RunConfig]) -> tuple[int, int
     return added, already
 
 
-def requeue_abandoned(study: optuna.Study) -> int:
-    """Runs left RUNNING by a worker of this host that is gone (killed, interrupted): mark
-    them failed and enqueue them again. The journal file has no heartbeat, so the pid
-    decides; runs of other hosts are left to their own hosts (or the RDB heartbeat)."""
-    host, count = platform.node(), 0
-    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        worker = trial.user_attrs.get("worker") or {}
-        if worker.get("host") == host and not _alive(worker.get("pid", -1)):
-            study.tell(trial.number, state=TrialState.FAIL)
-            study.enqueue_trial({}, user_attrs={k: trial.user_attrs[k]
-                                                for k in ("key", "config")})
-            count += 1
-    return count
-
-
-def _alive(pid: int) -> bool:
-    if pid == os.getpid():
-        return True
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return pid > 0
-
-
 def counts(study: optuna.Study) -> dict[str, int]:
     """Runs by state (orphans, trials without a configuration, are left out)."""
     out: dict[str, int] = {}
@@ -132,43 +153,60 @@ def work(study: optuna.Study, device: str | None = None,
          on_run: Callable[[RunConfig, RunResult | None], None] | None = None,
          on_start: Callable[[RunConfig], None] | None = None,
          population: int = 1) -> int:
-    """Take waiting runs until none is left; returns how many were run. Up to
-    ``population`` runs are taken at a time, and those that can train together (same
-    ``stack_key``) train as one stacked model. ``on_start``/``on_step``/``on_run`` report
-    a population's start, its steps and each run's end."""
+    """Take waiting runs until none is left, after putting back those of dead workers;
+    returns how many were run. Up to
+    ``population`` runs that can train together (same ``stack_key``) are taken at a time
+    and train as one stacked model. ``on_start``/``on_step``/``on_run`` report a
+    population's start, its steps and each run's end."""
     done = 0
-    while study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
-        taken = _take(study, population, device)
-        groups: dict[str, list[tuple[optuna.Trial, RunConfig]]] = {}
-        for trial, config in taken:
-            groups.setdefault(stack_key(config), []).append((trial, config))
-        pending = list(groups.values())
-        while pending:
-            group = pending.pop(0)
-            configs = [c for _, c in group]
-            if on_start is not None:
-                on_start(configs[0])
-            try:
+    while liveness.recover(study) or liveness.pending(study):
+        if not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+            time.sleep(liveness.heartbeat_seconds())  # others' runs may yet go stale
+            continue
+        group = _take(study, population, device)  # runs that train together
+        if not group:
+            continue
+        configs = [c for _, c in group]
+        if on_start is not None:
+            on_start(configs[0])
+        try:
+            with liveness.Heartbeat(study, [t._trial_id for t, _ in group]):
                 results = train_population(configs, on_step)
-            except KeyboardInterrupt:  # this group and those not started go back in the queue
-                for trial, _ in group + [pair for g in pending for pair in g]:
-                    _requeue(study, trial)
-                raise
-            except Exception as error:  # a bug in a cell or task must not stop the grid
-                log.exception("runs %s failed", [t.user_attrs["key"] for t, _ in group])
-                for trial, config in group:
-                    trial.set_user_attr("error", f"{type(error).__name__}: {error}")
-                    study.tell(trial, state=TrialState.FAIL)
-                    if on_run is not None:
-                        on_run(config, None)
-                continue
-            for (trial, config), result in zip(group, results):
-                trial.set_user_attr("result", result_record(result))
-                study.tell(trial, result.test[result.primary])
-                done += 1
+        except KeyboardInterrupt:  # the runs in hand go back in the queue
+            for trial, _ in group:
+                _requeue(study, trial)
+            raise
+        except Exception as error:  # a bug in a cell or task must not stop the grid
+            log.exception("runs %s failed", [t.user_attrs["key"] for t, _ in group])
+            for trial, config in group:
+                trial.set_user_attr("error", f"{type(error).__name__}: {error}")
+                _tell(study, trial, state=TrialState.FAIL)
                 if on_run is not None:
-                    on_run(config, result)
+                    on_run(config, None)
+            continue
+        for (trial, config), result in zip(group, results):
+            if _tell(study, trial, result=result):
+                done += 1
+            if on_run is not None:
+                on_run(config, result)
     return done
+
+
+def _tell(study: optuna.Study, trial: optuna.Trial, result: RunResult | None = None,
+          state: TrialState = TrialState.COMPLETE) -> bool:
+    """Store a run's end. False when the run was meanwhile given up as stale (its worker
+    seemed dead: its retry will run it), so that no run ends twice."""
+    try:
+        if result is not None:
+            trial.set_user_attr("result", result_record(result))
+            study.tell(trial, result.test[result.primary])
+        else:
+            study.tell(trial, state=state)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        log.warning("run %s was retried elsewhere while this worker ran it; result dropped",
+                    trial.user_attrs.get("key"))
+        return False
+    return True
 
 
 def _take(study: optuna.Study, count: int, device: str | None
@@ -177,7 +215,7 @@ def _take(study: optuna.Study, count: int, device: str | None
     train with it (same ``stack_key``), marked as this worker's. Other kinds of run are
     left in the queue for other workers."""
     taken: list[tuple[optuna.Trial, RunConfig]] = []
-    while len(taken) < count:
+    while len(taken) < (count if not taken or _stackable(taken[0][1]) else 1):
         if taken:
             waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
             if not waiting or "config" not in waiting[0].user_attrs or stack_key(
@@ -197,9 +235,18 @@ def _take(study: optuna.Study, count: int, device: str | None
     return taken
 
 
+def _stackable(config: RunConfig) -> bool:
+    """Whether the variant's runs can train together (a user's cell may not support it)."""
+    try:
+        return bool(variants.info(config.variant).builder.supports_trials)
+    except LookupError:
+        return False
+
+
 def _requeue(study: optuna.Study, trial: optuna.Trial) -> None:
+    """An interrupted run back in the queue (not counted as a failed attempt)."""
     study.tell(trial, state=TrialState.FAIL)
-    study.enqueue_trial({}, user_attrs={k: trial.user_attrs[k] for k in ("key", "config")})
+    liveness.requeue(study, study._storage.get_trial(trial._trial_id), count_attempt=False)
 
 
 def result_record(result: RunResult) -> dict[str, Any]:

@@ -103,10 +103,23 @@ class RecurrentCell(nn.Module):
             self._check_state(state, batch)
         if x.shape[0] == 0:
             return x.new_zeros(0, *lead, batch, self.hidden_size), tuple(state)
+        if lead and not self.supports_trials:  # a stack of one cell without trial support
+            return self._as_single(x, tuple(state))
         if not self.supports_trials or lead:
             return self._forward(x, tuple(state))
         y, new = self._forward(x.unsqueeze(1), tuple(s.unsqueeze(0) for s in state))
         return y.squeeze(1), tuple(s.squeeze(0) for s in new)
+
+    def _as_single(self, x: Tensor, state: State) -> tuple[Tensor, State]:
+        """Run a stack of one as the cell it was: its own ``_forward`` on trial 0's views."""
+        self.trials = None
+        try:
+            params = {n: p[0] for n, p in self.named_parameters()}
+            y, new = torch.func.functional_call(self, params, (x[:, 0],
+                                                                tuple(s[0] for s in state)))
+        finally:
+            self.trials = 1
+        return y.unsqueeze(1), tuple(s.unsqueeze(0) for s in new)
 
     def param(self, name: str) -> Tensor:
         """Parameter ``name`` with a leading trial dimension (a view of size 1 for a cell)."""
@@ -217,9 +230,10 @@ def stack(cells: Sequence[RecurrentCell]) -> RecurrentCell:
     """One cell computing K trials at once: trial k has cell k's parameters (copied, stacked
     along a new leading dimension). The cells must be one variant with one configuration.
     Stacks of several run on the native kernels where there are, else on the torch loop
-    (torch's fused kernels take one set of weights); a stack of one runs as its cell."""
+    (torch's fused kernels take one set of weights); a stack of one runs as its cell (also a
+    cell without ``supports_trials``)."""
     first = cells[0]
-    if not first.supports_trials:
+    if not first.supports_trials and len(cells) > 1:
         raise ValueError(f"{type(first).__name__} cannot stack trials (supports_trials is "
                          "False); train its trials one at a time")
     if any(c.trials is not None for c in cells):

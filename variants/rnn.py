@@ -12,7 +12,7 @@ from variants.registry import register
 
 
 @register("rnn", family="rnn", paper="Elman 1990",
-          description="Elman (vanilla tanh) RNN; torch.nn.RNN's arithmetic (fused kernel)")
+          description="Elman (vanilla tanh) RNN; torch.nn.RNN's arithmetic")
 class ElmanCell(RecurrentCell):
     """Elman's simple recurrent network (N units, M inputs)::
 

@@ -1,0 +1,142 @@
+"""``search``, ``reproduce`` and ``report --findings``: Greff et al.'s protocol from the
+command line, from the random search to the findings report."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import optuna
+from tqdm import tqdm
+
+from harness import runner, search, store
+from harness.cli_grid import _run_overrides, _split
+from harness.config import ConfigError
+from harness.profiles import reproduce_spec
+from harness.train import summary_line
+
+
+def cmd_search(args: argparse.Namespace) -> int:
+    """Random search: every variant × task, ``--trials`` draws from the space."""
+    if not args.variants or not args.tasks:
+        raise ConfigError("search needs --variants and --tasks (comma-separated); "
+                          "reproduce runs a whole profile")
+    spec = search.SearchSpec(tuple(_split(args.variants)), tuple(_split(args.tasks)),
+                             args.trials, args.space, args.seed, args.prefix,
+                             _run_overrides(args.set))
+    studies = _run(spec, args)
+    if studies is None:
+        return 130
+    for study in studies:
+        print(f"{study.study_name}: {len(store.completed(study))} trials finished")
+    print(f"analyse with: python -m harness report --findings --study {spec.prefix}"
+          + (f" --storage {args.storage}" if args.storage else ""))
+    return 0
+
+
+def cmd_reproduce(args: argparse.Namespace) -> int:
+    """The whole protocol of a profile: the search, then the findings report."""
+    spec = reproduce_spec(args.profile, _split(args.tasks), _split(args.variants),
+                          args.trials, _run_overrides(args.set))
+    studies = _run(spec, args)
+    if studies is None:
+        return 130
+    return _findings(studies, spec.prefix, args.storage, args.out,
+                     {"profile": args.profile, "command": "reproduce"})
+
+
+def cmd_findings(args: argparse.Namespace) -> int:
+    """``report --findings``: the analysis alone, from the storage."""
+    storage = store.open_storage(args.storage)
+    name = args.study or _only_search(storage)
+    studies = store.named_studies(storage, name)
+    return _findings(studies, name, args.storage, args.out, {"command": "report"})
+
+
+def _only_search(storage: optuna.storages.BaseStorage) -> str:
+    """The search in the storage, when there is exactly one (``--study`` names it else)."""
+    prefixes = sorted({s.study_name.rsplit("-", 1)[0]
+                       for s in optuna.get_all_study_summaries(storage)
+                       if "search" in s.user_attrs})
+    if len(prefixes) != 1:
+        raise ConfigError("name the search with --study: "
+                          + (f"this storage holds {', '.join(prefixes)}" if prefixes
+                             else "this storage holds no search; run search or reproduce"))
+    return prefixes[0]
+
+
+def _run(spec: search.SearchSpec, args: argparse.Namespace) -> list[optuna.Study] | None:
+    """Enqueue the search and work through it; None when interrupted."""
+    storage = store.open_storage(args.storage)
+    prepared = search.prepare(spec, storage)
+    studies = [p[0] for p in prepared.values()]
+    keys = {store.run_key(c) for task in spec.tasks for c in spec.runs(task)}
+    done = sum(len(keys & runner.done_keys(s)) for s in studies)
+    added = sum(p[1] for p in prepared.values())
+    requeued = sum(p[3] for p in prepared.values())
+    print(f"search {spec.prefix}: {len(keys)} trials ({len(spec.variants)} variants × "
+          f"{len(spec.tasks)} tasks × {spec.trials} draws from {spec.space!r}); {done} done, "
+          f"{len(keys) - done} to run ({added} newly queued, {requeued} re-queued from a "
+          "stopped worker)", file=sys.stderr)
+    bar = tqdm(total=len(keys), initial=done, unit="trial", disable=None, desc=spec.prefix)
+    device = None if args.device == "auto" else args.device
+    reported: set[str] = set()
+
+    def on_progress(finished: dict[str, dict]) -> None:
+        for key in sorted(set(finished) - reported):
+            if args.verbose:
+                tqdm.write(summary_line(finished[key]), file=sys.stderr)
+            reported.add(key)
+        bar.update(len(finished) - bar.n)
+
+    def on_run(config, result) -> None:
+        bar.update(1)
+        if args.verbose and result is not None:
+            tqdm.write(result.summary(), file=sys.stderr)
+
+    try:
+        if args.workers == 1:
+            runner.run_in_process(studies, device, None, on_run, None, args.population)
+        else:
+            runner.run_in_workers(studies, args.storage, args.workers, device, on_progress,
+                                  population=args.population, keys=keys)
+    except KeyboardInterrupt:
+        bar.close()
+        print("interrupted: finished trials are stored; run the same command to resume",
+              file=sys.stderr)
+        return None
+    bar.close()
+    for study in studies:
+        for error in runner.failed(study, keys):
+            print(f"failed trial: {error}", file=sys.stderr)
+    return studies
+
+
+def _findings(studies: list[optuna.Study], name: str, storage: str | None, out: str | None,
+              provenance: dict[str, object]) -> int:
+    from results import findings_report
+
+    trials = search.trials_frame(studies)
+    if trials.empty:
+        raise ConfigError(f"no finished trials in {name}; run the search first")
+    space = search.analysis_space(studies)
+    folder = Path(out or Path("results") / name)
+    recorded = [s.user_attrs.get("search", {}) for s in studies]
+    provenance = {**provenance, "studies": ", ".join(s.study_name for s in studies),
+                  "storage": storage or store.DEFAULT_STORAGE,
+                  "space": recorded[0].get("space_description", ""),
+                  "search seed": recorded[0].get("seed"),
+                  "trials": len(trials)}
+    try:
+        path = findings_report.build(trials, space, folder, provenance)
+    except OSError as error:
+        raise ConfigError(f"cannot write the report to {folder}: {error.strerror or error}; "
+                          "choose another folder with --out") from None
+    verdicts = json.loads((folder / "findings.json").read_text())
+    rows = verdicts["findings"] if isinstance(verdicts, dict) else verdicts
+    for row in rows:
+        print(f"{row['number']:>2}. {row['verdict']:<13} {row['title']}: {row['statistic']}")
+    print(f"\nfindings report: {path}")
+    return 0

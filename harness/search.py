@@ -1,0 +1,128 @@
+"""Random search, Greff et al.'s protocol: one study per task, trial k of every variant drawn
+from the search seed and k, all trials enqueued up front (so many workers share them and a
+re-run resumes), and the analysis read back from the studies.
+
+A trial is a run like any other (``RunConfig`` with the drawn hyperparameters, ``seed = k``),
+stored by the grid's machinery: ``store.enqueue`` keys it by its whole configuration, so
+enqueueing the same search again adds nothing and a wider one (more trials, another
+variant) adds only the new trials. Trials are enqueued variant by variant and size by
+size, so that a worker's population (same variant, same hidden size) forms from adjacent
+ones.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+import optuna
+import pandas as pd
+
+import tasks
+import variants
+from harness import liveness, spaces, store
+from harness.config import ConfigError, RunConfig
+from results import frames
+
+
+@dataclass(frozen=True)
+class SearchSpec:
+    """A whole search: variants × tasks × trials from one space and seed."""
+
+    variants: tuple[str, ...]
+    tasks: tuple[str, ...]
+    trials: int
+    space: str = "greff"
+    seed: int = 0
+    prefix: str = "search"  # studies are named PREFIX-TASK
+    run: dict[str, Any] = field(default_factory=dict)  # RunConfig fields of every trial
+    per_task: dict[str, dict[str, Any]] = field(default_factory=dict)  # ... of one task's
+
+    def __post_init__(self) -> None:
+        if self.trials < 1:
+            raise ConfigError(f"trials must be at least 1, got {self.trials}")
+        for name in self.variants:
+            variants.info(name)
+        for name in self.tasks:
+            tasks.info(name)
+        spaces.get(self.space)
+
+    def study_name(self, task: str) -> str:
+        return f"{self.prefix}-{task}"
+
+    def runs(self, task: str) -> list[RunConfig]:
+        """Every trial of ``task``: ``trials`` draws × the variants, in enqueueing order."""
+        space = spaces.get(self.space)
+        settings = {**self.run, **self.per_task.get(task, {})}
+        out = []
+        for k in range(self.trials):
+            drawn = space.draw(self.seed, k)
+            for variant in self.variants:
+                try:
+                    out.append(RunConfig(variant=variant, task=task, seed=k,
+                                         optimizer=space.optimizer, **{**settings, **drawn}))
+                except TypeError as error:
+                    raise ConfigError(f"search settings for {task}: {error}") from None
+        return sorted(out, key=lambda c: (self.variants.index(c.variant), c.hidden_size,
+                                          c.seed))
+
+
+def prepare(spec: SearchSpec, storage: optuna.storages.BaseStorage
+            ) -> dict[str, tuple[optuna.Study, int, int, int]]:
+    """Open or create each task's study, re-queue runs of dead workers, enqueue what is
+    missing. Returns per task (study, newly queued, already there, re-queued)."""
+    out = {}
+    for task in spec.tasks:
+        study = store.open_study(storage, spec.study_name(task))
+        study.set_user_attr("search", as_dict(spec, task))
+        requeued = liveness.recover(study)
+        added, already = store.enqueue(study, spec.runs(task))
+        out[task] = (study, added, already, requeued)
+    return out
+
+
+def as_dict(spec: SearchSpec, task: str) -> dict[str, Any]:
+    """What a study records of its search (the analysis reads the space from it)."""
+    space = spaces.get(spec.space)
+    return {**dataclasses.asdict(spec), "task": task, "optimizer": space.optimizer,
+            "analysis_space": {k: list(v) for k, v in space.analysis().items()},
+            "space_description": space.description}
+
+
+def trials_frame(studies: list[optuna.Study]) -> pd.DataFrame:
+    """The finished trials of search studies in the analysis's layout: ``task``,
+    ``variant``, ``metric``, ``value`` (the test metric; a diverged trial at chance),
+    ``lower_is_better``, ``chance``, ``diverged``, the searched hyperparameters, ``trial``
+    (k) and ``study``."""
+    parts = []
+    for study in studies:
+        runs = frames.runs_frame(study)
+        if runs.empty or "test" not in runs:
+            continue
+        done = runs[runs["status"].isin(["complete", "diverged"])]
+        parts.append(pd.DataFrame({
+            "task": done["task"], "variant": done["variant"], "metric": done["metric"],
+            "value": done["test"].astype(float), "lower_is_better": done["lower_is_better"],
+            "chance": done["chance"].astype(float), "diverged": done["status"] == "diverged",
+            "lr": done["lr"].astype(float), "hidden_size": done["hidden_size"].astype(float),
+            "momentum": done["momentum"].astype(float),
+            "input_noise": done["input_noise"].astype(float),
+            "optimizer": done["optimizer"], "trial": done["seed"].astype(int),
+            "study": study.study_name}))
+    if not parts:
+        return pd.DataFrame(columns=["task", "variant", "metric", "value", "lower_is_better",
+                                     "chance", "diverged", "lr", "hidden_size", "momentum",
+                                     "input_noise", "optimizer", "trial", "study"])
+    return pd.concat(parts, ignore_index=True)
+
+
+def analysis_space(studies: list[optuna.Study]) -> dict[str, tuple[float, float, bool]]:
+    """The searched dimensions' bounds, as the studies recorded them (the first study's;
+    all studies of one search share its space)."""
+    for study in studies:
+        search = study.user_attrs.get("search")
+        if search:
+            return {k: (float(v[0]), float(v[1]), bool(v[2]))
+                    for k, v in search["analysis_space"].items()}
+    return {}

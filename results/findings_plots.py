@@ -1,0 +1,259 @@
+"""Figures of the findings report, per task: Greff et al.'s box plots (their figure 3), the
+metric against the learning rate (figure 4), fANOVA shares, a learning-rate × hidden-size
+heat map, and per finding the effect sizes it rests on.
+
+Seaborn off screen, PNG at the house dpi, every figure closed. Each function writes one file
+into ``folder`` and returns its path, or None when there is nothing to draw. A variant keeps
+its colour in every figure (one palette over all variants of the trials), and lstm comes
+first, the rest by median, best first, so ~10 variants stay readable.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import warnings
+from pathlib import Path
+from typing import Iterable
+
+import matplotlib
+
+matplotlib.use("Agg")  # headless: no display on CI or servers
+
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pandas as pd  # noqa: E402
+import seaborn as sns  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
+from matplotlib.transforms import blended_transform_factory  # noqa: E402
+
+from results.findings import REFERENCE, median_shares  # noqa: E402
+from results.plots import DPI, PALETTE  # noqa: E402
+
+# how each verdict against lstm is marked above its box
+MARKS = {"worse": ("*", "tab:red"), "better": ("+", "tab:green"),
+         "not significant": ("", "k"), "untested": ("?", "grey")}
+WRAP = 5  # panels per row in the per-variant grids
+
+
+def slug(text: str) -> str:
+    """A file-name-safe version of a task name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "_", str(text)).strip("_") or "task"
+
+
+def palette(variants: Iterable[str]) -> dict[str, tuple[float, float, float]]:
+    """A fixed colour per variant, lstm black-ish first, the others in name order."""
+    names = sorted(set(map(str, variants)) - {REFERENCE})
+    colours = sns.color_palette(PALETTE, max(len(names), 1))
+    return {REFERENCE: (0.25, 0.25, 0.25), **dict(zip(names, colours))}
+
+
+def _task(trials: pd.DataFrame, task: str) -> tuple[pd.DataFrame, str, bool]:
+    data = trials[trials["task"] == task].dropna(subset=["value"])
+    if data.empty:
+        return data, "", True
+    metric = str(data["metric"].iloc[0]) if "metric" in data else "metric"
+    return data, metric, bool(data["lower_is_better"].iloc[0])
+
+
+def _order(data: pd.DataFrame, lower: bool) -> list[str]:
+    medians = data.groupby("variant")["value"].median().sort_values(ascending=lower)
+    rest = [str(v) for v in medians.index if v != REFERENCE]
+    return ([REFERENCE] if REFERENCE in medians.index else []) + rest
+
+
+def _save(figure: plt.Figure, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure.savefig(path, dpi=DPI, bbox_inches="tight")
+    plt.close(figure)
+    return path
+
+
+def _grid(k: int, width: float = 2.6, height: float = 2.2, sharey: bool = True
+          ) -> tuple[plt.Figure, list[plt.Axes]]:
+    cols = min(WRAP, k)
+    rows = math.ceil(k / cols)
+    figure, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows),
+                                sharex=True, sharey=sharey, squeeze=False)
+    # room for every panel's x labels and title: the last row may be incomplete, so all
+    # panels keep their x tick labels
+    figure.subplots_adjust(hspace=0.5, wspace=0.12 if sharey else 0.3)
+    flat = list(axes.ravel())
+    for ax in flat[k:]:
+        ax.set_visible(False)
+    return figure, flat[:k]
+
+
+def boxes(trials: pd.DataFrame, tests: pd.DataFrame, folder: Path, task: str) -> Path | None:
+    """Every trial's test metric per variant: box, trials as points (diverged ones as red
+    crosses), lstm's median as a dashed line, chance dotted, and the verdict against lstm
+    above each box ("*" significantly worse, "+" better, "?" untested)."""
+    data, metric, lower = _task(trials, task)
+    if data.empty:
+        return None
+    order, colours = _order(data, lower), palette(trials["variant"].unique())
+    figure, ax = plt.subplots(figsize=(1.5 + 0.55 * len(order), 3.8))
+    with warnings.catch_warnings():
+        # seaborn 0.13 passes matplotlib 3.11's deprecated ``vert`` itself: not ours to fix
+        warnings.filterwarnings("ignore", "vert: bool", matplotlib.MatplotlibDeprecationWarning)
+        sns.boxplot(data=data, x="variant", y="value", hue="variant", order=order,
+                    hue_order=order, palette=colours, legend=False, showfliers=False, ax=ax)
+    diverged = (data["diverged"].astype(bool) if "diverged" in data
+                else pd.Series(False, index=data.index))
+    sns.stripplot(data=data[~diverged], x="variant", y="value", order=order, color="k",
+                  size=2, alpha=0.4, ax=ax)
+    if np.any(diverged):
+        sns.stripplot(data=data[diverged], x="variant", y="value", order=order,
+                      color="tab:red", marker="X", size=3, alpha=0.6, ax=ax)
+    if REFERENCE in order:
+        ax.axhline(data.loc[data["variant"] == REFERENCE, "value"].median(), color="k",
+                   linestyle="--", linewidth=1)
+    if "chance" in data:
+        ax.axhline(float(data["chance"].iloc[0]), color="grey", linestyle=":", linewidth=1)
+    verdicts = tests[(tests["task"] == task) & (tests["reference"] == REFERENCE)]
+    verdicts = dict(zip(verdicts["variant"], verdicts["verdict"]))
+    above = blended_transform_factory(ax.transData, ax.transAxes)
+    for i, variant in enumerate(order):
+        mark, colour = MARKS.get(verdicts.get(variant, ""), ("", "k"))
+        ax.text(i, 1.01, mark, transform=above, ha="center", va="bottom", color=colour,
+                fontsize=12, fontweight="bold")
+    ax.set_title(f"{task}: test {metric} ({'lower' if lower else 'higher'} is better)",
+                 pad=16)
+    ax.set_xlabel("")
+    ax.set_ylabel(f"test {metric}")
+    ax.tick_params(axis="x", rotation=90)
+    return _save(figure, folder / f"box_{slug(task)}.png")
+
+
+def _binned_median(x: np.ndarray, y: np.ndarray, bins: int = 8
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    edges = np.linspace(x.min(), x.max(), bins + 1)
+    which = np.clip(np.digitize(x, edges) - 1, 0, bins - 1)
+    centres = (edges[1:] + edges[:-1]) / 2
+    medians = np.array([np.median(y[which == b]) if np.any(which == b) else np.nan
+                        for b in range(bins)])
+    return centres, medians
+
+
+def learning_rate(trials: pd.DataFrame, folder: Path, task: str) -> Path | None:
+    """Test metric against the learning rate (log x), one panel per variant, with the
+    binned median of the variant (colour) and of lstm (dashed, in every panel)."""
+    data, metric, lower = _task(trials, task)
+    if data.empty or "lr" not in data or data["lr"].dropna().nunique() < 2:
+        return None
+    data = data.dropna(subset=["lr"])
+    order, colours = _order(data, lower), palette(trials["variant"].unique())
+    figure, axes = _grid(len(order))
+    # log10 on a linear axis, labelled as powers of ten: the same picture as a log axis
+    # without matplotlib's minor-tick machinery, which costs seconds on a grid of panels
+    log_lr = np.log10(data["lr"].to_numpy(dtype=float))
+    values = data["value"].to_numpy(dtype=float)
+    reference = data["variant"].to_numpy() == REFERENCE
+    ref_line = _binned_median(log_lr[reference], values[reference]) \
+        if reference.sum() >= 2 else None
+    for ax, variant in zip(axes, order):
+        mine = (data["variant"] == variant).to_numpy()
+        ax.scatter(log_lr[mine], values[mine], s=6, alpha=0.5, color=colours[variant])
+        if mine.sum() >= 2:
+            ax.plot(*_binned_median(log_lr[mine], values[mine]), color=colours[variant],
+                    linewidth=1.5)
+        if ref_line is not None and variant != REFERENCE:
+            ax.plot(*ref_line, color="k", linestyle="--", linewidth=1)
+        ax.set_title(variant, fontsize=9)
+        ax.tick_params(labelbottom=True, labelsize=7)
+    axes[0].xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+    axes[0].xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"1e{v:.0f}"))
+    figure.supxlabel("learning rate (log scale)")
+    figure.supylabel(f"test {metric}")
+    figure.suptitle(f"{task}: test {metric} against learning rate (dashed: lstm's median)")
+    return _save(figure, folder / f"lr_{slug(task)}.png")
+
+
+def importance(shares: pd.DataFrame, folder: Path, task: str) -> Path | None:
+    """fANOVA shares of variance on ``task``: every main effect and the largest pair, the
+    bar at the median over variants, the variants as coloured points."""
+    mine = shares[shares["task"] == task]
+    if mine.empty:
+        return None
+    medians = median_shares(mine)
+    pairs = medians[medians["order"] == 2].sort_values("share", ascending=False)
+    terms = (list(medians[medians["order"] == 1].sort_values("share", ascending=False)["term"])
+             + list(pairs["term"].head(1)))
+    data = mine[mine["term"].isin(terms)]
+    figure, ax = plt.subplots(figsize=(6.5, 0.45 * len(terms) + 1.2))
+    sns.barplot(data=data, x="share", y="term", order=terms, estimator="median",
+                errorbar=None, color="lightgrey", ax=ax)
+    sns.stripplot(data=data, x="share", y="term", order=terms, hue="variant",
+                  palette=palette(shares["variant"].unique()), size=5, jitter=0.15, ax=ax)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7, frameon=False)
+    ax.set_xlim(0, 1)
+    ax.set_xlabel("share of variance (fANOVA; bar: median over variants)")
+    ax.set_ylabel("")
+    ax.set_title(f"{task}: hyperparameter importance")
+    return _save(figure, folder / f"importance_{slug(task)}.png")
+
+
+def lr_hidden(trials: pd.DataFrame, folder: Path, task: str, bins: tuple[int, int] = (6, 4)
+              ) -> Path | None:
+    """Median test metric per cell of log10(lr) × log10(hidden_size), one panel per variant,
+    one colour scale per task (bright is good whichever the metric's direction); empty
+    cells blank."""
+    data, metric, lower = _task(trials, task)
+    needed = ["lr", "hidden_size"]
+    if data.empty or not set(needed) <= set(data) or any(
+            data[c].dropna().nunique() < 2 for c in needed):
+        return None
+    data = data.dropna(subset=needed)
+    x, y = (np.log10(data[c].to_numpy(dtype=float)) for c in needed)
+    x_edges, y_edges = (np.linspace(v.min(), v.max(), k + 1) for v, k in zip((x, y), bins))
+    ix = np.clip(np.digitize(x, x_edges) - 1, 0, bins[0] - 1)
+    iy = np.clip(np.digitize(y, y_edges) - 1, 0, bins[1] - 1)
+    values = data["value"].to_numpy(dtype=float)
+    order = _order(data, lower)
+    figure, axes = _grid(len(order), width=2.4, height=2.3)
+    low, high = np.nanpercentile(values, [5, 95])
+    cmap = "viridis_r" if lower else "viridis"
+    for ax, variant in zip(axes, order):
+        mine = (data["variant"] == variant).to_numpy()
+        cells = np.full((bins[1], bins[0]), np.nan)
+        for (b, a), group in pd.Series(values[mine]).groupby([iy[mine], ix[mine]]):
+            cells[b, a] = group.median()
+        mesh = ax.pcolormesh(x_edges, y_edges, cells, cmap=cmap, vmin=low, vmax=high)
+        ax.set_title(variant, fontsize=9)
+        ax.tick_params(labelbottom=True, labelsize=7)
+    axes[0].xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+    axes[0].xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"1e{v:.0f}"))
+    axes[0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{10 ** v:.0f}"))
+    figure.colorbar(mesh, ax=axes, label=f"median test {metric}", shrink=0.8)
+    figure.supxlabel("learning rate (log scale)")
+    figure.supylabel("hidden size (log scale)")
+    figure.suptitle(f"{task}: median test {metric} per learning rate × hidden size cell")
+    return _save(figure, folder / f"lr_hidden_{slug(task)}.png")
+
+
+def effects(tests: pd.DataFrame, folder: Path, name: str, title: str) -> Path | None:
+    """Hedges' g against the reference (positive = worse) of each tested comparison in
+    ``tests``: one row per variant (and reference), a colour per task, a dot when Holm
+    significant and a cross when not."""
+    data = tests[tests["verdict"] != "untested"].copy()
+    if data.empty:
+        return None
+    data["comparison"] = [v if r == REFERENCE else f"{v} vs {r}"
+                          for v, r in zip(data["variant"], data["reference"])]
+    data["significant"] = np.where(data["verdict"].isin(["better", "worse"]),
+                                   "significant", "not significant")
+    # categorical y in order of first appearance: worst comparison on top
+    worst = data.groupby("comparison")["g_worse"].max().sort_values(ascending=False)
+    data = data.sort_values("comparison", key=lambda c: c.map(
+        {k: i for i, k in enumerate(worst.index)}), kind="stable")
+    figure, ax = plt.subplots(figsize=(6.5, 0.35 * len(worst) + 1.4))
+    sns.scatterplot(data=data, x="g_worse", y="comparison", hue="task", style="significant",
+                    hue_order=sorted(data["task"].unique()),
+                    markers={"significant": "o", "not significant": "X"},
+                    style_order=["significant", "not significant"], s=60, ax=ax)
+    ax.axvline(0, color="grey", linewidth=1)
+    ax.set_xlabel("Hedges' g against the reference (positive: worse)")
+    ax.set_ylabel("")
+    ax.set_title(title)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7, frameon=False)
+    return _save(figure, folder / f"{slug(name)}.png")

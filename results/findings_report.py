@@ -1,0 +1,225 @@
+"""The findings report: which published claims the trials reproduce, and the evidence.
+
+``build`` writes into one folder ``findings.md`` (verdict table first, one section per
+finding with its evidence table and figures, per-task summary tables, provenance),
+``findings.html`` (the same, one self-contained file with the figures inlined as base64),
+``findings.json`` (verdicts, statistics and evidence, machine-readable), ``trials.csv`` (the
+input) and the PNGs under ``figures/``. Both documents are rendered from one list of blocks,
+so they cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+import platform
+from importlib import metadata
+from pathlib import Path
+from typing import Any, Mapping, Union
+
+import numpy as np
+import pandas as pd
+
+from results import findings, findings_plots as plots, stats
+from results.findings import Finding, Importance
+from results.summary import to_markdown
+
+# a block of the report: (kind, payload); kinds h1/h2/h3/p (text), table (frame), img (path)
+Block = tuple[str, Union[str, pd.DataFrame, Path]]
+LEGEND = ("g is Hedges' g against the reference, positive when the variant is worse; "
+          "p values are Welch's, Holm-adjusted across the variants of each task.")
+_VARIANTS = {2: ["cifg", "np"], 3: ["nfg", "noaf"], 6: ["fgr"], 7: ["nig", "nog", "niaf"],
+             8: ["nfg", "nig", "nog"], 9: ["lstm-b"], 10: ["gru"]}  # effect figures
+
+
+def build(trials: pd.DataFrame, space: Mapping[str, tuple[float, float, bool]],
+          folder: str | Path, provenance: Mapping[str, Any], *, alpha: float = 0.05,
+          min_trials: int = findings.MIN_TRIALS,
+          min_fanova_trials: int = findings.MIN_FANOVA_TRIALS, n_trees: int = 32) -> Path:
+    """Check the ten findings on ``trials`` and write the report into ``folder``; returns
+    the path of ``findings.md``. ``provenance`` is shown as given (profile, studies, storage,
+    versions...); the analysis settings and library versions are added to it."""
+    out = Path(folder)
+    out.mkdir(parents=True, exist_ok=True)
+    tests = findings.comparisons(trials, alpha, min_trials)
+    importance = findings.importances(trials, space, min_fanova_trials, n_trees)
+    results = findings.check(trials, space, alpha, min_trials, tests=tests,
+                             importance=importance)
+    settings = {"alpha": alpha, "min_trials": min_trials,
+                "min_fanova_trials": min_fanova_trials, "n_trees": n_trees,
+                "space": {k: list(v) for k, v in space.items()}}
+    blocks = _blocks(trials, tests, importance, results, out, settings, provenance)
+    (out / "findings.md").write_text(to_md(blocks, out))
+    (out / "findings.html").write_text(to_html(blocks))
+    (out / "findings.json").write_text(json.dumps(
+        {"findings": [{**f.summary(), "rule": findings.RULES[f.number],
+                       "details": findings.as_records(f.details)} for f in results],
+         "settings": settings, "provenance": _jsonable(dict(provenance))},
+        indent=2, default=str, allow_nan=False))
+    trials.to_csv(out / "trials.csv", index=False)
+    return out / "findings.md"
+
+
+def _jsonable(value: Any) -> Any:
+    """NaN (not JSON) as null, at any depth of dicts and lists."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    return None if isinstance(value, float) and value != value else value
+
+
+def verdict_table(results: list[Finding]) -> pd.DataFrame:
+    """The report's first table: one row per finding, its verdict and the numbers behind it."""
+    return pd.DataFrame([{"#": f.number, "finding": f.title, "source": f.source,
+                          "verdict": f.verdict, "statistic": f.statistic, "n": f.n}
+                         for f in results])
+
+
+def _blocks(trials: pd.DataFrame, tests: pd.DataFrame, importance: Importance,
+            results: list[Finding], out: Path, settings: dict[str, Any],
+            provenance: Mapping[str, Any]) -> list[Block]:
+    tasks = sorted(map(str, trials["task"].unique())) if len(trials) else []
+    variants = trials["variant"].nunique() if len(trials) else 0
+    figures = out / "figures"
+    blocks: list[Block] = [
+        ("h1", "Findings: Greff et al. (2017) and Jozefowicz et al. (2015)"),
+        ("p", f"{len(trials)} trials, {len(tasks)} task(s), {variants} variant(s); "
+              f"α = {settings['alpha']}, at least {settings['min_trials']} trials per side "
+              f"of a test. {LEGEND}"),
+        ("table", verdict_table(results))]
+    for f in results:
+        blocks += [("h2", f"{f.number}. {f.title}: {f.verdict}"),
+                   ("p", f"Claim ({f.source}): “{f.claim}”"),
+                   ("p", f"Rule: {findings.RULES[f.number]}."),
+                   ("p", f"Verdict: **{f.verdict}**. {f.statistic} (n = {f.n})")]
+        if not f.details.empty:
+            blocks.append(("table", _readable(f.details)))
+        blocks += [("img", p) for p in _figures_of(f, trials, tests, importance, figures,
+                                                   tasks) if p is not None]
+    blocks.append(("h2", "Per-task summaries"))
+    for task in tasks:
+        rows = trials[trials["task"] == task]
+        better = "lower" if bool(rows["lower_is_better"].iloc[0]) else "higher"
+        metric = rows["metric"].iloc[0] if "metric" in rows else "metric"
+        blocks += [("h3", f"{task}: test {metric} ({better} is better)"),
+                   ("table", task_summary(trials, tests, task))]
+    blocks += [("h2", "Provenance"), ("table", provenance_table(provenance, settings))]
+    if len(trials):
+        blocks += [("h3", "Trials per task and variant (diverged in brackets)"),
+                   ("table", trial_counts(trials))]
+    return blocks
+
+
+def _figures_of(f: Finding, trials: pd.DataFrame, tests: pd.DataFrame,
+                importance: Importance, folder: Path, tasks: list[str]) -> list[Path | None]:
+    """The figures shown with finding ``f`` (each drawn once, where it is the evidence)."""
+    if f.number == 1:  # Greff et al.'s figure 3: every variant against lstm, per task
+        return [plots.boxes(trials, tests, folder, t) for t in tasks]
+    if f.number == 4:
+        return ([plots.importance(importance.shares, folder, t) for t in tasks]
+                + [plots.learning_rate(trials, folder, t) for t in tasks])
+    if f.number == 5:
+        return [plots.lr_hidden(trials, folder, t) for t in tasks]
+    rows = tests[tests["variant"].isin(_VARIANTS[f.number])]
+    if f.number != 9:
+        rows = rows[rows["reference"] == findings.REFERENCE]
+    return [plots.effects(rows, folder, f"finding_{f.number}", f"{f.number}. {f.title}")]
+
+
+def task_summary(trials: pd.DataFrame, tests: pd.DataFrame, task: str) -> pd.DataFrame:
+    """Every variant of ``task`` (stats.summarize) with its test against lstm, best first."""
+    rows = trials[trials["task"] == task]
+    lower = bool(rows["lower_is_better"].iloc[0])
+    summary = stats.summarize(rows, "value", lower)
+    against = tests[(tests["task"] == task) & (tests["reference"] == findings.REFERENCE)]
+    table = summary.merge(against[["variant", "g_worse", "p_holm", "verdict"]], on="variant",
+                          how="left")
+    table.loc[table["variant"] == findings.REFERENCE, "verdict"] = "reference"
+    return table.sort_values("median", ascending=lower).reset_index(drop=True)
+
+
+def trial_counts(trials: pd.DataFrame) -> pd.DataFrame:
+    """Trials per variant (rows) and task (columns) as "n (diverged)": what the verdicts
+    rest on, at a glance."""
+    diverged = trials["diverged"].astype(bool) if "diverged" in trials else False
+    counts = trials.assign(d=diverged).groupby(["variant", "task"]).agg(
+        n=("value", "size"), d=("d", "sum"))
+    cells = (counts["n"].astype(str) + " (" + counts["d"].astype(int).astype(str) + ")")
+    return cells.unstack("task").fillna("").reset_index()
+
+
+def provenance_table(provenance: Mapping[str, Any], settings: Mapping[str, Any]
+                     ) -> pd.DataFrame:
+    """What the caller passed, then the analysis settings and library versions."""
+    versions = {"python": platform.python_version()}
+    for name in ("numpy", "pandas", "scipy", "scikit-learn", "seaborn", "matplotlib"):
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = "not installed"
+    rows = [*provenance.items(), *settings.items(),
+            ("analysis versions", versions)]
+    return pd.DataFrame([(str(k), v if isinstance(v, str) else json.dumps(v, default=str))
+                         for k, v in rows], columns=["what", "value"])
+
+
+def _readable(frame: pd.DataFrame) -> pd.DataFrame:
+    """Evidence for a document: tuples joined, booleans as yes/no."""
+    return frame.map(lambda v: " × ".join(map(str, v)) if isinstance(v, tuple)
+                     else ("yes" if v else "no") if isinstance(v, (bool, np.bool_)) else v)
+
+
+# ---------------------------------------------------------------- rendering
+
+def to_md(blocks: list[Block], out: Path) -> str:
+    """The blocks as GitHub Markdown, images linked relative to ``out``."""
+    lines: list[str] = []
+    for kind, payload in blocks:
+        if kind in ("h1", "h2", "h3"):
+            lines += ["#" * int(kind[1]) + " " + str(payload), ""]
+        elif kind == "p":
+            lines += [str(payload), ""]
+        elif kind == "table":
+            assert isinstance(payload, pd.DataFrame)
+            escaped = payload.map(lambda v: v.replace("|", "\\|") if isinstance(v, str) else v)
+            lines += [to_markdown(escaped), ""]
+        elif kind == "img":
+            assert isinstance(payload, Path)
+            lines += [f"![{payload.stem}]({payload.relative_to(out).as_posix()})", ""]
+    return "\n".join(lines)
+
+
+def to_html(blocks: list[Block]) -> str:
+    """One self-contained page: the same blocks, figures inlined as base64 PNG."""
+    parts = []
+    title = "Findings"
+    for kind, payload in blocks:
+        if kind in ("h1", "h2", "h3"):
+            title = str(payload) if kind == "h1" else title
+            parts.append(f"<{kind}>{html.escape(str(payload))}</{kind}>")
+        elif kind == "p":
+            text = html.escape(str(payload))
+            parts.append("<p>" + _bold(text) + "</p>")
+        elif kind == "table":
+            assert isinstance(payload, pd.DataFrame)
+            parts.append(payload.to_html(index=False, float_format=lambda v: f"{v:.4g}",
+                                         na_rep=""))
+        elif kind == "img":
+            assert isinstance(payload, Path)
+            data = base64.b64encode(payload.read_bytes()).decode()
+            parts.append(f'<figure><img alt="{html.escape(payload.stem)}" '
+                         f'src="data:image/png;base64,{data}"></figure>')
+    style = ("body{font-family:sans-serif;max-width:80em;margin:auto}"
+             "table{border-collapse:collapse;font-size:90%}"
+             "td,th{border:1px solid #ccc;padding:2px 6px}img{max-width:100%}")
+    return (f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>"
+            f"<style>{style}</style><body>" + "\n".join(parts) + "</body>")
+
+
+def _bold(text: str) -> str:
+    """Markdown's **x** as <strong>x</strong> (the only markup the paragraphs use)."""
+    pieces = text.split("**")
+    return "".join(p if i % 2 == 0 else f"<strong>{p}</strong>"
+                   for i, p in enumerate(pieces))

@@ -1,0 +1,109 @@
+"""Many workers on one grid, on a real PostgreSQL server and on the journal file: every
+grid point ends with exactly one complete result, also when a worker is killed mid-run."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from optuna.trial import TrialState
+
+from harness import grid, store
+from tests.harness.postgres import postgres_url  # noqa: F401 - the fixture
+
+# 5 variants × 3 tasks × 2 seeds = 30 runs, a few seconds each
+VARIANTS, TASKS, SEEDS = ["lstm", "gru", "cifg", "np", "rnn"], ["parity", "memory-add",
+                                                                 "long-dependency"], 2
+ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2]), "HARNESS_HEARTBEAT": "1"}
+
+
+def _grid(steps: int) -> list:
+    return grid.resolve("smoke", VARIANTS, TASKS, SEEDS,
+                        run_overrides={"steps": steps, "eval_every": steps // 2}).runs()
+
+
+def _worker(storage: str, study: str, cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "harness", "worker", "--storage", storage,
+                             "--study", study, "--population", "1"], cwd=cwd, env=ENV,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def _one_result_per_point(study, configs) -> Counter:
+    keys = {store.run_key(c) for c in configs}
+    complete = Counter(t.user_attrs["key"] for t in study.get_trials(
+        deepcopy=False, states=(TrialState.COMPLETE,)))
+    assert set(complete) == keys, f"missing: {keys - set(complete)}"
+    assert max(complete.values()) == 1, [k for k, n in complete.items() if n > 1]
+    assert not study.get_trials(deepcopy=False, states=(TrialState.WAITING,
+                                                        TrialState.RUNNING))
+    return complete
+
+
+def _kill_one_mid_run(study, workers: list[subprocess.Popen]) -> int:
+    """SIGKILL a worker while it holds a running run; returns that run's trial number."""
+    pids = {w.pid: w for w in workers}
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+            pid = (trial.user_attrs.get("worker") or {}).get("pid")
+            if pid in pids:
+                os.kill(pid, signal.SIGKILL)
+                pids[pid].wait(timeout=30)
+                return trial.number
+        time.sleep(0.05)
+    pytest.fail("no worker held a running run within two minutes")
+
+
+def test_three_workers_share_a_grid_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
+    storage = store.open_storage(postgres_url)
+    study = store.open_study(storage, "pg-three")
+    configs = _grid(12)
+    assert store.enqueue(study, configs) == (30, 0)
+    workers = [_worker(postgres_url, "pg-three", tmp_path) for _ in range(3)]
+    outputs = [w.communicate(timeout=600) for w in workers]
+    assert all(w.returncode == 0 for w in workers), [o[1][-2000:] for o in outputs]
+    done = _one_result_per_point(study, configs)
+    assert sum(done.values()) == 30
+    by_pid = Counter(t.user_attrs["worker"]["pid"] for t in store.completed(study))
+    assert len(by_pid) == 3  # all three took part
+
+
+def test_a_killed_worker_s_run_is_retried_on_postgresql(postgres_url: str,
+                                                        tmp_path: Path) -> None:
+    storage = store.open_storage(postgres_url)
+    study = store.open_study(storage, "pg-killed")
+    configs = _grid(60)
+    store.enqueue(study, configs)
+    workers = [_worker(postgres_url, "pg-killed", tmp_path) for _ in range(3)]
+    killed = _kill_one_mid_run(study, workers)
+    for w in workers:
+        w.communicate(timeout=600)
+    assert sorted(w.returncode for w in workers) == [-signal.SIGKILL, 0, 0]
+    done = _one_result_per_point(study, configs)
+    assert sum(done.values()) == 30
+    lost = study.get_trials(deepcopy=False)[killed]
+    assert lost.state == TrialState.FAIL  # failed by the heartbeat, its run done again
+    again = [t for t in store.completed(study) if t.user_attrs["key"] == lost.user_attrs["key"]]
+    assert len(again) == 1 and again[0].user_attrs["attempt"] == 2
+
+
+def test_four_local_workers_on_a_journal_survive_a_killed_one(tmp_path: Path) -> None:
+    journal = str(tmp_path / "four.journal")
+    study = store.open_study(store.open_storage(journal), "journal-four")
+    configs = _grid(60)
+    store.enqueue(study, configs)
+    workers = [_worker(journal, "journal-four", tmp_path) for _ in range(4)]
+    killed = _kill_one_mid_run(study, workers)
+    for w in workers:
+        w.communicate(timeout=600)
+    assert sorted(w.returncode for w in workers) == [-signal.SIGKILL, 0, 0, 0]
+    study = store.open_study(store.open_storage(journal), "journal-four", create=False)
+    done = _one_result_per_point(study, configs)
+    assert sum(done.values()) == 30
+    assert study.get_trials(deepcopy=False)[killed].state == TrialState.FAIL

@@ -1,0 +1,138 @@
+"""Random search: reproducible draws, studies per task, resuming, and the protocol end to end
+(``reproduce --profile ci``, as CI runs it)."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from harness import search, spaces, store
+from harness.config import ConfigError
+from harness.profiles import REPRODUCE_VARIANTS, reproduce_spec
+
+
+def harness(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd, text=True,
+                          capture_output=True, timeout=timeout,
+                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+
+
+def test_trial_k_depends_only_on_the_seed_and_k() -> None:
+    greff = spaces.get("greff")
+    assert greff.draw(7, 3) == greff.draw(7, 3)
+    assert greff.draw(7, 3) != greff.draw(7, 4) and greff.draw(7, 3) != greff.draw(8, 3)
+    # the same values whatever else was drawn before, in another order
+    first = [greff.draw(0, k) for k in range(5)]
+    assert [greff.draw(0, k) for k in reversed(range(5))] == first[::-1]
+
+
+def test_greff_space_has_the_papers_distributions() -> None:
+    greff = spaces.get("greff")
+    draws = [greff.draw(0, k) for k in range(4000)]
+    lr = np.log10([d["lr"] for d in draws])
+    momentum = np.array([d["momentum"] for d in draws])
+    noise = np.array([d["input_noise"] for d in draws])
+    sizes = [d["hidden_size"] for d in draws]
+    assert lr.min() >= -6 and lr.max() <= -2
+    assert np.mean(lr < -4) == pytest.approx(0.5, abs=0.03)  # log-uniform: half below 1e-4
+    # momentum = 1 - log-uniform[0.01, 1]: log10(1 - m) is uniform on [-2, 0]
+    assert momentum.min() >= 0 and momentum.max() <= 0.99
+    assert np.mean(np.log10(1 - momentum) < -1) == pytest.approx(0.5, abs=0.03)
+    assert noise.min() >= 0 and noise.max() <= 1 and np.mean(noise < 0.5) == pytest.approx(
+        0.5, abs=0.03)
+    grid = spaces.get("greff").dimensions[0].grid()
+    assert grid[0] == 20 and grid[-1] == 200 and len(grid) == 8
+    assert set(sizes) == set(grid)
+    # log-uniform over the sizes: each of the 6 inner sizes takes about 1/7 of the draws
+    counts = {s: sizes.count(s) / len(sizes) for s in grid}
+    assert all(c == pytest.approx(1 / 7, abs=0.03) for s, c in counts.items()
+               if s not in (20, 200))
+    assert greff.analysis() == {"hidden_size": (20, 200, True), "lr": (1e-6, 1e-2, True),
+                                "momentum": (0.0, 0.99, False), "input_noise": (0.0, 1.0, False)}
+
+
+def test_every_variant_gets_trial_ks_values_in_stackable_order() -> None:
+    spec = search.SearchSpec(("lstm", "gru"), ("parity",), 6, "greff", seed=3)
+    runs = spec.runs("parity")
+    assert len(runs) == 12 and {r.optimizer for r in runs} == {"sgd"}
+    by = {(r.variant, r.seed): r for r in runs}
+    for k in range(6):
+        drawn = spaces.get("greff").draw(3, k)
+        for variant in ("lstm", "gru"):
+            r = by[(variant, k)]
+            assert (r.lr, r.momentum, r.input_noise, r.hidden_size) == (
+                drawn["lr"], drawn["momentum"], drawn["input_noise"], drawn["hidden_size"])
+    order = [(r.variant, r.hidden_size) for r in runs]
+    assert order == sorted(order, key=lambda o: (["lstm", "gru"].index(o[0]), o[1]))
+
+
+def test_bad_search_input_is_one_clear_error() -> None:
+    with pytest.raises(ConfigError, match="unknown search space 'gref'"):
+        search.SearchSpec(("lstm",), ("parity",), 3, "gref")
+    with pytest.raises(LookupError, match="unknown variant 'lsmt'"):
+        search.SearchSpec(("lsmt",), ("parity",), 3)
+    with pytest.raises(ConfigError, match="unknown profile 'fast'"):
+        reproduce_spec("fast")
+    with pytest.raises(ConfigError, match="no settings for task"):
+        reproduce_spec("ci", ["parity"])
+
+
+def test_search_resumes_and_widens_then_reports_findings(tmp_path: Path) -> None:
+    journal = str(tmp_path / "s.journal")
+    base = ["search", "--variants", "lstm,gru", "--tasks", "parity", "--storage", journal,
+            "--set", "steps=6", "--set", "eval_every=3", "--set", "task.seq_len=10",
+            "--set", "task.eval_size=32", "--set", "hidden_size=8", "--workers", "1"]
+    first = harness(*base, "--trials", "2", cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "4 trials (2 variants × 1 tasks × 2 draws" in first.stderr
+    study = store.open_study(store.open_storage(journal), "search-parity", create=False)
+    before = {t.user_attrs["key"]: t.user_attrs["result"] for t in store.completed(study)}
+    assert len(before) == 4
+    wider = harness(*base, "--trials", "3", cwd=tmp_path)
+    assert wider.returncode == 0, wider.stderr
+    assert "6 trials" in wider.stderr and "4 done, 2 to run (2 newly queued" in wider.stderr
+    after = {t.user_attrs["key"]: t.user_attrs["result"] for t in store.completed(study)}
+    assert len(after) == 6 and all(after[k] == v for k, v in before.items())
+    report = harness("report", "--findings", "--storage", journal, "--out", "f", cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    verdicts = json.loads((tmp_path / "f" / "findings.json").read_text())
+    rows = verdicts["findings"] if isinstance(verdicts, dict) else verdicts
+    assert [r["number"] for r in rows] == list(range(1, 11))
+    assert {r["verdict"] for r in rows} == {"inconclusive"}  # 3 trials a variant: too few
+    missing = harness("report", "--findings", "--study", "nothing", "--storage", journal,
+                      cwd=tmp_path)
+    assert missing.returncode == 2 and "no study named 'nothing'" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+@pytest.mark.skipif(not os.environ.get("HARNESS_DATA"), reason="needs HARNESS_DATA (music)")
+def test_reproduce_ci_runs_the_whole_protocol(tmp_path: Path) -> None:
+    """What CI runs: Greff's search for every variant on the three tasks, then findings."""
+    journal = str(tmp_path / "r.journal")
+    result = harness("reproduce", "--profile", "ci", "--storage", journal, "--workers", "2",
+                     cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    n = len(REPRODUCE_VARIANTS) * 3 * 3
+    assert f"{n} trials ({len(REPRODUCE_VARIANTS)} variants × 3 tasks × 3 draws" in \
+        result.stderr
+    folder = tmp_path / "results" / "reproduce-ci"
+    markdown = (folder / "findings.md").read_text()
+    first_table = markdown[markdown.index("|"):].split("\n\n")[0]
+    assert first_table.count("\n") == 11  # header, rule, ten findings
+    assert "findings report:" in result.stdout
+    for task in ("music", "memory-add", "lm"):
+        study = store.open_study(store.open_storage(journal), f"reproduce-ci-{task}",
+                                 create=False)
+        done = store.completed(study)
+        assert len(done) == len(REPRODUCE_VARIANTS) * 3
+        values = [t.value for t in done]
+        assert all(math.isfinite(v) for v in values)  # diverged trials at chance, not NaN
+    again = harness("reproduce", "--profile", "ci", "--storage", journal, cwd=tmp_path)
+    assert again.returncode == 0 and f"{n} done, 0 to run" in again.stderr
