@@ -144,15 +144,20 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return reproduce(args)
 
 
-def _search_options(p: argparse.ArgumentParser) -> None:
-    """What ``search`` and ``reproduce`` share: workers, storage, device, overrides."""
+def _work_options(p: argparse.ArgumentParser | argparse._ArgumentGroup, together: str) -> None:
+    """Where a grid or search runs: local workers, populations, the storage."""
     p.add_argument("--workers", type=_positive_int, default=min(4, os.cpu_count() or 1),
                    help="local worker processes (default: one per core, at most 4)")
     p.add_argument("--population", type=_positive_int, default=DEFAULT_POPULATION,
-                   metavar="K", help="train up to K trials of one variant and hidden size at "
-                   f"once as one stacked model (default {DEFAULT_POPULATION})")
+                   metavar="K", help=f"train up to K {together} at once as one stacked model "
+                   f"(default {DEFAULT_POPULATION}; 1: one by one)")
     p.add_argument("--storage", help="journal file or database URL "
                                      "(default results/harness.journal)")
+
+
+def _search_options(p: argparse.ArgumentParser) -> None:
+    """What ``search`` and ``reproduce`` share: workers, storage, device, overrides."""
+    _work_options(p, "trials of one variant and hidden size")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="a setting of every trial (steps=300, task.seq_len=30)")
@@ -186,13 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--variants", help="comma-separated variants (default: all)")
     g.add_argument("--tasks", help="comma-separated tasks (default: the embedded ones)")
     g.add_argument("--seeds", type=_positive_int, help="seeds per variant and task")
-    g.add_argument("--workers", type=_positive_int, default=min(4, os.cpu_count() or 1),
-                   help="local worker processes (default: one per core, at most 4)")
-    g.add_argument("--population", type=_positive_int, default=DEFAULT_POPULATION,
-                   metavar="K", help="train up to K runs of one variant and task (its seeds) "
-                   f"at once as one stacked model (default {DEFAULT_POPULATION}; 1: one by one)")
-    g.add_argument("--storage", help="journal file or database URL "
-                                     "(default results/harness.journal)")
+    _work_options(g, "runs of one variant and task (its seeds)")
     g.add_argument("--study", help="study name (default grid-PROFILE)")
     g.add_argument("--config", help="a grid file (TOML)")
     g.add_argument("--out", help="report folder (default results/STUDY)")

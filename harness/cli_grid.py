@@ -72,12 +72,8 @@ def cmd_grid(args: argparse.Namespace) -> int:
         bar.update(len(finished) - bar.n)
 
     try:
-        if args.workers == 1:
-            runner.run_in_process(prepared, device, on_step, on_run, on_start,
-                                  args.population)
-        else:
-            runner.run_in_workers(prepared, args.storage, args.workers, device, on_progress,
-                                  population=args.population)
+        runner.run(prepared, args.storage, args.workers, device, args.population, on_run,
+                   on_progress, on_step=on_step, on_start=on_start)
     except KeyboardInterrupt:
         bar.close()
         print("interrupted: finished runs are stored; run the same command to resume",
@@ -112,11 +108,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
               file=sys.stderr)
 
     try:
-        if args.workers == 1:
-            runner.run_in_process(studies, device, None, on_run, None, args.population)
-        else:
-            runner.run_in_workers(studies, args.storage, args.workers, device, on_progress,
-                                  population=args.population, keys=keys)
+        runner.run(studies, args.storage, args.workers, device, args.population, on_run,
+                   on_progress, keys)
     except KeyboardInterrupt:
         print("interrupted: finished runs are stored, the runs in hand are back in the queue",
               file=sys.stderr)

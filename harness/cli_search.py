@@ -97,11 +97,8 @@ def _run(spec: search.SearchSpec, args: argparse.Namespace) -> list[optuna.Study
             tqdm.write(result.summary(), file=sys.stderr)
 
     try:
-        if args.workers == 1:
-            runner.run_in_process(studies, device, None, on_run, None, args.population)
-        else:
-            runner.run_in_workers(studies, args.storage, args.workers, device, on_progress,
-                                  population=args.population, keys=keys)
+        runner.run(studies, args.storage, args.workers, device, args.population, on_run,
+                   on_progress, keys)
     except KeyboardInterrupt:
         bar.close()
         print("interrupted: finished trials are stored; run the same command to resume",

@@ -60,13 +60,7 @@ class SequenceModel(nn.Module):
                 hidden: list[Tensor] | None = None) -> tuple[Tensor, State]:
         """Outputs ``[T, B, K]`` and the new state of every layer. If ``hidden`` is a list, the
         last layer's outputs ``[T, B, N]`` are appended to it (to take dLoss/dh_t)."""
-        h = self.encode(x)
-        new_state: State = []
-        for k, cell in enumerate(self.cells):
-            h, s = cell(h, None if state is None else state[k])
-            new_state.append(s)
-        if hidden is not None:
-            hidden.append(h)
+        h, new_state = through_layers(self.cells, self.encode(x), state, hidden)
         return self.head(h), new_state
 
     @property
@@ -120,13 +114,7 @@ class TrialStack(nn.Module):
     def forward(self, x: Tensor, state: State | None = None,
                 hidden: list[Tensor] | None = None) -> tuple[Tensor, State]:
         """Outputs ``[T, K, B, O]`` and every layer's state (``[K, B, N]`` each)."""
-        h = self.encode(x)
-        new_state: State = []
-        for k, cell in enumerate(self.cells):
-            h, s = cell(h, None if state is None else state[k])
-            new_state.append(s)
-        if hidden is not None:
-            hidden.append(h)
+        h, new_state = through_layers(self.cells, self.encode(x), state, hidden)
         steps, trials, batch, width = h.shape  # the head as one product per trial
         flat = h.transpose(0, 1).reshape(trials, steps * batch, width)
         out = torch.baddbmm(self.head_bias.unsqueeze(1), flat, self.head_weight.transpose(1, 2))
@@ -136,6 +124,19 @@ class TrialStack(nn.Module):
         """What the cells run on there (native kernels, torch's fused kernel, torch loop)."""
         probe = torch.empty(0, device=device, dtype=self.head_weight.dtype)
         return self.cells[0].runs_on(probe)
+
+
+def through_layers(cells: nn.ModuleList, h: Tensor, state: State | None,
+                   hidden: list[Tensor] | None) -> tuple[Tensor, State]:
+    """The stacked layers: the last one's outputs (also appended to ``hidden`` when it is a
+    list, to take dLoss/dh_t) and every layer's new state."""
+    new_state: State = []
+    for k, cell in enumerate(cells):
+        h, s = cell(h, None if state is None else state[k])
+        new_state.append(s)
+    if hidden is not None:
+        hidden.append(h)
+    return h, new_state
 
 
 def detach(state: State | None) -> State | None:

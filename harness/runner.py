@@ -114,6 +114,21 @@ def run_in_workers(studies: Prepared | list[optuna.Study], storage_url: str | No
     progress()
 
 
+def run(studies: Prepared | list[optuna.Study], storage_url: str | None, workers: int,
+        device: str | None, population: int,
+        on_run: Callable[[RunConfig, RunResult | None], None],
+        on_progress: Callable[[dict[str, dict]], None], keys: set[str] | None = None,
+        on_step: Callable[[int, int, float], None] | None = None,
+        on_start: Callable[[RunConfig], None] | None = None) -> None:
+    """Work through the studies here (one worker: its runs report through ``on_run``) or in
+    ``workers`` processes (progress read back from the storage through ``on_progress``)."""
+    if workers == 1:
+        run_in_process(studies, device, on_step, on_run, on_start, population)
+    else:
+        run_in_workers(studies, storage_url, workers, device, on_progress,
+                       population=population, keys=keys)
+
+
 def failed(study: optuna.Study, keys: set[str]) -> list[str]:
     """Runs of the grid whose last attempt failed with an error (not re-queued)."""
     settled = done_keys(study)

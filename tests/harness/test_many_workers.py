@@ -74,19 +74,25 @@ def test_three_workers_share_a_grid_on_postgresql(postgres_url: str, tmp_path: P
     assert len(by_pid) == 3  # all three took part
 
 
-def test_a_killed_worker_s_run_is_retried_on_postgresql(postgres_url: str,
-                                                        tmp_path: Path) -> None:
-    storage = store.open_storage(postgres_url)
-    study = store.open_study(storage, "pg-killed")
+def _grid_with_a_killed_worker(storage: str, name: str, workers: int, cwd: Path):
+    """A 30-run grid, ``workers`` workers, one killed mid-run: the study and the killed
+    run's trial number, once every worker has ended and every point has one result."""
+    study = store.open_study(store.open_storage(storage), name)
     configs = _grid(60)
     store.enqueue(study, configs)
-    workers = [_worker(postgres_url, "pg-killed", tmp_path) for _ in range(3)]
-    killed = _kill_one_mid_run(study, workers)
-    for w in workers:
+    processes = [_worker(storage, name, cwd) for _ in range(workers)]
+    killed = _kill_one_mid_run(study, processes)
+    for w in processes:
         w.communicate(timeout=600)
-    assert sorted(w.returncode for w in workers) == [-signal.SIGKILL, 0, 0]
-    done = _one_result_per_point(study, configs)
-    assert sum(done.values()) == 30
+    assert sorted(w.returncode for w in processes) == [-signal.SIGKILL] + [0] * (workers - 1)
+    study = store.open_study(store.open_storage(storage), name, create=False)
+    assert sum(_one_result_per_point(study, configs).values()) == 30
+    return study, killed
+
+
+def test_a_killed_worker_s_run_is_retried_on_postgresql(postgres_url: str,
+                                                        tmp_path: Path) -> None:
+    study, killed = _grid_with_a_killed_worker(postgres_url, "pg-killed", 3, tmp_path)
     lost = study.get_trials(deepcopy=False)[killed]
     assert lost.state == TrialState.FAIL  # failed by the heartbeat, its run done again
     again = [t for t in store.completed(study) if t.user_attrs["key"] == lost.user_attrs["key"]]
@@ -95,15 +101,5 @@ def test_a_killed_worker_s_run_is_retried_on_postgresql(postgres_url: str,
 
 def test_four_local_workers_on_a_journal_survive_a_killed_one(tmp_path: Path) -> None:
     journal = str(tmp_path / "four.journal")
-    study = store.open_study(store.open_storage(journal), "journal-four")
-    configs = _grid(60)
-    store.enqueue(study, configs)
-    workers = [_worker(journal, "journal-four", tmp_path) for _ in range(4)]
-    killed = _kill_one_mid_run(study, workers)
-    for w in workers:
-        w.communicate(timeout=600)
-    assert sorted(w.returncode for w in workers) == [-signal.SIGKILL, 0, 0, 0]
-    study = store.open_study(store.open_storage(journal), "journal-four", create=False)
-    done = _one_result_per_point(study, configs)
-    assert sum(done.values()) == 30
+    study, killed = _grid_with_a_killed_worker(journal, "journal-four", 4, tmp_path)
     assert study.get_trials(deepcopy=False)[killed].state == TrialState.FAIL

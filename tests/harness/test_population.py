@@ -114,30 +114,11 @@ def test_the_trial_optimizer_is_torchs_for_one_trial(float64, kind: str) -> None
 def test_a_cell_without_trial_support_still_trains_alone_and_in_grids(tmp_path) -> None:
     """The README's one-file cell (no supports_trials): a run trains it as a stack of one,
     and a grid worker takes its runs one at a time."""
-    from torch import nn
-
     import variants
     from harness import grid, store
+    from tests.variants.helpers import ReadmeCell
 
-    class Minimal(variants.RecurrentCell):
-        def __init__(self, input_size, hidden_size, *, scale: float = 1.0):
-            super().__init__(input_size, hidden_size)
-            self.weight_x = nn.Parameter(torch.empty(hidden_size, input_size))
-            self.weight_h = nn.Parameter(torch.empty(hidden_size, hidden_size))
-            self.scale = scale
-            self.reset_parameters()
-
-        def _paper_layout(self):
-            return {"W": ("weight_x", (slice(None),)), "R": ("weight_h", (slice(None),))}
-
-        def _forward(self, x, state):
-            h, outputs = state[0], []
-            for x_t in x.unbind(0):
-                h = torch.tanh(self.scale * (x_t @ self.weight_x.t() + h @ self.weight_h.t()))
-                outputs.append(h)
-            return torch.stack(outputs), (h,)
-
-    variants.register("test-minimal", Minimal, family="custom", paper="-", description="-")
+    variants.register("test-minimal", ReadmeCell, family="custom", paper="-", description="-")
     try:
         result = train(RunConfig(variant="test-minimal", task="memory-add", hidden_size=8,
                                  steps=20, eval_every=10, task_settings={"seq_len": 10,

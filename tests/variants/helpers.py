@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+from torch import nn
 
 import variants
 
@@ -43,3 +44,24 @@ def random_state(cell: variants.RecurrentCell, batch: int, dtype: torch.dtype) -
         s = torch.rand(batch, cell.hidden_size, dtype=dtype)
         state.append(s if name in ("i", "f", "o") else 2 * s - 1)
     return tuple(state)
+
+
+class ReadmeCell(variants.RecurrentCell):
+    """The README's cell in one file: h = tanh(scale (W x + R h')); no trial support."""
+
+    def __init__(self, input_size: int, hidden_size: int, *, scale: float = 1.0) -> None:
+        super().__init__(input_size, hidden_size)
+        self.weight_x = nn.Parameter(torch.empty(hidden_size, input_size))
+        self.weight_h = nn.Parameter(torch.empty(hidden_size, hidden_size))
+        self.scale = scale
+        self.reset_parameters()
+
+    def _paper_layout(self):
+        return {"W": ("weight_x", (slice(None),)), "R": ("weight_h", (slice(None),))}
+
+    def _forward(self, x, state):
+        h, outputs = state[0], []
+        for x_t in x.unbind(0):
+            h = torch.tanh(self.scale * (x_t @ self.weight_x.t() + h @ self.weight_h.t()))
+            outputs.append(h)
+        return torch.stack(outputs), (h,)

@@ -7,6 +7,7 @@ import torch
 from torch import nn
 
 import variants
+from tests.variants.helpers import ReadmeCell
 
 ALL = ["cifg", "fgr", "gru", "gru-cho", "lstm", "lstm-b", "mut1", "mut2", "mut3", "nas", "nfg",
        "niaf", "nig", "noaf", "nog", "np", "rnn"]
@@ -65,26 +66,8 @@ def test_invalid_flag_combinations_are_clear_errors() -> None:
 
 
 def test_register_a_cell_in_one_file() -> None:
-    @variants.register("test-minimal", family="custom", paper="Me 2026", description="tiny")
-    class Minimal(variants.RecurrentCell):
-        """h = tanh(W x + R h')"""
-
-        def __init__(self, input_size: int, hidden_size: int, *, scale: float = 1.0) -> None:
-            super().__init__(input_size, hidden_size)
-            self.weight_x = nn.Parameter(torch.empty(hidden_size, input_size))
-            self.weight_h = nn.Parameter(torch.empty(hidden_size, hidden_size))
-            self.scale = scale
-            self.reset_parameters()
-
-        def _paper_layout(self):
-            return {"W": ("weight_x", (slice(None),)), "R": ("weight_h", (slice(None),))}
-
-        def _forward(self, x, state):
-            h, outputs = state[0], []
-            for x_t in x.unbind(0):
-                h = torch.tanh(self.scale * (x_t @ self.weight_x.t() + h @ self.weight_h.t()))
-                outputs.append(h)
-            return torch.stack(outputs), (h,)
+    Minimal = variants.register("test-minimal", family="custom", paper="Me 2026",
+                                description="tiny")(ReadmeCell)
 
     try:
         assert "test-minimal" in variants.names()
