@@ -235,7 +235,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("reproduce", help="Greff et al.'s protocol at a profile's scale: "
                             "the search, then the findings report")
-    p.add_argument("--profile", default="ci", help="ci (minutes), quick (an hour and a half "
+    p.add_argument("--profile", default="ci", help="ci (under a minute), quick (an hour "
                    "on 2 cores) or paper (Greff's scale)")
     p.add_argument("--tasks", help="only these of the profile's tasks")
     p.add_argument("--variants", help="only these of the profile's variants")
