@@ -60,6 +60,23 @@ def requeue(study: optuna.Study, trial: FrozenTrial, count_attempt: bool = True)
     return True
 
 
+def finish(study: optuna.Study, trial: optuna.Trial | FrozenTrial, **tell: Any) -> bool:
+    """``study.tell(trial, **tell)``, but False instead of an error when another worker has
+    finished the trial first: it failed this worker's run as stale (a heartbeat delayed on a
+    loaded machine), or two workers raced to fail the same abandoned run. Only the worker that
+    finishes a run may store its result or enqueue it again, so a run never ends twice."""
+    try:
+        study.tell(trial.number, **tell) if isinstance(trial, FrozenTrial) else study.tell(
+            trial, **tell)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return False
+    except ValueError:  # Optuna's "Cannot tell a FAIL trial": finished in this view already
+        if not study._storage.get_trial(trial._trial_id).state.is_finished():
+            raise
+        return False
+    return True
+
+
 def recover(study: optuna.Study) -> int:
     """Fail and re-queue the runs whose worker is gone; returns how many were found."""
     if isinstance(study._storage, RDBStorage):
@@ -87,8 +104,8 @@ def requeue_abandoned(study: optuna.Study) -> int:
     host, count = platform.node(), 0
     for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
         worker = trial.user_attrs.get("worker") or {}
-        if worker.get("host") == host and not _alive(worker.get("pid", -1)):
-            study.tell(trial.number, state=TrialState.FAIL)
+        if worker.get("host") == host and not _alive(worker.get("pid", -1)) and finish(
+                study, trial, state=TrialState.FAIL):
             requeue(study, trial)
             count += 1
     return count

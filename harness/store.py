@@ -169,44 +169,49 @@ def work(study: optuna.Study, device: str | None = None,
         configs = [c for _, c in group]
         if on_start is not None:
             on_start(configs[0])
-        try:
-            with liveness.Heartbeat(study, [t._trial_id for t, _ in group]):
+        # the heartbeat lasts until the results are stored: a run whose last beat is older
+        # than the grace period while it is being told would be failed as stale elsewhere
+        with liveness.Heartbeat(study, [t._trial_id for t, _ in group]):
+            try:
                 results = train_population(configs, on_step)
-        except KeyboardInterrupt:  # the runs in hand go back in the queue
-            for trial, _ in group:
-                _requeue(study, trial)
-            raise
-        except Exception as error:  # a bug in a cell or task must not stop the grid
-            log.exception("runs %s failed", [t.user_attrs["key"] for t, _ in group])
-            for trial, config in group:
-                trial.set_user_attr("error", f"{type(error).__name__}: {error}")
-                _tell(study, trial, state=TrialState.FAIL)
-                if on_run is not None:
-                    on_run(config, None)
-            continue
-        for (trial, config), result in zip(group, results):
-            if _tell(study, trial, result=result):
-                done += 1
-            if on_run is not None:
+            except KeyboardInterrupt:  # the runs in hand go back in the queue
+                for trial, _ in group:
+                    _requeue(study, trial)
+                raise
+            except Exception as error:  # a bug in a cell or task must not stop the grid
+                log.exception("runs %s failed", [t.user_attrs["key"] for t, _ in group])
+                results = [None] * len(group)
+                for trial, _ in group:
+                    _tell(study, trial, error=f"{type(error).__name__}: {error}")
+            else:
+                done += sum(_tell(study, trial, result=result)
+                            for (trial, _), result in zip(group, results))
+        if on_run is not None:
+            for config, result in zip(configs, results):
                 on_run(config, result)
     return done
 
 
 def _tell(study: optuna.Study, trial: optuna.Trial, result: RunResult | None = None,
-          state: TrialState = TrialState.COMPLETE) -> bool:
-    """Store a run's end. False when the run was meanwhile given up as stale (its worker
-    seemed dead: its retry will run it), so that no run ends twice."""
+          error: str | None = None) -> bool:
+    """Store a run's end: its result, or its error as a failure. False when the run was
+    meanwhile given up as stale (its worker seemed dead: its retry will run it), so that no
+    run ends twice."""
     try:
         if result is not None:
             trial.set_user_attr("result", result_record(result))
-            study.tell(trial, result.test[result.primary])
         else:
-            study.tell(trial, state=state)
+            trial.set_user_attr("error", error)
     except optuna.exceptions.UpdateFinishedTrialError:
+        stored = False
+    else:
+        stored = liveness.finish(study, trial, **(
+            {"values": result.test[result.primary]} if result is not None
+            else {"state": TrialState.FAIL}))
+    if not stored:
         log.warning("run %s was retried elsewhere while this worker ran it; result dropped",
                     trial.user_attrs.get("key"))
-        return False
-    return True
+    return stored
 
 
 def _take(study: optuna.Study, count: int, device: str | None
@@ -245,8 +250,8 @@ def _stackable(config: RunConfig) -> bool:
 
 def _requeue(study: optuna.Study, trial: optuna.Trial) -> None:
     """An interrupted run back in the queue (not counted as a failed attempt)."""
-    study.tell(trial, state=TrialState.FAIL)
-    liveness.requeue(study, study._storage.get_trial(trial._trial_id), count_attempt=False)
+    if liveness.finish(study, trial, state=TrialState.FAIL):
+        liveness.requeue(study, study._storage.get_trial(trial._trial_id), count_attempt=False)
 
 
 def result_record(result: RunResult) -> dict[str, Any]:

@@ -82,9 +82,9 @@ def _grid_with_a_killed_worker(storage: str, name: str, workers: int, cwd: Path)
     store.enqueue(study, configs)
     processes = [_worker(storage, name, cwd) for _ in range(workers)]
     killed = _kill_one_mid_run(study, processes)
-    for w in processes:
-        w.communicate(timeout=600)
-    assert sorted(w.returncode for w in processes) == [-signal.SIGKILL] + [0] * (workers - 1)
+    errors = [w.communicate(timeout=600)[1] for w in processes]
+    assert sorted(w.returncode for w in processes) == [-signal.SIGKILL] + [0] * (workers - 1), [
+        e[-2000:] for w, e in zip(processes, errors) if w.returncode not in (0, -signal.SIGKILL)]
     study = store.open_study(store.open_storage(storage), name, create=False)
     assert sum(_one_result_per_point(study, configs).values()) == 30
     return study, killed

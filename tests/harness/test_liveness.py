@@ -1,0 +1,40 @@
+"""Races between workers over one run: whoever finishes a trial first wins, the others
+neither fail nor enqueue it a second time."""
+
+from __future__ import annotations
+
+import platform
+from pathlib import Path
+
+from optuna.trial import TrialState
+
+from harness import grid, liveness, store
+
+
+def _one_running_run(tmp_path: Path, dead_pid: int):
+    journal = str(tmp_path / "race.journal")
+    study = store.open_study(store.open_storage(journal), "race")
+    store.enqueue(study, grid.resolve("smoke", ["lstm"], ["parity"], 1).runs())
+    trial = study.ask()
+    trial.set_user_attr("worker", {"host": platform.node(), "pid": dead_pid})
+    # a second worker's handle on the same journal
+    return study, store.open_study(store.open_storage(journal), "race", create=False), trial
+
+
+def test_two_workers_failing_one_abandoned_run_enqueue_it_once(tmp_path: Path) -> None:
+    study, other, _ = _one_running_run(tmp_path, dead_pid=2**22 + 12345)
+    seen_by_other = other.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    assert liveness.requeue_abandoned(study) == 1
+    # the other worker acts on what it saw before: the run is finished already
+    assert not liveness.finish(other, seen_by_other[0], state=TrialState.FAIL)
+    assert liveness.requeue_abandoned(other) == 0
+    waiting = other.get_trials(deepcopy=False, states=(TrialState.WAITING,))
+    assert len(waiting) == 1 and waiting[0].user_attrs["attempt"] == 2
+
+
+def test_a_result_told_after_its_run_was_failed_elsewhere_is_dropped(tmp_path: Path) -> None:
+    study, other, trial = _one_running_run(tmp_path, dead_pid=2**22 + 12345)
+    assert liveness.requeue_abandoned(other) == 1  # another worker gave the run up
+    assert not store._tell(study, trial, error="late")  # no error, nothing stored twice
+    assert [t.state for t in study.get_trials(deepcopy=False)] == [TrialState.FAIL,
+                                                                   TrialState.WAITING]
