@@ -129,10 +129,18 @@ def _figures_of(f: Finding, trials: pd.DataFrame, tests: pd.DataFrame,
 
 
 def task_summary(trials: pd.DataFrame, tests: pd.DataFrame, task: str) -> pd.DataFrame:
-    """Every variant of ``task`` (stats.summarize) with its test against lstm, best first."""
+    """Every variant of ``task`` (stats.summarize) with its test against lstm, best first;
+    ``beat_chance`` counts the trials better than the task's chance level, because with a
+    short budget most of a wide learning-rate range never leaves the initial loss, and the
+    comparison is then one of how fast cells start to learn."""
     rows = trials[trials["task"] == task]
     lower = bool(rows["lower_is_better"].iloc[0])
     summary = stats.summarize(rows, "value", lower)
+    if "chance" in rows and rows["chance"].notna().any():
+        chance = rows["chance"].astype(float)
+        beat = (rows["value"] < chance) if lower else (rows["value"] > chance)
+        counts = beat.groupby(rows["variant"].astype(str)).sum().astype(int)
+        summary.insert(3, "beat_chance", summary["variant"].map(counts).fillna(0).astype(int))
     against = tests[(tests["task"] == task) & (tests["reference"] == findings.REFERENCE)]
     table = summary.merge(against[["variant", "g_worse", "p_holm", "verdict"]], on="variant",
                           how="left")

@@ -122,3 +122,16 @@ def test_one_task_two_variants_still_builds(tmp_path: Path) -> None:
     data = json.loads((tmp_path / "findings.json").read_text())
     assert "12 < 30 trials" in data["findings"][3]["statistic"]
     assert "hidden_size: not in the trials" in data["findings"][3]["statistic"]
+
+
+def test_task_summary_counts_the_trials_that_beat_chance() -> None:
+    trials = pd.DataFrame({
+        "task": "music", "variant": ["lstm"] * 3 + ["gru"] * 3, "metric": "nll",
+        "value": [9.0, 12.0, 30.0, 8.0, 10.0, 10.5], "lower_is_better": True, "chance": 10.95,
+        "diverged": False})
+    tests = pd.DataFrame({"task": ["music"], "variant": ["gru"], "reference": ["lstm"],
+                          "g_worse": [-0.5], "p_holm": [0.4], "verdict": ["not significant"]})
+    table = findings_report.task_summary(trials, tests, "music").set_index("variant")
+    assert table.loc["lstm", "beat_chance"] == 1 and table.loc["gru", "beat_chance"] == 3
+    assert list(table.index) == ["gru", "lstm"]  # best median first
+    assert table.loc["lstm", "verdict"] == "reference"
