@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 from tqdm import tqdm
@@ -126,13 +128,20 @@ def cmd_report(args: argparse.Namespace) -> int:
     return _write_report(study, args.out)
 
 
-def _write_report(study, out: str | None) -> int:
-    folder = Path(out or Path("results") / study.study_name)
+@contextlib.contextmanager
+def report_folder(folder: Path) -> Iterator[None]:
+    """A report folder that cannot be written (read-only, a file in the way) is one line."""
     try:
-        path = reports.build(study, folder)
+        yield
     except OSError as error:
         raise ConfigError(f"cannot write the report to {folder}: {error.strerror or error}; "
                           "choose another folder with --out") from None
+
+
+def _write_report(study, out: str | None) -> int:
+    folder = Path(out or Path("results") / study.study_name)
+    with report_folder(folder):
+        path = reports.build(study, folder)
     runs = reports.frames.runs_frame(study)
     for task in sorted(runs["task"].unique()) if len(runs) else []:
         table = task_table(runs, task)

@@ -12,7 +12,7 @@ import optuna
 from tqdm import tqdm
 
 from harness import runner, search, store
-from harness.cli_grid import _run_overrides, _split
+from harness.cli_grid import _run_overrides, _split, report_folder
 from harness.config import ConfigError
 from harness.profiles import reproduce_spec
 from harness.train import summary_line
@@ -126,14 +126,9 @@ def _findings(studies: list[optuna.Study], name: str, storage: str | None, out: 
                   "space": recorded[0].get("space_description", ""),
                   "search seed": recorded[0].get("seed"),
                   "trials": len(trials)}
-    try:
+    with report_folder(folder):
         path = findings_report.build(trials, space, folder, provenance)
-    except OSError as error:
-        raise ConfigError(f"cannot write the report to {folder}: {error.strerror or error}; "
-                          "choose another folder with --out") from None
-    verdicts = json.loads((folder / "findings.json").read_text())
-    rows = verdicts["findings"] if isinstance(verdicts, dict) else verdicts
-    for row in rows:
+    for row in json.loads((folder / "findings.json").read_text())["findings"]:
         print(f"{row['number']:>2}. {row['verdict']:<13} {row['title']}: {row['statistic']}")
     print(f"\nfindings report: {path}")
     return 0

@@ -35,12 +35,7 @@ def rdb_options() -> dict[str, Any]:
     """The heartbeat settings of the harness's RDB storages."""
     interval = heartbeat_seconds()
     return {"heartbeat_interval": interval, "grace_period": 3 * interval,
-            "heartbeat_stale_trial_callback": retry}
-
-
-def retry(study: optuna.Study, trial: FrozenTrial) -> None:
-    """Enqueue a stale run again (Optuna's heartbeat callback), unless it ran out of tries."""
-    requeue(study, trial)
+            "heartbeat_stale_trial_callback": requeue}  # a stale run, enqueued again
 
 
 def requeue(study: optuna.Study, trial: FrozenTrial, count_attempt: bool = True) -> bool:
@@ -88,11 +83,9 @@ def recover(study: optuna.Study) -> int:
     return requeue_abandoned(study)
 
 
-def pending(study: optuna.Study) -> bool:
-    """Whether a run may still need this worker: one is waiting, or (with a database, where
-    a dead worker's runs go stale and come back) one is running elsewhere."""
-    if study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
-        return True
+def may_come_back(study: optuna.Study) -> bool:
+    """Whether runs may still return to the queue: with a database, where a dead worker's
+    runs go stale and are enqueued again, while any run is running elsewhere."""
     return isinstance(study._storage, RDBStorage) and bool(
         study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)))
 

@@ -90,6 +90,10 @@ def as_dict(spec: SearchSpec, task: str) -> dict[str, Any]:
             "space_description": space.description}
 
 
+TRIAL_COLUMNS = ["task", "variant", "metric", "value", "lower_is_better", "chance", "diverged",
+                 "lr", "hidden_size", "momentum", "input_noise", "optimizer", "trial", "study"]
+
+
 def trials_frame(studies: list[optuna.Study]) -> pd.DataFrame:
     """The finished trials of search studies in the analysis's layout: ``task``,
     ``variant``, ``metric``, ``value`` (the test metric; a diverged trial at chance),
@@ -110,11 +114,7 @@ def trials_frame(studies: list[optuna.Study]) -> pd.DataFrame:
             "input_noise": done["input_noise"].astype(float),
             "optimizer": done["optimizer"], "trial": done["seed"].astype(int),
             "study": study.study_name}))
-    if not parts:
-        return pd.DataFrame(columns=["task", "variant", "metric", "value", "lower_is_better",
-                                     "chance", "diverged", "lr", "hidden_size", "momentum",
-                                     "input_noise", "optimizer", "trial", "study"])
-    return pd.concat(parts, ignore_index=True)
+    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TRIAL_COLUMNS)
 
 
 def analysis_space(studies: list[optuna.Study]) -> dict[str, tuple[float, float, bool]]:

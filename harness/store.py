@@ -159,8 +159,11 @@ def work(study: optuna.Study, device: str | None = None,
     and train as one stacked model. ``on_start``/``on_step``/``on_run`` report a
     population's start, its steps and each run's end."""
     done = 0
-    while liveness.recover(study) or liveness.pending(study):
+    while True:
+        liveness.recover(study)
         if not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+            if not liveness.may_come_back(study):
+                return done
             time.sleep(liveness.heartbeat_seconds())  # others' runs may yet go stale
             continue
         group = _take(study, population, device)  # runs that train together
@@ -189,7 +192,6 @@ def work(study: optuna.Study, device: str | None = None,
         if on_run is not None:
             for config, result in zip(configs, results):
                 on_run(config, result)
-    return done
 
 
 def _tell(study: optuna.Study, trial: optuna.Trial, result: RunResult | None = None,
