@@ -72,15 +72,20 @@ def finish(study: optuna.Study, trial: optuna.Trial | FrozenTrial, **tell: Any) 
     return True
 
 
-def recover(study: optuna.Study) -> int:
-    """Fail and re-queue the runs whose worker is gone; returns how many were found."""
+def recover(study: optuna.Study, count: bool = True) -> int:
+    """Fail and re-queue the runs whose worker is gone; returns how many were found (with a
+    database, counting costs two reads of the queue: ``count=False`` skips it and returns 0)."""
     if isinstance(study._storage, RDBStorage):
-        before = len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
+        before = _waiting(study) if count else 0
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
             optuna.storages.fail_stale_trials(study)
-        return len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,))) - before
+        return _waiting(study) - before if count else 0
     return requeue_abandoned(study)
+
+
+def _waiting(study: optuna.Study) -> int:
+    return len(study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
 
 
 def may_come_back(study: optuna.Study) -> bool:

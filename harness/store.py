@@ -160,7 +160,7 @@ def work(study: optuna.Study, device: str | None = None,
     population's start, its steps and each run's end."""
     done = 0
     while True:
-        liveness.recover(study)
+        liveness.recover(study, count=False)
         if not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
             if not liveness.may_come_back(study):
                 return done
