@@ -4,8 +4,10 @@ Each cell is divided by the fused kernel that computes its family: the GRU famil
 ``torch.nn.GRU``, the Elman RNN family by ``torch.nn.RNN`` (tanh), the LSTM family and every
 other family by ``torch.nn.LSTM``. Ratios, not absolute times: a baseline taken on another
 machine still says whether a cell got slower relative to its reference. Timings are
-interleaved (each round times every cell and every reference once) and the median over
-rounds is kept, so a burst of load on a noisy machine hits all of them alike.
+interleaved (each round times every cell and every reference once); a row's ratio is the
+median over rounds of each round's ratio, so a burst of load that slows one round slows a
+cell and its reference alike and cancels. The judging against a committed baseline is
+``harness.speed_gate``.
 
 Memory: ``saved_mb`` is what autograd keeps for the backward pass after one forward
 (activations; parameters excluded), counted exactly on any device through saved-tensor
@@ -17,11 +19,10 @@ between cells timed in one process, so it is None there.
 from __future__ import annotations
 
 import functools
-import json
+import statistics
 import time
 from collections.abc import Callable
-from dataclasses import asdict, dataclass
-from pathlib import Path
+from dataclasses import dataclass
 
 import torch
 from torch import nn
@@ -77,6 +78,7 @@ MORE_SHAPES = (Shape(32, 200, 32, 256), Shape(32, 50, 32, 64))
 POPULATION_SHAPE = Shape(32, 50, 32, 64)  # small models: where stacking trials pays most
 POPULATION_TRIALS = 16
 ONE_BY_ONE = "one by one"  # the reference of population rows: the K trials run in turn
+KINDS = ("forward", "train")  # the two timed passes: no autograd, and forward + backward
 
 
 @dataclass
@@ -92,6 +94,8 @@ class Row:
     peak_mb: float | None  # GPU: peak of one forward + backward; CPU: None (see the module)
     reference: str = REFERENCE  # the torch kernel of the ratios (older baselines: nn.LSTM)
     saved_mb: float | None = None  # kept by autograd for backward after one forward
+    forward_spread: float | None = None  # interquartile range of the rounds' ratios / ratio
+    train_spread: float | None = None
 
 
 def _sync(device: torch.device) -> None:
@@ -99,10 +103,16 @@ def _sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def _timer(device: torch.device) -> Callable[[Callable[[], None]], float]:
-    """Seconds of one call: CUDA events on a GPU, the wall clock on the CPU."""
+# A clock times one call: clock(label, kind, fn) -> seconds, where label names what is timed
+# (a cell, a reference, "stack" or "one by one") and kind is "forward" or "train". Tests
+# inject a fake one, so that what the gate decides is tested on known timings.
+Clock = Callable[[str, str, Callable[[], None]], float]
+
+
+def clock_for(device: torch.device) -> Clock:
+    """The real clock: CUDA events on a GPU, the wall clock on the CPU."""
     if device.type == "cuda":
-        def timed(fn: Callable[[], None]) -> float:
+        def timed(label: str, kind: str, fn: Callable[[], None]) -> float:
             start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             start.record()
             fn()
@@ -111,19 +121,32 @@ def _timer(device: torch.device) -> Callable[[Callable[[], None]], float]:
             return start.elapsed_time(end) / 1000
         return timed
 
-    def wall(fn: Callable[[], None]) -> float:
+    def wall(label: str, kind: str, fn: Callable[[], None]) -> float:
         begin = time.perf_counter()
         fn()
         return time.perf_counter() - begin
     return wall
 
 
+def ratio_of_rounds(times: list[float], reference: list[float]) -> tuple[float, float]:
+    """(median, relative spread) of the per-round ratios ``times[i] / reference[i]``.
+
+    Both were timed in the same round, one right after the other, so a burst of load that
+    slows a round slows both: the ratio of a round cancels it where a ratio of medians
+    would not. The spread is the interquartile range of the ratios over their median."""
+    ratios = sorted(t / r for t, r in zip(times, reference))
+    n = len(ratios)
+    median = statistics.median(ratios)
+    q1, q3 = ratios[(n - 1) // 4], ratios[(3 * (n - 1) + 3) // 4]
+    return median, (q3 - q1) / median
+
+
 def run(names: list[str], shapes: list[Shape], device: torch.device, rounds: int = 9,
-        warmup: int = 2) -> list[Row]:
+        warmup: int = 2, clock: Clock | None = None) -> list[Row]:
     """Benchmark ``names`` at every shape, each as a ratio to its family's reference; the
     references some name needs are timed in the same rounds (and listed first)."""
     rows = []
-    timed = _timer(device)
+    timed = clock or clock_for(device)
     needed = {reference_of(n) for n in names}
     order = [r for r in REFERENCES if r in needed] + [n for n in names if n not in REFERENCES]
     for shape in shapes:
@@ -139,34 +162,35 @@ def run(names: list[str], shapes: list[Shape], device: torch.device, rounds: int
         memory = {n: _memory(m, x, device) for n, m in models.items()}
         calls = {n: passes(m, x) for n, m in models.items()}
         samples: dict[tuple[str, str], list[float]] = {(n, k): [] for n in models
-                                                       for k in ("forward", "train")}
+                                                       for k in KINDS}
         for r in range(warmup + rounds):
             for name, (forward, train) in calls.items():
-                for kind, fn in (("forward", forward), ("train", train)):
-                    seconds = timed(fn)
+                for kind, fn in zip(KINDS, (forward, train)):
+                    seconds = timed(name, kind, fn)
                     if r >= warmup:
                         samples[(name, kind)].append(seconds)
-        median = {key: sorted(v)[len(v) // 2] for key, v in samples.items()}
         items = shape.batch * shape.length
         for name in order:
             ref = reference_of(name)
             backend = "fused" if name in REFERENCES else models[name].backend
+            (fwd, fwd_spread), (train, train_spread) = (
+                ratio_of_rounds(samples[(name, k)], samples[(ref, k)]) for k in KINDS)
             rows.append(Row(
-                str(shape), name, backend, items / median[(name, "forward")],
-                items / median[(name, "train")],
-                median[(name, "forward")] / median[(ref, "forward")],
-                median[(name, "train")] / median[(ref, "train")], setup[name],
-                memory[name][0], ref, memory[name][1]))
+                str(shape), name, backend,
+                items / statistics.median(samples[(name, "forward")]),
+                items / statistics.median(samples[(name, "train")]),
+                fwd, train, setup[name], memory[name][0], ref, memory[name][1],
+                fwd_spread, train_spread))
     return rows
 
 
 def population(names: list[str], shape: Shape, trials: int, device: torch.device,
-               rounds: int = 5, warmup: int = 1) -> list[Row]:
+               rounds: int = 5, warmup: int = 1, clock: Clock | None = None) -> list[Row]:
     """K trials of each cell as one stacked cell (``variants.stack``) against the same K
     cells run one after another, interleaved in the same rounds. Rows are named
     ``population K<k> <shape>``; their ratios are the stack's time over the K runs' (so
     1 / ratio is the speed-up of each trial's throughput) and the rates are per trial."""
-    timed = _timer(device)
+    timed = clock or clock_for(device)
     label = f"population K{trials} {shape}"
     rows = []
     for name in names:
@@ -180,21 +204,23 @@ def population(names: list[str], shape: Shape, trials: int, device: torch.device
         singles = [passes(c, x) for c in cells]
         together = passes(stacked, xs)
         samples: dict[tuple[str, str], list[float]] = {(w, k): [] for w in ("one", "stack")
-                                                       for k in ("forward", "train")}
+                                                       for k in KINDS}
         for r in range(warmup + rounds):
-            for kind, index in (("forward", 0), ("train", 1)):
-                one = timed(lambda: [s[index]() for s in singles])
-                both = timed(together[index])
+            for index, kind in enumerate(KINDS):
+                one = timed(f"{name} {ONE_BY_ONE}", kind,
+                            lambda: [s[index]() for s in singles])  # noqa: B023
+                both = timed(f"{name} stacked", kind, together[index])
                 if r >= warmup:
                     samples[("one", kind)].append(one)
                     samples[("stack", kind)].append(both)
-        median = {key: sorted(v)[len(v) // 2] for key, v in samples.items()}
+        (fwd, fwd_spread), (train, train_spread) = (
+            ratio_of_rounds(samples[("stack", k)], samples[("one", k)]) for k in KINDS)
         items = shape.batch * shape.length
-        rows.append(Row(label, name, stacked.backend, items / median[("stack", "forward")],
-                        items / median[("stack", "train")],
-                        median[("stack", "forward")] / median[("one", "forward")],
-                        median[("stack", "train")] / median[("one", "train")], setup, None,
-                        ONE_BY_ONE, _memory(stacked, xs, device)[1]))
+        rows.append(Row(label, name, stacked.backend,
+                        items / statistics.median(samples[("stack", "forward")]),
+                        items / statistics.median(samples[("stack", "train")]),
+                        fwd, train, setup, None, ONE_BY_ONE, _memory(stacked, xs, device)[1],
+                        fwd_spread, train_spread))
     return rows
 
 
@@ -245,62 +271,3 @@ def passes(model: nn.Module, x: torch.Tensor
         y, _ = model(x)
         y.sum().backward()
     return forward, train
-
-
-def save(rows: list[Row], path: str, meta: dict[str, object]) -> None:
-    Path(path).write_text(json.dumps({"meta": meta, "rows": [asdict(r) for r in rows]},
-                                     indent=1))
-
-
-def load(path: str) -> list[dict[str, object]]:
-    try:
-        data = json.loads(Path(path).read_text())
-        rows = data["rows"]
-        assert all({"shape", "variant", "train_ratio", "forward_ratio"} <= set(r) for r in rows)
-    except FileNotFoundError:
-        raise BenchError(f"baseline {path} does not exist; write one with --json") from None
-    except (json.JSONDecodeError, KeyError, TypeError, AssertionError):
-        raise BenchError(f"baseline {path} is not a benchmark file written by "
-                         "'harness bench --json'") from None
-    return rows
-
-
-def _baseline_rows(baseline: list[dict[str, object]]) -> dict[tuple[str, str], dict]:
-    return {(str(r["shape"]), str(r["variant"])): r for r in baseline}
-
-
-def regressions(rows: list[Row], baseline: list[dict[str, object]], tolerance: float
-                ) -> list[str]:
-    """Every (shape, variant) whose ratio to its reference grew by more than ``tolerance``
-    over the baseline's, forward or forward + backward. Rows the baseline measured against
-    another reference, or lacks, are not compared (``uncompared`` names them)."""
-    base = _baseline_rows(baseline)
-    found = []
-    for row in rows:
-        old = base.get((row.shape, row.variant))
-        if (old is None or row.variant in REFERENCES
-                or old.get("reference", REFERENCE) != row.reference):
-            continue
-        for kind in ("train_ratio", "forward_ratio"):
-            now, then = getattr(row, kind), float(old[kind])  # type: ignore[arg-type]
-            if now > then * (1 + tolerance):
-                found.append(f"{row.variant} at {row.shape}: {kind.split('_')[0]} ratio "
-                             f"{now:.2f} vs baseline {then:.2f} (+{now / then - 1:.0%}, "
-                             f"tolerance {tolerance:.0%})")
-    return found
-
-
-def uncompared(rows: list[Row], baseline: list[dict[str, object]]) -> list[str]:
-    """The cells of ``rows`` that ``regressions`` cannot judge against ``baseline``."""
-    base = _baseline_rows(baseline)
-    found = []
-    for row in rows:
-        if row.variant in REFERENCES:
-            continue
-        old = base.get((row.shape, row.variant))
-        if old is None:
-            found.append(f"{row.variant} at {row.shape}: not in the baseline")
-        elif old.get("reference", REFERENCE) != row.reference:
-            found.append(f"{row.variant} at {row.shape}: the baseline's ratio is to "
-                         f"{old.get('reference', REFERENCE)}, this run's to {row.reference}")
-    return found

@@ -10,6 +10,7 @@ from typing import NoReturn
 
 import tasks
 import variants
+from harness import plugins
 from harness.table import format_table
 
 # Runs trained at once as one stacked model by a grid worker: large enough to amortise the
@@ -164,10 +165,25 @@ def _search_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--verbose", action="store_true", help="a line per finished trial")
 
 
+class _Commands:
+    """The subcommands, each with the options every command takes (``--plugin``)."""
+
+    def __init__(self, subparsers: argparse._SubParsersAction) -> None:
+        self.subparsers = subparsers
+
+    def add_parser(self, name: str, **kwargs: object) -> argparse.ArgumentParser:
+        p = self.subparsers.add_parser(name, **kwargs)
+        p.add_argument("--plugin", action="append", default=[], metavar="MODULE",
+                       help="import MODULE first: its cells and tasks join the registries "
+                            "(repeatable; also $HARNESS_PLUGINS and installed entry points)")
+        return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="harness", description="Benchmark and ablate recurrent cells.")
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    commands = _Commands(parser.add_subparsers(dest="command", required=True,
+                                               metavar="COMMAND"))
 
     p = commands.add_parser("list", help="list the registered variants")
     p.add_argument("--family", help="only this family (lstm, gru, rnn, mut, nas)")
@@ -203,6 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--shapes", help="'B,T,M,N;B,T,M,N' or 'all' (default 32,100,32,128)")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
     p.add_argument("--rounds", type=_positive_int, default=9, help="timed rounds (median)")
+    p.add_argument("--threads", type=_positive_int, metavar="N",
+                   help="torch threads (default: torch's, one per core); the CI gate uses 1, "
+                        "which a busy machine cannot stall")
     p.add_argument("--repeat", type=_positive_int, default=1,
                    help="runs of every cell, each keeping its best (default 1)")
     p.add_argument("--population", type=int, default=16, metavar="K",
@@ -211,7 +230,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", help="write the results here (a baseline for --compare)")
     p.add_argument("--compare", metavar="BASELINE", help="fail if a ratio got worse")
     p.add_argument("--tolerance", type=float, default=0.25,
-                   help="allowed growth of a ratio over the baseline (default 0.25)")
+                   help="allowed growth of a cell's ratio over the baseline, beyond what this "
+                        "machine does to every cell (default 0.25)")
+    p.add_argument("--machine-tolerance", type=float, default=1.0,
+                   help="allowed growth of the median ratio of a shape's cells over the "
+                        "baseline: a slowdown they share, or another machine (default 1.0)")
     p.set_defaults(handler=cmd_bench)
 
     p = commands.add_parser("quality", help="fixed-seed smoke runs against a reference")
@@ -274,6 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     keep_freed_memory()
     try:
+        plugins.load(args.plugin)
         return args.handler(args)
     except USER_ERRORS as error:
         print(f"harness: error: {error}", file=sys.stderr)

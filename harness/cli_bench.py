@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import variants
@@ -22,10 +23,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     import torch
 
-    from harness import bench
+    from harness import bench, speed_gate
     from harness.train import resolve_device
 
     device = resolve_device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     names = [n.strip() for n in args.variants.split(",")] if args.variants else variants.names()
     for name in names:
         variants.info(name)
@@ -35,7 +38,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
         shapes = [bench.Shape.parse(s) for s in args.shapes.split(";")]
     else:
         shapes = list(bench.DEFAULT_SHAPES)
-    baseline = bench.load(args.compare) if args.compare else None
+    baseline = (speed_gate.load(args.compare, torch.get_num_threads()) if args.compare
+                else None)
     stackable = [n for n in names if variants.info(n).builder.supports_trials]
 
     def measure(chosen: list[str]) -> list[Row]:
@@ -50,7 +54,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     for _ in range(args.repeat - 1):
         rows = _keep_best(rows, measure(names))
     header = ("variant", "backend", "reference", "fwd steps×B/s", "fwd ratio",
-              "fwd+bwd steps×B/s", "fwd+bwd ratio", "saved MB", "setup s")
+              "fwd+bwd steps×B/s", "fwd+bwd ratio", "spread", "saved MB", "setup s")
     for shape in shapes:
         runs = f", best of {args.repeat} runs" if args.repeat > 1 else ""
         print(f"\n{shape} on {device.type} ({torch.get_num_threads()} threads{runs}); ratio = "
@@ -59,7 +63,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(format_table(header, [(r.variant, r.backend, r.reference,
                                      f"{r.forward_per_s:,.0f}", f"{r.forward_ratio:.2f}",
                                      f"{r.train_per_s:,.0f}", f"{r.train_ratio:.2f}",
-                                     f"{r.saved_mb:.1f}", f"{r.setup_s:.2f}")
+                                     _spread(r), f"{r.saved_mb:.1f}", f"{r.setup_s:.2f}")
                                     for r in rows if r.shape == str(shape)],
                            right=header[3:]))
     populations = [r for r in rows if r.reference == bench.ONE_BY_ONE]
@@ -75,29 +79,48 @@ def cmd_bench(args: argparse.Namespace) -> int:
             right=("fwd steps×B/s per trial", "fwd speed-up", "fwd+bwd steps×B/s per trial",
                    "fwd+bwd speed-up")))
     if args.json:
-        bench.save(rows, args.json, {"torch": torch.__version__, "device": device.type,
-                                     "threads": torch.get_num_threads(),
-                                     "machine": platform.machine()})
+        speed_gate.save(rows, args.json, {"torch": torch.__version__, "device": device.type,
+                                          "threads": torch.get_num_threads(),
+                                          "machine": platform.machine()})
     if baseline is not None:
-        best = rows
-        slower = bench.regressions(best, baseline, args.tolerance)
-        for _ in range(MEASUREMENTS - 1):  # a burst of load is not a regression: the cells
-            if not slower:                  # over the tolerance are measured again, and each
-                break                       # keeps its best run
-            suspects = sorted({r.variant for r in best
-                               if bench.regressions([r], baseline, args.tolerance)})
-            print(f"over the tolerance: {', '.join(suspects)}; measuring them again",
-                  file=sys.stderr)
-            best = _keep_best(best, measure(suspects))
-            slower = bench.regressions(best, baseline, args.tolerance)
-        for line in bench.uncompared(rows, baseline):
-            print(f"not compared: {line}", file=sys.stderr)
-        for line in slower:
-            print(f"slower: {line}", file=sys.stderr)
-        if slower:
-            return 1
-        print(f"\nno cell slower than {args.compare} by more than {args.tolerance:.0%}")
+        return _gate(rows, baseline, args, measure)
     return 0
+
+
+def _gate(rows: list[Row], baseline: list[dict[str, object]], args: argparse.Namespace,
+          measure: Callable[[list[str]], list[Row]]) -> int:
+    """Judge ``rows`` against the baseline; the suspects are measured again (up to
+    ``MEASUREMENTS`` runs in all, each keeping its best) before the gate fails."""
+    from harness import speed_gate
+
+    best = rows
+    verdict = speed_gate.judge(best, baseline, args.tolerance, args.machine_tolerance)
+    for _ in range(MEASUREMENTS - 1):  # a burst of load is not a regression
+        if verdict.passed:
+            break
+        print(f"over the tolerance: {', '.join(sorted(verdict.suspects))}; measuring them "
+              "again", file=sys.stderr)
+        best = _keep_best(best, measure(sorted(verdict.suspects)))
+        verdict = speed_gate.judge(best, baseline, args.tolerance, args.machine_tolerance)
+    factors = ", ".join(f"{shape} {kind} {factor:.2f}"
+                        for (shape, kind), factor in verdict.factors.items())
+    print(f"\nthis machine against the baseline (median ratio now / then): {factors}")
+    for line in verdict.uncompared:
+        print(f"not compared: {line}", file=sys.stderr)
+    for line in verdict.slower:
+        print(f"slower: {line}", file=sys.stderr)
+    if not verdict.passed:
+        return 1
+    print(f"no cell slower than {args.compare} by more than {args.tolerance:.0%} beyond "
+          f"this machine's factor, and no factor over {1 + args.machine_tolerance:.2f}")
+    return 0
+
+
+def _spread(row: Row) -> str:
+    """The interquartile range of the rounds' ratios, relative, forward / forward + backward."""
+    if row.forward_spread is None or row.train_spread is None:
+        return "-"
+    return f"{row.forward_spread:.0%}/{row.train_spread:.0%}"
 
 
 def _keep_best(rows: list[Row], again: list[Row]) -> list[Row]:

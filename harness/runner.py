@@ -14,7 +14,7 @@ import optuna
 import torch
 from optuna.trial import TrialState
 
-from harness import grid, liveness, store
+from harness import grid, liveness, plugins, store
 from harness.config import RunConfig
 from harness.memory import keep_freed_memory
 from harness.train import RunResult
@@ -68,8 +68,9 @@ def _studies(studies: Prepared | list[optuna.Study]) -> list[optuna.Study]:
 
 
 def _worker_main(storage_url: str | None, study_names: list[str], device: str | None,
-                 threads: int, population: int) -> None:
+                 threads: int, population: int, plugin_modules: list[str]) -> None:
     torch.set_num_threads(threads)
+    plugins.load(plugin_modules)  # the parent's plugins: their cells and tasks train here
     keep_freed_memory()
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     storage = store.open_storage(storage_url)
@@ -94,7 +95,8 @@ def run_in_workers(studies: Prepared | list[optuna.Study], storage_url: str | No
     context = multiprocessing.get_context("spawn")
     names = [s.study_name for s in chosen]
     processes = [context.Process(target=_worker_main, daemon=False,
-                                 args=(storage_url, names, device, threads, population))
+                                 args=(storage_url, names, device, threads, population,
+                                       plugins.load()))
                  for _ in range(workers)]
     for p in processes:
         p.start()

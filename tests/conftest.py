@@ -1,9 +1,23 @@
-"""Shared test settings: deterministic and small."""
+"""Shared test settings: deterministic, small, and one torch thread per process.
+
+One thread: a test checks behaviour, not speed, and a single thread cannot be stalled by a
+busy machine. With torch's default of one thread per core, every OpenMP parallel region
+waits at its barrier for a thread that the other processes' load has descheduled: measured
+on 2 cores with both kept busy, the suite took 20 minutes instead of 5, and one benchmark
+call 4 s instead of 20 ms. The variable also reaches every harness process a test starts
+(they inherit the environment), unless a test sets its own threads.
+"""
 
 from __future__ import annotations
 
-import pytest
-import torch
+import os
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch starts its thread pool
+
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
 
 
 @pytest.fixture(autouse=True)

@@ -8,7 +8,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pandas as pd
@@ -105,29 +104,41 @@ def _finished(journal: str) -> dict[str, object]:
 
 
 def test_an_interrupted_grid_resumes_where_it_stopped(tmp_path: Path) -> None:
+    """Ctrl-C while the blocking plugin cell holds the grid (tests/harness/blocking_plugin):
+    the runs queued before it are finished, none after it has started, so the signal
+    lands at a known point however fast or loaded the machine is."""
     journal = str(tmp_path / "runs.journal")
-    args = ["run", "--grid", "--profile", "smoke", "--variants", "lstm,gru,cifg,nas",
-            "--tasks", "parity,memory-add", "--seeds", "3", "--workers", "1", "--storage",
-            journal, "--out", "out"]
+    args = ["run", "--grid", "--plugin", "tests.harness.blocking_plugin", "--profile",
+            "smoke", "--variants", "lstm,gru,cifg,blocker,nas", "--tasks", "parity,memory-add",
+            "--seeds", "2", "--workers", "1", "--storage", journal, "--out", "out"]
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2]), "BLOCKER_ARMED": "1"}
     process = subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    deadline = time.time() + 120
-    while time.time() < deadline and (not Path(journal).exists() or len(_finished(journal)) < 2):
-        time.sleep(0.2)
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=env)
+    seen = []
+    for line in process.stderr:  # blocks until the grid reaches the blocker (or ends)
+        seen.append(line)
+        if line.strip() == "BLOCKED":  # blocking_plugin.MARKER (not imported here: it
+            break                       # would add its cell to this process's registry)
+    else:
+        pytest.fail(f"the grid ended without reaching the blocker: {''.join(seen)[-2000:]}")
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
     assert "interrupted: finished runs are stored" in err
     before = _finished(journal)
-    assert 2 <= len(before) < 24
-    result = harness(*args, cwd=tmp_path)
+    # parity's lstm, gru, cifg seeds, in the grid's order, and nothing after the blocker
+    assert sorted((r["config"]["variant"], r["config"]["task"], r["config"]["seed"])
+                  for r in before.values()) == [
+        (v, "parity", s) for v in ("cifg", "gru", "lstm") for s in (0, 1)]
+    result = harness(*args, cwd=tmp_path)  # the same command, the blocker no longer armed
     assert result.returncode == 0, result.stderr
-    assert f"{len(before)} done, {24 - len(before)} to run (0 newly queued" in result.stderr
+    assert "6 done, 14 to run (0 newly queued" in result.stderr
     after = _finished(journal)
-    assert len(after) == 24
+    assert len(after) == 20
     assert all(after[k] == v for k, v in before.items())  # finished runs untouched
     runs = pd.read_csv(tmp_path / "out" / "runs.csv")
-    assert len(runs[runs["status"] == "complete"]) == 24 and runs["key"].nunique() == 24
+    assert len(runs[runs["status"] == "complete"]) == 20 and runs["key"].nunique() == 20
 
 
 def test_two_workers_share_one_journal(tmp_path: Path) -> None:
