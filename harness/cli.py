@@ -263,6 +263,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tasks", help="only these of the profile's tasks")
     p.add_argument("--variants", help="only these of the profile's variants")
     p.add_argument("--trials", type=_positive_int, help="draws per variant and task")
+    p.add_argument("--seed", type=int, default=0,
+                   help="the search seed: another seed draws another, equally valid set of "
+                        "trials (studies reproduce-PROFILE-seedS-TASK; default 0)")
     p.add_argument("--out", help="report folder (default results/reproduce-PROFILE)")
     _search_options(p)
     p.set_defaults(handler=cmd_reproduce)

@@ -39,7 +39,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_reproduce(args: argparse.Namespace) -> int:
     """The whole protocol of a profile: the search, then the findings report."""
     spec = reproduce_spec(args.profile, _split(args.tasks), _split(args.variants),
-                          args.trials, _run_overrides(args.set))
+                          args.trials, _run_overrides(args.set), args.seed)
     studies = _run(spec, args)
     if studies is None:
         return 130
@@ -57,7 +57,7 @@ def cmd_findings(args: argparse.Namespace) -> int:
 
 def _only_search(storage: optuna.storages.BaseStorage) -> str:
     """The search in the storage, when there is exactly one (``--study`` names it else)."""
-    prefixes = sorted({s.study_name.rsplit("-", 1)[0]
+    prefixes = sorted({s.user_attrs["search"].get("prefix", s.study_name.rsplit("-", 1)[0])
                        for s in optuna.get_all_study_summaries(storage)
                        if "search" in s.user_attrs})
     if len(prefixes) != 1:

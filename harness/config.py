@@ -10,6 +10,10 @@ from typing import Any
 
 OPTIMIZERS = ("adam", "sgd")
 DEVICES = ("auto", "cpu", "cuda")
+# "mean": over the scored steps of a batch (the grids' loss); "sum": summed over the scored
+# steps and outputs of each sequence, averaged over the batch's sequences, as Greff et al.'s
+# library computes every error (Qwlouse/pylstm, error_functions.py: norm = Y.shape[1])
+LOSS_REDUCTIONS = ("mean", "sum")
 
 
 class ConfigError(ValueError):
@@ -22,6 +26,12 @@ class RunConfig:
 
     ``task_settings`` override the task's settings (``--set task.seq_len=30``) and
     ``cell_options`` the variant's (``--set cell.forget_bias=2.0``).
+
+    ``loss_reduction`` and ``momentum_scaled_lr`` give a learning rate its meaning: a space
+    that borrows a paper's learning rates borrows them too. Greff et al. trained on the
+    per-sequence sum (``"sum"``) with pylstm's NesterovStep, whose step is lr × (1 -
+    momentum) (``momentum_scaled_lr=True``). ``sequences`` is a budget in training
+    sequences seen (steps = sequences / batch size, rounded up); it replaces ``steps``.
     """
 
     variant: str = "lstm"
@@ -39,16 +49,20 @@ class RunConfig:
     eval_every: int = 100
     log_every: int = 10
     patience: int | None = None  # evaluations without improvement before stopping early
+    loss_reduction: str = "mean"  # "mean" or "sum" (per sequence; see LOSS_REDUCTIONS)
+    momentum_scaled_lr: bool = False  # SGD steps by lr × (1 - momentum), as pylstm's
+    sequences: int | None = None  # training budget in sequences seen (replaces steps)
     device: str = "auto"
     task_settings: dict[str, Any] = field(default_factory=dict)
     cell_options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        _canonical_numbers(self)
         positive = ("hidden_size", "layers", "eval_every", "log_every")
         for name in positive:
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be at least 1, got {getattr(self, name)}")
-        for name in ("batch_size", "steps", "patience"):
+        for name in ("batch_size", "steps", "patience", "sequences"):
             value = getattr(self, name)
             if value is not None and value < 1:
                 raise ConfigError(f"{name} must be at least 1, got {value}")
@@ -65,6 +79,27 @@ class RunConfig:
             raise ConfigError(f"clip must be positive, got {self.clip}")
         if self.input_noise < 0:
             raise ConfigError(f"input_noise must be at least 0, got {self.input_noise}")
+        if self.loss_reduction not in LOSS_REDUCTIONS:
+            raise ConfigError(f"loss_reduction must be one of {', '.join(LOSS_REDUCTIONS)}, "
+                              f"got {self.loss_reduction!r}")
+        if self.momentum_scaled_lr and self.optimizer != "sgd":
+            raise ConfigError("momentum_scaled_lr applies to optimizer='sgd' only")
+
+    def steps_for(self, batch_size: int, default: int) -> int:
+        """Training steps: from ``sequences`` when set, else ``steps``, else ``default``."""
+        if self.sequences is not None:
+            return -(-self.sequences // batch_size)
+        return self.steps or default
+
+
+def _canonical_numbers(config: RunConfig) -> None:
+    """A float setting given as an int (``--set lr=1``) is stored as the float, so that
+    equal settings always have one spelling, one key and one stored record."""
+    for f in dataclasses.fields(config):
+        value = getattr(config, f.name)
+        if (isinstance(value, int) and not isinstance(value, bool)
+                and f.type in ("float", "float | None")):
+            object.__setattr__(config, f.name, float(value))
 
 
 def parse_value(text: str) -> Any:

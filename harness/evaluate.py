@@ -3,6 +3,7 @@ and the stacking of each trial's own training batch into one."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import torch
@@ -65,10 +66,12 @@ def held_out(task: tasks.Task, model: TrialStack, split: str, device: torch.devi
 
 
 def probe(task: tasks.Task, model: TrialStack, batch: tasks.Batch,
-          sizes: list[tuple[int, int]], autocast: Any
+          sizes: list[tuple[int, int]], autocast: Any,
+          objective: Callable[[Tensor], Tensor] = lambda losses: losses
           ) -> tuple[list[dict[str, float]], list[list[float]]]:
-    """One extra backward on the training batch, without input noise and without an update:
-    each trial's gradient norm per paper parameter of every layer (``L0.W_f``...), and its
+    """One extra backward on the training batch, without input noise and without an update,
+    of what training minimises (``objective`` of the per-step losses): each trial's gradient
+    norm per paper parameter of every layer (``L0.W_f``...), and its
     gradient-through-time profile ``||dLoss/dh_t||`` of the last layer (its own steps and
     rows: ``sizes``)."""
     hidden: list[Tensor] = []
@@ -77,7 +80,7 @@ def probe(task: tasks.Task, model: TrialStack, batch: tasks.Batch,
         with autocast:
             outputs, _ = model(batch.x, None, hidden=hidden)
             hidden[0].retain_grad()
-            loss = task.losses(outputs, batch).sum()
+            loss = objective(task.losses(outputs, batch)).sum()
         model.zero_grad(set_to_none=True)
         loss.backward()
     finally:

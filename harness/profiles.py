@@ -96,8 +96,10 @@ REPRODUCE_PROFILES: dict[str, dict[str, Any]] = {
 
 def reproduce_spec(profile: str, task_names: list[str] | None = None,
                    variant_names: list[str] | None = None, trials: int | None = None,
-                   overrides: dict[str, Any] | None = None) -> Any:
-    """The search a ``reproduce`` profile runs (studies ``reproduce-PROFILE-TASK``)."""
+                   overrides: dict[str, Any] | None = None, seed: int = 0) -> Any:
+    """The search a ``reproduce`` profile runs: studies ``reproduce-PROFILE-TASK``, or
+    ``reproduce-PROFILE-seedS-TASK`` for another seed ``S`` (an independent replicate: other
+    draws from the same space)."""
     from harness.config import ConfigError
     from harness.search import SearchSpec
 
@@ -118,5 +120,6 @@ def reproduce_spec(profile: str, task_names: list[str] | None = None,
                                      **extra.pop("task_settings", {})}
         per_task[task] = {**settings, **extra}
     return SearchSpec(tuple(variant_names or REPRODUCE_VARIANTS), tuple(chosen),
-                      trials or base["trials"], base["space"], 0, f"reproduce-{profile}",
+                      trials or base["trials"], base["space"], seed,
+                      f"reproduce-{profile}" + (f"-seed{seed}" if seed else ""),
                       dict(base["run"]), per_task)

@@ -2,9 +2,13 @@
 
 ``greff`` is Greff et al. (2017)'s space: hidden size log-uniform in [20, 200], learning rate
 log-uniform in [1e-6, 1e-2] with SGD and (Nesterov) momentum, momentum = 1 - log-uniform
-[0.01, 1], Gaussian input noise std uniform in [0, 1]. ``adam`` keeps the sizes and noise
-and draws Adam's learning rate log-uniform in [1e-4, 3e-2], a range where Adam trains these
-models in a few hundred steps.
+[0.01, 1], Gaussian input noise std uniform in [0, 1]. A learning rate means something only
+with its loss and its update, so the space also fixes Greff's: the error summed over each
+sequence's steps and outputs and averaged over sequences (``loss_reduction="sum"``, pylstm's
+error functions), and pylstm's NesterovStep, which steps by lr × (1 - momentum)
+(``momentum_scaled_lr``; its default, ``scale_learning_rate=True``). ``adam`` keeps the
+sizes and noise and draws Adam's learning rate log-uniform in [1e-4, 3e-2] on the mean loss,
+a range where Adam trains these models in a few hundred steps.
 
 Trial k's values depend only on the search seed and k (NumPy's ``SeedSequence([seed, k])``),
 so a search is reproducible, resumable and shared by any number of workers, and trial k
@@ -72,9 +76,9 @@ class Space:
     optimizer: str
     dimensions: tuple[Dimension, ...]
     description: str = ""
-    fixed: dict[str, float] = field(default_factory=dict)  # settings every trial gets
+    fixed: dict[str, object] = field(default_factory=dict)  # settings every trial gets
 
-    def draw(self, seed: int, k: int) -> dict[str, float | int]:
+    def draw(self, seed: int, k: int) -> dict[str, object]:
         """Trial ``k``'s values: a function of ``seed`` and ``k`` only."""
         rng = np.random.default_rng(np.random.SeedSequence([seed, k]))
         quantiles = rng.random(len(self.dimensions))
@@ -93,9 +97,10 @@ SPACES: dict[str, Space] = {
         Dimension("lr", 1e-6, 1e-2, log=True),
         Dimension("momentum", 0.01, 1.0, log=True, one_minus=True),
         Dimension("input_noise", 0.0, 1.0)),
-        "Greff et al. 2017: SGD with Nesterov momentum, lr log-uniform [1e-6, 1e-2], "
-        "momentum 1 - log-uniform [0.01, 1], input noise U[0, 1], hidden log-uniform "
-        "[20, 200] (8 sizes)"),
+        "Greff et al. 2017: SGD with Nesterov momentum stepping by lr × (1 - momentum), lr "
+        "log-uniform [1e-6, 1e-2] on the per-sequence summed loss, momentum 1 - log-uniform "
+        "[0.01, 1], input noise U[0, 1], hidden log-uniform [20, 200] (8 sizes)",
+        {"loss_reduction": "sum", "momentum_scaled_lr": True}),
     "adam": Space("adam", "adam", (
         _HIDDEN,
         Dimension("lr", 1e-4, 3e-2, log=True),

@@ -40,9 +40,16 @@ class StorageError(ValueError):
     """A storage URL or study that cannot be used (the message says what to do)."""
 
 
+# Settings added after runs were first stored: left out of a run's key while at their
+# default, so that a run stored before they existed keeps its key (and is not run again).
+_LATER_SETTINGS = {"loss_reduction": "mean", "momentum_scaled_lr": False, "sequences": None}
+
+
 def run_key(config: RunConfig) -> str:
     """The identity of a run: a hash of its whole configuration (the resume key)."""
-    canonical = json.dumps(asdict(config), sort_keys=True, default=str)
+    settings = {k: v for k, v in asdict(config).items()
+                if not (k in _LATER_SETTINGS and v == _LATER_SETTINGS[k])}
+    canonical = json.dumps(settings, sort_keys=True, default=str)
     return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
 
@@ -111,10 +118,17 @@ def _readable(storage: BaseStorage | None, path: object = None) -> Iterator[None
 
 
 def named_studies(storage: BaseStorage, name: str) -> list[optuna.Study]:
-    """The study ``name``, or every study named ``name-TASK`` (a whole search)."""
+    """The study ``name``, or every study of the search ``name`` (named ``name-TASK``; a
+    search records its prefix, so ``reproduce-quick`` is not ``reproduce-quick-seed1``)."""
     with _readable(storage):
-        names = [s.study_name for s in optuna.get_all_study_summaries(storage)]
-    chosen = [n for n in names if n == name] or [n for n in names if n.startswith(f"{name}-")]
+        summaries = optuna.get_all_study_summaries(storage)
+    names = [s.study_name for s in summaries]
+
+    def of_search(summary: optuna.study.StudySummary) -> bool:
+        prefix = (summary.user_attrs.get("search") or {}).get("prefix")
+        return prefix == name if prefix else summary.study_name.startswith(f"{name}-")
+    chosen = [n for n in names if n == name] or [s.study_name for s in summaries
+                                                 if of_search(s)]
     if not chosen:
         searches = sorted({n.rsplit("-", 1)[0] for n in names if "-" in n})
         raise StorageError(f"no study named {name!r} or {name}-TASK in this storage; "

@@ -72,7 +72,8 @@ def resolve_device(name: str) -> torch.device:
 
 # Settings trials may differ in and still train as one stacked model; every other setting
 # (variant, task and its settings, sizes, optimizer kind, schedule, device) must agree.
-PER_TRIAL = ("seed", "lr", "momentum", "clip", "input_noise", "steps", "patience")
+PER_TRIAL = ("seed", "lr", "momentum", "clip", "input_noise", "steps", "patience",
+             "sequences")
 
 
 def stack_key(config: RunConfig) -> str:
@@ -137,11 +138,12 @@ def train_population(configs: list[RunConfig],
     task = build_task(first)
     model = TrialStack([build_model(c, task, device) for c in configs],
                        [c.seed for c in configs])
-    trials = [_Trial(c, c.steps or task.settings.steps, c.lr or task.settings.lr)
-              for c in configs]
+    trials = [_Trial(c, c.steps_for(task.settings.batch_size, task.settings.steps),
+                     c.lr or task.settings.lr) for c in configs]
     params = list(model.parameters())
     optimizer = TrialOptimizer(params, first.optimizer,
-                               torch.tensor([t.lr for t in trials], dtype=torch.float64),
+                               torch.tensor([step_size(t.lr, t.config) for t in trials],
+                                            dtype=torch.float64),
                                torch.tensor([c.momentum for c in configs], dtype=torch.float64),
                                torch.tensor([c.clip if c.clip is not None else math.inf
                                              for c in configs], dtype=torch.float64))
@@ -160,12 +162,13 @@ def train_population(configs: list[RunConfig],
         timer.start()
         with autocast:
             outputs, state = model(batch.x, detach(state))
-            losses = task.losses(outputs, batch)
+            losses = task.losses(outputs, batch)  # per scored step: what the curves show
         live = [k for k, t in enumerate(trials) if t.active]
         model.zero_grad(set_to_none=True)
         on = torch.tensor([t.active for t in trials], device=losses.device)
         # a diverged trial's NaN loss is left out; its gradients are never used
-        torch.where(on, losses, torch.zeros_like(losses)).sum().backward()
+        objective = objective_of(losses, batch, task, first)
+        torch.where(on, objective, torch.zeros_like(objective)).sum().backward()
         values = losses.detach().float().tolist()
         for k in live:
             t = trials[k]
@@ -217,6 +220,22 @@ def train_population(configs: list[RunConfig],
     return results
 
 
+def step_size(lr: float, config: RunConfig) -> float:
+    """The learning rate the update uses: lr × (1 - momentum) where the run asks for
+    pylstm's scaling (its NesterovStep, which Greff et al. trained with), else lr."""
+    return lr * (1.0 - config.momentum) if config.momentum_scaled_lr else lr
+
+
+def objective_of(losses: torch.Tensor, batch: tasks.Batch, task: tasks.Task,
+                 config: RunConfig) -> torch.Tensor:
+    """What each trial minimises: the mean loss per scored step (``losses``, ``[K]``), or
+    with ``loss_reduction="sum"`` the loss summed over each sequence's scored steps and
+    outputs and averaged over the sequences (pylstm's error)."""
+    if config.loss_reduction == "mean":
+        return losses
+    return losses * task.sequence_scale(batch).to(losses.dtype)
+
+
 def _carry(state: Any, task: tasks.Task, resets: list[bool]) -> Any:
     """The state entering this step: none for tasks without state; for stateful ones, the
     previous step's, zero for the trials whose sequences start anew."""
@@ -236,7 +255,8 @@ def _evaluate(task: tasks.Task, model: TrialStack, trials: list[_Trial], due: li
     early stopping, divergence."""
     scores = held_out(task, model, "valid", device, autocast)
     sizes = [tuple(t.batch.x.shape[:2]) for t in trials]
-    grads, profiles = probe(task, model, batch, sizes, autocast)
+    grads, profiles = probe(task, model, batch, sizes, autocast,
+                            lambda losses: objective_of(losses, batch, task, trials[0].config))
     for k in due:
         t = trials[k]
         t.curves += [(step, f"valid_{name}", v) for name, v in scores[k].items()]

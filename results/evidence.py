@@ -1,19 +1,28 @@
 """The evidence behind the findings (results/findings.py), computed once and shared by the
 checks, the figures and the report.
 
-- :func:`comparisons`: per task, every variant against ``lstm`` with
-  :func:`results.stats.compare` (Welch on all trials, Holm across the variants of that task;
-  each task is its own family, as each dataset is in the paper), and ``lstm-b`` against
-  ``gru`` as one planned test per task. A side with fewer than ``min_trials`` trials is not
-  tested ("untested", with the reason) and stays out of the Holm family. ``g_worse`` is
-  Hedges' g oriented so that positive means worse than the reference, whatever the
-  metric's direction.
+- :func:`comparisons`: per task, every variant against ``lstm``, and ``lstm-b`` against
+  ``gru``, as paired comparisons on the draws both were trained on (results/paired.py):
+  the search gives trial k the same hyperparameters for every variant, so the difference at
+  draw k is the cell's alone. Only draws with a learning rate of at least ``COMPARE_MIN_LR``
+  are compared: below it our budgets leave every cell at chance (the findings report's
+  "trained" table shows it), and a pair at chance on both sides says nothing about either
+  cell. Differences are in units of the reference's gain over chance (``scale``: the
+  distance from chance to the median of the reference's trained trials among the compared
+  ones), positive when the variant is worse. Significance: the paired t-test, Holm-adjusted
+  across the variants of a task (each task is its own family, as each dataset is in the
+  paper; lstm-b against gru is one planned test per task). Equivalence: ``not_worse`` when
+  the upper one-sided 95 % bound of the mean difference is below ``MARGIN``, ``not_better``
+  when the lower one is above ``-MARGIN``; ``detectable`` is the difference the test finds
+  with 80 % power. A comparison with fewer than ``min_trials`` pairs, or whose reference
+  never trained, is "untested" with the reason.
 - :func:`importances`: per task and variant, :func:`results.fanova.fanova` (main effects and
   pairs) on Greff's scales: log10(lr), log10(hidden_size), log10(1 - momentum), input_noise
   raw; any other hyperparameter is log10 when its ``log`` flag is set. Momentum's bounds
   in ``space`` are those of the momentum itself (e.g. ``(0.0, 0.99, False)``) and become
   log10(1 - 0.99)..log10(1 - 0) = -2..0 here. Diverged trials enter at chance, as recorded.
-  Shares are then summarised per task by the median over variants.
+  Every trial enters, whatever its learning rate. Shares are then summarised per task by
+  the median over variants.
 """
 
 from __future__ import annotations
@@ -27,12 +36,17 @@ import pandas as pd
 
 from results import stats
 from results.fanova import fanova
+from results.paired import paired
 
 REFERENCE = "lstm"
-MIN_TRIALS = 10          # per side of a t-test
+MIN_TRIALS = 10          # pairs a comparison needs
 MIN_FANOVA_TRIALS = 30   # per (task, variant): a forest on fewer points mostly fits noise
+COMPARE_MIN_LR = 1e-4    # draws with a smaller learning rate are not compared (see above)
+TRAINED = 0.1            # a trial trained when it beat chance by 10 % of the chance level
+MARGIN = 0.2             # equivalence margin, in units of the reference's gain over chance
 TEST_COLUMNS = ["task", "reference", "variant", "n", "n_ref", "mean", "ref_mean", "median",
-                "ref_median", "g_worse", "p", "p_holm", "verdict", "note"]
+                "ref_median", "scale", "diff", "low", "high", "detectable", "margin", "p",
+                "p_holm", "g_worse", "verdict", "not_worse", "not_better", "note"]
 SHARE_COLUMNS = ["task", "variant", "n", "term", "variables", "order", "share", "std"]
 
 
@@ -53,57 +67,82 @@ def is_language_model(task: str) -> bool:
     return t == "lm" or t.startswith(("lm-", "lm_", "language", "ptb"))
 
 
+def trained(trials: pd.DataFrame) -> pd.Series:
+    """Whether each trial trained: its metric better than chance by ``TRAINED`` × |chance|
+    (a diverged trial, recorded at chance, did not)."""
+    value, chance = trials["value"].astype(float), trials["chance"].astype(float)
+    lower = trials["lower_is_better"].astype(bool)
+    gain = np.where(lower, chance - value, value - chance)
+    return pd.Series(gain > TRAINED * chance.abs().to_numpy(), index=trials.index)
+
+
+def compared(trials: pd.DataFrame) -> pd.DataFrame:
+    """The trials that enter the comparisons: those with lr >= ``COMPARE_MIN_LR``."""
+    if "lr" not in trials or trials["lr"].isna().all():
+        return trials
+    return trials[trials["lr"].astype(float) >= COMPARE_MIN_LR]
+
+
 # ---------------------------------------------------------------- evidence: comparisons
 
-def comparisons(trials: pd.DataFrame, alpha: float = 0.05,
-                min_trials: int = MIN_TRIALS) -> pd.DataFrame:
+def comparisons(trials: pd.DataFrame, alpha: float = 0.05, min_trials: int = MIN_TRIALS,
+                margin: float = MARGIN) -> pd.DataFrame:
     """One row per (task, variant) against lstm, plus lstm-b against gru, in TEST_COLUMNS.
 
     ``verdict`` is "better", "worse", "not significant" (Holm p >= alpha) or "untested"
-    (``note`` says why). Tasks without the reference produce no rows.
+    (``note`` says why); ``not_worse``/``not_better`` say whether equivalence bounds hold.
+    Tasks without the reference produce no rows.
     """
     rows: list[dict[str, object]] = []
     if len(trials):
-        for task, frame in trials.dropna(subset=["value"]).groupby("task", sort=True):
-            lower = bool(frame["lower_is_better"].iloc[0])
-            rows += _against(frame, str(task), REFERENCE, lower, alpha, min_trials)
+        chosen = compared(trials.dropna(subset=["value"]))
+        for task, frame in chosen.groupby("task", sort=True):
+            rows += _against(frame, str(task), REFERENCE, alpha, min_trials, margin)
             pair = frame[frame["variant"].isin(["lstm-b", "gru"])]
-            rows += _against(pair, str(task), "gru", lower, alpha, min_trials)
+            rows += _against(pair, str(task), "gru", alpha, min_trials, margin)
     return pd.DataFrame(rows, columns=TEST_COLUMNS)
 
 
-def _against(frame: pd.DataFrame, task: str, reference: str, lower: bool, alpha: float,
-             min_trials: int) -> list[dict[str, object]]:
-    counts = frame.groupby("variant").size()
-    if reference not in counts.index:
+def _against(frame: pd.DataFrame, task: str, reference: str, alpha: float,
+             min_trials: int, margin: float) -> list[dict[str, object]]:
+    if reference not in set(frame["variant"]):
         return []
-    n_ref = int(counts[reference])
-    others = [str(v) for v in counts.index if v != reference]
-    testable = [v for v in others if counts[v] >= min_trials] if n_ref >= min_trials else []
-    table = pd.DataFrame()
-    if testable:  # the Holm family is the variants that can be tested, nothing else
-        table = stats.compare(frame[frame["variant"].isin([*testable, reference])], "value",
-                              lower, reference=reference, alpha=alpha).set_index("variant")
-    ref_values = frame.loc[frame["variant"] == reference, "value"]
+    lower = bool(frame["lower_is_better"].iloc[0])
+    chance = float(frame["chance"].iloc[0])
+    ref = frame[frame["variant"] == reference]
+    good = ref[trained(ref)]
+    scale = abs(chance - float(good["value"].median())) if len(good) else math.nan
+    ref_by_trial = ref.set_index("trial")["value"]
     rows = []
-    for variant in others:
-        mine = frame.loc[frame["variant"] == variant, "value"]
-        row = {"task": task, "reference": reference, "variant": variant, "n": len(mine),
-               "n_ref": n_ref, "mean": mine.mean(), "ref_mean": ref_values.mean(),
-               "median": mine.median(), "ref_median": ref_values.median(),
-               "g_worse": math.nan, "p": math.nan, "p_holm": math.nan,
-               "verdict": "untested", "note": ""}
-        if n_ref < min_trials:
-            row["note"] = f"{reference} has {n_ref} < {min_trials} trials"
-        elif variant not in testable:
-            row["note"] = f"{variant} has {len(mine)} < {min_trials} trials"
-        elif table.loc[variant, "verdict"] == "inconclusive":
-            row["note"] = "no variance on either side"
+    for variant in sorted(str(v) for v in frame["variant"].unique() if v != reference):
+        mine = frame[frame["variant"] == variant]
+        both = mine.set_index("trial")["value"].to_frame("v").join(
+            ref_by_trial.rename("r"), how="inner")
+        worse = (both["v"] - both["r"]) if lower else (both["r"] - both["v"])
+        row = {"task": task, "reference": reference, "variant": variant, "n": len(both),
+               "n_ref": len(ref), "mean": mine["value"].mean(), "ref_mean": ref["value"].mean(),
+               "median": mine["value"].median(), "ref_median": ref["value"].median(),
+               "scale": scale, "diff": math.nan, "low": math.nan, "high": math.nan,
+               "detectable": math.nan, "margin": margin, "p": math.nan, "p_holm": math.nan,
+               "g_worse": math.nan, "verdict": "untested", "not_worse": False,
+               "not_better": False, "note": ""}
+        if not len(good):
+            row["note"] = f"{reference} trained in none of the compared draws"
+        elif len(both) < min_trials:
+            row["note"] = f"{len(both)} < {min_trials} draws of both"
         else:
-            t = table.loc[variant]
-            row.update(g_worse=t["g"] if lower else -t["g"], p=t["p"], p_holm=t["p_holm"],
-                       verdict=t["verdict"])
+            test = paired(worse.to_numpy() / scale, alpha)
+            g = stats.hedges_g(both["v"], both["r"])
+            row.update(diff=test.mean, low=test.low, high=test.high,
+                       detectable=test.detectable, p=test.p,
+                       g_worse=g if lower else -g, not_worse=test.not_worse(margin),
+                       not_better=test.not_better(margin))
         rows.append(row)
+    tested = [r for r in rows if r["note"] == ""]
+    for r, p_holm in zip(tested, stats.holm([float(r["p"]) for r in tested])):
+        r["p_holm"] = float(p_holm)
+        r["verdict"] = ("not significant" if not p_holm < alpha else
+                        "worse" if float(r["diff"]) > 0 else "better")
     return rows
 
 

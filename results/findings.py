@@ -12,17 +12,26 @@ results/evidence.py, once, and shared with the figures and the report.
 The claims are short quotes or paraphrases after the project's notes on the papers
 (/work/shared/REFERENCES.md, sections 1.7-1.9 and 2.1; several come from secondary sources).
 
-Decision rules. A comparison counts as evidence only when it was tested; the order is always
-(1) any tested evidence against the claim -> "contradicted"; (2) a needed variant or task
-absent, or a needed comparison untested -> "inconclusive", with the reason as statistic;
-(3) otherwise "reproduced". "Not significantly worse" on a tested comparison (at least
-``min_trials`` per side) is taken as "not worse", as in the papers.
+Decision rules, fixed before the runs they judge (the evidence: results/evidence.py). Each
+comparison is a paired one on the draws both cells trained on (lr >= 1e-4), in units of the
+reference's gain over chance, with three answers: significantly worse or better (paired
+t-test, Holm per task), ``not_worse`` (upper 95 % bound of the mean difference below the
+margin, ``MARGIN`` = 0.2) and ``not_better`` (lower bound above -``MARGIN``). A claim that
+something does not differ ("not worse", "no gain") is judged on practical equivalence: the
+interval inside the margin reproduces it; a significant difference whose estimate exceeds
+the margin ("relevantly" worse or better) contradicts it; anything else, absence of
+significance included, is "inconclusive", with n and the difference the test could detect.
+(With paired draws a tiny difference can be significant: within the margin it does not
+contradict a claim of no difference.)
 
- 1. reproduced: none of Greff's eight variants present is significantly better than lstm on
-    any task; contradicted: one is. (gru and lstm-b are Jozefowicz's, not part of it.)
- 2. reproduced: cifg and np are not significantly worse on any task; contradicted: one is.
- 3. reproduced: nfg and noaf are significantly worse on every task they were run on;
-    contradicted: one of them is not significantly worse (or is better) somewhere.
+ 1. contradicted: one of Greff's eight variants is relevantly better than lstm on a task;
+    reproduced: every one is tested on every task and not better (lower bound > -margin).
+    (gru and lstm-b are Jozefowicz's, not part of it.)
+ 2. contradicted: cifg or np is relevantly worse on a task; reproduced: both are tested on
+    every task and not worse (upper bound < margin).
+ 3. reproduced: nfg and noaf are significantly worse on every task they were tested on;
+    contradicted: one of them is significantly better, or not worse (upper bound < margin)
+    without being significantly worse, somewhere.
  4. per task, on the median shares over variants: holds when lr's main effect exceeds every
     other by at least ``SHARE_TIE``, hidden_size's exceeds every other but lr's by
     ``SHARE_TIE``, and momentum's (when analysed) is below ``SMALL_SHARE``; fails when an
@@ -32,20 +41,21 @@ absent, or a needed comparison untested -> "inconclusive", with the reason as st
     of what the main effects explain and lr x hidden_size is the largest pair by
     ``SHARE_TIE``; fails when the pairs exceed that ratio or another pair beats
     lr x hidden_size by more than ``SHARE_TIE``. Verdict as in 4.
- 6. reproduced: fgr is not significantly better than lstm on any task (tested on all of
-    them); contradicted: it is better somewhere.
- 7. for each of nig, nog, niaf: not significantly worse on music (a task whose name starts
-    with "music") and significantly worse on at least one other task. Contradicted: one of
-    them is worse on music, or is tested on every other task and worse on none.
- 8. "how much worse" is g_worse against lstm, averaged over the tasks that are not language
-    modelling (the paper excepts those for the forget gate) on which all three of nfg, nig,
-    nog are tested. Reproduced: nfg > nig > nog with each gap above ``ORDER_MARGIN``
-    (Cohen's "small" effect); contradicted: a gap below -``ORDER_MARGIN``; else a tie.
- 9. reproduced: lstm-b is not significantly worse than lstm nor than gru on any task;
-    contradicted: it is worse than one of them somewhere; gru absent -> inconclusive.
-10. reproduced: gru is not significantly worse than lstm on any task that is not language
-    modelling ("lm", "lm-*", "language*", "ptb*"); contradicted: it is worse on one. Language
-    modelling rows are shown but not judged: the paper makes them the exception.
+ 6. contradicted: fgr is relevantly better than lstm on a task; reproduced: tested on every
+    task and not better there.
+ 7. for each of nig, nog, niaf: not worse on music (a task whose name starts with "music";
+    upper bound < margin) and significantly worse on at least one other task. Contradicted:
+    one of them is relevantly worse on music, or on every other task not worse without
+    being significantly worse.
+ 8. "how much worse" is the mean paired difference against lstm (``diff``), averaged over
+    the tasks that are not language modelling (the paper excepts those for the forget gate)
+    on which all three of nfg, nig, nog are tested. Reproduced: nfg > nig > nog with each
+    gap above ``MARGIN``; contradicted: a gap below -``MARGIN``; else inconclusive.
+ 9. contradicted: lstm-b is relevantly worse than lstm or than gru on a task; reproduced:
+    not worse than either on every task; gru absent -> inconclusive.
+10. contradicted: gru is relevantly worse than lstm on a task that is not language
+    modelling ("lm", "lm-*", "language*", "ptb*"); reproduced: not worse on every such task.
+    Language modelling rows are shown but not judged: the paper makes them the exception.
 """
 
 from __future__ import annotations
@@ -58,16 +68,15 @@ import numpy as np
 import pandas as pd
 
 from results.evidence import (  # noqa: F401 - the evidence's names, re-exported
-    _GREFF_SCALES, MIN_FANOVA_TRIALS, MIN_TRIALS, REFERENCE, SHARE_COLUMNS, TEST_COLUMNS,
-    Importance, analysis_scale, comparisons, importances, is_language_model, is_music,
-    median_shares)
+    _GREFF_SCALES, COMPARE_MIN_LR, MARGIN, MIN_FANOVA_TRIALS, MIN_TRIALS, REFERENCE,
+    SHARE_COLUMNS, TEST_COLUMNS, TRAINED, Importance, analysis_scale, comparisons, compared,
+    importances, is_language_model, is_music, median_shares, trained)
 
 GREFF_VARIANTS = ("nig", "nfg", "nog", "niaf", "noaf", "np", "cifg", "fgr")
 REPRODUCED, CONTRADICTED, INCONCLUSIVE = "reproduced", "contradicted", "inconclusive"
 SMALL_SHARE = 0.05       # "explains little": under 5 % of the variance
 SHARE_TIE = 0.01         # shares closer than this are not ordered (forest noise is ~1 %)
 INTERACTION_RATIO = 0.5  # "small": all pairs together at most half of all main effects
-ORDER_MARGIN = 0.2       # finding 8: gaps in g below Cohen's small effect are ties
 GREFF, JOZEFOWICZ = "Greff et al. 2017", "Jozefowicz et al. 2015"
 
 
@@ -122,12 +131,15 @@ _CLAIMS: dict[int, tuple[str, str, str]] = {
 }
 # the decision rules of the module docstring, one line each, for the report
 RULES: dict[int, str] = {
-    1: "contradicted if one of Greff's eight variants is significantly better than lstm on a "
-       "task; reproduced if none is and every comparison was tested",
-    2: "contradicted if cifg or np is significantly worse than lstm on a task; reproduced if "
-       "neither is, both ran and every comparison was tested",
-    3: "reproduced if nfg and noaf are significantly worse than lstm on every task they ran "
-       "on; contradicted if one of them is not, somewhere",
+    1: "contradicted if one of Greff's eight variants is relevantly better than lstm on a "
+       "task (significant, estimate beyond the margin); reproduced if each is tested on every "
+       "task and not better (lower bound > -margin)",
+    2: "contradicted if cifg or np is relevantly worse than lstm on a task (significant, "
+       "estimate beyond the margin); reproduced if both are tested on every task and not "
+       "worse (upper bound < margin)",
+    3: "reproduced if nfg and noaf are significantly worse than lstm on every task they were "
+       "tested on; contradicted if one of them is significantly better, or not worse (upper "
+       "bound < margin) without being significantly worse, on a task",
     4: f"per task (median share over variants): lr's main effect first and hidden_size's "
        f"second, each by ≥ {SHARE_TIE}, momentum's < {SMALL_SHARE}; reproduced if so on every "
        f"task, contradicted if an order is reversed by > {SHARE_TIE} or momentum ≥ "
@@ -135,19 +147,22 @@ RULES: dict[int, str] = {
     5: f"per task: all pairs together ≤ {INTERACTION_RATIO} × all main effects and lr × "
        f"hidden_size the largest pair by ≥ {SHARE_TIE}; reproduced if so on every task, "
        f"contradicted if the ratio is exceeded or another pair leads by > {SHARE_TIE} on one",
-    6: "contradicted if fgr is significantly better than lstm on a task; reproduced if not "
-       "and every task was tested",
-    7: "each of nig, nog, niaf not significantly worse on music and significantly worse on "
-       "≥ 1 other task; contradicted if one is worse on music or never worse elsewhere",
-    8: f"mean Hedges' g against lstm over the non-LM tasks: reproduced if nfg > nig > nog "
-       f"with both gaps > {ORDER_MARGIN}, contradicted if a gap < -{ORDER_MARGIN}",
-    9: "contradicted if lstm-b is significantly worse than lstm or than gru on a task; "
-       "reproduced if neither, every comparison tested",
-    10: "contradicted if gru is significantly worse than lstm on a task that is not language "
-        "modelling; reproduced if not, every such task tested (LM shown, not judged)",
+    6: "contradicted if fgr is relevantly better than lstm on a task; reproduced if it is "
+       "tested on every task and not better (lower bound > -margin)",
+    7: "each of nig, nog, niaf not worse on music (upper bound < margin) and significantly "
+       "worse on ≥ 1 other task; contradicted if one is relevantly worse on music, or on "
+       "every other task not worse without being significantly worse",
+    8: "mean paired difference against lstm over the non-LM tasks: reproduced if nfg > nig > "
+       "nog with both gaps > margin, contradicted if a gap < -margin",
+    9: "contradicted if lstm-b is relevantly worse than lstm or than gru on a task; "
+       "reproduced if it is not worse (upper bound < margin) than either on every task",
+    10: "contradicted if gru is relevantly worse than lstm on a task that is not language "
+        "modelling; reproduced if not worse (upper bound < margin) on every such task (LM "
+        "shown, not judged)",
 }
-_DETAIL_COLUMNS = ["task", "variant", "reference", "n", "n_ref", "median", "ref_median",
-                   "g_worse", "p_holm", "verdict", "note"]
+_DETAIL_COLUMNS = ["task", "variant", "reference", "n", "median", "ref_median", "diff",
+                   "low", "high", "detectable", "p_holm", "verdict", "not_worse",
+                   "not_better", "note"]
 
 
 def check(trials: pd.DataFrame, space: Mapping[str, tuple[float, float, bool]],
@@ -159,7 +174,8 @@ def check(trials: pd.DataFrame, space: Mapping[str, tuple[float, float, bool]],
     ``importance`` may be passed when already computed by :func:`comparisons` and
     :func:`importances` with the same settings, so the report computes them once."""
     if len(trials):
-        missing = {"task", "variant", "value", "lower_is_better"} - set(trials.columns)
+        missing = {"task", "variant", "value", "lower_is_better", "chance",
+                   "trial"} - set(trials.columns)
         if missing:
             raise ValueError(f"trials lack the columns {sorted(missing)}")
     tests = comparisons(trials, alpha, min_trials) if tests is None else tests
@@ -168,14 +184,13 @@ def check(trials: pd.DataFrame, space: Mapping[str, tuple[float, float, bool]],
     present = set(trials["variant"].astype(str)) if len(trials) else set()
     tasks = set(trials["task"].astype(str)) if len(trials) else set()
     lstm = tests[tests["reference"] == REFERENCE]
-    return [_simple(1, lstm[lstm["variant"].isin(GREFF_VARIANTS)], "better", (), present,
-                    GREFF_VARIANTS),
-            _simple(2, lstm[lstm["variant"].isin(["cifg", "np"])], "worse", ("cifg", "np"),
-                    present),
-            _simple(3, lstm[lstm["variant"].isin(["nfg", "noaf"])], "not worse",
-                    ("nfg", "noaf"), present),
+    return [_no_difference(1, lstm[lstm["variant"].isin(GREFF_VARIANTS)], "better", (),
+                           present, GREFF_VARIANTS),
+            _no_difference(2, lstm[lstm["variant"].isin(["cifg", "np"])], "worse",
+                           ("cifg", "np"), present),
+            _worse(lstm[lstm["variant"].isin(["nfg", "noaf"])], present),
             _hyperparameter_order(importance, tasks), _interactions(importance, tasks),
-            _simple(6, lstm[lstm["variant"] == "fgr"], "better", ("fgr",), present),
+            _no_difference(6, lstm[lstm["variant"] == "fgr"], "better", ("fgr",), present),
             _music(lstm, present), _gate_order(lstm, present), _forget_bias(tests, present),
             _gru(lstm, present)]
 
@@ -192,33 +207,32 @@ def _p(p: float) -> str:
 
 
 def _where(rows: pd.DataFrame, limit: int = 4) -> str:
-    """"nfg on lm (Holm p = 0.31, g = +0.12)" for each row, the first ``limit`` of them."""
+    """"nfg on lm (n = 18, diff +0.31 [+0.12, +0.50], Holm p = 0.01)" for each row, the first
+    ``limit`` of them: the mean paired difference with its 90 % interval, in units of the
+    reference's gain over chance, and for an undecided one what the test could detect."""
     parts = []
     for r in rows.head(limit).itertuples():
         versus = "" if r.reference == REFERENCE else f" vs {r.reference}"
-        parts.append(f"{r.variant}{versus} on {r.task}: {r.note}" if r.verdict == "untested"
-                     else f"{r.variant}{versus} on {r.task} (Holm p = {_p(r.p_holm)}, "
-                          f"g = {r.g_worse:+.2f})")
+        if r.verdict == "untested":
+            parts.append(f"{r.variant}{versus} on {r.task}: {r.note}")
+            continue
+        text = (f"{r.variant}{versus} on {r.task} (n = {r.n}, diff {r.diff:+.2f} "
+                f"[{r.low:+.2f}, {r.high:+.2f}], Holm p = {_p(r.p_holm)}")
+        if r.verdict == "not significant" and not (r.not_worse and r.not_better):
+            text += f", detectable {r.detectable:.2f}"
+        parts.append(text + ")")
     return "; ".join(parts) + ("; …" if len(rows) > limit else "")
 
 
-def _closest(rows: pd.DataFrame, towards: str) -> str:
-    """The tested comparison leaning most towards ``towards`` ("better"/"worse") by p."""
-    sign = -1.0 if towards == "better" else 1.0
-    lean = rows[sign * rows["g_worse"] > 0].sort_values("p_holm")
-    return f"closest: {_where(lean, 1).removesuffix('; …')}" if len(lean) else \
-        f"no {towards} mean"
-
-
 def _n(rows: pd.DataFrame) -> int:
-    """Trials behind the tested comparisons: each variant's, and each reference's once."""
+    """Trials behind the tested comparisons: each pair counts both of its trials."""
     done = rows[rows["verdict"] != "untested"]
-    return int(done["n"].sum() + done.drop_duplicates(["task", "reference"])["n_ref"].sum())
+    return int(2 * done["n"].sum())
 
 
 def _undecided(rows: pd.DataFrame, needed: Iterable[str], present: set[str],
                variants: Iterable[str] = ()) -> str:
-    """Why the comparisons cannot confirm a claim ("" when they can)."""
+    """Why the comparisons cannot decide a claim yet ("" when nothing is missing)."""
     absent = [v for v in needed if v not in present]
     if absent:
         return f"absent: {', '.join(absent)}"
@@ -228,27 +242,65 @@ def _undecided(rows: pd.DataFrame, needed: Iterable[str], present: set[str],
     return f"untested: {_where(untested)}" if len(untested) else ""
 
 
-def _simple(number: int, rows: pd.DataFrame, against: str, needed: Iterable[str],
-            present: set[str], variants: Iterable[str] = ()) -> Finding:
-    """Findings 1, 2, 3, 6: every comparison of ``rows`` must avoid the verdict ``against``
-    ("not worse" stands for "not significant" or "better")."""
-    bad_verdicts = ("not significant", "better") if against == "not worse" else (against,)
-    bad = rows[rows["verdict"].isin(bad_verdicts)]
+def _relevant(rows: pd.DataFrame, direction: str) -> pd.DataFrame:
+    """Rows significantly ``direction`` (worse/better) with an estimate beyond the margin."""
+    beyond = rows["diff"] > MARGIN if direction == "worse" else rows["diff"] < -MARGIN
+    return rows[(rows["verdict"] == direction) & beyond]
+
+
+def _shown_not_worse(rows: pd.DataFrame) -> pd.Series:
+    """Not worse by the interval, and not significantly worse either."""
+    return rows["not_worse"].astype(bool) & (rows["verdict"] != "worse")
+
+
+def _bounded(rows: pd.DataFrame, direction: str) -> pd.Series:
+    """Rows whose interval shows the variant not ``direction`` (worse/better) than the
+    reference by the margin."""
+    return rows["not_worse" if direction == "worse" else "not_better"].astype(bool)
+
+
+def _no_difference(number: int, rows: pd.DataFrame, against: str, needed: Iterable[str],
+                   present: set[str], variants: Iterable[str] = ()) -> Finding:
+    """Findings 1, 2, 6: no comparison of ``rows`` may be significantly ``against`` (worse or
+    better), and every one must show by its interval that it is not."""
     details = rows[_DETAIL_COLUMNS]
+    bad = _relevant(rows, against)
     if len(bad):
-        return _finding(number, CONTRADICTED, f"{against} than lstm: {_where(bad)}",
+        return _finding(number, CONTRADICTED, f"relevantly {against} than lstm: {_where(bad)}",
                         _n(rows), details)
     reason = _undecided(rows, needed, present, variants)
+    open_rows = rows[~_bounded(rows, against)]
+    if not reason and len(open_rows):
+        reason = (f"not shown not {against} (interval beyond the margin {MARGIN}): "
+                  f"{_where(open_rows)}")
     if reason:
         return _finding(number, INCONCLUSIVE, reason, _n(rows), details)
-    names, k, tasks = _names(rows["variant"].unique()), len(rows), rows["task"].nunique()
-    if against == "not worse":
-        text = (f"{names} worse than lstm in {k}/{k} comparisons on {tasks} task(s), "
-                f"Holm p ≤ {_p(rows['p_holm'].max())}, g ≥ {rows['g_worse'].min():+.2f}")
-    else:
-        text = (f"none of {names} {against} than lstm in {k} comparisons on {tasks} "
-                f"task(s); {_closest(rows, against)}")
+    side = "low" if against == "better" else "high"
+    edge = rows[side].min() if against == "better" else rows[side].max()
+    text = (f"none of {_names(rows['variant'].unique())} {against} than lstm in {len(rows)} "
+            f"comparisons on {rows['task'].nunique()} task(s); every interval inside the "
+            f"margin ({'lowest lower' if against == 'better' else 'highest upper'} bound "
+            f"{edge:+.2f}, margin {MARGIN})")
     return _finding(number, REPRODUCED, text, _n(rows), details)
+
+
+def _worse(rows: pd.DataFrame, present: set[str]) -> Finding:
+    """Finding 3: nfg and noaf significantly worse on every task they were tested on."""
+    details = rows[_DETAIL_COLUMNS]
+    bad = rows[(rows["verdict"] == "better") | _shown_not_worse(rows)]
+    if len(bad):
+        return _finding(3, CONTRADICTED, f"better or not worse than lstm: {_where(bad)}",
+                        _n(rows), details)
+    reason = _undecided(rows, ("nfg", "noaf"), present)
+    unsure = rows[rows["verdict"] != "worse"]
+    if not reason and len(unsure):
+        reason = f"not significantly worse: {_where(unsure)}"
+    if reason:
+        return _finding(3, INCONCLUSIVE, reason, _n(rows), details)
+    text = (f"nfg, noaf worse than lstm in {len(rows)}/{len(rows)} comparisons on "
+            f"{rows['task'].nunique()} task(s), Holm p ≤ {_p(rows['p_holm'].max())}, diff ≥ "
+            f"{rows['diff'].min():+.2f}")
+    return _finding(3, REPRODUCED, text, _n(rows), details)
 
 
 def _music(lstm: pd.DataFrame, present: set[str]) -> Finding:
@@ -259,50 +311,55 @@ def _music(lstm: pd.DataFrame, present: set[str]) -> Finding:
     details = rows[[*_DETAIL_COLUMNS, "music"]]
     music, other = rows[rows["music"]], rows[~rows["music"]]
     worse_elsewhere = set(other.loc[other["verdict"] == "worse", "variant"])
-    never = [v for v, g in other.groupby("variant")
-             if (g["verdict"] != "untested").all() and v not in worse_elsewhere]
-    bad = music[music["verdict"] == "worse"]
+    never = [v for v, g in other.groupby("variant") if _shown_not_worse(g).all()]
+    bad = _relevant(music, "worse")
     if len(bad) or never:
-        text = "; ".join([f"worse on music: {_where(bad)}"] * bool(len(bad))
-                         + [f"never worse on the other tasks: {_names(never)}"] * bool(never))
+        text = "; ".join([f"relevantly worse on music: {_where(bad)}"] * bool(len(bad))
+                         + [f"not worse on any other task: {_names(never)}"] * bool(never))
         return _finding(7, CONTRADICTED, text, _n(rows), details)
     reason = _undecided(rows, needed, present)
     if not reason and (no_music := [v for v in needed if v not in set(music["variant"])]):
         reason = f"not run on a music task: {_names(no_music)}"
+    if not reason and len(open_rows := music[~music["not_worse"].astype(bool)]):
+        reason = (f"not shown not worse on music (interval beyond the margin {MARGIN}): "
+                  f"{_where(open_rows)}")
     if not reason and (unsure := [v for v in needed if v not in worse_elsewhere]):
-        reason = f"not run on a task other than music: {_names(unsure)}"
+        reason = (f"not significantly worse on any other task: "
+                  f"{_where(other[other['variant'].isin(unsure)])}")
     if reason:
         return _finding(7, INCONCLUSIVE, reason, _n(rows), details)
     counts = ", ".join(f"{v} {int((g['verdict'] == 'worse').sum())}/{len(g)}"
                        for v, g in other.groupby("variant"))
-    text = (f"nig, nog, niaf not worse on music ({_closest(music, 'worse')}); worse on the "
-            f"other tasks: {counts}")
+    text = (f"nig, nog, niaf not worse on music (highest upper bound "
+            f"{music['high'].max():+.2f}, margin {MARGIN}); worse on the other tasks: {counts}")
     return _finding(7, REPRODUCED, text, _n(rows), details)
 
 
 def _gate_order(lstm: pd.DataFrame, present: set[str]) -> Finding:
-    """Finding 8: nfg, nig, nog ordered by mean g_worse over the non-LM tasks on which all
-    three are tested."""
+    """Finding 8: nfg, nig, nog ordered by their mean paired difference against lstm over
+    the non-LM tasks on which all three are tested."""
     order = ["nfg", "nig", "nog"]
     rows = lstm[lstm["variant"].isin(order)
                 & ~lstm["task"].map(is_language_model).astype(bool)]
-    table = (rows.pivot_table(index="variant", columns="task", values="g_worse")
-             if len(rows) else pd.DataFrame())
+    tested = rows[rows["verdict"] != "untested"]
+    table = (tested.pivot_table(index="variant", columns="task", values="diff")
+             if len(tested) else pd.DataFrame())
     table = table.reindex(order).dropna(axis=1, how="any")
-    used = rows[rows["task"].isin(table.columns)]
+    used = tested[tested["task"].isin(table.columns)]
     absent = [v for v in order if v not in present]
     if absent or table.shape[1] == 0:
         reason = (f"absent: {', '.join(absent)}" if absent else "no task (other than "
                   "language modelling) on which nfg, nig and nog are all tested")
         return _finding(8, INCONCLUSIVE, reason, _n(used), rows[_DETAIL_COLUMNS])
     mean = table.mean(axis=1)
-    details = table.assign(mean_g_worse=mean).reset_index()
+    details = table.assign(mean_diff=mean).reset_index()
     gaps = [mean["nfg"] - mean["nig"], mean["nig"] - mean["nog"]]
     ranked = " > ".join(f"{v} {mean[v]:+.2f}" for v in mean.sort_values(ascending=False).index)
-    text = (f"mean g against lstm over {table.shape[1]} non-LM task(s): {ranked}; gaps "
-            f"nfg−nig {gaps[0]:+.2f}, nig−nog {gaps[1]:+.2f} (margin {ORDER_MARGIN})")
-    verdict = (CONTRADICTED if min(gaps) < -ORDER_MARGIN else
-               REPRODUCED if min(gaps) > ORDER_MARGIN else INCONCLUSIVE)
+    text = (f"mean paired difference against lstm over {table.shape[1]} non-LM task(s) "
+            f"(n = {int(used['n'].min())}-{int(used['n'].max())} draws each): {ranked}; gaps "
+            f"nfg−nig {gaps[0]:+.2f}, nig−nog {gaps[1]:+.2f} (margin {MARGIN})")
+    verdict = (CONTRADICTED if min(gaps) < -MARGIN else
+               REPRODUCED if min(gaps) > MARGIN else INCONCLUSIVE)
     return _finding(8, verdict, text, _n(used), details)
 
 
@@ -310,18 +367,23 @@ def _forget_bias(tests: pd.DataFrame, present: set[str]) -> Finding:
     """Finding 9: lstm-b not worse than lstm, nor than gru."""
     rows = tests[tests["variant"] == "lstm-b"]
     details = rows[_DETAIL_COLUMNS]
-    bad = rows[rows["verdict"] == "worse"]
+    bad = _relevant(rows, "worse")
     if len(bad):
-        return _finding(9, CONTRADICTED, f"worse: {_where(bad)}", _n(rows), details)
+        return _finding(9, CONTRADICTED, f"relevantly worse: {_where(bad)}", _n(rows),
+                        details)
     reason = _undecided(rows, ("lstm-b", "gru"), present)
     for ref in ("gru", REFERENCE):
         if not reason and not (rows["reference"] == ref).any():
             reason = f"lstm-b and {ref} never ran on the same task"
+    if not reason and len(open_rows := rows[~rows["not_worse"].astype(bool)]):
+        reason = (f"not shown not worse (interval beyond the margin {MARGIN}): "
+                  f"{_where(open_rows)}")
     if reason:
         return _finding(9, INCONCLUSIVE, reason, _n(rows), details)
-    parts = [f"not worse than {ref} on {len(g)} task(s) ({_closest(g, 'worse')})"
-             for ref, g in rows.groupby("reference", sort=False)]
-    return _finding(9, REPRODUCED, "lstm-b " + "; ".join(parts), _n(rows), details)
+    parts = [f"not worse than {ref} on {len(g)} task(s) (highest upper bound "
+             f"{g['high'].max():+.2f})" for ref, g in rows.groupby("reference", sort=False)]
+    return _finding(9, REPRODUCED, "lstm-b " + "; ".join(parts) + f", margin {MARGIN}",
+                    _n(rows), details)
 
 
 def _gru(lstm: pd.DataFrame, present: set[str]) -> Finding:
@@ -330,18 +392,21 @@ def _gru(lstm: pd.DataFrame, present: set[str]) -> Finding:
     rows = rows.assign(language_model=rows["task"].map(is_language_model).astype(bool))
     judged = rows[~rows["language_model"]]
     details = rows[[*_DETAIL_COLUMNS, "language_model"]]
-    bad = judged[judged["verdict"] == "worse"]
+    bad = _relevant(judged, "worse")
     if len(bad):
-        return _finding(10, CONTRADICTED, f"worse than lstm: {_where(bad)}", _n(judged),
-                        details)
+        return _finding(10, CONTRADICTED, f"relevantly worse than lstm: {_where(bad)}",
+                        _n(judged), details)
     reason = _undecided(judged, ("gru",), present)
+    if reason and judged.empty and len(rows):
+        reason = "gru ran on language-modelling tasks only"
+    if not reason and len(open_rows := judged[~judged["not_worse"].astype(bool)]):
+        reason = (f"not shown not worse (interval beyond the margin {MARGIN}): "
+                  f"{_where(open_rows)}")
     if reason:
-        if judged.empty and len(rows):
-            reason = "gru ran on language-modelling tasks only"
         return _finding(10, INCONCLUSIVE, reason, _n(judged), details)
     better = int((judged["verdict"] == "better").sum())
-    text = (f"gru not worse than lstm on {len(judged)}/{len(judged)} non-LM task(s), better "
-            f"on {better} ({_closest(judged, 'worse')})")
+    text = (f"gru not worse than lstm on {len(judged)}/{len(judged)} non-LM task(s) (highest "
+            f"upper bound {judged['high'].max():+.2f}, margin {MARGIN}), better on {better}")
     return _finding(10, REPRODUCED, text, _n(judged), details)
 
 

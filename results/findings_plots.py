@@ -232,28 +232,76 @@ def lr_hidden(trials: pd.DataFrame, folder: Path, task: str, bins: tuple[int, in
 
 
 def effects(tests: pd.DataFrame, folder: Path, name: str, title: str) -> Path | None:
-    """Hedges' g against the reference (positive = worse) of each tested comparison in
-    ``tests``: one row per variant (and reference), a colour per task, a dot when Holm
-    significant and a cross when not."""
+    """The mean paired difference against the reference (positive = worse, in units of the
+    reference's gain over chance) of each tested comparison in ``tests``, with its 90 %
+    interval: one row per variant (and reference), a colour per task, a dot when Holm
+    significant and a cross when not; the grey band is the equivalence margin."""
     data = tests[tests["verdict"] != "untested"].copy()
     if data.empty:
         return None
     data["comparison"] = [v if r == REFERENCE else f"{v} vs {r}"
                           for v, r in zip(data["variant"], data["reference"])]
-    data["significant"] = np.where(data["verdict"].isin(["better", "worse"]),
-                                   "significant", "not significant")
-    # categorical y in order of first appearance: worst comparison on top
-    worst = data.groupby("comparison")["g_worse"].max().sort_values(ascending=False)
-    data = data.sort_values("comparison", key=lambda c: c.map(
-        {k: i for i, k in enumerate(worst.index)}), kind="stable")
-    figure, ax = plt.subplots(figsize=(6.5, 0.35 * len(worst) + 1.4))
-    sns.scatterplot(data=data, x="g_worse", y="comparison", hue="task", style="significant",
-                    hue_order=sorted(data["task"].unique()),
-                    markers={"significant": "o", "not significant": "X"},
-                    style_order=["significant", "not significant"], s=60, ax=ax)
+    worst = data.groupby("comparison")["diff"].max().sort_values(ascending=False)
+    rows = {k: i for i, k in enumerate(worst.index)}
+    tasks = sorted(data["task"].unique())
+    colours = dict(zip(tasks, sns.color_palette("tab10", len(tasks))))
+    figure, ax = plt.subplots(figsize=(6.5, 0.4 * len(worst) + 1.4))
+    margin = float(data["margin"].iloc[0])
+    ax.axvspan(-margin, margin, color="0.92", zorder=0)
     ax.axvline(0, color="grey", linewidth=1)
-    ax.set_xlabel("Hedges' g against the reference (positive: worse)")
-    ax.set_ylabel("")
+    for k, task in enumerate(tasks):
+        mine = data[data["task"] == task]
+        y = mine["comparison"].map(rows).to_numpy() + (k - (len(tasks) - 1) / 2) * 0.18
+        significant = mine["verdict"].isin(["better", "worse"]).to_numpy()
+        ax.errorbar(mine["diff"], y, xerr=[mine["diff"] - mine["low"],
+                                           mine["high"] - mine["diff"]],
+                    fmt="none", ecolor=colours[task], elinewidth=1, capsize=2)
+        ax.scatter(mine["diff"][significant], y[significant], color=colours[task], marker="o",
+                   s=30, label=task)
+        ax.scatter(mine["diff"][~significant], y[~significant], color=colours[task],
+                   marker="x", s=30)
+    ax.set_yticks(range(len(worst)), list(worst.index))
+    ax.invert_yaxis()
+    ax.set_xlabel("mean paired difference against the reference, in its gain over chance "
+                  "(positive: worse; bars: 90 % interval; grey: margin)", fontsize=8)
     ax.set_title(title)
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7, frameon=False)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7, frameon=False,
+              title="task (x: not significant)", title_fontsize=7)
     return _save(figure, folder / f"{slug(name)}.png")
+
+
+def trained(trials: pd.DataFrame, folder: Path, threshold: float, min_lr: float
+            ) -> Path | None:
+    """Every trial's test metric against its learning rate, one panel per task: trained
+    trials dark, the others light, the "trained" threshold (chance improved by ``threshold``
+    × |chance|) dashed, chance dotted, and the smallest compared learning rate."""
+    data = trials.dropna(subset=["value", "lr"])
+    if data.empty or data["lr"].nunique() < 2:
+        return None
+    tasks = sorted(data["task"].unique())
+    figure, axes = _grid(len(tasks), width=3.6, height=3.0, sharey=False)
+    for ax, task in zip(axes, tasks):
+        mine = data[data["task"] == task]
+        lower = bool(mine["lower_is_better"].iloc[0])
+        chance = float(mine["chance"].iloc[0])
+        line = chance - threshold * abs(chance) if lower else chance + threshold * abs(chance)
+        good = (mine["value"] < line) if lower else (mine["value"] > line)
+        x = np.log10(mine["lr"].to_numpy(dtype=float))
+        ax.scatter(x[~good], mine["value"][~good], s=5, color="tab:grey", alpha=0.4)
+        ax.scatter(x[good], mine["value"][good], s=5, color="tab:blue", alpha=0.6)
+        ax.axhline(chance, color="grey", linestyle=":", linewidth=1)
+        ax.axhline(line, color="k", linestyle="--", linewidth=1)
+        ax.axvline(math.log10(min_lr), color="tab:red", linewidth=0.8)
+        spread = np.nanpercentile(mine["value"], [1, 99])
+        pad = 0.1 * (spread[1] - spread[0] or 1.0)
+        ax.set_ylim(min(spread[0], line) - pad, max(spread[1], chance) + pad)
+        metric = str(mine["metric"].iloc[0]) if "metric" in mine else "metric"
+        ax.set_title(f"{task}: {good.mean():.0%} trained", fontsize=9)
+        ax.set_ylabel(f"test {metric}", fontsize=8)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"1e{v:.0f}"))
+        ax.tick_params(labelbottom=True, labelsize=7)
+    figure.supxlabel("learning rate (log scale; red: the smallest compared)")
+    figure.suptitle(f"trials that trained (beat chance by {threshold:.0%} of it: dashed) "
+                    "against the learning rate")
+    return _save(figure, folder / "trained.png")

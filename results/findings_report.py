@@ -27,8 +27,13 @@ from results.summary import to_markdown
 
 # a block of the report: (kind, payload); kinds h1/h2/h3/p (text), table (frame), img (path)
 Block = tuple[str, Union[str, pd.DataFrame, Path]]
-LEGEND = ("g is Hedges' g against the reference, positive when the variant is worse; "
-          "p values are Welch's, Holm-adjusted across the variants of each task.")
+LEGEND = (f"Comparisons are paired on the draws both cells trained on (learning rate ≥ "
+          f"{findings.COMPARE_MIN_LR:g}): diff is the mean difference against the reference in "
+          "units of the reference's gain over chance (positive: worse), [low, high] its 90 % "
+          "interval (two one-sided 95 % bounds), detectable the difference the test finds "
+          "with 80 % power; p values are paired t-tests, Holm-adjusted across the variants "
+          f"of each task. A claim of no difference needs the interval inside ±{findings.MARGIN}"
+          "; without it the answer is inconclusive.")
 _VARIANTS = {2: ["cifg", "np"], 3: ["nfg", "noaf"], 6: ["fgr"], 7: ["nig", "nog", "niaf"],
              8: ["nfg", "nig", "nog"], 9: ["lstm-b"], 10: ["gru"]}  # effect figures
 
@@ -46,7 +51,9 @@ def build(trials: pd.DataFrame, space: Mapping[str, tuple[float, float, bool]],
     importance = findings.importances(trials, space, min_fanova_trials, n_trees)
     results = findings.check(trials, space, alpha, min_trials, tests=tests,
                              importance=importance)
-    settings = {"alpha": alpha, "min_trials": min_trials,
+    settings = {"alpha": alpha, "min_trials": min_trials, "margin": findings.MARGIN,
+                "compared learning rates": f">= {findings.COMPARE_MIN_LR:g}",
+                "trained": f"beat chance by {findings.TRAINED:.0%} of it",
                 "min_fanova_trials": min_fanova_trials, "n_trees": n_trees,
                 "space": {k: list(v) for k, v in space.items()}}
     blocks = _blocks(trials, tests, importance, results, out, settings, provenance)
@@ -86,9 +93,18 @@ def _blocks(trials: pd.DataFrame, tests: pd.DataFrame, importance: Importance,
     blocks: list[Block] = [
         ("h1", "Findings: Greff et al. (2017) and Jozefowicz et al. (2015)"),
         ("p", f"{len(trials)} trials, {len(tasks)} task(s), {variants} variant(s); "
-              f"α = {settings['alpha']}, at least {settings['min_trials']} trials per side "
-              f"of a test. {LEGEND}"),
-        ("table", verdict_table(results))]
+              f"search seed {provenance.get('search seed', '?')}; α = {settings['alpha']}, "
+              f"at least {settings['min_trials']} paired draws per test. {LEGEND}"),
+        ("table", verdict_table(results)),
+        ("h2", "Which trials trained"),
+        ("p", f"A trial trained when its test metric beat chance by {findings.TRAINED:.0%} of "
+              "the chance level. Share of trials that trained, per task and variant: all "
+              "trials, those compared (learning rate ≥ "
+              f"{findings.COMPARE_MIN_LR:g}), and per learning-rate decade.")]
+    if len(trials):
+        blocks.append(("table", trained_table(trials)))
+        picture = plots.trained(trials, figures, findings.TRAINED, findings.COMPARE_MIN_LR)
+        blocks += [("img", picture)] if picture is not None else []
     for f in results:
         blocks += [("h2", f"{f.number}. {f.title}: {f.verdict}"),
                    ("p", f"Claim ({f.source}): “{f.claim}”"),
@@ -129,23 +145,46 @@ def _figures_of(f: Finding, trials: pd.DataFrame, tests: pd.DataFrame,
 
 
 def task_summary(trials: pd.DataFrame, tests: pd.DataFrame, task: str) -> pd.DataFrame:
-    """Every variant of ``task`` (stats.summarize) with its test against lstm, best first;
-    ``beat_chance`` counts the trials better than the task's chance level, because with a
-    short budget most of a wide learning-rate range never leaves the initial loss, and the
-    comparison is then one of how fast cells start to learn."""
+    """Every variant of ``task`` (stats.summarize) with its paired test against lstm, best
+    first; ``trained`` counts the trials that beat chance by the stated margin."""
     rows = trials[trials["task"] == task]
     lower = bool(rows["lower_is_better"].iloc[0])
     summary = stats.summarize(rows, "value", lower)
-    if "chance" in rows and rows["chance"].notna().any():
-        chance = rows["chance"].astype(float)
-        beat = (rows["value"] < chance) if lower else (rows["value"] > chance)
-        counts = beat.groupby(rows["variant"].astype(str)).sum().astype(int)
-        summary.insert(3, "beat_chance", summary["variant"].map(counts).fillna(0).astype(int))
+    counts = findings.trained(rows).groupby(rows["variant"].astype(str)).sum().astype(int)
+    summary.insert(3, "trained", summary["variant"].map(counts).fillna(0).astype(int))
     against = tests[(tests["task"] == task) & (tests["reference"] == findings.REFERENCE)]
-    table = summary.merge(against[["variant", "g_worse", "p_holm", "verdict"]], on="variant",
-                          how="left")
+    table = summary.merge(against[["variant", "n", "diff", "low", "high", "detectable",
+                                   "p_holm", "verdict"]].rename(columns={"n": "pairs"}),
+                          on="variant", how="left")
     table.loc[table["variant"] == findings.REFERENCE, "verdict"] = "reference"
     return table.sort_values("median", ascending=lower).reset_index(drop=True)
+
+
+def trained_table(trials: pd.DataFrame) -> pd.DataFrame:
+    """Per task and variant (and all variants of a task): how many trials trained, of all
+    and of the compared ones, and the share per learning-rate decade."""
+    data = trials.assign(trained=findings.trained(trials))
+    has_lr = "lr" in data and data["lr"].notna().any()
+    if has_lr:
+        decade = np.floor(np.log10(data["lr"].astype(float)))
+        data = data.assign(decade=[f"lr 1e{int(d)}" for d in decade])
+    rows = []
+    for (task, variant), group in [*data.groupby(["task", "variant"], sort=True),
+                                   *((( t, "all"), g) for t, g in data.groupby("task"))]:
+        row: dict[str, Any] = {"task": task, "variant": variant,
+                               "trained": f"{int(group['trained'].sum())}/{len(group)}"}
+        if has_lr:
+            chosen = group[group["lr"].astype(float) >= findings.COMPARE_MIN_LR]
+            row[f"lr ≥ {findings.COMPARE_MIN_LR:g}"] = (
+                f"{chosen['trained'].mean():.0%} of {len(chosen)}" if len(chosen) else "-")
+            for name, part in group.groupby("decade"):
+                row[str(name)] = f"{part['trained'].mean():.0%}"
+        rows.append(row)
+    table = pd.DataFrame(rows).sort_values(["task", "variant"], key=lambda c: c.map(
+        lambda v: (v == "all", v) if c.name == "variant" else v)).fillna("")
+    decades = sorted([c for c in table.columns if c.startswith("lr 1e")],
+                     key=lambda c: int(c[5:]))
+    return table[[c for c in table.columns if not c.startswith("lr 1e")] + decades]
 
 
 def trial_counts(trials: pd.DataFrame) -> pd.DataFrame:

@@ -163,6 +163,17 @@ class Task:
         dense[batch.mask] = per_step
         return dense.sum((0, 2)) / batch.mask.sum((0, 2)).clamp(min=1)
 
+    def sequence_scale(self, batch: Batch) -> Tensor:
+        """Per trial, ``[K]`` float64 (a batch stacked along dimension 1, as ``losses``
+        takes it): the factor that turns the mean loss per scored step into the loss summed
+        over each sequence's scored steps and outputs and averaged over the sequences, as
+        Greff et al.'s library computes its errors (pylstm, error_functions.py; its squared
+        error is halved, 0.5 Σ (y - t)², and so is this one's)."""
+        scored = batch.mask.sum((0, 2)).to(torch.float64)
+        sequences = batch.mask.any(0).sum(-1).clamp(min=1).to(torch.float64)
+        outputs = self.io.output_size / 2 if self.io.output == "regression" else 1.0
+        return scored * outputs / sequences
+
     def _per_step_loss(self, outputs: Tensor, batch: Batch) -> Tensor:
         """Loss at each scored step, shape ``[scored]``."""
         out, mask = outputs[batch.mask], batch.mask

@@ -19,6 +19,7 @@ class MemoryAddSettings(Settings):
     markers: int = 2  # marked values to add per segment
     queries: int = 1  # segments; the sum is asked for at the end of each
     reset: bool = False  # a reset marker opens every segment after the first
+    every_step: bool = False  # the sum so far is the target at every step, not only at queries
     lr: float = 1e-2
 
     def check(self) -> None:
@@ -48,6 +49,12 @@ class MemoryAdd(SyntheticTask):
     Input channels: value, add marker, then a reset channel (with ``reset``) and a query
     channel (with Q > 1). Chance (best constant per query): markers/12 with resets, else
     markers/12 · (Q + 1)/2.
+
+    ``every_step`` scores the sum so far at every step (a framewise target, as in the
+    speech and music tasks of Greff et al., whose per-sequence summed error gives their
+    learning rates their scale). Chance is then the best prediction from the position alone,
+    E[y_t] = Σ_j p_j(t) / 2, scoring the mean over steps of Var(y_t) = Σ_j p_j(t)/3 -
+    p_j(t)²/4, where p_j(t) is the probability that counted marker j lies at or before t.
     """
 
     settings_class = MemoryAddSettings
@@ -59,14 +66,32 @@ class MemoryAdd(SyntheticTask):
 
     @property
     def io(self) -> IO:
-        per = "per-step" if self.settings.queries > 1 else "per-sequence"
+        s = self.settings
+        per = "per-step" if s.queries > 1 or s.every_step else "per-sequence"
         return IO("features", self._channels, "regression", 1, per)
 
     @property
     def metrics(self) -> tuple[Metric, ...]:
         s = self.settings
-        chance = s.markers / 12 * (1 if s.reset else (s.queries + 1) / 2)
+        if s.every_step:
+            chance = float(self._position_moments()[1].mean())
+        else:
+            chance = s.markers / 12 * (1 if s.reset else (s.queries + 1) / 2)
         return (Metric("mse", "squared error", True, chance),)
+
+    def _position_moments(self) -> tuple[np.ndarray, np.ndarray]:
+        """E[y_t] and Var(y_t) at every step t, from the markers' placement alone."""
+        s = self.settings
+        t = np.arange(s.seq_len, dtype=np.float64)
+        mean, var = np.zeros(s.seq_len), np.zeros(s.seq_len)
+        for q, (start, stop) in enumerate(self._segments()):
+            parts = np.linspace(start, stop, s.markers + 1).astype(int)
+            counted = (t >= start) if not s.reset else (t >= start) & (t < stop)
+            for low, high in zip(parts[:-1], parts[1:]):
+                p = np.clip((t - low + 1) / (high - low), 0.0, 1.0) * counted
+                mean += p / 2
+                var += p / 3 - p**2 / 4
+        return mean, var
 
     def _segments(self) -> list[tuple[int, int]]:
         edges = np.linspace(0, self.settings.seq_len, self.settings.queries + 1).astype(int)
@@ -92,13 +117,22 @@ class MemoryAdd(SyntheticTask):
                 x[:, stop - 1, -1] = 1.0
             y[:, stop - 1, 0] = total
             mask[:, stop - 1] = True
+            if s.every_step:  # the running sum since the last reset, at every step
+                added = (x[:, start:stop, 0] * x[:, start:stop, 1]).astype(np.float64)
+                before = 0.0 if s.reset or q == 0 else y[:, start - 1, :1]
+                y[:, start:stop, 0] = (before + np.cumsum(added, 1)).reshape(n, -1)
+                mask[:, start:stop] = True
         return x, y, mask
 
     def _score(self, outputs: Tensor, batch: Batch) -> dict[str, float]:
         return {"mse": float(self._per_step_loss(outputs, batch).sum())}
 
     def trivial_outputs(self, batch: Batch) -> Tensor:
-        """The expected answer at each query: markers/2 per segment counted."""
+        """The expected answer at each query: markers/2 per segment counted (with
+        ``every_step``, the expected sum so far at each position)."""
+        if self.settings.every_step:
+            mean = torch.from_numpy(self._position_moments()[0][:batch.mask.shape[0]])
+            return mean.float().view(-1, 1, 1).expand(*batch.mask.shape, 1)
         half = self.settings.markers / 2
         counted = torch.ones_like(batch.mask, dtype=torch.float32) if self.settings.reset \
             else batch.mask.float().cumsum(0)

@@ -56,7 +56,8 @@ def test_files_and_figures_are_written(full: tuple[Path, pd.DataFrame]) -> None:
     figures = {p.name for p in (folder / "figures").glob("*.png")}
     assert figures == ({f"{kind}_{task}.png" for task in REPORT_TASKS
                         for kind in ("box", "lr", "importance", "lr_hidden")}
-                       | {f"finding_{k}.png" for k in (2, 3, 8, 10)})  # 6, 7, 9: no variants
+                       | {f"finding_{k}.png" for k in (2, 3, 8, 10)}  # 6, 7, 9: no variants
+                       | {"trained.png"})
 
 
 def test_verdict_table_comes_first_with_the_ten_verdicts(
@@ -71,8 +72,12 @@ def test_verdict_table_comes_first_with_the_ten_verdicts(
     assert [row[2] for row in first[1:]].count("Jozefowicz et al. 2015") == 3
     # then a section per finding, in order, the per-task summaries, the provenance
     headings = re.findall(r"^## (.*)$", markdown, flags=re.M)
-    assert [h.split(".")[0] for h in headings[:10]] == [str(k) for k in range(1, 11)]
-    assert headings[10:] == ["Per-task summaries", "Provenance"]
+    assert headings[0] == "Which trials trained"
+    assert [h.split(".")[0] for h in headings[1:11]] == [str(k) for k in range(1, 11)]
+    assert headings[11:] == ["Per-task summaries", "Provenance"]
+    trained = _tables(markdown)[1]
+    assert trained[0][:4] == ["task", "variant", "trained", "lr ≥ 0.0001"]
+    assert [row[1] for row in trained[1:]].count("all") == len(REPORT_TASKS)
     assert "sqlite:///runs.db" in markdown and "greff-music" in markdown
     for task in REPORT_TASKS:
         assert f"### {task}: test" in markdown
@@ -101,7 +106,7 @@ def test_html_is_self_contained(full: tuple[Path, pd.DataFrame]) -> None:
     page = (folder / "findings.html").read_text()
     markdown = (folder / "findings.md").read_text()
     embedded = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
-    assert len(embedded) == markdown.count("![") == 12
+    assert len(embedded) == markdown.count("![") == 13
     assert base64.b64decode(embedded[0])[:8] == b"\x89PNG\r\n\x1a\n"
     assert "figures/" not in page  # nothing to fetch next to the file
     assert page.count("<table") == markdown.count("\n|---")
@@ -117,21 +122,25 @@ def test_one_task_two_variants_still_builds(tmp_path: Path) -> None:
     first = _tables((tmp_path / "findings.md").read_text())[0]
     assert len(first) == 11 and all(row[3] == "inconclusive" for row in first[1:10])
     figures = {p.name for p in (tmp_path / "figures").glob("*.png")}
-    assert {"box_music.png", "lr_music.png", "finding_10.png"} <= figures
+    assert {"box_music.png", "lr_music.png", "trained.png"} <= figures
     assert not any(n.startswith(("importance_", "lr_hidden_")) for n in figures)
     data = json.loads((tmp_path / "findings.json").read_text())
     assert "12 < 30 trials" in data["findings"][3]["statistic"]
     assert "hidden_size: not in the trials" in data["findings"][3]["statistic"]
 
 
-def test_task_summary_counts_the_trials_that_beat_chance() -> None:
+def test_task_summary_counts_the_trials_that_trained() -> None:
+    # trained: at least 10 % under chance (10.95 - 1.095 = 9.855)
     trials = pd.DataFrame({
         "task": "music", "variant": ["lstm"] * 3 + ["gru"] * 3, "metric": "nll",
-        "value": [9.0, 12.0, 30.0, 8.0, 10.0, 10.5], "lower_is_better": True, "chance": 10.95,
+        "value": [9.0, 12.0, 30.0, 8.0, 9.9, 10.5], "lower_is_better": True, "chance": 10.95,
         "diverged": False})
     tests = pd.DataFrame({"task": ["music"], "variant": ["gru"], "reference": ["lstm"],
-                          "g_worse": [-0.5], "p_holm": [0.4], "verdict": ["not significant"]})
+                          "n": [3], "diff": [-0.5], "low": [-0.9], "high": [-0.1],
+                          "detectable": [0.6], "p_holm": [0.4],
+                          "verdict": ["not significant"]})
     table = findings_report.task_summary(trials, tests, "music").set_index("variant")
-    assert table.loc["lstm", "beat_chance"] == 1 and table.loc["gru", "beat_chance"] == 3
+    assert table.loc["lstm", "trained"] == 1 and table.loc["gru", "trained"] == 1
+    assert table.loc["gru", "pairs"] == 3 and table.loc["gru", "diff"] == -0.5
     assert list(table.index) == ["gru", "lstm"]  # best median first
     assert table.loc["lstm", "verdict"] == "reference"
