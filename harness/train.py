@@ -127,7 +127,21 @@ def train_population(configs: list[RunConfig],
     """Train K runs that share a ``stack_key`` as one stacked model (population training):
     each trial keeps its own initialisation, data stream, input noise, learning rate,
     momentum, clipping, divergence and early stopping, so it gives what it gives alone.
-    ``on_step`` gets the mean training loss of the trials still training."""
+    ``on_step`` gets the mean training loss of the trials still training.
+
+    Subnormal floats are flushed to zero while it trains: a cell whose gates saturate
+    (measured: ``niaf`` at hidden 200 on music) otherwise computes on subnormal numbers, which
+    x86 CPUs handle in microcode, 6x slower for the whole run, for a difference below 1e-38."""
+    flushed = torch.set_flush_denormal(True)
+    try:
+        return _train_population(configs, on_step)
+    finally:
+        if flushed:
+            torch.set_flush_denormal(False)
+
+
+def _train_population(configs: list[RunConfig],
+                      on_step: Callable[[int, int, float], None] | None) -> list[RunResult]:
     started = time.perf_counter()
     keys = {stack_key(c) for c in configs}
     if len(keys) != 1:

@@ -42,7 +42,7 @@ REFERENCE = "lstm"
 MIN_TRIALS = 10          # pairs a comparison needs
 MIN_FANOVA_TRIALS = 30   # per (task, variant): a forest on fewer points mostly fits noise
 COMPARE_MIN_LR = 1e-4    # draws with a smaller learning rate are not compared (see above)
-TRAINED = 0.1            # a trial trained when it beat chance by 10 % of the chance level
+TRAINED = 0.05           # a trial trained when it beat chance by 5 % of the chance level
 MARGIN = 0.2             # equivalence margin, in units of the reference's gain over chance
 TEST_COLUMNS = ["task", "reference", "variant", "n", "n_ref", "mean", "ref_mean", "median",
                 "ref_median", "scale", "diff", "low", "high", "detectable", "margin", "p",

@@ -128,12 +128,31 @@ def test_reproduce_ci_runs_the_whole_protocol(tmp_path: Path) -> None:
     first_table = markdown[markdown.index("|"):].split("\n\n")[0]
     assert first_table.count("\n") == 11  # header, rule, ten findings
     assert "findings report:" in result.stdout
-    for task in ("music", "memory-add", "lm"):
+    for task in ("music", "reber", "lm"):
         study = store.open_study(store.open_storage(journal), f"reproduce-ci-{task}",
                                  create=False)
         done = store.completed(study)
         assert len(done) == len(REPRODUCE_VARIANTS) * 3
         values = [t.value for t in done]
         assert all(math.isfinite(v) for v in values)  # diverged trials at chance, not NaN
+        config = done[0].user_attrs["config"]  # Greff's loss, update and online batches
+        assert (config["loss_reduction"], config["momentum_scaled_lr"],
+                config["batch_size"]) == ("sum", True, 1)
+    assert "search seed 0" in markdown
     again = harness("reproduce", "--profile", "ci", "--storage", journal, cwd=tmp_path)
     assert again.returncode == 0 and f"{n} done, 0 to run" in again.stderr
+    # another seed: an independent replicate in studies of its own, other draws
+    other = harness("reproduce", "--profile", "ci", "--seed", "1", "--tasks", "reber",
+                    "--variants", "lstm,gru", "--storage", journal, cwd=tmp_path)
+    assert other.returncode == 0, other.stderr
+    assert "search reproduce-ci-seed1: 6 trials" in other.stderr
+    assert "search seed 1" in (tmp_path / "results" / "reproduce-ci-seed1" /
+                               "findings.md").read_text()
+    seed0, seed1 = (store.named_studies(store.open_storage(journal), name)
+                    for name in ("reproduce-ci", "reproduce-ci-seed1"))
+    assert [s.study_name for s in seed0] == [f"reproduce-ci-{t}" for t in
+                                             ("lm", "music", "reber")]
+    assert [s.study_name for s in seed1] == ["reproduce-ci-seed1-reber"]
+    lrs = {t.user_attrs["config"]["lr"] for s in (seed0[2], seed1[0]) for t in
+           store.completed(s) if t.user_attrs["config"]["variant"] == "lstm"}
+    assert len(lrs) == 6  # three draws each, none shared
