@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 from collections.abc import Sequence
 from typing import NoReturn
 
 import tasks
 import variants
-from harness import plugins
+from harness import plugins, signals, storage_url
 from harness.table import format_table
 
 # Runs trained at once as one stacked model by a grid worker: large enough to amortise the
@@ -152,8 +154,8 @@ def _work_options(p: argparse.ArgumentParser | argparse._ArgumentGroup, together
     p.add_argument("--population", type=_positive_int, default=DEFAULT_POPULATION,
                    metavar="K", help=f"train up to K {together} at once as one stacked model "
                    f"(default {DEFAULT_POPULATION}; 1: one by one)")
-    p.add_argument("--storage", help="journal file or database URL "
-                                     "(default results/harness.journal)")
+    p.add_argument("--storage", help="journal file or database URL (default "
+                   "$HARNESS_STORAGE, else results/harness.journal)")
 
 
 def _search_options(p: argparse.ArgumentParser) -> None:
@@ -274,8 +276,8 @@ def build_parser() -> argparse.ArgumentParser:
                             "PostgreSQL URL shared by many machines) and run its waiting runs")
     p.add_argument("--study", required=True,
                    help="the study (grid-default, ...) or search (reproduce-quick, ...)")
-    p.add_argument("--storage", help="journal file or database URL "
-                                     "(default results/harness.journal)")
+    p.add_argument("--storage", help="journal file or database URL (default "
+                   "$HARNESS_STORAGE, else results/harness.journal)")
     p.add_argument("--workers", type=_positive_int, default=1,
                    help="local processes (default 1; run one worker per machine or core)")
     p.add_argument("--population", type=_positive_int, default=DEFAULT_POPULATION,
@@ -286,7 +288,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("report", help="rebuild tables, figures and report from storage")
     p.add_argument("--study", help="a study (default grid-default), or with --findings a "
                    "search (studies NAME-TASK; default: the storage's only search)")
-    p.add_argument("--storage", help="journal file or database URL")
+    p.add_argument("--storage", help="journal file or database URL (default "
+                   "$HARNESS_STORAGE, else results/harness.journal)")
     p.add_argument("--out", help="report folder (default results/STUDY)")
     p.add_argument("--findings", action="store_true",
                    help="the findings report of a search (verdicts, statistics, figures)")
@@ -295,13 +298,32 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    from harness.journal import JournalWriteError
     from harness.memory import keep_freed_memory
+    from harness.outage import StorageDown
+    from harness.runner import WorkerFailed, quiet_optuna
 
     args = build_parser().parse_args(argv)
     keep_freed_memory()
+    if hasattr(args, "storage"):  # --storage, else $HARNESS_STORAGE, else the default journal
+        args.storage = storage_url.resolve(args.storage)
+    quiet_optuna()
+    handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
+    if threading.current_thread() is threading.main_thread():
+        signals.install()  # SIGTERM interrupts like Ctrl-C: runs in hand back in the queue
     try:
         plugins.load(args.plugin)
         return args.handler(args)
     except USER_ERRORS as error:
         print(f"harness: error: {error}", file=sys.stderr)
         return 2
+    except (StorageDown, JournalWriteError, WorkerFailed) as error:
+        print(f"harness: error: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt as interrupt:  # outside the work loop: nothing in hand
+        print("interrupted", file=sys.stderr)
+        return signals.exit_code(interrupt)
+    finally:
+        if threading.current_thread() is threading.main_thread():
+            for number, handler in handlers.items():
+                signal.signal(number, handler)

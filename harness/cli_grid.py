@@ -10,8 +10,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from harness import grid, runner, store
+from harness import grid, runner, signals, store
 from harness.config import ConfigError, parse_value
+from harness.outage import ride_out
 from harness.train import RunResult, summary_line
 from results import report as reports
 from results.summary import task_table, to_markdown
@@ -41,7 +42,8 @@ def cmd_grid(args: argparse.Namespace) -> int:
     spec = grid.resolve(args.profile, _split(args.variants), _split(args.tasks), args.seeds,
                         args.config, _run_overrides(args.set))
     study_name = args.study or f"grid-{spec.profile}"
-    prepared = runner.prepare(spec, store.open_storage(args.storage), study_name)
+    storage = store.open_storage(args.storage)
+    prepared = ride_out(lambda: runner.prepare(spec, storage, study_name), "queueing the grid")
     device = None if args.device == "auto" else args.device
     done = runner.done_keys(prepared.study) & prepared.keys
     print(f"grid {study_name}: {prepared.total} runs ({len(spec.variants)} variants × "
@@ -76,26 +78,29 @@ def cmd_grid(args: argparse.Namespace) -> int:
     try:
         runner.run(prepared, args.storage, args.workers, device, args.population, on_run,
                    on_progress, on_step=on_step, on_start=on_start)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         bar.close()
-        print("interrupted: finished runs are stored; run the same command to resume",
-              file=sys.stderr)
-        return 130
+        print(f"{_stopped_by(interrupt)}: finished runs are stored, the runs in hand are back "
+              "in the queue; run the same command to resume", file=sys.stderr)
+        return signals.exit_code(interrupt)
     bar.close()
     for error in runner.failed(prepared.study, prepared.keys):
         print(f"failed run: {error}", file=sys.stderr)
-    return _write_report(prepared.study, args.out)
+    return ride_out(lambda: _write_report(prepared.study, args.out), "writing the report")
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Join the grid or search in a storage and take its waiting runs until none is left."""
     storage = store.open_storage(args.storage)
-    studies = store.named_studies(storage, args.study)
+
+    def join() -> tuple[list, set[str], set[str], int]:
+        studies = store.named_studies(storage, args.study)
+        keys = {t.user_attrs["key"] for s in studies for t in s.get_trials(deepcopy=False)
+                if "key" in t.user_attrs}
+        before = {k for s in studies for k in runner.done_keys(s)}
+        return studies, keys, before, sum(store.counts(s).get("waiting", 0) for s in studies)
+    studies, keys, before, waiting = ride_out(join, "joining the study")
     device = None if args.device == "auto" else args.device
-    keys = {t.user_attrs["key"] for s in studies for t in s.get_trials(deepcopy=False)
-            if "key" in t.user_attrs}
-    before = {k for s in studies for k in runner.done_keys(s)}
-    waiting = sum(store.counts(s).get("waiting", 0) for s in studies)
     print(f"worker on {', '.join(s.study_name for s in studies)}: {len(before)} runs done, "
           f"{waiting} waiting", file=sys.stderr)
     reported = set(before)
@@ -112,15 +117,20 @@ def cmd_worker(args: argparse.Namespace) -> int:
     try:
         runner.run(studies, args.storage, args.workers, device, args.population, on_run,
                    on_progress, keys)
-    except KeyboardInterrupt:
-        print("interrupted: finished runs are stored, the runs in hand are back in the queue",
-              file=sys.stderr)
-        return 130
-    done = {k for s in studies for k in runner.done_keys(s)}
+    except KeyboardInterrupt as interrupt:
+        print(f"{_stopped_by(interrupt)}: finished runs are stored, the runs in hand are back "
+              "in the queue", file=sys.stderr)
+        return signals.exit_code(interrupt)
+    done = ride_out(lambda: {k for s in studies for k in runner.done_keys(s)},
+                    "reading the finished runs")
     print(f"no waiting runs left: {len(done)} done in all, {len(done - before)} by this "
           "worker's processes" if args.workers > 1 else
           f"no waiting runs left: {len(done)} done in all", file=sys.stderr)
     return 0
+
+
+def _stopped_by(interrupt: KeyboardInterrupt) -> str:
+    return "terminated (SIGTERM)" if isinstance(interrupt, signals.Terminated) else "interrupted"
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -11,9 +11,10 @@ from pathlib import Path
 import optuna
 from tqdm import tqdm
 
-from harness import runner, search, store
-from harness.cli_grid import _run_overrides, _split, report_folder
+from harness import runner, search, signals, storage_url, store
+from harness.cli_grid import _run_overrides, _split, _stopped_by, report_folder
 from harness.config import ConfigError
+from harness.outage import ride_out
 from harness.profiles import reproduce_spec
 from harness.train import summary_line
 
@@ -27,12 +28,12 @@ def cmd_search(args: argparse.Namespace) -> int:
                              args.trials, args.space, args.seed, args.prefix,
                              _run_overrides(args.set))
     studies = _run(spec, args)
-    if studies is None:
-        return 130
+    if isinstance(studies, int):
+        return studies
     for study in studies:
         print(f"{study.study_name}: {len(store.completed(study))} trials finished")
     print(f"analyse with: python -m harness report --findings --study {spec.prefix}"
-          + (f" --storage {args.storage}" if args.storage else ""))
+          + (f" --storage {storage_url.shown(args.storage)}" if args.storage else ""))
     return 0
 
 
@@ -41,8 +42,8 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     spec = reproduce_spec(args.profile, _split(args.tasks), _split(args.variants),
                           args.trials, _run_overrides(args.set), args.seed)
     studies = _run(spec, args)
-    if studies is None:
-        return 130
+    if isinstance(studies, int):
+        return studies
     return _findings(studies, spec.prefix, args.storage, args.out,
                      {"profile": args.profile, "command": "reproduce"})
 
@@ -67,10 +68,10 @@ def _only_search(storage: optuna.storages.BaseStorage) -> str:
     return prefixes[0]
 
 
-def _run(spec: search.SearchSpec, args: argparse.Namespace) -> list[optuna.Study] | None:
-    """Enqueue the search and work through it; None when interrupted."""
+def _run(spec: search.SearchSpec, args: argparse.Namespace) -> list[optuna.Study] | int:
+    """Enqueue the search and work through it; the exit code when interrupted."""
     storage = store.open_storage(args.storage)
-    prepared = search.prepare(spec, storage)
+    prepared = ride_out(lambda: search.prepare(spec, storage), "queueing the search")
     studies = [p[0] for p in prepared.values()]
     keys = {store.run_key(c) for task in spec.tasks for c in spec.runs(task)}
     done = sum(len(keys & runner.done_keys(s)) for s in studies)
@@ -99,11 +100,11 @@ def _run(spec: search.SearchSpec, args: argparse.Namespace) -> list[optuna.Study
     try:
         runner.run(studies, args.storage, args.workers, device, args.population, on_run,
                    on_progress, keys)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt as interrupt:
         bar.close()
-        print("interrupted: finished trials are stored; run the same command to resume",
-              file=sys.stderr)
-        return None
+        print(f"{_stopped_by(interrupt)}: finished trials are stored, the trials in hand are "
+              "back in the queue; run the same command to resume", file=sys.stderr)
+        return signals.exit_code(interrupt)
     bar.close()
     for study in studies:
         for error in runner.failed(study, keys):
@@ -122,7 +123,7 @@ def _findings(studies: list[optuna.Study], name: str, storage: str | None, out: 
     folder = Path(out or Path("results") / name)
     recorded = [s.user_attrs.get("search", {}) for s in studies]
     provenance = {**provenance, "studies": ", ".join(s.study_name for s in studies),
-                  "storage": storage or store.DEFAULT_STORAGE,
+                  "storage": storage_url.shown(storage),
                   "space": recorded[0].get("space_description", ""),
                   "search seed": recorded[0].get("seed"),
                   "trials": len(trials)}

@@ -6,17 +6,25 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import queue
+import signal
+import sys
 import time
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import optuna
 import torch
 from optuna.trial import TrialState
 
-from harness import grid, liveness, plugins, store
+from harness import grid, liveness, plugins, signals, store
 from harness.config import RunConfig
+from harness.journal import JournalWriteError
 from harness.memory import keep_freed_memory
+from harness.outage import StorageDown, is_outage
+from harness.store import StorageError
 from harness.train import RunResult
 
 log = logging.getLogger(__name__)
@@ -67,19 +75,44 @@ def _studies(studies: Prepared | list[optuna.Study]) -> list[optuna.Study]:
     return [studies.study] if isinstance(studies, Prepared) else list(studies)
 
 
+class WorkerFailed(RuntimeError):
+    """A local worker process stopped with an error (the message carries its reason)."""
+
+
+# what a worker process reports when it ends: (exit code, one line); 0 is a normal end
+_STOPPED, _BROKEN = 3, 1
+
+
 def _worker_main(storage_url: str | None, study_names: list[str], device: str | None,
-                 threads: int, population: int, plugin_modules: list[str]) -> None:
+                 threads: int, population: int, plugin_modules: list[str],
+                 ends: Any) -> None:
+    signals.install()
+    quiet_optuna()
     torch.set_num_threads(threads)
-    plugins.load(plugin_modules)  # the parent's plugins: their cells and tasks train here
     keep_freed_memory()
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    storage = store.open_storage(storage_url)
+    code, why = 0, ""
     try:
+        plugins.load(plugin_modules)  # the parent's plugins: their cells and tasks train here
+        storage = store.open_storage(storage_url)
         for name in study_names:
             store.work(store.open_study(storage, name, create=False), device,
                        population=population)
-    except KeyboardInterrupt:
-        pass  # the runs in hand were put back in the queue by work()
+    except KeyboardInterrupt as interrupt:  # the runs in hand were put back by work()
+        code = signals.exit_code(interrupt)
+    except (StorageDown, JournalWriteError, StorageError) as error:
+        code, why = _STOPPED, str(error)
+    except Exception as error:  # noqa: BLE001 - reported to the parent in one line
+        log.exception("worker %d failed", os.getpid())
+        code, why = _BROKEN, f"{type(error).__name__}: {error}"
+    ends.put((os.getpid(), code, why))
+    sys.exit(code)
+
+
+def quiet_optuna() -> None:
+    """Optuna's messages that say nothing to a harness user: its INFO lines, and the warning
+    that heartbeats are meant for ``Study.optimize`` (the harness beats for its own loop)."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
 
 
 def run_in_workers(studies: Prepared | list[optuna.Study], storage_url: str | None,
@@ -88,31 +121,57 @@ def run_in_workers(studies: Prepared | list[optuna.Study], storage_url: str | No
                    population: int = 1, keys: set[str] | None = None) -> None:
     """``workers`` processes share the studies through the storage, taking them in turn;
     each gets an equal share of the cores as torch threads. Progress (the finished runs
-    among ``keys``) is read back from the storage."""
+    among ``keys``) is read back from the storage. An interruption of this process reaches
+    every worker (each puts its runs back in the queue); a worker that stops with an error
+    ends the others' work as they finish theirs and raises :class:`WorkerFailed`."""
     chosen = _studies(studies)
     wanted = keys if keys is not None else studies.keys  # type: ignore[union-attr]
     threads = max(1, (os.cpu_count() or 1) // workers)
     context = multiprocessing.get_context("spawn")
+    ends = context.Queue()
     names = [s.study_name for s in chosen]
     processes = [context.Process(target=_worker_main, daemon=False,
                                  args=(storage_url, names, device, threads, population,
-                                       plugins.load()))
+                                       plugins.load(), ends))
                  for _ in range(workers)]
     for p in processes:
         p.start()
 
     def progress() -> None:
         found: dict[str, dict] = {}
-        for study in chosen:
-            found.update(finished_records(study, wanted))
+        try:
+            for study in chosen:
+                found.update(finished_records(study, wanted))
+        except Exception as error:  # noqa: BLE001 - progress waits for the database
+            if not is_outage(error):
+                raise
+            return
         on_progress(found)
     try:
         while any(p.is_alive() for p in processes):
             progress()
             time.sleep(poll_seconds)
+    except KeyboardInterrupt:
+        for p in processes:  # a signal to this process alone reaches the workers too
+            if p.is_alive():
+                os.kill(p.pid, signal.SIGTERM)
+        raise
     finally:
         for p in processes:
             p.join()
+    reports = []
+    while True:
+        try:
+            reports.append(ends.get_nowait())
+        except queue.Empty:
+            break
+    failures = [why for _, code, why in reports if code in (_STOPPED, _BROKEN)]
+    if failures:
+        raise WorkerFailed(f"{len(failures)} of {workers} workers stopped: {failures[0]}")
+    if any(p.exitcode not in (0, 130, 143) for p in processes):
+        raise WorkerFailed("a worker process died (exit codes "
+                           f"{', '.join(str(p.exitcode) for p in processes)}); its runs go "
+                           "back in the queue when the grid is run again")
     progress()
 
 

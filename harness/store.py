@@ -24,16 +24,17 @@ from typing import Any
 
 import optuna
 from optuna.storages import BaseStorage, JournalStorage, RDBStorage
-from optuna.storages.journal import JournalFileBackend
 from optuna.trial import FrozenTrial, TrialState
 
 import variants
-from harness import liveness
+from harness import liveness, locks, storage_url
 from harness.config import RunConfig
+from harness.journal import JournalFile
+from harness.outage import ride_out
 from harness.train import RunResult, stack_key, train_population
 
 log = logging.getLogger(__name__)
-DEFAULT_STORAGE = "results/harness.journal"
+DEFAULT_STORAGE = storage_url.DEFAULT
 
 
 class StorageError(ValueError):
@@ -60,13 +61,14 @@ def open_storage(url: str | None) -> BaseStorage:
     url = url or DEFAULT_STORAGE
     if "://" not in url or url.startswith("journal:"):
         path = Path(url.removeprefix("journal:")).expanduser()
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            backend = JournalFileBackend(str(path))
-        except OSError as error:
-            raise StorageError(f"cannot use journal file {path}: {error.strerror}") from None
         with _readable(None, path):  # the journal is read back here
-            return JournalStorage(backend)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                return JournalFile(str(path))
+            except OSError as error:
+                raise StorageError(f"cannot use journal file {path}: "
+                                   f"{error.strerror or error}") from None
+    shown = storage_url.shown(url)
     scheme = url.split(":", 1)[0].split("+", 1)[0]
     try:
         with warnings.catch_warnings():  # Optuna calls its heartbeat options experimental
@@ -80,8 +82,9 @@ def open_storage(url: str | None) -> BaseStorage:
         raise StorageError(f"the database driver for {scheme} is missing ({module}); "
                            f"{hint}") from None
     except Exception as error:  # noqa: BLE001 - SQLAlchemy's many connection errors
-        reason = str(getattr(error, "orig", None) or error).strip().splitlines()
-        raise StorageError(f"cannot reach the database at {url} "
+        reason = storage_url.scrub(str(getattr(error, "orig", None) or error),
+                                   url).strip().splitlines()
+        raise StorageError(f"cannot reach the database at {shown} "
                            f"({reason[0] if reason else type(error).__name__}); check the URL "
                            "and that the server is running") from None
 
@@ -138,18 +141,21 @@ def named_studies(storage: BaseStorage, name: str) -> list[optuna.Study]:
 
 
 def enqueue(study: optuna.Study, configs: Iterable[RunConfig]) -> tuple[int, int]:
-    """Enqueue the runs not yet done or waiting (idempotent). Returns (added, already)."""
-    settled = {t.user_attrs.get("key") for t in study.get_trials(deepcopy=False)
-               if t.state in (TrialState.COMPLETE, TrialState.WAITING, TrialState.RUNNING)}
-    added = already = 0
-    for config in configs:
-        key = run_key(config)
-        if key in settled:
-            already += 1
-            continue
-        study.enqueue_trial({}, user_attrs={"key": key, "config": asdict(config)})
-        settled.add(key)
-        added += 1
+    """Enqueue the runs not yet done, waiting or running (idempotent, and atomic across
+    processes and machines: ``locks.exclusive``). Returns (added, already)."""
+    with locks.exclusive(liveness.storage_of(study), study.study_name):
+        settled = {t.user_attrs.get("key") for t in study.get_trials(deepcopy=False)
+                   if t.state in (TrialState.COMPLETE, TrialState.WAITING,
+                                  TrialState.RUNNING)}
+        added = already = 0
+        for config in configs:
+            key = run_key(config)
+            if key in settled:
+                already += 1
+                continue
+            study.enqueue_trial({}, user_attrs={"key": key, "config": asdict(config)})
+            settled.add(key)
+            added += 1
     return added, already
 
 
@@ -168,44 +174,58 @@ def work(study: optuna.Study, device: str | None = None,
          on_start: Callable[[RunConfig], None] | None = None,
          population: int = 1) -> int:
     """Take waiting runs until none is left, after putting back those of dead workers;
-    returns how many were run. Up to
-    ``population`` runs that can train together (same ``stack_key``) are taken at a time
-    and train as one stacked model. ``on_start``/``on_step``/``on_run`` report a
-    population's start, its steps and each run's end."""
+    returns how many were run. Up to ``population`` runs that can train together (same
+    ``stack_key``) are taken at a time and train as one stacked model.
+    ``on_start``/``on_step``/``on_run`` report a population's start, its steps and each
+    run's end. Every touch of the storage rides out a database outage (``outage``); an
+    interruption (Ctrl-C, SIGTERM) puts the runs in hand back in the queue and re-raises."""
     done = 0
+    carried: list[tuple[optuna.Trial, RunConfig]] = []  # taken, to train with the next group
     while True:
-        liveness.recover(study, count=False)
-        if not study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
-            if not liveness.may_come_back(study):
+        ride_out(lambda: liveness.recover(study, count=False), "looking for abandoned runs")
+        if not carried and not ride_out(
+                lambda: study.get_trials(deepcopy=False, states=(TrialState.WAITING,)),
+                "reading the queue"):
+            if not ride_out(lambda: liveness.may_come_back(study), "reading the queue"):
                 return done
             time.sleep(liveness.heartbeat_seconds())  # others' runs may yet go stale
             continue
-        group = _take(study, population, device)  # runs that train together
-        if not group:
-            continue
-        configs = [c for _, c in group]
-        if on_start is not None:
-            on_start(configs[0])
-        # the heartbeat lasts until the results are stored: a run whose last beat is older
-        # than the grace period while it is being told would be failed as stale elsewhere
-        with liveness.Heartbeat(study, [t._trial_id for t, _ in group]):
-            try:
-                results = train_population(configs, on_step)
-            except KeyboardInterrupt:  # the runs in hand go back in the queue
-                for trial, _ in group:
-                    _requeue(study, trial)
-                raise
-            except Exception as error:  # a bug in a cell or task must not stop the grid
-                log.exception("runs %s failed", [t.user_attrs["key"] for t, _ in group])
-                results = [None] * len(group)
-                for trial, _ in group:
-                    _tell(study, trial, error=f"{type(error).__name__}: {error}")
-            else:
-                done += sum(_tell(study, trial, result=result)
-                            for (trial, _), result in zip(group, results))
+        group, carried = carried, []
+        try:
+            ride_out(lambda: _take(study, population, device, group, carried), "taking runs")
+            if not group:
+                continue
+            configs = [c for _, c in group]
+            if on_start is not None:
+                on_start(configs[0])
+            # the heartbeat lasts until the results are stored: a run whose last beat is
+            # older than the grace period while it is being told is failed as stale elsewhere
+            with liveness.Heartbeat(study, [liveness.trial_id_of(t)
+                                            for t, _ in group + carried]):
+                results = _train(study, group, on_step)
+                done += sum(ride_out(lambda t=trial, r=result: _tell(study, t, result=r),
+                                     "storing results")
+                            for (trial, _), result in zip(group, results) if result is not None)
+        except KeyboardInterrupt:  # the runs in hand go back in the queue, then stop
+            for trial, _ in group + carried:
+                ride_out(lambda t=trial: _requeue(study, t), "putting runs back in the queue")
+            raise
         if on_run is not None:
             for config, result in zip(configs, results):
                 on_run(config, result)
+
+
+def _train(study: optuna.Study, group: list[tuple[optuna.Trial, RunConfig]],
+           on_step: Callable[[int, int, float], None] | None) -> list[RunResult | None]:
+    """The population's results; a bug in a cell or task fails its runs, not the grid."""
+    try:
+        return list(train_population([c for _, c in group], on_step))
+    except Exception as error:  # noqa: BLE001 - recorded as the runs' error
+        log.exception("runs %s failed", [t.user_attrs["key"] for t, _ in group])
+        for trial, _ in group:
+            ride_out(lambda t=trial: _tell(study, t, error=f"{type(error).__name__}: {error}"),
+                     "storing a failed run")
+        return [None] * len(group)
 
 
 def _tell(study: optuna.Study, trial: optuna.Trial, result: RunResult | None = None,
@@ -230,12 +250,17 @@ def _tell(study: optuna.Study, trial: optuna.Trial, result: RunResult | None = N
     return stored
 
 
-def _take(study: optuna.Study, count: int, device: str | None
-          ) -> list[tuple[optuna.Trial, RunConfig]]:
-    """The next waiting run and, up to ``count`` in all, the waiting runs after it that can
-    train with it (same ``stack_key``), marked as this worker's. Other kinds of run are
-    left in the queue for other workers."""
-    taken: list[tuple[optuna.Trial, RunConfig]] = []
+def _take(study: optuna.Study, count: int, device: str | None,
+          taken: list[tuple[optuna.Trial, RunConfig]],
+          carried: list[tuple[optuna.Trial, RunConfig]]) -> None:
+    """Append to ``taken`` the next waiting run and, up to ``count`` in all, the waiting runs
+    after it that can train with it (same ``stack_key``), marked as this worker's, each with
+    a first heartbeat (so that a run this worker loses track of goes stale like any other).
+    Other kinds of run are left in the queue for other workers; one that Optuna hands out
+    anyway (another worker took the run looked at first) goes to ``carried``, to start the
+    next group. A copy of a run that is complete, or waiting or running under a lower trial
+    number, is dropped: however many processes queued a grid point, one copy runs."""
+    storage = liveness.storage_of(study)
     while len(taken) < (count if not taken or _stackable(taken[0][1]) else 1):
         if taken:
             waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
@@ -247,13 +272,32 @@ def _take(study: optuna.Study, count: int, device: str | None
             trial.set_user_attr("orphan", True)
             study.tell(trial, state=TrialState.FAIL)
             break
+        if _copy_of_another(study, trial):
+            trial.set_user_attr("duplicate", True)
+            study.tell(trial, state=TrialState.FAIL)
+            continue
         config = RunConfig(**trial.user_attrs["config"])
         if device is not None:
             config = RunConfig(**{**asdict(config), "device": device})
-        trial.set_user_attr("worker", {"host": platform.node(), "pid": os.getpid(),
-                                       "started": time.time()})
+        trial.set_user_attr("worker", liveness.identity())
+        if isinstance(storage, RDBStorage):
+            storage.record_heartbeat(liveness.trial_id_of(trial))
+        if taken and stack_key(config) != stack_key(taken[0][1]):
+            carried.append((trial, config))
+            break
         taken.append((trial, config))
-    return taken
+
+
+def _copy_of_another(study: optuna.Study, trial: optuna.Trial) -> bool:
+    key = trial.user_attrs["key"]
+    for other in study.get_trials(deepcopy=False):
+        if other.number == trial.number or other.user_attrs.get("key") != key:
+            continue
+        if other.state == TrialState.COMPLETE or (
+                other.state in (TrialState.WAITING, TrialState.RUNNING)
+                and other.number < trial.number):
+            return True
+    return False
 
 
 def _stackable(config: RunConfig) -> bool:
@@ -265,9 +309,14 @@ def _stackable(config: RunConfig) -> bool:
 
 
 def _requeue(study: optuna.Study, trial: optuna.Trial) -> None:
-    """An interrupted run back in the queue (not counted as a failed attempt)."""
+    """An interrupted run back in the queue (not counted as a failed attempt); nothing when
+    it was finished already (told, or failed as stale elsewhere)."""
+    storage = liveness.storage_of(study)
+    if storage.get_trial(liveness.trial_id_of(trial)).state.is_finished():
+        return
     if liveness.finish(study, trial, state=TrialState.FAIL):
-        liveness.requeue(study, study._storage.get_trial(trial._trial_id), count_attempt=False)
+        liveness.requeue(study, storage.get_trial(liveness.trial_id_of(trial)),
+                         count_attempt=False)
 
 
 def result_record(result: RunResult) -> dict[str, Any]:

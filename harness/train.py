@@ -90,6 +90,20 @@ def build_task(config: RunConfig) -> tasks.Task:
     return tasks.build(config.task, **overrides)
 
 
+EVAL_BATCH = 32  # held-out sequences scored at once, at least
+
+
+def build_scorer(config: RunConfig, task: tasks.Task) -> tasks.Task:
+    """The task whose held-out batches score the run: ``task`` itself, or for runs trained
+    on small batches (Greff's online updates: one sequence a batch) the same task with
+    batches of ``EVAL_BATCH``, so that scoring does not take one call per held-out sequence.
+    (Pieces and strings score the same in any batch; a language model's held-out text is
+    then read as ``EVAL_BATCH`` streams instead of one.)"""
+    if task.settings.batch_size >= EVAL_BATCH:
+        return task
+    return build_task(dataclasses.replace(config, batch_size=EVAL_BATCH))
+
+
 def build_model(config: RunConfig, task: tasks.Task, device: torch.device) -> SequenceModel:
     """One trial's model, initialised from its seed."""
     torch.manual_seed(config.seed)
@@ -150,6 +164,7 @@ def _train_population(configs: list[RunConfig],
     first = configs[0]
     device = resolve_device(first.device)
     task = build_task(first)
+    scorer = build_scorer(first, task)
     model = TrialStack([build_model(c, task, device) for c in configs],
                        [c.seed for c in configs])
     trials = [_Trial(c, c.steps_for(task.settings.batch_size, task.settings.steps),
@@ -203,7 +218,7 @@ def _train_population(configs: list[RunConfig],
                 t.curves += [(step, "train_loss", values[k]), (step, "grad_norm", norm_values[k])]
         due = [k for k in live if step % first.eval_every == 0 or step == trials[k].steps]
         if due:
-            _evaluate(task, model, trials, due, step, batch, primary, device, autocast)
+            _evaluate(task, scorer, model, trials, due, step, batch, primary, device, autocast)
         if not any(t.active for t in trials):
             break
 
@@ -212,7 +227,7 @@ def _train_population(configs: list[RunConfig],
         for k in valid_tests:
             for p, saved in zip(params, trials[k].best[3]):
                 p[k].copy_(saved)
-    tests = held_out(task, model, "test", device, autocast) if valid_tests else []
+    tests = held_out(scorer, model, "test", device, autocast) if valid_tests else []
     wall = time.perf_counter() - started
     results = []
     for k, t in enumerate(trials):
@@ -262,12 +277,12 @@ def _carry(state: Any, task: tasks.Task, resets: list[bool]) -> Any:
     return [tuple(s * keep.to(s.dtype) for s in layer) for layer in state]
 
 
-def _evaluate(task: tasks.Task, model: TrialStack, trials: list[_Trial], due: list[int],
-              step: int, batch: tasks.Batch, primary: tasks.Metric,
+def _evaluate(task: tasks.Task, scorer: tasks.Task, model: TrialStack, trials: list[_Trial],
+              due: list[int], step: int, batch: tasks.Batch, primary: tasks.Metric,
               device: torch.device, autocast: Any) -> None:
-    """Validation of the trials due at ``step``: curves, gradient probes, best states,
-    early stopping, divergence."""
-    scores = held_out(task, model, "valid", device, autocast)
+    """Validation of the trials due at ``step`` (on ``scorer``'s held-out batches): curves,
+    gradient probes, best states, early stopping, divergence."""
+    scores = held_out(scorer, model, "valid", device, autocast)
     sizes = [tuple(t.batch.x.shape[:2]) for t in trials]
     grads, profiles = probe(task, model, batch, sizes, autocast,
                             lambda losses: objective_of(losses, batch, task, trials[0].config))

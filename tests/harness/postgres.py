@@ -44,8 +44,29 @@ def _as_server_user(command: list[str]) -> list[str]:
     return [runuser, "-u", "postgres", "--", *command]
 
 
+class Server:
+    """The test server's URL, and a way to stop and start it (a database outage)."""
+
+    def __init__(self, url: str, pg_ctl: str, data: Path, log: Path, options: str) -> None:
+        self.url, self.pg_ctl, self.data, self.log, self.options = url, pg_ctl, data, log, options
+
+    def stop(self) -> None:
+        subprocess.run(_as_server_user([self.pg_ctl, "-D", str(self.data), "-m", "fast", "-w",
+                                        "stop"]), check=True, capture_output=True, timeout=120)
+
+    def start(self) -> None:
+        subprocess.run(_as_server_user([self.pg_ctl, "-D", str(self.data), "-l", str(self.log),
+                                        "-w", "-t", "60", "-o", self.options, "start"]),
+                       check=True, capture_output=True, text=True, timeout=120)
+
+
 @pytest.fixture(scope="session")
-def postgres_url() -> Iterator[str]:
+def postgres_url(postgres_server: Server) -> str:
+    return postgres_server.url
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Server]:
     initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
     if not initdb or not pg_ctl:
         pytest.fail("PostgreSQL's initdb/pg_ctl not found: install Debian's postgresql "
@@ -58,21 +79,20 @@ def postgres_url() -> Iterator[str]:
     folder.chmod(0o777)  # the server user writes here
     data, port = folder / "data", _free_port()
     log = folder / "server.log"
+    options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=100"
+    server = Server(f"postgresql://harness@127.0.0.1:{port}/postgres", pg_ctl, data, log,
+                    options)
     try:
         subprocess.run(_as_server_user([initdb, "-D", str(data), "-U", "harness",
                                         "--auth=trust", "-E", "UTF8"]),
                        check=True, capture_output=True, text=True, timeout=120)
-        subprocess.run(_as_server_user([
-            pg_ctl, "-D", str(data), "-l", str(log), "-w", "-t", "60", "-o",
-            f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=100",
-            "start"]),
-            check=True, capture_output=True, text=True, timeout=120)
+        server.start()
     except subprocess.CalledProcessError as error:
         detail = (error.stderr or error.stdout or "").strip().splitlines()[-3:]
-        server = log.read_text()[-500:] if log.exists() else ""
-        pytest.fail(f"could not start PostgreSQL: {' '.join(detail)} {server}")
+        text = log.read_text()[-500:] if log.exists() else ""
+        pytest.fail(f"could not start PostgreSQL: {' '.join(detail)} {text}")
     try:
-        yield f"postgresql://harness@127.0.0.1:{port}/postgres"
+        yield server
     finally:
         subprocess.run(_as_server_user([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]),
                        capture_output=True, timeout=60)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import platform
 from pathlib import Path
 
+import pytest
 from optuna.trial import TrialState
 
 from harness import grid, liveness, store
@@ -38,3 +39,22 @@ def test_a_result_told_after_its_run_was_failed_elsewhere_is_dropped(tmp_path: P
     assert not store._tell(study, trial, error="late")  # no error, nothing stored twice
     assert [t.state for t in study.get_trials(deepcopy=False)] == [TrialState.FAIL,
                                                                    TrialState.WAITING]
+
+
+@pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used")
+def test_the_private_optuna_attributes_the_harness_reads_are_where_it_reads_them(
+        tmp_path: Path) -> None:
+    """liveness.storage_of and trial_id_of are the only reads of Optuna's private attributes;
+    this fails when Optuna moves them."""
+    from optuna.storages import RDBStorage
+
+    from harness.journal import JournalFile
+
+    journal = store.open_study(store.open_storage(str(tmp_path / "j.journal")), "j")
+    database = store.open_study(store.open_storage(f"sqlite:///{tmp_path / 'r.db'}"), "r")
+    assert isinstance(liveness.storage_of(journal), JournalFile)
+    assert isinstance(liveness.storage_of(database), RDBStorage)  # unwrapped from the cache
+    for study in (journal, database):
+        trial = study.ask()
+        stored = liveness.storage_of(study).get_trial(liveness.trial_id_of(trial))
+        assert stored.number == trial.number and stored.state == TrialState.RUNNING

@@ -15,7 +15,7 @@ import pytest
 from optuna.trial import TrialState
 
 from harness import grid, store
-from tests.harness.postgres import postgres_url  # noqa: F401 - the fixture
+
 
 # 5 variants × 3 tasks × 2 seeds = 30 runs, a few seconds each
 VARIANTS, TASKS, SEEDS = ["lstm", "gru", "cifg", "np", "rnn"], ["parity", "memory-add",

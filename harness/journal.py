@@ -1,0 +1,108 @@
+"""The journal file as the harness writes it: appends that never leave half a record behind.
+
+Optuna's ``JournalFileBackend`` appends each batch of records with one ``write``; when that
+write fails part-way (the disk full, a file-size limit), the journal ends in half a record,
+and the next append glues a whole one onto it: from then on the file no longer reads. Here
+an append that fails truncates the journal back to where it was, under the journal's own
+lock, and raises :class:`JournalWriteError` saying what, where and how many bytes it needed.
+A journal that ends in half a record anyway (a writer killed mid-write) is cut back to its
+last whole record once it has been read, under the same lock, before anything is appended.
+
+Optuna 5.0's journal storage has no heartbeats (``JournalStorage`` does not implement
+``BaseHeartbeat``); ``harness.liveness`` keeps leases on the trials instead.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from optuna.storages import JournalStorage
+from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
+
+LOCK_GRACE = 120.0  # seconds after which a lock left by a killed process is broken
+
+
+class JournalWriteError(OSError):
+    """A record that could not be written; the journal is as it was before the attempt."""
+
+
+@contextlib.contextmanager
+def held(lock: JournalFileSymlinkLock) -> Iterator[None]:
+    lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+class SafeJournalBackend(JournalFileBackend):
+    """Optuna's journal file, with appends that fail whole (see the module)."""
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self.lock = JournalFileSymlinkLock(path, grace_period=int(LOCK_GRACE))
+        super().__init__(path, lock_obj=self.lock)
+
+    def cut_half_record(self) -> None:
+        """Cut a journal that ends in half a record back to its last whole one."""
+        with held(self.lock), open(self.path, "rb+") as f:
+            size = f.seek(0, os.SEEK_END)
+            if size == 0:
+                return
+            f.seek(size - 1)
+            if f.read(1) == b"\n":
+                return
+            # the last newline ends the last whole record
+            block, end = 1 << 16, size
+            while end > 0:
+                start = max(0, end - block)
+                f.seek(start)
+                chunk = f.read(end - start)
+                at = chunk.rfind(b"\n")
+                if at >= 0:
+                    f.truncate(start + at + 1)
+                    return
+                end = start
+            f.truncate(0)
+
+    def append_logs(self, logs: list[dict[str, Any]]) -> None:
+        data = ("\n".join(json.dumps(log, separators=(",", ":")) for log in logs)
+                + "\n").encode("utf-8")
+        with held(self.lock):
+            before = os.path.getsize(self.path)
+            try:
+                with open(self.path, "ab") as f:
+                    f.write(data)
+                    f.flush()
+                    os.fsync(f.fileno())
+            except OSError as error:
+                with contextlib.suppress(OSError):
+                    os.truncate(self.path, before)
+                free = _free_bytes(self.path)
+                raise JournalWriteError(
+                    error.errno, f"cannot write {len(data):,} bytes to journal {self.path} "
+                    f"({error.strerror or error}{free}); the journal is as it was before: "
+                    "free some space (or raise the file-size limit) and run the same command "
+                    "to resume") from None
+
+
+def _free_bytes(path: str) -> str:
+    try:
+        stat = os.statvfs(Path(path).parent)
+    except OSError:
+        return ""
+    return f", {stat.f_bavail * stat.f_frsize:,} bytes free there"
+
+
+class JournalFile(JournalStorage):
+    """Optuna's journal storage on a :class:`SafeJournalBackend`, which it keeps in sight."""
+
+    def __init__(self, path: str) -> None:
+        self.backend = SafeJournalBackend(path)
+        super().__init__(self.backend)  # reads the journal: a damaged one raises here, as is
+        self.backend.cut_half_record()  # (a half record at the end was not read either)

@@ -1,0 +1,328 @@
+"""What clusters do to long studies, on a real PostgreSQL server and a real file system: many
+processes starting one grid at the same instant, a database that goes away and comes back,
+a full disk, SIGTERM, a host that dies while it holds a run; and passwords kept out of sight.
+Every wait here is for an event (a FIFO, a line on stderr, a run's state in the storage)."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import resource
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import optuna
+import pytest
+from optuna.trial import TrialState
+
+from harness import grid, liveness, outage, storage_url, store
+from tests.harness.postgres import Server
+
+ROOT = Path(__file__).parents[2]
+PASSWORD = "s3cretPW"  # the test server trusts local connections: any password is accepted
+SMOKE = ["--profile", "smoke", "--variants", "lstm,gru,rnn,cifg", "--tasks",
+         "parity,memory-add", "--seeds", "2"]  # 16 points
+
+
+def _env(**extra: str) -> dict[str, str]:
+    return {**os.environ, "PYTHONPATH": str(ROOT), "HARNESS_HEARTBEAT": "1", **extra}
+
+
+def _start(args: list[str], cwd: Path, env: dict[str, str], **kwargs) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=cwd, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, **kwargs)
+
+
+def _with_password(url: str) -> str:
+    return url.replace("harness@", f"harness:{PASSWORD}@")
+
+
+def _points(study: optuna.Study) -> tuple[Counter, Counter]:
+    """How many trials each grid point has, and how many complete ones."""
+    trials = [t for t in study.get_trials(deepcopy=False) if "key" in t.user_attrs]
+    return (Counter(t.user_attrs["key"] for t in trials),
+            Counter(t.user_attrs["key"] for t in trials if t.state == TrialState.COMPLETE))
+
+
+def _wait_for(predicate, what: str, limit: float = 300) -> None:
+    """Poll the storage until ``predicate()`` (an event: a run's state), or fail."""
+    deadline = time.monotonic() + limit
+    while not predicate():
+        if time.monotonic() > deadline:
+            pytest.fail(f"gave up waiting for {what}")
+        time.sleep(0.1)
+
+
+# ---------------------------------------------------------------- credentials
+
+def test_urls_are_shown_and_stored_with_the_password_masked(monkeypatch) -> None:
+    url = f"postgresql://harness:{PASSWORD}@db.example:5432/runs?sslmode=require"
+    assert storage_url.shown(url) == "postgresql://harness:***@db.example:5432/runs?sslmode=require"
+    assert storage_url.shown("postgresql://harness@db/runs") == "postgresql://harness@db/runs"
+    assert storage_url.shown("runs.journal") == "runs.journal"
+    assert storage_url.shown(None) == storage_url.DEFAULT
+    encoded = "postgresql://u:p%40ss@h/d"
+    assert storage_url.password(encoded) == "p@ss"
+    assert storage_url.scrub("failed for u:p%40ss and p@ss", encoded) == "failed for u:*** and ***"
+    monkeypatch.setenv(storage_url.ENVIRONMENT, url)
+    assert storage_url.resolve(None) == url and storage_url.resolve("x.journal") == "x.journal"
+
+
+def test_a_password_never_reaches_the_terminal(tmp_path: Path) -> None:
+    url = f"postgresql://harness:{PASSWORD}@127.0.0.1:1/harness"
+    args = ["run", "--grid", "--profile", "smoke", "--variants", "rnn", "--tasks", "parity"]
+    for extra, env in (([f"--storage={url}"], {}), ([], {storage_url.ENVIRONMENT: url})):
+        done = subprocess.run([sys.executable, "-m", "harness", *args, *extra], cwd=tmp_path,
+                              env=_env(**env), capture_output=True, text=True, timeout=120)
+        assert done.returncode == 2
+        assert ("cannot reach the database at postgresql://harness:***@127.0.0.1:1/harness"
+                in done.stderr)
+        assert PASSWORD not in done.stdout + done.stderr
+
+
+# ---------------------------------------------------------------- many processes at once
+
+def _together(commands: list[list[str]], cwd: Path, env: dict[str, str]) -> list[tuple]:
+    """Start every command, hold them all at the barrier plugin, release them at once."""
+    lock = cwd / "barrier"
+    lock.touch()
+    env = {**env, "BARRIER_LOCK": str(lock)}
+    with open(lock, "rb") as barrier:
+        fcntl.flock(barrier, fcntl.LOCK_EX)
+        processes = [_start([c[0], "--plugin", "tests.harness.barrier_plugin", *c[1:]], cwd,
+                            env) for c in commands]
+        _wait_for(lambda: len(list(cwd.glob("barrier.*.ready"))) == len(processes),
+                  "every process at the barrier")
+        fcntl.flock(barrier, fcntl.LOCK_UN)  # all go now
+    outputs = [(p, *p.communicate(timeout=600)) for p in processes]
+    for ready in cwd.glob("barrier.*.ready"):
+        ready.unlink()
+    return outputs
+
+
+@pytest.mark.parametrize("backend", ["postgresql", "journal"])
+def test_processes_started_together_queue_and_run_every_point_once(
+        backend: str, postgres_url: str, tmp_path: Path) -> None:
+    for round_ in range(2):  # twice in a row, each a new study, all released at once
+        name = f"together-{backend}-{round_}"
+        storage = (_with_password(postgres_url) if backend == "postgresql"
+                   else str(tmp_path / "together.journal"))
+        store.open_study(store.open_storage(storage), name)  # a new, empty study
+        grids = [["run", "--grid", *SMOKE, "--workers", "1", "--study", name, "--storage",
+                  storage, "--out", f"out{k}"] for k in range(3 if backend == "postgresql"
+                                                              else 4)]
+        workers = [["worker", "--study", name, "--storage", storage]] * (
+            2 if backend == "postgresql" else 0)
+        for process, out, err in _together(grids + workers, tmp_path, _env()):
+            assert process.returncode == 0, err[-3000:]
+            assert "Traceback" not in err and "Warning" not in err, err[-3000:]
+            assert PASSWORD not in out + err
+        study = store.open_study(store.open_storage(storage), name, create=False)
+        queued, complete = _points(study)
+        assert len(queued) == 16 and set(queued.values()) == {1}, queued  # queued once
+        assert set(complete) == set(queued) and set(complete.values()) == {1}
+    for path in tmp_path.rglob("*"):  # reports, journals: no password anywhere
+        assert not path.is_file() or PASSWORD.encode() not in path.read_bytes(), path
+
+
+# ---------------------------------------------------------------- a database outage
+
+def test_workers_ride_out_a_database_restart(postgres_server: Server, tmp_path: Path) -> None:
+    url = _with_password(postgres_server.url)
+    study = store.open_study(store.open_storage(url), "outage")
+    configs = grid.resolve("smoke", ["lstm", "gru", "cifg", "np", "rnn"],
+                           ["parity", "memory-add", "long-dependency"], 2,
+                           run_overrides={"steps": 60, "eval_every": 30}).runs()
+    store.enqueue(study, configs)
+    workers = [_start(["worker", "--study", "outage", "--storage", url, "--population", "1"],
+                      tmp_path, _env()) for _ in range(3)]
+    _wait_for(lambda: len(store.completed(study)) >= 3, "three finished runs")
+    postgres_server.stop()
+    try:
+        time.sleep(20)  # the outage itself: twenty seconds without a database
+    finally:
+        postgres_server.start()
+    outputs = [w.communicate(timeout=900) for w in workers]
+    for worker, (_, err) in zip(workers, outputs):
+        assert worker.returncode == 0, err[-3000:]
+        assert "Traceback" not in err, err[-3000:]
+        assert PASSWORD not in err
+    said = "".join(err for _, err in outputs)
+    assert "the database is unreachable while" in said and "the database is back after" in said
+    study = store.open_study(store.open_storage(url), "outage", create=False)
+    _, complete = _points(study)
+    assert len(complete) == 30 and set(complete.values()) == {1}
+    assert not study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING))
+
+
+def test_an_outage_longer_than_the_patience_ends_in_one_line() -> None:
+    """ride_out on injected failures and a fake clock: retries, then the reason."""
+    now = [0.0]
+    calls = []
+
+    def down() -> None:
+        calls.append(now[0])
+        raise optuna.exceptions.StorageInternalError("connection refused")
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(outage.PATIENCE, "10")
+        with pytest.raises(outage.StorageDown, match="stayed unreachable for 10 s while "
+                                                     "taking runs"):
+            outage.ride_out(down, "taking runs", sleep=lambda s: now.__setitem__(0, now[0] + s),
+                            clock=lambda: now[0])
+    assert calls == [0.0, 1.0, 3.0, 7.0, 10.0]  # 1 s, doubling, then up to the limit
+    answers = iter([optuna.exceptions.StorageInternalError("gone"), 7])
+
+    def flaky() -> int:
+        answer = next(answers)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+    assert outage.ride_out(flaky, "reading", sleep=lambda s: None) == 7
+    with pytest.raises(ZeroDivisionError):  # not an outage: through at once
+        outage.ride_out(lambda: 1 / 0, "dividing")
+
+
+# ---------------------------------------------------------------- a full disk
+
+def _finished(journal: Path, name: str = "grid-smoke") -> dict[str, object]:
+    study = store.open_study(store.open_storage(str(journal)), name, create=False)
+    return {t.user_attrs["key"]: t.user_attrs["result"] for t in store.completed(study)}
+
+
+def test_a_full_disk_leaves_the_journal_readable_and_the_grid_resumes(tmp_path: Path) -> None:
+    journal = tmp_path / "runs.journal"
+    small = ["run", "--grid", "--profile", "smoke", "--variants", "rnn", "--tasks", "parity",
+             "--seeds", "2", "--workers", "1", "--storage", str(journal)]
+    first = subprocess.run([sys.executable, "-m", "harness", *small, "--out", "a"],
+                           cwd=tmp_path, env=_env(), capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    before = _finished(journal)
+    limit = journal.stat().st_size + 6000  # room to queue the new runs, not to finish them
+
+    def small_disk() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    wider = [*small[:5], "rnn,gru,lstm", *small[6:]]
+    for workers in ("1", "2"):
+        full = subprocess.run([sys.executable, "-m", "harness", *wider, "--workers", workers,
+                               "--out", "b"], cwd=tmp_path, env=_env(), capture_output=True,
+                              text=True, timeout=300, preexec_fn=small_disk)
+        assert full.returncode == 1, full.stderr
+        errors = [line for line in full.stderr.splitlines() if line.startswith("harness:")]
+        assert len(errors) == 1 and "bytes to journal" in errors[0], full.stderr
+        assert "the journal is as it was before" in errors[0]
+        assert "Traceback" not in full.stderr or workers == "2"  # a worker's log is its own
+        assert journal.stat().st_size <= limit
+        assert _finished(journal) == before  # readable, every earlier result intact
+    again = subprocess.run([sys.executable, "-m", "harness", *wider, "--out", "c"],
+                           cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                           timeout=300)
+    assert again.returncode == 0, again.stderr
+    after = _finished(journal)
+    assert len(after) == 6 and all(after[k] == v for k, v in before.items())
+    study = store.open_study(store.open_storage(str(journal)), "grid-smoke", create=False)
+    assert not study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING))
+
+
+def test_a_journal_ending_in_half_a_record_is_cut_back_before_the_next_append(
+        tmp_path: Path) -> None:
+    journal = tmp_path / "cut.journal"
+    study = store.open_study(store.open_storage(str(journal)), "cut")
+    store.enqueue(study, grid.resolve("smoke", ["rnn"], ["parity"], 2).runs())
+    whole = journal.read_bytes()
+    journal.write_bytes(whole + b'{"op_code": 4, "worker_id": "x", "tri')  # a writer killed
+    again = store.open_study(store.open_storage(str(journal)), "cut", create=False)
+    assert journal.read_bytes() == whole
+    store.enqueue(again, grid.resolve("smoke", ["rnn"], ["parity"], 3).runs())
+    assert store.counts(store.open_study(store.open_storage(str(journal)), "cut",
+                                         create=False)) == {"waiting": 3}
+
+
+# ---------------------------------------------------------------- SIGTERM
+
+def _blocked(process: subprocess.Popen) -> None:
+    """Read stderr until the blocking plugin cell says it holds the grid."""
+    seen = []
+    for line in process.stderr:
+        seen.append(line)
+        if line.strip() == "BLOCKED":  # tests/harness/blocking_plugin.MARKER
+            return
+    pytest.fail(f"the grid ended without reaching the blocker: {''.join(seen)[-3000:]}")
+
+
+@pytest.mark.parametrize("workers", ["1", "4"])
+def test_sigterm_puts_the_runs_in_hand_back_and_exits_143(workers: str, tmp_path: Path) -> None:
+    journal = tmp_path / "runs.journal"
+    args = ["run", "--grid", "--plugin", "tests.harness.blocking_plugin", "--profile", "smoke",
+            "--variants", "lstm,gru,blocker,rnn", "--tasks", "parity", "--seeds", "2",
+            "--workers", workers, "--storage", str(journal), "--out", "out"]
+    process = _start(args, tmp_path, _env(BLOCKER_ARMED="1"), start_new_session=True)
+    _blocked(process)
+    os.killpg(process.pid, signal.SIGTERM)  # the scheduler stops the whole job
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == 143, err
+    assert "terminated (SIGTERM): finished runs are stored" in err and "Traceback" not in err
+    study = store.open_study(store.open_storage(str(journal)), "grid-smoke", create=False)
+    assert not study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    before = _finished(journal)
+    if workers == "1":  # in the grid's order: lstm and gru before the blocker, rnn after
+        assert sorted(r["config"]["variant"] for r in before.values()) == ["gru"] * 2 + [
+            "lstm"] * 2
+    resumed = subprocess.run([sys.executable, "-m", "harness", *args], cwd=tmp_path,
+                             env=_env(), capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    after = _finished(journal)
+    assert len(after) == 8 and all(after[k] == v for k, v in before.items())  # untouched
+
+
+# ---------------------------------------------------------------- two hosts, one journal
+
+def test_a_dead_host_s_run_is_taken_back_by_another_host(tmp_path: Path) -> None:
+    journal = str(tmp_path / "shared.journal")
+    study = store.open_study(store.open_storage(journal), "hosts")
+    configs = grid.resolve("smoke", ["lstm", "gru", "rnn"], ["parity", "memory-add"], 2,
+                           run_overrides={"steps": 60, "eval_every": 30}).runs()
+    store.enqueue(study, configs)
+    worker = ["worker", "--study", "hosts", "--storage", journal, "--population", "1"]
+    a = _start(worker, tmp_path, _env(HARNESS_HOST="host-a"))
+    held = []
+
+    def holds_a_run() -> bool:
+        running = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+        held[:] = [t for t in running if t.user_attrs.get("worker", {}).get("host") == "host-a"]
+        return bool(held)
+    _wait_for(holds_a_run, "host-a to hold a run")
+    a.kill()  # host-a is gone: its pid means nothing to host-b
+    a.communicate(timeout=60)
+    b = _start(worker, tmp_path, _env(HARNESS_HOST="host-b"))
+    _, err = b.communicate(timeout=600)
+    assert b.returncode == 0 and "Traceback" not in err, err[-3000:]
+    study = store.open_study(store.open_storage(journal), "hosts", create=False)
+    _, complete = _points(study)
+    assert len(complete) == 12 and set(complete.values()) == {1}
+    lost = study.get_trials(deepcopy=False)[held[0].number]
+    assert lost.state == TrialState.FAIL
+    retried = [t for t in store.completed(study) if t.user_attrs["key"] == lost.user_attrs["key"]]
+    assert retried[0].user_attrs["attempt"] == 2
+    assert retried[0].user_attrs["worker"]["host"] == "host-b"
+
+
+def test_a_lease_decides_for_other_hosts_and_the_pid_for_this_one(monkeypatch) -> None:
+    monkeypatch.setenv("HARNESS_HEARTBEAT", "10")  # grace: 30 s
+    monkeypatch.setenv("HARNESS_HOST", "here")
+
+    class Trial:
+        def __init__(self, worker: dict, lease: dict | None = None) -> None:
+            self.user_attrs = {"worker": worker, **({"lease": lease} if lease else {})}
+    dead = 2**22 + 12345
+    assert liveness.abandoned(Trial({"host": "here", "pid": dead, "started": 99.0}), 100.0)
+    assert not liveness.abandoned(Trial({"host": "here", "pid": os.getpid(), "started": 0.0},
+                                        {"beat": 99.0}), 100.0)
+    assert not liveness.abandoned(Trial({"host": "there", "pid": dead, "started": 0.0},
+                                        {"beat": 71.0}), 100.0)  # 29 s old: still alive
+    assert liveness.abandoned(Trial({"host": "there", "pid": dead, "started": 0.0},
+                                    {"beat": 69.0}), 100.0)  # 31 s: gone
+    assert liveness.abandoned(Trial({"host": "there", "pid": 1, "started": 60.0}), 100.0)
