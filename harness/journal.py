@@ -24,7 +24,8 @@ from typing import Any
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 
-LOCK_GRACE = 120.0  # seconds after which a lock left by a killed process is broken
+APPEND_GRACE = 30  # seconds after which an append lock left by a killed process is broken
+LOCK_GRACE = 120  # the same for the enqueue lock, held while a whole grid is queued
 
 
 class JournalWriteError(OSError):
@@ -45,7 +46,7 @@ class SafeJournalBackend(JournalFileBackend):
 
     def __init__(self, path: str) -> None:
         self.path = path
-        self.lock = JournalFileSymlinkLock(path, grace_period=int(LOCK_GRACE))
+        self.lock = JournalFileSymlinkLock(path, grace_period=APPEND_GRACE)
         super().__init__(path, lock_obj=self.lock)
 
     def cut_half_record(self) -> None:

@@ -31,7 +31,7 @@ def exclusive(storage: BaseStorage, name: str) -> Iterator[None]:
     """Held by one process at a time for the study ``name`` (see the module)."""
     if isinstance(storage, JournalFile):
         path = f"{storage.backend.path}.{_key(name) & 0xFFFF:04x}.enqueue"
-        with held(JournalFileSymlinkLock(path, grace_period=int(LOCK_GRACE))):
+        with held(JournalFileSymlinkLock(path, grace_period=LOCK_GRACE)):
             yield
         return
     url = storage.url if isinstance(storage, RDBStorage) else ""

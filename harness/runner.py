@@ -67,8 +67,7 @@ def run_in_process(studies: Prepared | list[optuna.Study], device: str | None,
                    on_run: Callable[[RunConfig, RunResult | None], None] | None,
                    on_start: Callable[[RunConfig], None] | None = None,
                    population: int = 1) -> None:
-    for study in _studies(studies):
-        store.work(study, device, on_step, on_run, on_start, population)
+    store.work(_studies(studies), device, on_step, on_run, on_start, population)
 
 
 def _studies(studies: Prepared | list[optuna.Study]) -> list[optuna.Study]:
@@ -94,9 +93,8 @@ def _worker_main(storage_url: str | None, study_names: list[str], device: str | 
     try:
         plugins.load(plugin_modules)  # the parent's plugins: their cells and tasks train here
         storage = store.open_storage(storage_url)
-        for name in study_names:
-            store.work(store.open_study(storage, name, create=False), device,
-                       population=population)
+        store.work([store.open_study(storage, name, create=False) for name in study_names],
+                   device, population=population)
     except KeyboardInterrupt as interrupt:  # the runs in hand were put back by work()
         code = signals.exit_code(interrupt)
     except (StorageDown, JournalWriteError, StorageError) as error:

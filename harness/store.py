@@ -168,31 +168,37 @@ def counts(study: optuna.Study) -> dict[str, int]:
     return out
 
 
-def work(study: optuna.Study, device: str | None = None,
+IDLE_POLL = 1.0  # seconds between looks at the queue while others' runs may come back
+
+
+def work(studies: optuna.Study | list[optuna.Study], device: str | None = None,
          on_step: Callable[[int, int, float], None] | None = None,
          on_run: Callable[[RunConfig, RunResult | None], None] | None = None,
          on_start: Callable[[RunConfig], None] | None = None,
          population: int = 1) -> int:
-    """Take waiting runs until none is left, after putting back those of dead workers;
-    returns how many were run. Up to ``population`` runs that can train together (same
-    ``stack_key``) are taken at a time and train as one stacked model.
-    ``on_start``/``on_step``/``on_run`` report a population's start, its steps and each
-    run's end. Every touch of the storage rides out a database outage (``outage``); an
-    interruption (Ctrl-C, SIGTERM) puts the runs in hand back in the queue and re-raises."""
+    """Take waiting runs of ``studies`` (the first with any, in turn) until none is left and
+    none can come back, after putting back those of dead workers; returns how many were
+    run. Up to ``population`` runs that can train together (same ``stack_key``) are taken
+    at a time and train as one stacked model. ``on_start``/``on_step``/``on_run`` report a
+    population's start, its steps and each run's end. Every touch of the storage rides out
+    a database outage (``outage``); an interruption (Ctrl-C, SIGTERM) puts the runs in hand
+    back in the queue and re-raises."""
+    chosen = [studies] if isinstance(studies, optuna.Study) else list(studies)
     done = 0
     carried: list[tuple[optuna.Trial, RunConfig]] = []  # taken, to train with the next group
+    carried_from: optuna.Study | None = None
     while True:
-        ride_out(lambda: liveness.recover(study, count=False), "looking for abandoned runs")
-        if not carried and not ride_out(
-                lambda: study.get_trials(deepcopy=False, states=(TrialState.WAITING,)),
-                "reading the queue"):
-            if not ride_out(lambda: liveness.may_come_back(study), "reading the queue"):
+        study = carried_from or ride_out(lambda: _next_with_work(chosen), "reading the queue")
+        if study is None:
+            if not ride_out(lambda: any(liveness.may_come_back(s) for s in chosen),
+                            "reading the queue"):
                 return done
-            time.sleep(liveness.heartbeat_seconds())  # others' runs may yet go stale
+            time.sleep(IDLE_POLL)  # others' runs may yet go stale and come back
             continue
-        group, carried = carried, []
+        group, carried, carried_from = carried, [], None
         try:
             ride_out(lambda: _take(study, population, device, group, carried), "taking runs")
+            carried_from = study if carried else None
             if not group:
                 continue
             configs = [c for _, c in group]
@@ -213,6 +219,15 @@ def work(study: optuna.Study, device: str | None = None,
         if on_run is not None:
             for config, result in zip(configs, results):
                 on_run(config, result)
+
+
+def _next_with_work(studies: list[optuna.Study]) -> optuna.Study | None:
+    """The first study with a waiting run, after putting back the runs of dead workers."""
+    for study in studies:
+        liveness.recover(study, count=False)
+        if study.get_trials(deepcopy=False, states=(TrialState.WAITING,)):
+            return study
+    return None
 
 
 def _train(study: optuna.Study, group: list[tuple[optuna.Trial, RunConfig]],

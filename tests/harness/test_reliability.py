@@ -253,6 +253,22 @@ def _blocked(process: subprocess.Popen) -> None:
     pytest.fail(f"the grid ended without reaching the blocker: {''.join(seen)[-3000:]}")
 
 
+def _ended(process: subprocess.Popen, limit: float = 240) -> tuple[str, str]:
+    """``communicate``, but a process group still running after ``limit`` seconds is
+    reported with what each of its processes was doing (py-spy), then killed."""
+    try:
+        return process.communicate(timeout=limit)
+    except subprocess.TimeoutExpired:
+        listing = subprocess.run(["ps", "-o", "pid=", "-g", str(process.pid)],
+                                 capture_output=True, text=True).stdout.split()
+        spy = Path(sys.executable).with_name("py-spy")
+        dumps = [subprocess.run([str(spy), "dump", "--pid", pid], capture_output=True,
+                                text=True).stdout for pid in listing if spy.exists()]
+        os.killpg(process.pid, signal.SIGKILL)
+        out, err = process.communicate()
+        pytest.fail(f"still running after {limit} s: {err[-3000:]}\n" + "\n".join(dumps))
+
+
 @pytest.mark.parametrize("workers", ["1", "4"])
 def test_sigterm_puts_the_runs_in_hand_back_and_exits_143(workers: str, tmp_path: Path) -> None:
     journal = tmp_path / "runs.journal"
@@ -262,7 +278,7 @@ def test_sigterm_puts_the_runs_in_hand_back_and_exits_143(workers: str, tmp_path
     process = _start(args, tmp_path, _env(BLOCKER_ARMED="1"), start_new_session=True)
     _blocked(process)
     os.killpg(process.pid, signal.SIGTERM)  # the scheduler stops the whole job
-    _, err = process.communicate(timeout=120)
+    _, err = _ended(process)
     assert process.returncode == 143, err
     assert "terminated (SIGTERM): finished runs are stored" in err and "Traceback" not in err
     study = store.open_study(store.open_storage(str(journal)), "grid-smoke", create=False)
