@@ -252,7 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tasks", help="comma-separated tasks")
     p.add_argument("--trials", type=_positive_int, default=20,
                    help="draws per variant and task (default 20)")
-    p.add_argument("--space", default="greff", help="greff (default) or adam")
+    p.add_argument("--space", default="greff",
+                   help="greff (default), greff-upper (lr in [1e-4, 1e-2]) or adam")
     p.add_argument("--seed", type=int, default=0, help="the search seed (default 0)")
     p.add_argument("--prefix", default="search", help="studies are named PREFIX-TASK")
     _search_options(p)
