@@ -14,7 +14,8 @@ checks, the figures and the report.
   paper; lstm-b against gru is one planned test per task). Equivalence: ``not_worse`` when
   the upper one-sided 95 % bound of the mean difference is below ``MARGIN``, ``not_better``
   when the lower one is above ``-MARGIN``; ``detectable`` is the difference the test finds
-  with 80 % power. A comparison with fewer than ``min_trials`` pairs, or whose reference
+  with 80 % power, ``needed`` the draws with which the interval would fall inside the
+  margin at the measured difference and spread (:func:`draws_needed`). A comparison with fewer than ``min_trials`` pairs, or whose reference
   never trained, is "untested" with the reason.
 - :func:`importances`: per task and variant, :func:`results.fanova.fanova` (main effects and
   pairs) on Greff's scales: log10(lr), log10(hidden_size), log10(1 - momentum), input_noise
@@ -36,7 +37,7 @@ import pandas as pd
 
 from results import stats
 from results.fanova import fanova
-from results.paired import paired
+from results.paired import Paired, paired, pairs_needed
 
 REFERENCE = "lstm"
 MIN_TRIALS = 10          # pairs a comparison needs
@@ -45,7 +46,7 @@ COMPARE_MIN_LR = 1e-4    # draws with a smaller learning rate are not compared (
 TRAINED = 0.05           # a trial trained when it beat chance by 5 % of the chance level
 MARGIN = 0.2             # equivalence margin, in units of the reference's gain over chance
 TEST_COLUMNS = ["task", "reference", "variant", "n", "n_ref", "mean", "ref_mean", "median",
-                "ref_median", "scale", "diff", "low", "high", "detectable", "margin", "p",
+                "ref_median", "scale", "diff", "sd", "low", "high", "detectable", "needed", "margin", "p",
                 "p_holm", "g_worse", "verdict", "not_worse", "not_better", "note"]
 SHARE_COLUMNS = ["task", "variant", "n", "term", "variables", "order", "share", "std"]
 
@@ -122,8 +123,8 @@ def _against(frame: pd.DataFrame, task: str, reference: str, alpha: float,
         row = {"task": task, "reference": reference, "variant": variant, "n": len(both),
                "n_ref": len(ref), "mean": mine["value"].mean(), "ref_mean": ref["value"].mean(),
                "median": mine["value"].median(), "ref_median": ref["value"].median(),
-               "scale": scale, "diff": math.nan, "low": math.nan, "high": math.nan,
-               "detectable": math.nan, "margin": margin, "p": math.nan, "p_holm": math.nan,
+               "scale": scale, "diff": math.nan, "sd": math.nan, "low": math.nan,
+               "high": math.nan, "detectable": math.nan, "needed": math.nan, "margin": margin, "p": math.nan, "p_holm": math.nan,
                "g_worse": math.nan, "verdict": "untested", "not_worse": False,
                "not_better": False, "note": ""}
         if not len(good):
@@ -133,8 +134,8 @@ def _against(frame: pd.DataFrame, task: str, reference: str, alpha: float,
         else:
             test = paired(worse.to_numpy() / scale, alpha)
             g = stats.hedges_g(both["v"], both["r"])
-            row.update(diff=test.mean, low=test.low, high=test.high,
-                       detectable=test.detectable, p=test.p,
+            row.update(diff=test.mean, sd=test.sd, low=test.low, high=test.high,
+                       detectable=test.detectable, needed=draws_needed(test, margin), p=test.p,
                        g_worse=g if lower else -g, not_worse=test.not_worse(margin),
                        not_better=test.not_better(margin))
         rows.append(row)
@@ -144,6 +145,14 @@ def _against(frame: pd.DataFrame, task: str, reference: str, alpha: float,
         r["verdict"] = ("not significant" if not p_holm < alpha else
                         "worse" if float(r["diff"]) > 0 else "better")
     return rows
+
+
+def draws_needed(test: Paired, margin: float) -> float:
+    """Common draws with which both one-sided bounds would fall inside ``margin`` (80 %
+    power), if the difference and spread were what this test measured; infinite when the
+    measured difference is itself beyond the margin (more draws would not show equivalence)."""
+    room = margin - abs(test.mean)
+    return float(pairs_needed(test.sd, room)) if room > 0 else math.inf
 
 
 # ---------------------------------------------------------------- evidence: fANOVA

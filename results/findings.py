@@ -161,7 +161,7 @@ RULES: dict[int, str] = {
         "shown, not judged)",
 }
 _DETAIL_COLUMNS = ["task", "variant", "reference", "n", "median", "ref_median", "diff",
-                   "low", "high", "detectable", "p_holm", "verdict", "not_worse",
+                   "low", "high", "detectable", "needed", "p_holm", "verdict", "not_worse",
                    "not_better", "note"]
 
 
@@ -219,9 +219,16 @@ def _where(rows: pd.DataFrame, limit: int = 4) -> str:
         text = (f"{r.variant}{versus} on {r.task} (n = {r.n}, diff {r.diff:+.2f} "
                 f"[{r.low:+.2f}, {r.high:+.2f}], Holm p = {_p(r.p_holm)}")
         if r.verdict == "not significant" and not (r.not_worse and r.not_better):
-            text += f", detectable {r.detectable:.2f}"
+            text += f", detectable {r.detectable:.2f}, {_needs(r.needed)}"
         parts.append(text + ")")
     return "; ".join(parts) + ("; …" if len(rows) > limit else "")
+
+
+def _needs(needed: float) -> str:
+    """What more draws would do for an undecided comparison."""
+    if not math.isfinite(needed):
+        return "beyond the margin at any n"
+    return f"inside the margin with ~{int(needed)} draws"
 
 
 def _n(rows: pd.DataFrame) -> int:
@@ -516,11 +523,12 @@ def _names(values: Iterable[str]) -> str:
 
 
 def as_records(frame: pd.DataFrame) -> list[dict[str, object]]:
-    """Rows as JSON-ready dicts: NaN becomes None, tuples lists, numpy scalars Python's."""
+    """Rows as JSON-ready dicts: NaN and infinities become None (JSON has neither), tuples
+    lists, numpy scalars Python's."""
     def clean(v: object) -> object:
         if isinstance(v, (tuple, list, frozenset)):
             return [clean(x) for x in v]
         if isinstance(v, np.generic):
             v = v.item()
-        return None if isinstance(v, float) and math.isnan(v) else v
+        return None if isinstance(v, float) and not math.isfinite(v) else v
     return [{str(k): clean(v) for k, v in row.items()} for row in frame.to_dict("records")]

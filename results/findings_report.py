@@ -154,7 +154,7 @@ def task_summary(trials: pd.DataFrame, tests: pd.DataFrame, task: str) -> pd.Dat
     summary.insert(3, "trained", summary["variant"].map(counts).fillna(0).astype(int))
     against = tests[(tests["task"] == task) & (tests["reference"] == findings.REFERENCE)]
     table = summary.merge(against[["variant", "n", "diff", "low", "high", "detectable",
-                                   "p_holm", "verdict"]].rename(columns={"n": "pairs"}),
+                                   "needed", "p_holm", "verdict"]].rename(columns={"n": "pairs"}),
                           on="variant", how="left")
     table.loc[table["variant"] == findings.REFERENCE, "verdict"] = "reference"
     return table.sort_values("median", ascending=lower).reset_index(drop=True)

@@ -244,8 +244,8 @@ def _tests(rows: list[tuple[str, str, float, str]]) -> pd.DataFrame:
     difference with a narrow interval."""
     return pd.DataFrame([{"task": t, "reference": "lstm", "variant": v, "n": 10, "n_ref": 10,
                           "mean": 0.0, "ref_mean": 0.0, "median": 0.0, "ref_median": 0.0,
-                          "scale": 1.0, "diff": d, "low": d - 0.05, "high": d + 0.05,
-                          "detectable": 0.1, "margin": findings.MARGIN, "p": 0.01,
+                          "scale": 1.0, "diff": d, "sd": 0.1, "low": d - 0.05,
+                          "high": d + 0.05, "detectable": 0.1, "needed": 12.0, "margin": findings.MARGIN, "p": 0.01,
                           "p_holm": 0.01, "g_worse": d, "verdict": verdict,
                           "not_worse": d + 0.05 < findings.MARGIN,
                           "not_better": d - 0.05 > -findings.MARGIN, "note": ""}

@@ -137,7 +137,7 @@ def test_task_summary_counts_the_trials_that_trained() -> None:
         "diverged": False})
     tests = pd.DataFrame({"task": ["music"], "variant": ["gru"], "reference": ["lstm"],
                           "n": [3], "diff": [-0.5], "low": [-0.9], "high": [-0.1],
-                          "detectable": [0.6], "p_holm": [0.4],
+                          "detectable": [0.6], "needed": [40.0], "p_holm": [0.4],
                           "verdict": ["not significant"]})
     table = findings_report.task_summary(trials, tests, "music").set_index("variant")
     assert table.loc["lstm", "trained"] == 1 and table.loc["gru", "trained"] == 2
