@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 from tqdm import tqdm
@@ -13,6 +11,7 @@ from tqdm import tqdm
 from harness import grid, runner, signals, store
 from harness.config import ConfigError, parse_value
 from harness.outage import ride_out
+from harness.report_folder import final_path, staged
 from harness.train import RunResult, summary_line
 from results import report as reports
 from results.summary import task_table, to_markdown
@@ -138,20 +137,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     return _write_report(study, args.out)
 
 
-@contextlib.contextmanager
-def report_folder(folder: Path) -> Iterator[None]:
-    """A report folder that cannot be written (read-only, a file in the way) is one line."""
-    try:
-        yield
-    except OSError as error:
-        raise ConfigError(f"cannot write the report to {folder}: {error.strerror or error}; "
-                          "choose another folder with --out") from None
-
-
 def _write_report(study, out: str | None) -> int:
     folder = Path(out or Path("results") / study.study_name)
-    with report_folder(folder):
-        path = reports.build(study, folder)
+    with staged(folder) as staging:
+        path = final_path(reports.build(study, staging), staging, folder)
     runs = reports.frames.runs_frame(study)
     for task in sorted(runs["task"].unique()) if len(runs) else []:
         table = task_table(runs, task)

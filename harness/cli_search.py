@@ -12,9 +12,10 @@ import optuna
 from tqdm import tqdm
 
 from harness import runner, search, signals, storage_url, store
-from harness.cli_grid import _run_overrides, _split, _stopped_by, report_folder
+from harness.cli_grid import _run_overrides, _split, _stopped_by
 from harness.config import ConfigError
 from harness.outage import ride_out
+from harness.report_folder import final_path, staged
 from harness.profiles import reproduce_spec
 from harness.train import summary_line
 
@@ -127,8 +128,9 @@ def _findings(studies: list[optuna.Study], name: str, storage: str | None, out: 
                   "space": recorded[0].get("space_description", ""),
                   "search seed": recorded[0].get("seed"),
                   "trials": len(trials)}
-    with report_folder(folder):
-        path = findings_report.build(trials, space, folder, provenance)
+    with staged(folder) as staging:
+        path = final_path(findings_report.build(trials, space, staging, provenance),
+                          staging, folder)
     for row in json.loads((folder / "findings.json").read_text())["findings"]:
         print(f"{row['number']:>2}. {row['verdict']:<13} {row['title']}: {row['statistic']}")
     print(f"\nfindings report: {path}")

@@ -227,6 +227,37 @@ def test_a_full_disk_leaves_the_journal_readable_and_the_grid_resumes(tmp_path: 
     assert not study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING))
 
 
+def test_a_report_that_does_not_fit_leaves_the_earlier_report_whole(tmp_path: Path) -> None:
+    journal = tmp_path / "runs.journal"
+    grid_args = ["run", "--grid", "--profile", "smoke", "--variants", "rnn", "--tasks",
+                 "parity", "--seeds", "2", "--workers", "1", "--storage", str(journal),
+                 "--out", "report"]
+    first = subprocess.run([sys.executable, "-m", "harness", *grid_args], cwd=tmp_path,
+                           env=_env(), capture_output=True, text=True, timeout=300)
+    assert first.returncode == 0, first.stderr
+    folder = tmp_path / "report"
+    (folder / "my notes.txt").write_text("the user's own file")
+    before = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert len(before) > 5 and max(len(b) for b in before.values()) > 4000
+
+    def small_disk() -> None:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (4000, 4000))
+    again = ["report", "--study", "grid-smoke", "--storage", str(journal), "--out", "report"]
+    full = subprocess.run([sys.executable, "-m", "harness", *again], cwd=tmp_path, env=_env(),
+                          capture_output=True, text=True, timeout=300, preexec_fn=small_disk)
+    assert full.returncode != 0 and "Traceback" not in full.stderr, full.stderr
+    errors = [line for line in full.stderr.splitlines() if line.startswith("harness:")]
+    assert len(errors) == 1 and "cannot write the report to" in errors[0], full.stderr
+    assert "the report there before is as it was" in errors[0]
+    after = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
+    assert after == before  # every file as it was, nothing half-written, no staging left
+    done = subprocess.run([sys.executable, "-m", "harness", *again], cwd=tmp_path, env=_env(),
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert (folder / "my notes.txt").read_text() == "the user's own file"
+    assert not (folder / ".report-writing").exists() and (folder / "report.md").exists()
+
+
 def test_a_journal_ending_in_half_a_record_is_cut_back_before_the_next_append(
         tmp_path: Path) -> None:
     journal = tmp_path / "cut.journal"

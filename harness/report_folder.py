@@ -1,0 +1,60 @@
+"""Writing a report so that a failure leaves the earlier one whole.
+
+A report is built in a staging folder inside its folder (same file system), and its files
+replace the earlier report's one by one with ``os.replace`` only once every one of them has
+been written. A full disk, a file-size limit or a read-only folder therefore stops the
+build before anything the user already had is touched, and says so in one line. Files in
+the folder that the report does not write (the user's own) are never moved or deleted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+
+from harness.config import ConfigError
+
+STAGING = ".report-writing"
+
+
+@contextlib.contextmanager
+def staged(folder: Path) -> Iterator[Path]:
+    """Yields the folder to build the report in; on success its files move into ``folder``;
+    an ``OSError`` becomes one line (a ``ConfigError``) and ``folder`` stays as it was."""
+    staging = folder / STAGING
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        shutil.rmtree(staging, ignore_errors=True)  # left by a build that was killed
+        staging.mkdir()
+        yield staging
+        _move_into(staging, folder)
+    except OSError as error:
+        raise ConfigError(
+            f"cannot write the report to {folder}: {error.strerror or error}{_free(folder)}; "
+            "the report there before is as it was: free some space or choose another "
+            "folder with --out") from None
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def final_path(path: Path, staging: Path, folder: Path) -> Path:
+    """Where a file built at ``path`` in ``staging`` lives once moved into ``folder``."""
+    return folder / Path(path).relative_to(staging)
+
+
+def _move_into(staging: Path, folder: Path) -> None:
+    for source in sorted(p for p in staging.rglob("*") if p.is_file()):
+        target = final_path(source, staging, folder)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(source, target)
+
+
+def _free(folder: Path) -> str:
+    try:
+        stat = os.statvfs(folder if folder.exists() else folder.parent)
+    except OSError:
+        return ""
+    return f" ({stat.f_bavail * stat.f_frsize:,} bytes free there)"
