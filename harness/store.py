@@ -27,7 +27,7 @@ from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
 import variants
-from harness import liveness, locks, storage_url
+from harness import liveness, locks, signals, storage_url
 from harness.config import RunConfig
 from harness.journal import JournalFile
 from harness.outage import ride_out
@@ -196,8 +196,10 @@ def work(studies: optuna.Study | list[optuna.Study], device: str | None = None,
             time.sleep(IDLE_POLL)  # others' runs may yet go stale and come back
             continue
         group, carried, carried_from = carried, [], None
+        asked: list[optuna.Trial] = []  # every run taken from the queue, kept or not
         try:
-            ride_out(lambda: _take(study, population, device, group, carried), "taking runs")
+            ride_out(lambda: _take(study, population, device, group, carried, asked),
+                     "taking runs")
             carried_from = study if carried else None
             if not group:
                 continue
@@ -213,7 +215,8 @@ def work(studies: optuna.Study | list[optuna.Study], device: str | None = None,
                                      "storing results")
                             for (trial, _), result in zip(group, results) if result is not None)
         except KeyboardInterrupt:  # the runs in hand go back in the queue, then stop
-            for trial, _ in group + carried:
+            in_hand = {t.number: t for t in [*asked, *(t for t, _ in group + carried)]}
+            for trial in in_hand.values():
                 ride_out(lambda t=trial: _requeue(study, t), "putting runs back in the queue")
             raise
         if on_run is not None:
@@ -267,14 +270,15 @@ def _tell(study: optuna.Study, trial: optuna.Trial, result: RunResult | None = N
 
 def _take(study: optuna.Study, count: int, device: str | None,
           taken: list[tuple[optuna.Trial, RunConfig]],
-          carried: list[tuple[optuna.Trial, RunConfig]]) -> None:
+          carried: list[tuple[optuna.Trial, RunConfig]], asked: list[optuna.Trial]) -> None:
     """Append to ``taken`` the next waiting run and, up to ``count`` in all, the waiting runs
     after it that can train with it (same ``stack_key``), marked as this worker's, each with
     a first heartbeat (so that a run this worker loses track of goes stale like any other).
     Other kinds of run are left in the queue for other workers; one that Optuna hands out
     anyway (another worker took the run looked at first) goes to ``carried``, to start the
     next group. A copy of a run that is complete, or waiting or running under a lower trial
-    number, is dropped: however many processes queued a grid point, one copy runs."""
+    number, is dropped: however many processes queued a grid point, one copy runs. Every
+    run taken from the queue is in ``asked`` before an interruption can strike."""
     storage = liveness.storage_of(study)
     while len(taken) < (count if not taken or _stackable(taken[0][1]) else 1):
         if taken:
@@ -282,7 +286,9 @@ def _take(study: optuna.Study, count: int, device: str | None,
             if not waiting or "config" not in waiting[0].user_attrs or stack_key(
                     RunConfig(**waiting[0].user_attrs["config"])) != stack_key(taken[0][1]):
                 break
-        trial = study.ask()
+        with signals.deferred():  # not RUNNING without being in hand
+            trial = study.ask()
+            asked.append(trial)
         if "config" not in trial.user_attrs:  # another worker took the last waiting run
             trial.set_user_attr("orphan", True)
             study.tell(trial, state=TrialState.FAIL)
