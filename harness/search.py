@@ -91,14 +91,16 @@ def as_dict(spec: SearchSpec, task: str) -> dict[str, Any]:
 
 
 TRIAL_COLUMNS = ["task", "variant", "metric", "value", "lower_is_better", "chance", "diverged",
-                 "lr", "hidden_size", "momentum", "input_noise", "optimizer", "trial", "study"]
+                 "lr", "hidden_size", "momentum", "input_noise", "optimizer", "trial", "study",
+                 "sequences", "worker_seconds"]
 
 
 def trials_frame(studies: list[optuna.Study]) -> pd.DataFrame:
     """The finished trials of search studies in the analysis's layout: ``task``,
     ``variant``, ``metric``, ``value`` (the test metric; a diverged trial at chance),
     ``lower_is_better``, ``chance``, ``diverged``, the searched hyperparameters, ``trial``
-    (k) and ``study``."""
+    (k) and ``study``; what it cost: ``sequences`` trained on (steps × batch) and
+    ``worker_seconds``, its share of its population's wall time."""
     parts = []
     for study in studies:
         runs = frames.runs_frame(study)
@@ -113,8 +115,18 @@ def trials_frame(studies: list[optuna.Study]) -> pd.DataFrame:
             "momentum": done["momentum"].astype(float),
             "input_noise": done["input_noise"].astype(float),
             "optimizer": done["optimizer"], "trial": done["seed"].astype(int),
-            "study": study.study_name}))
+            "study": study.study_name,
+            "sequences": done["steps_done"].astype(float) * done["batch_size"].astype(float),
+            "worker_seconds": _column(done, "wall_seconds") / _column(done, "population", 1.0),
+        }))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TRIAL_COLUMNS)
+
+
+def _column(frame: pd.DataFrame, name: str, default: float = float("nan")) -> pd.Series:
+    """A numeric column, or ``default`` where records of older versions lack it."""
+    if name not in frame:
+        return pd.Series(default, index=frame.index, dtype=float)
+    return frame[name].astype(float).fillna(default)
 
 
 def analysis_space(studies: list[optuna.Study]) -> dict[str, tuple[float, float, bool]]:

@@ -21,7 +21,7 @@ from typing import Any, Mapping, Union
 import numpy as np
 import pandas as pd
 
-from results import findings, findings_plots as plots, stats
+from results import cost, findings, findings_plots as plots, stats
 from results.findings import Finding, Importance
 from results.summary import to_markdown
 
@@ -121,6 +121,13 @@ def _blocks(trials: pd.DataFrame, tests: pd.DataFrame, importance: Importance,
         metric = rows["metric"].iloc[0] if "metric" in rows else "metric"
         blocks += [("h3", f"{task}: test {metric} ({better} is better)"),
                    ("table", task_summary(trials, tests, task))]
+    if len(trials) and cost.cost_table(trials).shape[0]:
+        blocks += [("h2", "What it cost"),
+                   ("p", "Worker time per task from the trials' own records (each trial's "
+                         "share of its population's wall time); divide by the number of "
+                         "workers for the wall time, and scale by sequences for another "
+                         "profile."),
+                   ("table", cost.cost_table(trials))]
     blocks += [("h2", "Provenance"), ("table", provenance_table(provenance, settings))]
     if len(trials):
         blocks += [("h3", "Trials per task and variant (diverged in brackets)"),
