@@ -15,7 +15,8 @@ checks, the figures and the report.
   the upper one-sided 95 % bound of the mean difference is below ``MARGIN``, ``not_better``
   when the lower one is above ``-MARGIN``; ``detectable`` is the difference the test finds
   with 80 % power, ``needed`` the draws with which the interval would fall inside the
-  margin at the measured difference and spread (:func:`draws_needed`). A comparison with fewer than ``min_trials`` pairs, or whose reference
+  margin at the measured difference and spread (:func:`draws_needed`). A comparison with
+  fewer than ``min_trials`` pairs, or whose reference
   never trained, is "untested" with the reason.
 - :func:`importances`: per task and variant, :func:`results.fanova.fanova` (main effects and
   pairs) on Greff's scales: log10(lr), log10(hidden_size), log10(1 - momentum), input_noise
@@ -46,7 +47,8 @@ COMPARE_MIN_LR = 1e-4    # draws with a smaller learning rate are not compared (
 TRAINED = 0.05           # a trial trained when it beat chance by 5 % of the chance level
 MARGIN = 0.2             # equivalence margin, in units of the reference's gain over chance
 TEST_COLUMNS = ["task", "reference", "variant", "n", "n_ref", "mean", "ref_mean", "median",
-                "ref_median", "scale", "diff", "sd", "low", "high", "detectable", "needed", "margin", "p",
+                "ref_median", "scale", "diff", "sd", "low", "high", "detectable", "needed",
+                "margin", "p",
                 "p_holm", "g_worse", "verdict", "not_worse", "not_better", "note"]
 SHARE_COLUMNS = ["task", "variant", "n", "term", "variables", "order", "share", "std"]
 
@@ -124,7 +126,8 @@ def _against(frame: pd.DataFrame, task: str, reference: str, alpha: float,
                "n_ref": len(ref), "mean": mine["value"].mean(), "ref_mean": ref["value"].mean(),
                "median": mine["value"].median(), "ref_median": ref["value"].median(),
                "scale": scale, "diff": math.nan, "sd": math.nan, "low": math.nan,
-               "high": math.nan, "detectable": math.nan, "needed": math.nan, "margin": margin, "p": math.nan, "p_holm": math.nan,
+               "high": math.nan, "detectable": math.nan, "needed": math.nan,
+               "margin": margin, "p": math.nan, "p_holm": math.nan,
                "g_worse": math.nan, "verdict": "untested", "not_worse": False,
                "not_better": False, "note": ""}
         if not len(good):
@@ -135,7 +138,8 @@ def _against(frame: pd.DataFrame, task: str, reference: str, alpha: float,
             test = paired(worse.to_numpy() / scale, alpha)
             g = stats.hedges_g(both["v"], both["r"])
             row.update(diff=test.mean, sd=test.sd, low=test.low, high=test.high,
-                       detectable=test.detectable, needed=draws_needed(test, margin), p=test.p,
+                       detectable=test.detectable, needed=draws_needed(test, margin),
+                       p=test.p,
                        g_worse=g if lower else -g, not_worse=test.not_worse(margin),
                        not_better=test.not_better(margin))
         rows.append(row)
