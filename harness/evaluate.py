@@ -72,14 +72,14 @@ def probe(task: tasks.Task, model: TrialStack, batch: tasks.Batch,
     """One extra backward on the training batch, without input noise and without an update,
     of what training minimises (``objective`` of the per-step losses): each trial's gradient
     norm per paper parameter of every layer (``L0.W_f``...), and its
-    gradient-through-time profile ``||dLoss/dh_t||`` of the last layer (its own steps and
-    rows: ``sizes``)."""
+    gradient-through-time profile ``||dLoss/dh_t||`` of the last layer, the total derivative
+    through the recurrence (``model.through_layers``), over its own steps and rows
+    (``sizes``)."""
     hidden: list[Tensor] = []
     model.noisy = False
     try:
         with autocast:
-            outputs, _ = model(batch.x, None, hidden=hidden)
-            hidden[0].retain_grad()
+            outputs, _ = model(batch.x, None, hidden=hidden)  # hidden[0]: the probe
             loss = objective(task.losses(outputs, batch)).sum()
         model.zero_grad(set_to_none=True)
         loss.backward()

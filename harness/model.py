@@ -59,7 +59,7 @@ class SequenceModel(nn.Module):
     def forward(self, x: Tensor, state: State | None = None,
                 hidden: list[Tensor] | None = None) -> tuple[Tensor, State]:
         """Outputs ``[T, B, K]`` and the new state of every layer. If ``hidden`` is a list, the
-        last layer's outputs ``[T, B, N]`` are appended to it (to take dLoss/dh_t)."""
+        last layer's probe ``[T, B, N]`` is appended to it (``through_layers``: dLoss/dh_t)."""
         h, new_state = through_layers(self.cells, self.encode(x), state, hidden)
         return self.head(h), new_state
 
@@ -128,15 +128,40 @@ class TrialStack(nn.Module):
 
 def through_layers(cells: nn.ModuleList, h: Tensor, state: State | None,
                    hidden: list[Tensor] | None) -> tuple[Tensor, State]:
-    """The stacked layers: the last one's outputs (also appended to ``hidden`` when it is a
-    list, to take dLoss/dh_t) and every layer's new state."""
+    """The stacked layers: the last one's outputs and every layer's new state. When
+    ``hidden`` is a list, the last layer runs step by step with a zero tensor ``probe``
+    added to each h_t where it is both output and carried to the next step, and ``probe``
+    ([T, ..., N], a leaf) is appended to ``hidden``: after a backward, ``probe.grad[t]`` is
+    the total derivative dLoss/dh_t, through the output at t and through the recurrence
+    after it (the gradient through time). The values are those of the whole-sequence pass;
+    any backend runs it, since every cell takes a state and returns h_t first in its state."""
     new_state: State = []
+    last = len(cells) - 1
     for k, cell in enumerate(cells):
-        h, s = cell(h, None if state is None else state[k])
+        given = None if state is None else state[k]
+        if hidden is not None and k == last:
+            h, s = _probed(cell, h, given, hidden)
+        else:
+            h, s = cell(h, given)
         new_state.append(s)
-    if hidden is not None:
-        hidden.append(h)
     return h, new_state
+
+
+def _probed(cell: nn.Module, x: Tensor, state: Any, hidden: list[Tensor]
+            ) -> tuple[Tensor, State]:
+    """``cell`` over ``x`` one step at a time with the zero probe on each h_t (see above)."""
+    outputs: list[Tensor] = []
+    probe: Tensor | None = None
+    for t in range(x.shape[0]):
+        out, state = cell(x[t:t + 1], state)
+        if probe is None:
+            probe = torch.zeros((x.shape[0], *out.shape[1:]), dtype=out.dtype,
+                                device=out.device, requires_grad=True)
+            hidden.append(probe)
+        h = out[0] + probe[t]
+        state = (h, *state[1:])
+        outputs.append(h)
+    return torch.stack(outputs), state
 
 
 def detach(state: State | None) -> State | None:

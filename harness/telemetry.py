@@ -16,7 +16,8 @@ from torch import Tensor
 
 def gradient_through_time_of(grad: Tensor) -> list[float]:
     """``||dLoss/dh_t||`` for every step t (averaged over the batch) from the gradient of a
-    layer's outputs ``[T, B, N]``: how far back from the scored steps the gradient reaches."""
+    layer's probe ``[T, B, N]`` (``model.through_layers``: the total derivative through the
+    recurrence): how far back from the scored steps the gradient reaches."""
     per_step = grad.detach().float().norm(dim=-1).mean(dim=1)
     return [float(v) for v in per_step]
 
