@@ -84,7 +84,8 @@ class SafeJournalBackend(JournalFileBackend):
             except OSError as error:
                 with contextlib.suppress(OSError):
                     os.truncate(self.path, before)
-                free = _free_bytes(self.path)
+                free = free_space(Path(self.path).parent)
+                free = f", {free}" if free else ""
                 raise JournalWriteError(
                     error.errno, f"cannot write {len(data):,} bytes to journal {self.path} "
                     f"({error.strerror or error}{free}); the journal is as it was before: "
@@ -92,12 +93,13 @@ class SafeJournalBackend(JournalFileBackend):
                     "to resume") from None
 
 
-def _free_bytes(path: str) -> str:
+def free_space(directory: str | Path) -> str:
+    """"N bytes free there" for the file system of ``directory`` ("" when unknown)."""
     try:
-        stat = os.statvfs(Path(path).parent)
+        stat = os.statvfs(directory)
     except OSError:
         return ""
-    return f", {stat.f_bavail * stat.f_frsize:,} bytes free there"
+    return f"{stat.f_bavail * stat.f_frsize:,} bytes free there"
 
 
 class JournalFile(JournalStorage):

@@ -16,6 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from harness.config import ConfigError
+from harness.journal import free_space
 
 STAGING = ".report-writing"
 
@@ -53,8 +54,5 @@ def _move_into(staging: Path, folder: Path) -> None:
 
 
 def _free(folder: Path) -> str:
-    try:
-        stat = os.statvfs(folder if folder.exists() else folder.parent)
-    except OSError:
-        return ""
-    return f" ({stat.f_bavail * stat.f_frsize:,} bytes free there)"
+    free = free_space(folder if folder.exists() else folder.parent)
+    return f" ({free})" if free else ""
