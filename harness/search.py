@@ -100,7 +100,7 @@ def trials_frame(studies: list[optuna.Study]) -> pd.DataFrame:
     ``variant``, ``metric``, ``value`` (the test metric; a diverged trial at chance),
     ``lower_is_better``, ``chance``, ``diverged``, the searched hyperparameters, ``trial``
     (k) and ``study``; what it cost: ``sequences`` trained on (steps × batch) and
-    ``worker_seconds``, its share of its population's wall time."""
+    ``worker_seconds``, its share of its population's wall time (``trial_seconds``)."""
     parts = []
     for study in studies:
         runs = frames.runs_frame(study)
@@ -117,7 +117,7 @@ def trials_frame(studies: list[optuna.Study]) -> pd.DataFrame:
             "optimizer": done["optimizer"], "trial": done["seed"].astype(int),
             "study": study.study_name,
             "sequences": done["steps_done"].astype(float) * done["batch_size"].astype(float),
-            "worker_seconds": _column(done, "wall_seconds") / _column(done, "population", 1.0),
+            "worker_seconds": _column(done, "trial_seconds"),
         }))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TRIAL_COLUMNS)
 

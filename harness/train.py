@@ -19,6 +19,7 @@ from harness.config import RunConfig
 from harness.evaluate import held_out, probe, stack_batches
 from harness.model import SequenceModel, TrialStack, detach
 from harness.optim import TrialOptimizer
+from results.frames import current_telemetry
 
 EXPLODED = 100.0  # a training loss this many times its first value counts as diverged
 
@@ -50,16 +51,28 @@ class RunResult:
 
 def summary_line(record: dict[str, Any]) -> str:
     """One line about a run, from a ``RunResult`` as stored."""
-    config, metric, tele = record["config"], record["primary"], record["telemetry"]
+    config, metric = record["config"], record["primary"]
+    tele = current_telemetry(record["telemetry"])
     flag = " DIVERGED" if record["status"] == "diverged" else ""
-    speed = tele.get("steps_per_second")
-    rate = f", {speed:,.0f} steps×batch/s" if speed else ""
     test = record["test"][metric]
     shown = f"{test:.4g}" if test is not None else "nan"
     return (f"{config['variant']} on {config['task']} (seed {config['seed']}){flag}: test "
             f"{metric} {shown} (chance {record['chance'][metric]:.4g}), best valid at step "
-            f"{record['best_step']}/{record['steps']}{rate}, "
-            f"{tele.get('wall_seconds', 0):.1f} s")
+            f"{record['best_step']}/{record['steps']}{_cost(tele)}")
+
+
+def _cost(tele: dict[str, Any]) -> str:
+    """The trial's rate and time; in a population, what the whole stack did besides, so
+    that K seeds sharing one wall time do not each show it as their own."""
+    speed, population = tele.get("steps×batch/s"), tele.get("population") or 1
+    rate = f", {speed:,.0f} steps×batch/s" if speed else ""
+    if population == 1:
+        return f"{rate}, {tele.get('population_seconds') or 0:.1f} s"
+    stack = tele.get("population_steps×batch/s")
+    stack_rate = f": {stack:,.0f} steps×batch/s" if stack else ""
+    return (f"{rate} (population of {population}{stack_rate} in "
+            f"{tele.get('population_seconds') or 0:.1f} s; "
+            f"{tele.get('trial_seconds') or 0:.1f} s per trial)")
 
 
 def resolve_device(name: str) -> torch.device:
@@ -235,9 +248,11 @@ def _train_population(configs: list[RunConfig],
             valid, best_step, test = t.best[2], t.best[1], tests[k]
         else:
             t.status, valid, test, best_step = "diverged", dict(task.chance), dict(task.chance), 0
-        record = {**telemetry.environment(device),
-                  "steps_per_second": timer.per_second,
-                  "wall_seconds": wall, "population": len(trials),
+        record = {**telemetry.environment(device), "population": len(trials),
+                  "population_seconds": wall,
+                  "population_steps×batch/s": len(trials) * timer.per_second
+                  if timer.per_second is not None else None,
+                  "trial_seconds": wall / len(trials), "steps×batch/s": timer.per_second,
                   "peak_memory_mb": telemetry.peak_memory_mb(device),
                   "parameters": sum(p[k].numel() for p in params),
                   "cell_parameters": sum(variants.count_parameters(c) for c in model.cells)

@@ -8,7 +8,8 @@ import pandas as pd
 def task_table(runs: pd.DataFrame, task: str) -> pd.DataFrame:
     """Variants on ``task`` sorted best first by median test metric (diverged runs count at
     chance, as they are recorded). ``gap`` is how far the median is from chance in the good
-    direction: positive means better than chance."""
+    direction: positive means better than chance. ``steps×batch/s`` is the median trial's
+    own rate (in a population, each trial's share of the stack's)."""
     done = runs[(runs["task"] == task) & runs["status"].isin(["complete", "diverged"])]
     if done.empty:
         return pd.DataFrame()
@@ -17,12 +18,12 @@ def task_table(runs: pd.DataFrame, task: str) -> pd.DataFrame:
         median=("test", "median"), best=("test", "min" if lower else "max"),
         chance=("chance", "first"), seeds=("seed", "nunique"),
         diverged=("status", lambda s: int((s == "diverged").sum())),
-        steps_per_s=("steps_per_second", "median"), params=("cell_parameters", "first"),
+        **{"steps×batch/s": ("steps×batch/s", "median")}, params=("cell_parameters", "first"),
         backend=("backend", "first"))
     table["gap"] = (table["chance"] - table["median"]) if lower else \
         (table["median"] - table["chance"])
     table = table.sort_values("median", ascending=lower)
-    columns = ["median", "best", "chance", "gap", "seeds", "diverged", "steps_per_s",
+    columns = ["median", "best", "chance", "gap", "seeds", "diverged", "steps×batch/s",
                "params", "backend"]
     return table[columns].reset_index()
 

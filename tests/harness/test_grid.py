@@ -74,7 +74,7 @@ def test_smoke_grid_end_to_end_then_report_from_storage_alone(tmp_path: Path) ->
     runs = pd.read_parquet(tmp_path / "out" / "runs.parquet")
     assert len(runs) == 68 and set(runs["status"]) <= {"complete", "diverged"}
     assert runs.groupby("task")["variant"].nunique().eq(17).all()
-    assert runs["steps_per_second"].gt(0).all() and runs["key"].nunique() == 68
+    assert runs["steps×batch/s"].gt(0).all() and runs["key"].nunique() == 68
     curves = pd.read_parquet(tmp_path / "out" / "curves.parquet")
     assert {"train_loss", "grad_norm", "valid_mse", "valid_accuracy"} <= set(curves["name"])
     figures = sorted(p.name for p in (tmp_path / "out" / "figures").iterdir())

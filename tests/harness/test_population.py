@@ -9,7 +9,7 @@ import pytest
 import torch
 
 from harness.config import RunConfig
-from harness.train import stack_key, train, train_population
+from harness.train import stack_key, summary_line, train, train_population
 
 
 @pytest.fixture
@@ -81,6 +81,40 @@ def test_only_runs_that_share_shapes_and_settings_stack() -> None:
         assert stack_key(base) != stack_key(dataclasses.replace(base, **change))
     with pytest.raises(ValueError, match="differ only in"):
         train_population([base, dataclasses.replace(base, hidden_size=65)])
+
+
+def test_a_population_records_its_cost_apart_from_each_trials() -> None:
+    """Each of K runs keeps its own rate and its share of the wall time; the population's
+    seconds and rate are named as the population's (relations only, no timing)."""
+    base = RunConfig(variant="lstm", task="parity", hidden_size=8, steps=20, eval_every=10,
+                     task_settings={"seq_len": 10, "eval_size": 64}, device="cpu")
+    results = train_population([dataclasses.replace(base, seed=s) for s in range(3)])
+    for result in results:
+        t = result.telemetry
+        assert t["population"] == 3
+        assert "steps_per_second" not in t and "wall_seconds" not in t
+        assert t["population_seconds"] > 0 and t["steps×batch/s"] > 0
+        assert t["trial_seconds"] == pytest.approx(t["population_seconds"] / 3, rel=1e-12)
+        assert t["population_steps×batch/s"] == pytest.approx(3 * t["steps×batch/s"],
+                                                              rel=1e-12)
+        line = result.summary()
+        assert f"{t['steps×batch/s']:,.0f} steps×batch/s (population of 3: " in line
+        assert f"{t['population_steps×batch/s']:,.0f} steps×batch/s in " in line
+        assert line.endswith(f"; {t['trial_seconds']:.1f} s per trial)")
+    assert len({r.telemetry["population_seconds"] for r in results}) == 1
+
+
+def test_a_summary_line_reads_records_of_older_versions() -> None:
+    record = {"config": {"variant": "lstm", "task": "parity", "seed": 1}, "status": "complete",
+              "primary": "accuracy", "test": {"accuracy": 0.75}, "chance": {"accuracy": 0.5},
+              "best_step": 10, "steps": 20}
+    old = summary_line({**record, "telemetry": {"steps_per_second": 1000.0,
+                                                 "wall_seconds": 8.0, "population": 4}})
+    assert old.endswith(", 1,000 steps×batch/s (population of 4: 4,000 steps×batch/s in "
+                        "8.0 s; 2.0 s per trial)")
+    alone = summary_line({**record, "telemetry": {"steps_per_second": 1000.0,
+                                                   "wall_seconds": 8.0}})
+    assert alone.endswith(", 1,000 steps×batch/s, 8.0 s")
 
 
 @pytest.mark.parametrize("kind", ["adam", "sgd"])

@@ -32,7 +32,7 @@ def test_a_run_records_curves_gradients_and_telemetry() -> None:
     profile = result.gradient_through_time["last"]
     assert len(profile) == 16 and max(profile) == profile[-1] and profile[0] < profile[-1]
     t = result.telemetry
-    assert t["steps_per_second"] > 0 and t["cell_parameters"] == 4 * (16 * 16 + 16 * 16 + 16) + 48
+    assert t["steps×batch/s"] > 0 and t["cell_parameters"] == 4 * (16 * 16 + 16 * 16 + 16) + 48
     assert t["backend"] == "native" and t["device"] == "cpu" and t["torch"] == torch.__version__
     assert set(result.test) == {"accuracy", "nll"} and result.best_step in (20, 40)
 
@@ -97,3 +97,4 @@ def test_run_command_prints_a_summary_line() -> None:
     assert out.returncode == 0, out.stderr
     line = out.stdout.strip().splitlines()[-1]
     assert line.startswith("cifg on reber (seed 2): test nll ") and "(chance 4.852)" in line
+    assert " steps×batch/s, " in line and "population" not in line  # a run alone
