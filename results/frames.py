@@ -61,7 +61,8 @@ def runs_frame(study: optuna.Study) -> pd.DataFrame:
 
     Status is ``complete``, ``diverged``, ``failed`` (an error), ``running`` or ``waiting``.
     Metric columns: ``test_<m>``, ``valid_<m>``, ``chance_<m>``; ``metric`` names the
-    primary one and ``test``/``chance``/``lower_is_better`` repeat it for plotting.
+    primary one and ``test``/``chance``/``lower_is_better`` repeat it for plotting. Cost
+    columns carry today's names for records of any version (``current_telemetry``).
     """
     rows = []
     for trial in _runs(study):
