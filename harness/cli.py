@@ -84,26 +84,14 @@ def cmd_run(args: argparse.Namespace) -> int:
         from harness.cli_grid import cmd_grid
 
         return cmd_grid(args)
-    from tqdm import tqdm
-
+    from harness.cli_grid import cmd_single
     from harness.config import RunConfig, apply_overrides
-    from harness.train import train
 
     config = apply_overrides(RunConfig(variant=args.variant, task=args.task, seed=args.seed,
                                        device=args.device), args.set)
     variants.info(config.variant)  # unknown names fail here, before any work
     tasks.info(config.task)
-    with tqdm(desc=f"{config.variant} × {config.task}", unit="step", disable=None,
-              leave=False) as bar:
-        def on_step(step: int, total: int, loss: float) -> None:
-            bar.total = total
-            bar.update(1)
-            if step % 10 == 0:
-                bar.set_postfix(loss=f"{loss:.4g}")
-
-        result = train(config, on_step)
-    print(result.summary())
-    return 0
+    return cmd_single(args, config)
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -147,6 +135,12 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return reproduce(args)
 
 
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from harness.dashboard import cmd_dashboard as dashboard
+
+    return dashboard(args)
+
+
 def _work_options(p: argparse.ArgumentParser | argparse._ArgumentGroup, together: str) -> None:
     """Where a grid or search runs: local workers, populations, the storage."""
     p.add_argument("--workers", type=_positive_int, default=min(4, os.cpu_count() or 1),
@@ -156,6 +150,10 @@ def _work_options(p: argparse.ArgumentParser | argparse._ArgumentGroup, together
                    f"(default {DEFAULT_POPULATION}; 1: one by one)")
     p.add_argument("--storage", help="journal file or database URL (default "
                    "$HARNESS_STORAGE, else results/harness.journal)")
+    p.add_argument("--models", metavar="DIR", help="keep every run's best weights here "
+                   "(Optuna's artifact store; default: beside the journal, JOURNAL.models)")
+    p.add_argument("--no-models", action="store_true",
+                   help="keep no weights (the records, curves and metrics are kept)")
 
 
 def _search_options(p: argparse.ArgumentParser) -> None:
@@ -195,7 +193,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="folder holding the datasets (default: $HARNESS_DATA)")
     p.set_defaults(handler=cmd_list)
 
-    p = commands.add_parser("run", help="train one variant on one task, or a whole grid")
+    p = commands.add_parser("run", help="train one variant on one task, or a whole grid "
+                            "(stored either way)")
     p.add_argument("--variant", default="lstm", help="a registered variant (default lstm)")
     p.add_argument("--task", default="parity", help="a registered task (default parity)")
     p.add_argument("--seed", type=int, default=0)
@@ -210,7 +209,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--tasks", help="comma-separated tasks (default: the embedded ones)")
     g.add_argument("--seeds", type=_positive_int, help="seeds per variant and task")
     _work_options(g, "runs of one variant and task (its seeds)")
-    g.add_argument("--study", help="study name (default grid-PROFILE)")
+    g.add_argument("--study", help="name of the grid or single run, stored as one study per "
+                   "task NAME-TASK (default grid-PROFILE; a single run: runs)")
     g.add_argument("--config", help="a grid file (TOML)")
     g.add_argument("--out", help="report folder (default results/STUDY)")
     p.set_defaults(handler=cmd_run)
@@ -295,6 +295,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--findings", action="store_true",
                    help="the findings report of a search (verdicts, statistics, figures)")
     p.set_defaults(handler=cmd_report)
+
+    p = commands.add_parser("dashboard", help="browse the storage in optuna-dashboard "
+                            "(pip install -e '.[dashboard]')")
+    p.add_argument("--storage", help="journal file or database URL (default "
+                   "$HARNESS_STORAGE, else results/harness.journal)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
+                   "127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0: any free)")
+    p.set_defaults(handler=cmd_dashboard)
     return parser
 
 

@@ -8,8 +8,8 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from harness import grid, runner, signals, store
-from harness.config import ConfigError, parse_value
+from harness import grid, kept_models, runner, signals, storage_url, store
+from harness.config import ConfigError, RunConfig, parse_value
 from harness.outage import ride_out
 from harness.report_folder import final_path, staged
 from harness.train import RunResult, summary_line
@@ -42,9 +42,10 @@ def cmd_grid(args: argparse.Namespace) -> int:
                         args.config, _run_overrides(args.set))
     study_name = args.study or f"grid-{spec.profile}"
     storage = store.open_storage(args.storage)
-    prepared = ride_out(lambda: runner.prepare(spec, storage, study_name), "queueing the grid")
+    prepared = ride_out(lambda: runner.prepare(spec, storage, study_name, models_folder(args)),
+                        "queueing the grid")
     device = None if args.device == "auto" else args.device
-    done = runner.done_keys(prepared.study) & prepared.keys
+    done = runner.done_keys(prepared.studies) & prepared.keys
     print(f"grid {study_name}: {prepared.total} runs ({len(spec.variants)} variants × "
           f"{len(spec.tasks)} tasks × {spec.seeds} seeds); {len(done)} done, "
           f"{prepared.total - len(done)} to run ({prepared.added} newly queued, "
@@ -83,9 +84,70 @@ def cmd_grid(args: argparse.Namespace) -> int:
               "in the queue; run the same command to resume", file=sys.stderr)
         return signals.exit_code(interrupt)
     bar.close()
-    for error in runner.failed(prepared.study, prepared.keys):
+    for error in runner.failed(prepared.studies, prepared.keys):
         print(f"failed run: {error}", file=sys.stderr)
-    return ride_out(lambda: _write_report(prepared.study, args.out), "writing the report")
+    return ride_out(lambda: _write_report(prepared.studies, study_name, args.out),
+                    "writing the report")
+
+
+def models_folder(args: argparse.Namespace) -> Path | None:
+    """Where runs keep their models: ``--models``, none with ``--no-models``, else beside
+    the storage."""
+    if getattr(args, "no_models", False):
+        return None
+    return Path(args.models) if getattr(args, "models", None) else \
+        kept_models.default_folder(args.storage)
+
+
+def cmd_single(args: argparse.Namespace, config: RunConfig) -> int:
+    """``run`` without ``--grid``: one run, stored like a grid's (study ``NAME-TASK``,
+    default ``runs-TASK``), with its model; it says where."""
+    from harness.train import build_task
+
+    build_task(config).io  # a task setting that cannot work (a corpus missing) fails here,
+    # before anything is stored
+    name = args.study or "runs"
+    storage = store.open_storage(args.storage)
+    folder = models_folder(args)
+    prepared = ride_out(lambda: runner.prepare_runs([config], storage, name,
+                                                    {"single": True, "prefix": name}, folder),
+                        "storing the run")
+    key = store.run_key(config)
+    if key not in runner.done_keys(prepared.studies):
+        bar = tqdm(desc=f"{config.variant} × {config.task}", unit="step", disable=None,
+                   leave=False)
+
+        def on_step(step: int, total: int, loss: float) -> None:
+            bar.total = total
+            bar.update(1)
+            if step % 10 == 0:
+                bar.set_postfix(loss=f"{loss:.4g}")
+        try:
+            runner.run_in_process(prepared, None if args.device == "auto" else args.device,
+                                  on_step, None)
+        except KeyboardInterrupt as interrupt:
+            bar.close()
+            print(f"{_stopped_by(interrupt)}: the run is back in the queue; run the same "
+                  "command to run it", file=sys.stderr)
+            return signals.exit_code(interrupt)
+        bar.close()
+        again = ""
+    else:
+        again = " (already stored: not trained again; --study NAME keeps another copy)"
+    study = prepared.studies[0]
+    trial = next((t for t in store.completed(study) if t.user_attrs["key"] == key), None)
+    if trial is None:
+        for error in runner.failed(prepared.studies, {key}):
+            print(f"failed run: {error}", file=sys.stderr)
+        return 1
+    record = trial.user_attrs["result"]
+    print(summary_line(record))
+    model = record.get("model")
+    kept = (f"; model {Path(model['folder']) / model['artifact']}" if model
+            else "; no model kept")
+    print(f"stored as trial {trial.number} of study {study.study_name} in "
+          f"{storage_url.shown(args.storage)}{kept}{again}")
+    return 0
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
@@ -133,15 +195,15 @@ def _stopped_by(interrupt: KeyboardInterrupt) -> str:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    study = store.open_study(store.open_storage(args.storage), args.study, create=False)
-    return _write_report(study, args.out)
+    studies = store.named_studies(store.open_storage(args.storage), args.study)
+    return _write_report(studies, args.study, args.out)
 
 
-def _write_report(study, out: str | None) -> int:
-    folder = Path(out or Path("results") / study.study_name)
+def _write_report(studies: list, name: str, out: str | None) -> int:
+    folder = Path(out or Path("results") / name)
     with staged(folder) as staging:
-        path = final_path(reports.build(study, staging), staging, folder)
-    runs = reports.frames.runs_frame(study)
+        path = final_path(reports.build(studies, name, staging), staging, folder)
+    runs = reports.frames.runs_frame(studies)
     for task in sorted(runs["task"].unique()) if len(runs) else []:
         table = task_table(runs, task)
         if not table.empty:

@@ -13,13 +13,14 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import optuna
 import torch
 from optuna.trial import TrialState
 
-from harness import grid, liveness, plugins, signals, store
+from harness import grid, kept_models, liveness, plugins, signals, store, study_terms
 from harness.config import RunConfig
 from harness.journal import JournalWriteError
 from harness.memory import keep_freed_memory
@@ -32,7 +33,7 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class Prepared:
-    study: optuna.Study
+    studies: list[optuna.Study]  # one per task (a grid stored by an older version: one)
     total: int  # runs in this grid
     added: int  # newly enqueued
     already: int  # done, waiting or running before
@@ -41,19 +42,51 @@ class Prepared:
 
 
 def prepare(spec: grid.GridSpec, storage: optuna.storages.BaseStorage,
-            study_name: str) -> Prepared:
-    """Open (or create) the study, re-queue abandoned runs, enqueue what is missing."""
-    study = store.open_study(storage, study_name)
-    study.set_user_attr("grid", grid.as_dict(spec))
-    requeued = liveness.recover(study)
-    configs = spec.runs()
-    added, already = store.enqueue(study, configs)
-    return Prepared(study, len(configs), added, already, requeued,
+            name: str, models: Path | None = None) -> Prepared:
+    """Open (or create) the grid's studies, one per task (``NAME-TASK``, each with its
+    metric's direction and the grid point as params), re-queue abandoned runs, enqueue what
+    is missing; runs keep their models in ``models`` (None: none). A grid that an older
+    version stored as one study ``NAME`` goes on there."""
+    return prepare_runs(spec.runs(), storage, name, {**grid.as_dict(spec), "prefix": name},
+                        models)
+
+
+def prepare_runs(configs: list[RunConfig], storage: optuna.storages.BaseStorage, name: str,
+                 record: dict[str, Any], models: Path | None) -> Prepared:
+    """``prepare`` for any runs: a grid's, or a single run (``record``: what each study
+    notes of the grid as its user attribute ``grid``)."""
+    legacy = _legacy_grid(storage, name)
+    by_task: dict[str, list[RunConfig]] = {}
+    for config in configs:
+        by_task.setdefault(legacy or f"{name}-{config.task}", []).append(config)
+    studies, added, already, requeued = [], 0, 0, 0
+    for study_name, runs in by_task.items():
+        if legacy:
+            study = store.open_study(storage, study_name)
+        else:
+            study = study_terms.open_task_study(storage, study_name, runs[0],
+                                                study_terms.grid_distributions(runs))
+            study.set_user_attr("grid", {**record, "task": runs[0].task})
+        kept_models.record_folder(study, models)
+        requeued += liveness.recover(study)
+        new, there = store.enqueue(study, runs)
+        added, already = added + new, already + there
+        studies.append(study)
+    return Prepared(studies, len(configs), added, already, requeued,
                     {store.run_key(c) for c in configs})
 
 
-def done_keys(study: optuna.Study) -> set[str]:
-    return {t.user_attrs["key"] for t in store.completed(study)}
+def _legacy_grid(storage: optuna.storages.BaseStorage, name: str) -> str | None:
+    """``name`` when it is a grid stored by a version before one study per task."""
+    for summary in optuna.get_all_study_summaries(storage):
+        if summary.study_name == name and "grid" in summary.user_attrs:
+            return name
+    return None
+
+
+def done_keys(study: optuna.Study | list[optuna.Study]) -> set[str]:
+    studies = study if isinstance(study, list) else [study]
+    return {t.user_attrs["key"] for s in studies for t in store.completed(s)}
 
 
 def finished_records(study: optuna.Study, keys: set[str]) -> dict[str, dict]:
@@ -71,7 +104,7 @@ def run_in_process(studies: Prepared | list[optuna.Study], device: str | None,
 
 
 def _studies(studies: Prepared | list[optuna.Study]) -> list[optuna.Study]:
-    return [studies.study] if isinstance(studies, Prepared) else list(studies)
+    return list(studies.studies) if isinstance(studies, Prepared) else list(studies)
 
 
 class WorkerFailed(RuntimeError):
@@ -188,11 +221,13 @@ def run(studies: Prepared | list[optuna.Study], storage_url: str | None, workers
                        population=population, keys=keys)
 
 
-def failed(study: optuna.Study, keys: set[str]) -> list[str]:
+def failed(study: optuna.Study | list[optuna.Study], keys: set[str]) -> list[str]:
     """Runs of the grid whose last attempt failed with an error (not re-queued)."""
-    settled = done_keys(study)
+    studies = study if isinstance(study, list) else [study]
+    settled = done_keys(studies)
     errors = {}
-    for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,)):
+    for t in (t for s in studies for t in s.get_trials(deepcopy=False,
+                                                           states=(TrialState.FAIL,))):
         if t.user_attrs.get("key") in keys and "error" in t.user_attrs:
             errors[t.user_attrs["key"]] = t.user_attrs["error"]
     return [e for k, e in errors.items() if k not in settled]

@@ -21,7 +21,7 @@ import pandas as pd
 
 import tasks
 import variants
-from harness import liveness, spaces, store
+from harness import liveness, spaces, store, study_terms
 from harness.config import ConfigError, RunConfig
 from results import frames
 
@@ -73,11 +73,14 @@ def prepare(spec: SearchSpec, storage: optuna.storages.BaseStorage
     """Open or create each task's study, re-queue runs of dead workers, enqueue what is
     missing. Returns per task (study, newly queued, already there, re-queued)."""
     out = {}
+    space = spaces.get(spec.space).analysis()
     for task in spec.tasks:
-        study = store.open_study(storage, spec.study_name(task))
+        runs = spec.runs(task)
+        study = study_terms.open_task_study(storage, spec.study_name(task), runs[0],
+                                            study_terms.search_distributions(runs, space))
         study.set_user_attr("search", as_dict(spec, task))
         requeued = liveness.recover(study)
-        added, already = store.enqueue(study, spec.runs(task))
+        added, already = store.enqueue(study, runs)
         out[task] = (study, added, already, requeued)
     return out
 

@@ -27,7 +27,7 @@ from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
 import variants
-from harness import liveness, locks, signals, storage_url
+from harness import kept_models, liveness, locks, signals, storage_url, study_terms
 from harness.config import RunConfig
 from harness.journal import JournalFile
 from harness.outage import ride_out
@@ -89,10 +89,13 @@ def open_storage(url: str | None) -> BaseStorage:
                            "and that the server is running") from None
 
 
-def open_study(storage: BaseStorage, name: str, create: bool = True) -> optuna.Study:
+def open_study(storage: BaseStorage, name: str, create: bool = True,
+               direction: str = "minimize") -> optuna.Study:
+    """The study ``name``; created (with ``direction``) when missing and ``create``."""
     with _readable(storage):
         if create:
-            return optuna.create_study(study_name=name, storage=storage, load_if_exists=True)
+            return optuna.create_study(study_name=name, storage=storage, load_if_exists=True,
+                                       direction=direction)
         try:
             return optuna.load_study(study_name=name, storage=storage)
         except KeyError:
@@ -120,15 +123,25 @@ def _readable(storage: BaseStorage | None, path: object = None) -> Iterator[None
                            "it from a copy, or move it aside to start a new one") from None
 
 
+def family_of(study: optuna.Study | optuna.study.StudySummary) -> str | None:
+    """The grid or search a study belongs to (its studies are named ``FAMILY-TASK``)."""
+    for kind in ("grid", "search"):
+        prefix = (study.user_attrs.get(kind) or {}).get("prefix")
+        if prefix:
+            return str(prefix)
+    return None
+
+
 def named_studies(storage: BaseStorage, name: str) -> list[optuna.Study]:
-    """The study ``name``, or every study of the search ``name`` (named ``name-TASK``; a
-    search records its prefix, so ``reproduce-quick`` is not ``reproduce-quick-seed1``)."""
+    """The study ``name``, or every study of the grid or search ``name`` (named
+    ``name-TASK``; each records its prefix, so ``reproduce-quick`` is not
+    ``reproduce-quick-seed1``)."""
     with _readable(storage):
         summaries = optuna.get_all_study_summaries(storage)
     names = [s.study_name for s in summaries]
 
     def of_search(summary: optuna.study.StudySummary) -> bool:
-        prefix = (summary.user_attrs.get("search") or {}).get("prefix")
+        prefix = family_of(summary)
         return prefix == name if prefix else summary.study_name.startswith(f"{name}-")
     chosen = [n for n in names if n == name] or [s.study_name for s in summaries
                                                  if of_search(s)]
@@ -253,7 +266,15 @@ def _tell(study: optuna.Study, trial: optuna.Trial, result: RunResult | None = N
     run ends twice."""
     try:
         if result is not None:
-            trial.set_user_attr("result", result_record(result))
+            record = result_record(result)
+            if result.model is not None:
+                try:
+                    record["model"] = kept_models.keep(study, trial, result.model)
+                except OSError as error:  # the run's record matters more than its weights
+                    log.warning("run %s: its model could not be kept (%s)",
+                                trial.user_attrs.get("key"), error)
+            study_terms.report_curve(trial, record)
+            trial.set_user_attr("result", record)
         else:
             trial.set_user_attr("error", error)
     except optuna.exceptions.UpdateFinishedTrialError:
@@ -280,6 +301,7 @@ def _take(study: optuna.Study, count: int, device: str | None,
     number, is dropped: however many processes queued a grid point, one copy runs. Every
     run taken from the queue is in ``asked`` before an interruption can strike."""
     storage = liveness.storage_of(study)
+    distributions = study_terms.recorded_distributions(study)
     while len(taken) < (count if not taken or _stackable(taken[0][1]) else 1):
         if taken:
             waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
@@ -301,6 +323,7 @@ def _take(study: optuna.Study, count: int, device: str | None,
         if device is not None:
             config = RunConfig(**{**asdict(config), "device": device})
         trial.set_user_attr("worker", liveness.identity())
+        study_terms.set_params(study, liveness.trial_id_of(trial), config, distributions)
         if isinstance(storage, RDBStorage):
             storage.record_heartbeat(liveness.trial_id_of(trial))
         if taken and stack_key(config) != stack_key(taken[0][1]):
@@ -341,8 +364,11 @@ def _requeue(study: optuna.Study, trial: optuna.Trial) -> None:
 
 
 def result_record(result: RunResult) -> dict[str, Any]:
-    """A run's record as stored: JSON-safe (NaN and infinities become null)."""
-    return _json_safe(asdict(result))
+    """A run's record as stored: JSON-safe (NaN and infinities become null); the kept model
+    goes to the artifact store, not here."""
+    record = asdict(result)
+    record.pop("model", None)
+    return _json_safe(record)
 
 
 def _json_safe(value: Any) -> Any:

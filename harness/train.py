@@ -14,7 +14,7 @@ import torch
 
 import tasks
 import variants
-from harness import telemetry
+from harness import kept_models, telemetry
 from harness.config import RunConfig
 from harness.evaluate import held_out, probe, stack_batches
 from harness.model import SequenceModel, TrialStack, detach
@@ -40,6 +40,9 @@ class RunResult:
     curves: list[tuple[int, str, float]] = field(default_factory=list)
     gradient_through_time: dict[str, list[float]] = field(default_factory=dict)
     telemetry: dict[str, Any] = field(default_factory=dict)
+    # the kept model (``kept_models``: best-validation weights and what rebuilds them);
+    # stored in the artifact store, not in the record
+    model: bytes | None = field(default=None, repr=False, compare=False)
 
     @property
     def diverged(self) -> bool:
@@ -258,9 +261,12 @@ def _train_population(configs: list[RunConfig],
                   "cell_parameters": sum(variants.count_parameters(c) for c in model.cells)
                   // len(trials),
                   "backend": model.backend(device), "lr": t.lr, "task_source": task.source}
+        kept = kept_models.serialize(
+            t.config, kept_models.single_weights(model, k), len(trials), k,
+            kept_models.vocabulary_of(task), test) if k in valid_tests else None
         results.append(RunResult(dataclasses.asdict(t.config), t.status, primary.name,
                                  primary.lower_is_better, test, valid, task.chance, best_step,
-                                 t.last_step, t.curves, t.through_time, record))
+                                 t.last_step, t.curves, t.through_time, record, kept))
     return results
 
 

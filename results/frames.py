@@ -15,15 +15,22 @@ from optuna.trial import TrialState
 RUN_COLUMNS = ["study", "trial", "key", "variant", "task", "seed", "status"]
 
 
-def _runs(study: optuna.Study) -> list[optuna.trial.FrozenTrial]:
-    """Trials that are runs (orphans of racing workers carry no configuration)."""
-    return [t for t in study.get_trials(deepcopy=False) if "config" in t.user_attrs]
+Studies = optuna.Study | list[optuna.Study]  # a grid's or a search's studies, one per task
 
 
-def _finished(study: optuna.Study) -> list[tuple[tuple[str, str, str, int], dict[str, Any]]]:
+def _runs(studies: Studies) -> list[tuple[str, optuna.trial.FrozenTrial]]:
+    """(study name, trial) of the trials that are runs (orphans of racing workers carry no
+    configuration)."""
+    chosen = sorted(studies, key=lambda s: s.study_name) if isinstance(studies, list) \
+        else [studies]  # in one order, so that a table's columns do not depend on the caller
+    return [(s.study_name, t) for s in chosen for t in s.get_trials(deepcopy=False)
+            if "config" in t.user_attrs]
+
+
+def _finished(study: Studies) -> list[tuple[tuple[str, str, str, int], dict[str, Any]]]:
     """((key, variant, task, seed), stored result) of every run that has a result."""
     out = []
-    for trial in _runs(study):
+    for _, trial in _runs(study):
         result = trial.user_attrs.get("result")
         if result is not None:
             config = trial.user_attrs["config"]
@@ -56,7 +63,7 @@ def current_telemetry(telemetry: dict[str, Any]) -> dict[str, Any]:
     return tele
 
 
-def runs_frame(study: optuna.Study) -> pd.DataFrame:
+def runs_frame(study: Studies) -> pd.DataFrame:
     """One row per run: identity, every hyperparameter, status, metrics, chance, telemetry.
 
     Status is ``complete``, ``diverged``, ``failed`` (an error), ``running`` or ``waiting``.
@@ -65,9 +72,9 @@ def runs_frame(study: optuna.Study) -> pd.DataFrame:
     columns carry today's names for records of any version (``current_telemetry``).
     """
     rows = []
-    for trial in _runs(study):
+    for name, trial in _runs(study):
         config = dict(trial.user_attrs["config"])
-        row: dict[str, Any] = {"study": study.study_name, "trial": trial.number,
+        row: dict[str, Any] = {"study": name, "trial": trial.number,
                                "key": trial.user_attrs["key"]}
         task_settings = config.pop("task_settings", {}) or {}
         cell_options = config.pop("cell_options", {}) or {}
@@ -84,6 +91,9 @@ def runs_frame(study: optuna.Study) -> pd.DataFrame:
             row["test"] = result["test"][result["primary"]]
             row["chance"] = result["chance"][result["primary"]]
             row["best_step"], row["steps_done"] = result["best_step"], result["steps"]
+            model = result.get("model")  # the kept model's file, in the artifact store
+            row["model"] = f"{model['folder']}/{model['artifact']}" if model else None
+            row["model_bytes"] = model["bytes"] if model else None
             tele = current_telemetry(result["telemetry"])
             tele.pop("task_source", None)
             row.update(tele)
@@ -103,7 +113,7 @@ def _status(trial: optuna.trial.FrozenTrial, result: dict[str, Any] | None) -> s
             TrialState.WAITING: "waiting"}.get(trial.state, trial.state.name.lower())
 
 
-def curves_frame(study: optuna.Study) -> pd.DataFrame:
+def curves_frame(study: Studies) -> pd.DataFrame:
     """Long format: one row per (run, step, name): training loss, gradient norms, validation
     metrics (``valid_<m>``) and per-parameter gradient norms (``grad.L0.W_f``)."""
     rows = []
@@ -113,7 +123,7 @@ def curves_frame(study: optuna.Study) -> pd.DataFrame:
                                        "value"])
 
 
-def through_time_frame(study: optuna.Study) -> pd.DataFrame:
+def through_time_frame(study: Studies) -> pd.DataFrame:
     """``||dLoss/dh_t||`` per run at its first and last evaluation, ``t`` counted back from
     the end of the sequence (``lag`` 0 is the last step)."""
     rows = []

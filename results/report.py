@@ -19,22 +19,31 @@ from results import frames, plots
 from results.summary import task_table, to_markdown
 
 
-def build(study: optuna.Study, out_dir: str | Path) -> Path:
-    """Write tables, figures and the report for ``study`` into ``out_dir``; returns the
-    Markdown report's path."""
+def build(studies: list[optuna.Study], name: str, out_dir: str | Path) -> Path:
+    """Write tables, figures and the report for the grid ``name`` (its ``studies``, one per
+    task) into ``out_dir``; returns the Markdown report's path."""
     out = Path(out_dir)
-    runs = frames.runs_frame(study)
-    curves = frames.curves_frame(study)
-    profiles = frames.through_time_frame(study)
+    runs = frames.runs_frame(studies)
+    curves = frames.curves_frame(studies)
+    profiles = frames.through_time_frame(studies)
     frames.export({"runs": runs, "curves": curves, "gradient_through_time": profiles}, out)
     figures = plots.all_figures(runs, curves, profiles, out / "figures") if len(curves) else []
-    grid = study.user_attrs.get("grid")
+    grid = _grid_of(studies)
     if grid is not None:
         (out / "resolved_config.json").write_text(json.dumps(grid, indent=2))
-    markdown = render(study.study_name, runs, figures, out, grid)
+    markdown = render(name, runs, figures, out, grid)
     (out / "report.md").write_text(markdown)
-    (out / "report.html").write_text(to_html(study.study_name, runs, figures, grid))
+    (out / "report.html").write_text(to_html(name, runs, figures, grid))
     return out / "report.md"
+
+
+def _grid_of(studies: list[optuna.Study]) -> dict[str, Any] | None:
+    """The grid as resolved (every task's study records it; the task it holds set aside)."""
+    for study in studies:
+        grid = study.user_attrs.get("grid")
+        if grid is not None:
+            return {k: v for k, v in grid.items() if k != "task"}
+    return None
 
 
 def tables(runs: pd.DataFrame) -> dict[str, pd.DataFrame]:
@@ -56,10 +65,29 @@ def render(name: str, runs: pd.DataFrame, figures: list[Path], out: Path,
         lines += [f"## {task}: test {metric} ({better} is better)", "", to_markdown(table), ""]
     for path in figures:
         lines += [f"![{path.stem}]({path.relative_to(out).as_posix()})", ""]
+    lines += kept_models(runs)
     lines += ["## Provenance", "", to_markdown(provenance(runs)), ""]
     if grid is not None:
         lines += ["Configuration: `resolved_config.json`.", ""]
     return "\n".join(lines)
+
+
+def kept_models(runs: pd.DataFrame) -> list[str]:
+    """Where the runs' models are, and how to reload one."""
+    if "model" not in runs:
+        return []
+    kept = runs.dropna(subset=["model"])
+    if kept.empty:
+        return ["## Kept models", "", "No run of this grid kept its model (run with "
+                "`--no-models`, or stored by an earlier version).", ""]
+    folders = sorted({str(Path(m).parent) for m in kept["model"]})
+    size = kept["model_bytes"].astype(float)
+    return ["## Kept models", "",
+            f"{len(kept)} of {len(runs)} runs keep their best-validation weights "
+            f"({size.sum() / 2**20:.1f} MB, {size.median() / 2**10:.0f} KB a run) in "
+            f"{', '.join(f'`{f}`' for f in folders)}; `runs.csv` names each run's file "
+            "(column `model`). Reload one with `harness.kept_models.load(PATH)` (and "
+            "`kept_models.rescore` to score it again).", ""]
 
 
 def provenance(runs: pd.DataFrame) -> pd.DataFrame:

@@ -99,8 +99,9 @@ def test_smoke_grid_end_to_end_then_report_from_storage_alone(tmp_path: Path) ->
 
 
 def _finished(journal: str) -> dict[str, object]:
-    study = store.open_study(store.open_storage(journal), "grid-smoke", create=False)
-    return {t.user_attrs["key"]: t.user_attrs["result"] for t in store.completed(study)}
+    studies = store.named_studies(store.open_storage(journal), "grid-smoke")
+    return {t.user_attrs["key"]: t.user_attrs["result"] for s in studies
+            for t in store.completed(s)}
 
 
 def test_an_interrupted_grid_resumes_where_it_stopped(tmp_path: Path) -> None:

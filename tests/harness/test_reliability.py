@@ -41,9 +41,9 @@ def _with_password(url: str) -> str:
     return url.replace("harness@", f"harness:{PASSWORD}@")
 
 
-def _points(study: optuna.Study) -> tuple[Counter, Counter]:
+def _points(studies: list[optuna.Study]) -> tuple[Counter, Counter]:
     """How many trials each grid point has, and how many complete ones."""
-    trials = [t for t in study.get_trials(deepcopy=False) if "key" in t.user_attrs]
+    trials = [t for s in studies for t in s.get_trials(deepcopy=False) if "key" in t.user_attrs]
     return (Counter(t.user_attrs["key"] for t in trials),
             Counter(t.user_attrs["key"] for t in trials if t.state == TrialState.COMPLETE))
 
@@ -111,7 +111,9 @@ def test_processes_started_together_queue_and_run_every_point_once(
         name = f"together-{backend}-{round_}"
         storage = (_with_password(postgres_url) if backend == "postgresql"
                    else str(tmp_path / "together.journal"))
-        store.open_study(store.open_storage(storage), name)  # a new, empty study
+        for task in ("parity", "memory-add"):  # the grid's studies, new and empty, so that
+            study = store.open_study(store.open_storage(storage), f"{name}-{task}")  # the
+            study.set_user_attr("grid", {"prefix": name})  # workers find them at once
         grids = [["run", "--grid", *SMOKE, "--workers", "1", "--study", name, "--storage",
                   storage, "--out", f"out{k}"] for k in range(3 if backend == "postgresql"
                                                               else 4)]
@@ -121,8 +123,7 @@ def test_processes_started_together_queue_and_run_every_point_once(
             assert process.returncode == 0, err[-3000:]
             assert "Traceback" not in err and "Warning" not in err, err[-3000:]
             assert PASSWORD not in out + err
-        study = store.open_study(store.open_storage(storage), name, create=False)
-        queued, complete = _points(study)
+        queued, complete = _points(store.named_studies(store.open_storage(storage), name))
         assert len(queued) == 16 and set(queued.values()) == {1}, queued  # queued once
         assert set(complete) == set(queued) and set(complete.values()) == {1}
     for path in tmp_path.rglob("*"):  # reports, journals: no password anywhere
@@ -189,8 +190,9 @@ def test_an_outage_longer_than_the_patience_ends_in_one_line() -> None:
 # ---------------------------------------------------------------- a full disk
 
 def _finished(journal: Path, name: str = "grid-smoke") -> dict[str, object]:
-    study = store.open_study(store.open_storage(str(journal)), name, create=False)
-    return {t.user_attrs["key"]: t.user_attrs["result"] for t in store.completed(study)}
+    studies = store.named_studies(store.open_storage(str(journal)), name)
+    return {t.user_attrs["key"]: t.user_attrs["result"] for s in studies
+            for t in store.completed(s)}
 
 
 def test_a_full_disk_leaves_the_journal_readable_and_the_grid_resumes(tmp_path: Path) -> None:
@@ -223,7 +225,8 @@ def test_a_full_disk_leaves_the_journal_readable_and_the_grid_resumes(tmp_path: 
     assert again.returncode == 0, again.stderr
     after = _finished(journal)
     assert len(after) == 6 and all(after[k] == v for k, v in before.items())
-    study = store.open_study(store.open_storage(str(journal)), "grid-smoke", create=False)
+    study = store.open_study(store.open_storage(str(journal)), "grid-smoke-parity",
+                             create=False)
     assert not study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING))
 
 
@@ -312,7 +315,8 @@ def test_sigterm_puts_the_runs_in_hand_back_and_exits_143(workers: str, tmp_path
     _, err = _ended(process)
     assert process.returncode == 143, err
     assert "terminated (SIGTERM): finished runs are stored" in err and "Traceback" not in err
-    study = store.open_study(store.open_storage(str(journal)), "grid-smoke", create=False)
+    study = store.open_study(store.open_storage(str(journal)), "grid-smoke-parity",
+                             create=False)
     assert not study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     before = _finished(journal)
     if workers == "1":  # in the grid's order: lstm and gru before the blocker, rnn after

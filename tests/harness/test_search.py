@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from optuna.distributions import FloatDistribution, IntDistribution
 
 from harness import search, spaces, store
 from tests.tasks.data import data_dir
@@ -101,6 +102,12 @@ def test_search_resumes_and_widens_then_reports_findings(tmp_path: Path) -> None
     assert "6 trials" in wider.stderr and "4 done, 2 to run (2 newly queued" in wider.stderr
     after = {t.user_attrs["key"]: t.user_attrs["result"] for t in store.completed(study)}
     assert len(after) == 6 and all(after[k] == v for k, v in before.items())
+    for trial in store.completed(study):  # the drawn point as params, over the space's ranges
+        config = trial.user_attrs["config"]
+        assert trial.params == {k: config[k] for k in ("variant", "seed", "hidden_size", "lr",
+                                                       "momentum", "input_noise")}
+        assert trial.distributions["lr"] == FloatDistribution(1e-6, 1e-2, log=True)
+        assert trial.distributions["hidden_size"] == IntDistribution(20, 200, log=True)
     report = harness("report", "--findings", "--storage", journal, "--out", "f", cwd=tmp_path)
     assert report.returncode == 0, report.stderr
     verdicts = json.loads((tmp_path / "f" / "findings.json").read_text())

@@ -89,12 +89,14 @@ def test_overrides() -> None:
             apply_overrides(RunConfig(), [bad])
 
 
-def test_run_command_prints_a_summary_line() -> None:
+def test_run_command_prints_a_summary_line(tmp_path) -> None:
     out = subprocess.run([sys.executable, "-m", "harness", "run", "--variant", "cifg", "--task",
                           "reber", "--set", "steps=20", "--set", "eval_every=10", "--set",
-                          "hidden_size=8", "--seed", "2"], capture_output=True, text=True,
+                          "hidden_size=8", "--seed", "2", "--storage",
+                          str(tmp_path / "s.journal")], capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr
-    line = out.stdout.strip().splitlines()[-1]
+    line, stored = out.stdout.strip().splitlines()[-2:]
+    assert stored.startswith("stored as trial 0 of study runs-reber in ")
     assert line.startswith("cifg on reber (seed 2): test nll ") and "(chance 4.852)" in line
     assert " steps×batch/s, " in line and "population" not in line  # a run alone

@@ -1,0 +1,168 @@
+"""Kept models: every run's best-validation weights, and what rebuilds and re-scores it.
+
+A kept model is one file (``torch.save`` of a plain dict, loadable with
+``weights_only=True``): the run's configuration (variant, sizes, task and its settings),
+the weights of its ``SequenceModel``, the task's vocabulary where it has one, and how it was
+scored (the population it trained in: a model trained among K trials is re-scored in a stack
+of K copies of itself, so it runs on the same kernels and reproduces its test metric bit for
+bit on the CPU; it is read from its own slot of the stack). Files go to Optuna's artifact store (``optuna.artifacts``), by default a
+folder beside the journal, and the trial records the artifact id in its result
+(``model``); optuna-dashboard lists them too.
+"""
+
+from __future__ import annotations
+
+import io
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import optuna
+import torch
+from optuna.artifacts import FileSystemArtifactStore, download_artifact, upload_artifact
+
+from harness.config import RunConfig
+from harness.model import SequenceModel, TrialStack
+
+FORMAT = 1
+MODELS_ATTR = "models"  # study user attribute: where its runs keep their models, or None
+
+
+def single_weights(stack: TrialStack, k: int) -> dict[str, torch.Tensor]:
+    """Trial ``k``'s parameters of ``stack`` under a ``SequenceModel``'s names."""
+    out = {"head.weight": stack.head_weight[k], "head.bias": stack.head_bias[k]}
+    if stack.embedding is not None:
+        out["encoder.weight"] = stack.embedding[k]
+    for layer, cell in enumerate(stack.cells):
+        for name, value in cell.named_parameters():
+            out[f"cells.{layer}.{name}"] = value[k]
+    return {name: value.detach().cpu().clone() for name, value in out.items()}
+
+
+def serialize(config: RunConfig, weights: dict[str, torch.Tensor], population: int,
+              slot: int, vocabulary: list[str] | None, test: dict[str, float]) -> bytes:
+    buffer = io.BytesIO()
+    torch.save({"format": FORMAT, "config": asdict(config), "weights": weights,
+                "population": population, "slot": slot, "vocabulary": vocabulary,
+                "test": test}, buffer)
+    return buffer.getvalue()
+
+
+def vocabulary_of(task: Any) -> list[str] | None:
+    corpus = getattr(task, "corpus", None)
+    return list(corpus.vocab) if corpus is not None and hasattr(corpus, "vocab") else None
+
+
+# --- where models go --------------------------------------------------------------------
+
+def default_folder(storage_url: str | None) -> Path:
+    """Beside the journal or SQLite file (``harness.journal`` -> ``harness.models/``); for a
+    database server, ``results/models`` here (pass ``--models DIR`` for a folder every
+    worker shares)."""
+    from harness import storage_url as urls
+
+    url = storage_url or urls.DEFAULT
+    if "://" not in url or url.startswith("journal:"):
+        path = Path(url.removeprefix("journal:")).expanduser()
+    elif url.startswith("sqlite:///"):
+        path = Path(url.removeprefix("sqlite:///"))
+    else:
+        return Path("results/models").resolve()
+    return path.resolve().with_suffix(".models")
+
+
+def record_folder(study: optuna.Study, folder: Path | None) -> None:
+    """Note on the study where its runs keep their models (``None``: they keep none)."""
+    wanted = str(folder.resolve()) if folder is not None else None
+    if study.user_attrs.get(MODELS_ATTR, "unset") != wanted:
+        study.set_user_attr(MODELS_ATTR, wanted)
+
+
+def artifact_store(study: optuna.Study | optuna.study.StudySummary
+                   ) -> FileSystemArtifactStore | None:
+    folder = study.user_attrs.get(MODELS_ATTR)
+    if not folder:
+        return None
+    Path(folder).mkdir(parents=True, exist_ok=True)
+    return FileSystemArtifactStore(folder)
+
+
+def keep(study: optuna.Study, trial: optuna.Trial, data: bytes) -> dict[str, Any] | None:
+    """Upload a run's model to the study's artifact store; what the record notes of it."""
+    store = artifact_store(study)
+    if store is None:
+        return None
+    config = trial.user_attrs.get("config", {})
+    name = f"{config.get('variant', 'run')}-{config.get('task', '')}-{trial.number}.pt"
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / name
+        path.write_bytes(data)
+        artifact = upload_artifact(artifact_store=store, file_path=str(path),
+                                   study_or_trial=trial,
+                                   mimetype="application/x-pytorch")
+    return {"artifact": artifact, "folder": study.user_attrs[MODELS_ATTR], "bytes": len(data)}
+
+
+# --- reading them back ------------------------------------------------------------------
+
+@dataclass
+class Kept:
+    """A kept model, rebuilt: the model, its run's configuration and task, and the file."""
+
+    config: RunConfig
+    model: SequenceModel
+    population: int
+    slot: int  # its place in the population (the place can change the last bit on the CPU)
+    vocabulary: list[str] | None
+    test: dict[str, float]
+    path: Path
+
+
+def load(path: str | Path, device: str = "cpu") -> Kept:
+    """Rebuild a kept model from its file."""
+    from harness.train import build_model, build_task
+
+    saved = torch.load(path, map_location=device, weights_only=True)
+    if saved.get("format") != FORMAT:
+        raise ValueError(f"{path} is not a kept model of this version (format "
+                         f"{saved.get('format')!r}, expected {FORMAT})")
+    config = RunConfig(**{**saved["config"], "device": device})
+    model = build_model(config, build_task(config), torch.device(device))
+    model.load_state_dict(saved["weights"])
+    return Kept(config, model, int(saved["population"]), int(saved["slot"]), saved["vocabulary"],
+                dict(saved["test"]), Path(path))
+
+
+def path_of(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> Path:
+    """The file of a trial's kept model (fetched from the artifact store)."""
+    model = (trial.user_attrs.get("result") or {}).get("model")
+    store = artifact_store(study)
+    if not model or store is None:
+        raise LookupError(f"trial {trial.number} of {study.study_name} kept no model")
+    local = Path(study.user_attrs[MODELS_ATTR]) / model["artifact"]
+    if local.is_file():
+        return local
+    target = Path(tempfile.mkdtemp()) / f"{model['artifact']}.pt"
+    download_artifact(artifact_store=store, file_path=str(target), artifact_id=model["artifact"])
+    return target
+
+
+def rescore(kept: Kept, split: str = "test") -> dict[str, float]:
+    """The kept model's metrics on ``split``, scored as its run scored it: in a stack of
+    ``population`` copies (the same kernels), read from its own slot (a batched kernel can
+    round a slot's sums differently from another's), on the same held-out batches."""
+    from harness.evaluate import held_out
+    from harness.train import build_scorer, build_task
+
+    device = next(kept.model.parameters()).device
+    task = build_task(kept.config)
+    stack = TrialStack([kept.model] * kept.population, [kept.config.seed] * kept.population)
+    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
+    flushed = torch.set_flush_denormal(True)  # as in training (``train_population``)
+    try:
+        return held_out(build_scorer(kept.config, task), stack, split, device,
+                        autocast)[kept.slot]
+    finally:
+        if flushed:
+            torch.set_flush_denormal(False)

@@ -1,0 +1,151 @@
+"""Studies in Optuna's own terms, so that optuna-dashboard and ``optuna.visualization`` read
+them as they read any study.
+
+- One study per task (``PREFIX-TASK``), created with its primary metric's direction and
+  named metric (``study.set_metric_names``): a best trial is picked against its own task.
+- The grid point as the trial's params, each with a distribution: ``variant`` (categorical),
+  ``seed``, and for a search every searched setting with its range. The distributions are
+  recorded on the study (user attribute ``params``) when it is prepared; a worker writes a
+  run's params from the run's configuration when it takes it, so the configuration stays
+  the one source of truth (user attribute ``config``) and a re-queued run needs nothing
+  more.
+- The validation curve of the primary metric as intermediate values (``trial.report``),
+  written with the result, so learning curves are drawn.
+
+Optuna refuses a categorical whose choices change within a study, so ``variant``'s choices
+are every variant registered when the study is first prepared (plus the grid's own); a
+variant registered later (a new plugin) trains and is stored as any other, but its trials
+carry no ``variant`` param (and a warning says so).
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import warnings
+from collections.abc import Iterable
+from typing import Any
+
+import optuna
+from optuna.distributions import (BaseDistribution, CategoricalDistribution,
+                                  FloatDistribution, IntDistribution, distribution_to_json,
+                                  json_to_distribution)
+
+import tasks
+import variants
+from harness import liveness
+from harness.config import RunConfig
+
+log = logging.getLogger(__name__)
+PARAMS_ATTR = "params"
+
+
+def direction(config: RunConfig) -> tuple[str, str | None]:
+    """(``"minimize"``/``"maximize"``, metric name) of the task's primary metric; a task
+    that cannot be built here (its data missing) gets Optuna's default and no name, and
+    its runs say what is wrong when they run."""
+    from harness.train import build_task  # training's view of the task, overrides included
+
+    try:
+        metric = build_task(config).metrics[0]
+    except (tasks.TaskError, OSError, ValueError):
+        return "minimize", None
+    return ("minimize" if metric.lower_is_better else "maximize"), metric.name
+
+
+def open_task_study(storage: optuna.storages.BaseStorage, name: str, config: RunConfig,
+                    distributions: dict[str, BaseDistribution]) -> optuna.Study:
+    """The study of one task: created with its direction and metric name, or opened; the
+    params' distributions merged into those it recorded."""
+    from harness.store import open_study
+
+    way, metric = direction(config)
+    study = open_study(storage, name, direction=way)
+    if metric is not None and study.metric_names is None:
+        with warnings.catch_warnings():  # Optuna calls it experimental; relied on knowingly
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names([metric])
+    recorded = recorded_distributions(study)
+    merged = merge(recorded, distributions)
+    if merged != recorded:
+        study.set_user_attr(PARAMS_ATTR, {k: distribution_to_json(d) for k, d in merged.items()})
+    return study
+
+
+def grid_distributions(configs: Iterable[RunConfig]) -> dict[str, BaseDistribution]:
+    """A grid's params: what it crosses, the variant and the seed."""
+    configs = list(configs)
+    chosen = sorted(set(variants.names()) | {c.variant for c in configs})
+    seeds = [c.seed for c in configs] or [0]
+    return {"variant": CategoricalDistribution(chosen),
+            "seed": IntDistribution(min(0, min(seeds)), max(seeds))}
+
+
+def search_distributions(configs: Iterable[RunConfig],
+                         space: dict[str, tuple[float, float, bool]]
+                         ) -> dict[str, BaseDistribution]:
+    """A search's params: the grid's, and every searched setting over its range."""
+    out = grid_distributions(configs)
+    for name, (low, high, log_scale) in space.items():
+        integer = name in ("hidden_size", "layers")
+        out[name] = (IntDistribution(int(low), int(high), log=log_scale) if integer
+                     else FloatDistribution(float(low), float(high), log=log_scale))
+    return out
+
+
+def merge(old: dict[str, BaseDistribution], new: dict[str, BaseDistribution]
+          ) -> dict[str, BaseDistribution]:
+    """The recorded distributions widened to hold ``new``'s: numeric ranges grow; a
+    categorical keeps its first choices (Optuna refuses others within a study)."""
+    out = dict(old)
+    for name, dist in new.items():
+        before = out.get(name)
+        if before is None or type(before) is not type(dist):
+            out.setdefault(name, dist)
+        elif isinstance(dist, (IntDistribution, FloatDistribution)):
+            assert isinstance(before, (IntDistribution, FloatDistribution))
+            low, high = min(before.low, dist.low), max(before.high, dist.high)
+            if (low, high) != (before.low, before.high):
+                out[name] = type(dist)(low, high, log=before.log)
+        elif isinstance(dist, CategoricalDistribution):
+            assert isinstance(before, CategoricalDistribution)
+            missing = [c for c in dist.choices if c not in before.choices]
+            if missing:
+                log.warning("%s %s came after this study fixed its choices; their trials "
+                            "carry no %r param", name, ", ".join(map(str, missing)), name)
+    return out
+
+
+def recorded_distributions(study: optuna.Study | optuna.study.StudySummary
+                           ) -> dict[str, BaseDistribution]:
+    return {k: json_to_distribution(v)
+            for k, v in (study.user_attrs.get(PARAMS_ATTR) or {}).items()}
+
+
+def set_params(study: optuna.Study, trial_id: int, config: RunConfig,
+               distributions: dict[str, BaseDistribution]) -> None:
+    """Write a run's params (taken from its configuration) onto its trial."""
+    storage = liveness.storage_of(study)
+    values = _values(config)
+    for name, dist in distributions.items():
+        if name not in values or values[name] is None:
+            continue
+        try:
+            internal = dist.to_internal_repr(values[name])
+        except ValueError:  # a choice the study did not know when it was created
+            continue
+        storage.set_trial_param(trial_id, name, internal, dist)
+
+
+def _values(config: RunConfig) -> dict[str, Any]:
+    from dataclasses import asdict
+
+    return {k: v for k, v in asdict(config).items() if not isinstance(v, dict)}
+
+
+def report_curve(trial: optuna.Trial, record: dict[str, Any]) -> None:
+    """The validation curve of the primary metric as the trial's intermediate values."""
+    name = f"valid_{record['primary']}"
+    for step, curve, value in record["curves"]:
+        if curve == name and value is not None and math.isfinite(value):
+            trial.report(float(value), int(step))

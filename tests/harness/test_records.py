@@ -1,0 +1,174 @@
+"""Records that mean what they say: one study per task in Optuna's own terms, kept models
+that reload into the run's test metric bit for bit, single runs stored like a grid's, an
+older version's storage still read, and optuna-dashboard serving all of it."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+import urllib.request
+from pathlib import Path
+
+import optuna
+import pandas as pd
+import pytest
+from optuna.distributions import CategoricalDistribution, IntDistribution
+from optuna.study import StudyDirection
+
+from harness import kept_models, store
+from harness.config import RunConfig
+from tests.harness.test_grid import harness
+
+GRID = ["run", "--grid", "--profile", "smoke", "--variants", "lstm,gru,nas", "--tasks",
+        "parity,memory-add,lm", "--seeds", "2", "--population", "2", "--workers", "1"]
+
+
+@pytest.fixture(scope="module")
+def grid_journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A small grid, run as a user runs it: 3 variants × 3 tasks × 2 seeds, populations of
+    two (so that a model's place in its population matters)."""
+    folder = tmp_path_factory.mktemp("records")
+    result = harness(*GRID, "--storage", "g.journal", "--out", "out", cwd=folder)
+    assert result.returncode == 0, result.stderr
+    return folder / "g.journal"
+
+
+def _studies(journal: Path) -> list[optuna.Study]:
+    return store.named_studies(store.open_storage(str(journal)), "grid-smoke")
+
+
+def test_a_grid_is_one_study_per_task_with_its_direction_and_metric(grid_journal) -> None:
+    studies = {s.study_name: s for s in _studies(grid_journal)}
+    assert sorted(studies) == ["grid-smoke-lm", "grid-smoke-memory-add", "grid-smoke-parity"]
+    assert studies["grid-smoke-parity"].direction == StudyDirection.MAXIMIZE
+    assert studies["grid-smoke-memory-add"].direction == StudyDirection.MINIMIZE
+    assert studies["grid-smoke-lm"].metric_names == ["bpc"]
+    assert studies["grid-smoke-parity"].metric_names == ["accuracy"]
+    # a best trial is picked against its own task: the highest parity accuracy
+    parity = studies["grid-smoke-parity"]
+    assert parity.best_value == max(t.value for t in store.completed(parity))
+
+
+def test_every_trial_carries_the_grid_point_as_params(grid_journal) -> None:
+    for study in _studies(grid_journal):
+        trials = store.completed(study)
+        assert len(trials) == 6
+        for trial in trials:
+            config = trial.user_attrs["config"]
+            assert trial.params == {"variant": config["variant"], "seed": config["seed"]}
+            assert isinstance(trial.distributions["variant"], CategoricalDistribution)
+            assert {"lstm", "gru", "nas"} <= set(trial.distributions["variant"].choices)
+            assert trial.distributions["seed"] == IntDistribution(0, 1)
+
+
+def test_validation_curves_are_intermediate_values(grid_journal) -> None:
+    for study in _studies(grid_journal):
+        for trial in store.completed(study):
+            result = trial.user_attrs["result"]
+            curve = {step: value for step, name, value in result["curves"]
+                     if name == f"valid_{result['primary']}" and value is not None
+                     and math.isfinite(value)}
+            assert curve and trial.intermediate_values == curve
+
+
+def test_kept_models_reload_to_the_stored_test_metric_bit_for_bit(grid_journal) -> None:
+    checked = 0
+    for study in _studies(grid_journal):
+        for trial in store.completed(study):
+            result = trial.user_attrs["result"]
+            kept = kept_models.load(kept_models.path_of(study, trial))
+            assert kept.config == RunConfig(**{**result["config"], "device": "cpu"})
+            assert kept.population == 2 and kept.test == result["test"]
+            assert kept_models.rescore(kept) == result["test"]  # exactly, not approximately
+            checked += 1
+    assert checked == 18
+
+
+def test_the_report_says_where_the_models_are(grid_journal) -> None:
+    out = grid_journal.parent / "out"
+    runs = pd.read_csv(out / "runs.csv")
+    assert runs["model"].map(lambda p: Path(p).is_file()).all()
+    assert runs["model"].map(lambda p: Path(p).parent).nunique() == 1
+    assert Path(runs["model"][0]).parent == grid_journal.with_suffix(".models")
+    report = (out / "report.md").read_text()
+    assert f"18 of 18 runs keep their best-validation weights" in report
+    assert str(grid_journal.with_suffix(".models")) in report
+
+
+def test_no_models_keeps_none(tmp_path: Path) -> None:
+    result = harness("run", "--grid", "--profile", "smoke", "--variants", "rnn", "--tasks",
+                     "parity", "--workers", "1", "--no-models", "--storage", "n.journal",
+                     "--out", "out", cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert not (tmp_path / "n.models").exists()
+    assert pd.read_csv(tmp_path / "out" / "runs.csv")["model"].isna().all()
+    assert "No run of this grid kept its model" in (tmp_path / "out" / "report.md").read_text()
+
+
+def test_a_single_run_is_stored_and_keeps_its_model(tmp_path: Path) -> None:
+    args = ["run", "--variant", "gru", "--task", "parity", "--set", "steps=20", "--storage",
+            "one.journal"]
+    first = harness(*args, cwd=tmp_path)
+    assert first.returncode == 0, first.stderr
+    assert "stored as trial 0 of study runs-parity in one.journal; model " in first.stdout
+    study = store.open_study(store.open_storage(str(tmp_path / "one.journal")), "runs-parity",
+                             create=False)
+    (trial,) = store.completed(study)
+    kept = kept_models.load(kept_models.path_of(study, trial))
+    assert kept_models.rescore(kept) == trial.user_attrs["result"]["test"]
+    assert trial.params == {"variant": "gru", "seed": 0}
+    again = harness(*args, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "already stored: not trained again" in again.stdout
+    assert len(store.completed(study)) == 1
+
+
+def test_a_grid_stored_by_an_older_version_is_read_and_resumed(tmp_path: Path) -> None:
+    """Before one study per task, a grid was one study ``grid-NAME`` holding every task."""
+    journal = str(tmp_path / "old.journal")
+    study = store.open_study(store.open_storage(journal), "grid-old")
+    configs = [RunConfig(variant="rnn", task=task, steps=10, eval_every=5, hidden_size=8)
+               for task in ("parity", "memory-add")]
+    study.set_user_attr("grid", {"profile": "smoke"})
+    store.enqueue(study, configs)
+    assert store.work(study) == 2
+    report = harness("report", "--study", "grid-old", "--storage", journal, "--out", "rep",
+                     cwd=tmp_path)
+    assert report.returncode == 0, report.stderr
+    assert sorted(pd.read_csv(tmp_path / "rep" / "runs.csv")["task"]) == ["memory-add",
+                                                                          "parity"]
+    names = [s.study_name for s in optuna.get_all_study_summaries(store.open_storage(journal))]
+    assert names == ["grid-old"]
+
+
+def test_dashboard_serves_studies_params_and_intermediate_values(grid_journal) -> None:
+    """``harness dashboard`` on the grid, checked through optuna-dashboard's HTTP API."""
+    process = subprocess.Popen([sys.executable, "-m", "harness", "dashboard", "--storage",
+                                str(grid_journal), "--port", "0"], cwd=grid_journal.parent,
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env={**__import__("os").environ,
+                                    "PYTHONPATH": str(Path(__file__).parents[2])})
+    try:
+        line = process.stdout.readline()  # printed once it listens
+        assert "optuna-dashboard on http://127.0.0.1:" in line, process.stderr.read()
+        base = line.split()[2].rstrip("/")
+
+        def get(path: str) -> dict:
+            with urllib.request.urlopen(base + path, timeout=60) as response:
+                return json.loads(response.read())
+        studies = get("/api/studies")["study_summaries"]
+        assert sorted(s["study_name"] for s in studies) == [
+            "grid-smoke-lm", "grid-smoke-memory-add", "grid-smoke-parity"]
+        for summary in studies:
+            detail = get(f"/api/studies/{summary['study_id']}")
+            assert len(detail["trials"]) == 6 and detail["has_intermediate_values"]
+            for trial in detail["trials"]:
+                assert {p["name"] for p in trial["params"]} == {"variant", "seed"}
+                if trial["state"] == "Complete":
+                    assert trial["intermediate_values"]
+                    assert len(trial["artifacts"]) == 1
+    finally:
+        process.terminate()
+        process.communicate(timeout=60)
