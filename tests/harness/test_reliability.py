@@ -155,7 +155,7 @@ def test_workers_ride_out_a_database_restart(postgres_server: Server, tmp_path: 
     said = "".join(err for _, err in outputs)
     assert "the database is unreachable while" in said and "the database is back after" in said
     study = store.open_study(store.open_storage(url), "outage", create=False)
-    _, complete = _points(study)
+    _, complete = _points([study])
     assert len(complete) == 30 and set(complete.values()) == {1}
     assert not study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING))
 
@@ -352,7 +352,7 @@ def test_a_dead_host_s_run_is_taken_back_by_another_host(tmp_path: Path) -> None
     _, err = b.communicate(timeout=600)
     assert b.returncode == 0 and "Traceback" not in err, err[-3000:]
     study = store.open_study(store.open_storage(journal), "hosts", create=False)
-    _, complete = _points(study)
+    _, complete = _points([study])
     assert len(complete) == 12 and set(complete.values()) == {1}
     lost = study.get_trials(deepcopy=False)[held[0].number]
     assert lost.state == TrialState.FAIL
