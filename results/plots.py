@@ -61,16 +61,22 @@ def final_metric(runs: pd.DataFrame, out: Path) -> Path | None:
 
 
 def gradient_through_time(profiles: pd.DataFrame, out: Path) -> Path | None:
-    """How far back the gradient reaches at the last evaluation: ||dLoss/dh_t|| against the
-    distance from the end of the sequence, per variant (log scale)."""
-    data = profiles[profiles["when"] == "last"]
+    """How far back the gradient reaches: ||dLoss/dh_t|| against the distance from the end
+    of the sequence, per variant (log scale, median over seeds), at the first evaluation
+    (near the initialisation: the vanishing gradient of the lectures' picture) and at the
+    last (trained)."""
+    data = profiles[profiles["when"].isin(["first", "last"])]
     if data.empty:
         return None
-    grid = sns.relplot(data=data, x="lag", y="norm", hue="variant", col="task", kind="line",
-                       errorbar=None, facet_kws={"sharey": False, "sharex": False},
-                       col_wrap=min(3, data["task"].nunique()), height=3.2, aspect=1.3,
-                       palette=PALETTE, hue_order=_order(data))
+    data = data.assign(when=data["when"].map({"first": "first evaluation",
+                                              "last": "last evaluation"}))
+    grid = sns.relplot(data=data, x="lag", y="norm", hue="variant", col="task", row="when",
+                       kind="line", estimator="median", errorbar=None,
+                       facet_kws={"sharey": False, "sharex": "col"}, height=3.0, aspect=1.25,
+                       palette=PALETTE, hue_order=_order(data),
+                       row_order=["first evaluation", "last evaluation"])
     grid.set(yscale="log")
+    grid.set_titles("{col_name}, {row_name}")
     grid.set_axis_labels("steps before the end", "||dLoss/dh_t||")
     return _save(grid, out / "gradient_through_time.png")
 
