@@ -135,6 +135,12 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return reproduce(args)
 
 
+def cmd_models(args: argparse.Namespace) -> int:
+    from harness.cli_models import cmd_models as models
+
+    return models(args)
+
+
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from harness.dashboard import cmd_dashboard as dashboard
 
@@ -295,6 +301,15 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--findings", action="store_true",
                    help="the findings report of a search (verdicts, statistics, figures)")
     p.set_defaults(handler=cmd_report)
+
+    p = commands.add_parser("models", help="the kept models of a grid, search or single runs")
+    p.add_argument("--study", default="grid-default",
+                   help="a grid, search or study (default grid-default; single runs: runs)")
+    p.add_argument("--storage", help="journal file or database URL (default "
+                   "$HARNESS_STORAGE, else results/harness.journal)")
+    p.add_argument("--rescore", action="store_true", help="reload each and score it again: "
+                   "exit 1 unless every one gives its run's stored test metrics exactly")
+    p.set_defaults(handler=cmd_models)
 
     p = commands.add_parser("dashboard", help="browse the storage in optuna-dashboard "
                             "(pip install -e '.[dashboard]')")

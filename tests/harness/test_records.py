@@ -172,3 +172,13 @@ def test_dashboard_serves_studies_params_and_intermediate_values(grid_journal) -
     finally:
         process.terminate()
         process.communicate(timeout=60)
+
+
+def test_models_command_lists_and_rescores_every_kept_model(grid_journal) -> None:
+    result = harness("models", "--study", "grid-smoke", "--storage", str(grid_journal),
+                     "--rescore", cwd=grid_journal.parent)
+    assert result.returncode == 0, result.stderr
+    assert "18 kept models; rescored: 18 equal to the stored test metrics, 0 differ" in \
+        result.stderr
+    rows = [line for line in result.stdout.splitlines() if line.startswith("grid-smoke-")]
+    assert len(rows) == 18 and all(" equal " in row for row in rows)
