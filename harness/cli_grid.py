@@ -9,7 +9,7 @@ from pathlib import Path
 from tqdm import tqdm
 
 from harness import grid, kept_models, runner, signals, storage_url, store
-from harness.config import ConfigError, RunConfig, parse_value
+from harness.config import RunConfig, parse_assignments
 from harness.outage import ride_out
 from harness.report_folder import final_path, staged
 from harness.train import RunResult, summary_line
@@ -22,19 +22,8 @@ def _split(text: str | None) -> list[str] | None:
 
 
 def _run_overrides(assignments: list[str]) -> dict[str, object]:
-    """``--set`` for a grid: run fields, ``task.<k>`` for every task, ``cell.<k>``."""
-    run: dict[str, object] = {}
-    for item in assignments:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--set expects key=value, got {item!r}")
-        value = parse_value(raw.strip())
-        if key.startswith(("task.", "cell.")):
-            group = "task_settings" if key.startswith("task.") else "cell_options"
-            run.setdefault(group, {})[key.split(".", 1)[1]] = value  # type: ignore[index]
-        else:
-            run[key.strip()] = value
-    return run
+    """``--set`` for a grid or search: the same parser as a single run's."""
+    return parse_assignments(assignments)
 
 
 def cmd_grid(args: argparse.Namespace) -> int:

@@ -93,13 +93,81 @@ class RunConfig:
 
 
 def _canonical_numbers(config: RunConfig) -> None:
-    """A float setting given as an int (``--set lr=1``) is stored as the float, so that
-    equal settings always have one spelling, one key and one stored record."""
+    """One spelling for every number, so that equal settings always have one key and one
+    stored record, whichever way they were typed (``--set lr=1`` or ``lr=1.0``,
+    ``steps=10.0`` or ``steps=10``, a grid file or the command line): a float setting given
+    as an int is stored as the float, an int setting given as a whole float as the int (a
+    fractional one is an error). Task settings and cell options follow the types of the
+    task's settings and the cell's defaults."""
+    hints = typing.get_type_hints(RunConfig)
     for f in dataclasses.fields(config):
-        value = getattr(config, f.name)
-        if (isinstance(value, int) and not isinstance(value, bool)
-                and f.type in ("float", "float | None")):
-            object.__setattr__(config, f.name, float(value))
+        if f.name in ("task_settings", "cell_options"):
+            continue
+        value = _canonical(f.name, getattr(config, f.name), _kinds(hints[f.name]))
+        object.__setattr__(config, f.name, value)
+    object.__setattr__(config, "task_settings", {
+        k: _canonical(f"task.{k}", v, kind) for k, v, kind in _typed(
+            config.task_settings, _task_kinds(config.task))})
+    object.__setattr__(config, "cell_options", {
+        k: _canonical(f"cell.{k}", v, kind) for k, v, kind in _typed(
+            config.cell_options, _cell_kinds(config.variant))})
+
+
+def _kinds(hint: Any) -> tuple[type, ...]:
+    return tuple(h for h in (typing.get_args(hint) or (hint,)) if h in (int, float))
+
+
+def _typed(values: dict[str, Any], kinds: dict[str, tuple[type, ...]]
+           ) -> list[tuple[str, Any, tuple[type, ...]]]:
+    return [(k, v, kinds.get(k, ())) for k, v in values.items()]
+
+
+def _canonical(name: str, value: Any, kinds: tuple[type, ...]) -> Any:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return value
+    if float in kinds and isinstance(value, int):
+        return float(value)
+    if kinds == (int,) and isinstance(value, float):
+        if not value.is_integer():
+            raise ConfigError(f"setting {name!r} expects a whole number, got {value!r}")
+        return int(value)
+    return value
+
+
+def _task_kinds(task: str) -> dict[str, tuple[type, ...]]:
+    import tasks
+
+    try:
+        settings = tasks.info(task).cls.settings_class
+    except LookupError:  # an unknown task fails where it is built, with its own message
+        return {}
+    return {k: _kinds(h) for k, h in typing.get_type_hints(settings).items()}
+
+
+def _cell_kinds(variant: str) -> dict[str, tuple[type, ...]]:
+    """The numeric types of the cell's keyword options, from its builder's annotations."""
+    import inspect
+
+    import variants
+
+    try:
+        builder = variants.info(variant).builder
+    except LookupError:
+        return {}
+    target = builder.__init__ if isinstance(builder, type) else builder
+    try:
+        hints = typing.get_type_hints(target)
+    except (NameError, TypeError):  # annotations that do not resolve: the defaults' types
+        hints = {}
+    out = {}
+    for p in inspect.signature(builder).parameters.values():
+        if p.kind is not inspect.Parameter.KEYWORD_ONLY:
+            continue
+        if p.name in hints:
+            out[p.name] = _kinds(hints[p.name])
+        elif isinstance(p.default, (int, float)) and not isinstance(p.default, bool):
+            out[p.name] = (type(p.default),)
+    return out
 
 
 def parse_value(text: str) -> Any:
@@ -110,27 +178,36 @@ def parse_value(text: str) -> Any:
         return text
 
 
-def apply_overrides(config: RunConfig, assignments: list[str]) -> RunConfig:
-    """Apply ``key=value`` strings: run fields, ``task.<setting>``, ``cell.<option>``."""
+def parse_assignments(assignments: list[str]) -> dict[str, Any]:
+    """``--set key=value`` strings as RunConfig fields: run settings (type-checked),
+    ``task.<setting>`` into ``task_settings`` and ``cell.<option>`` into ``cell_options``
+    (checked where the task and cell are built). The one parser of ``--set``, for a run, a
+    grid and a search alike; ``RunConfig`` then gives every number one spelling."""
     hints = typing.get_type_hints(RunConfig)
-    changes: dict[str, Any] = {}
-    task_settings, cell_options = dict(config.task_settings), dict(config.cell_options)
+    out: dict[str, Any] = {}
     for item in assignments:
         key, sep, raw = item.partition("=")
         key = key.strip()
         if not sep or not key:
             raise ConfigError(f"--set expects key=value, got {item!r}")
         value = parse_value(raw.strip())
-        if key.startswith("task."):
-            task_settings[key[5:]] = value
-        elif key.startswith("cell."):
-            cell_options[key[5:]] = value
+        if key.startswith(("task.", "cell.")):
+            group = "task_settings" if key.startswith("task.") else "cell_options"
+            out.setdefault(group, {})[key.split(".", 1)[1]] = value
         elif key in hints and key not in ("task_settings", "cell_options"):
-            changes[key] = _coerce(key, value, hints[key])
+            out[key] = _coerce(key, value, hints[key])
         else:
             known = sorted(k for k in hints if k not in ("task_settings", "cell_options"))
             raise ConfigError(f"unknown setting {key!r}; run settings are {', '.join(known)}, "
                               "and task.<setting> / cell.<option> reach the task and the cell")
+    return out
+
+
+def apply_overrides(config: RunConfig, assignments: list[str]) -> RunConfig:
+    """Apply ``key=value`` strings: run fields, ``task.<setting>``, ``cell.<option>``."""
+    changes = parse_assignments(assignments)
+    task_settings = {**config.task_settings, **changes.pop("task_settings", {})}
+    cell_options = {**config.cell_options, **changes.pop("cell_options", {})}
     return dataclasses.replace(config, **changes, task_settings=task_settings,
                                cell_options=cell_options)
 
@@ -141,6 +218,8 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
         return None
     if float in options and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
+    if int in options and isinstance(value, float) and value.is_integer():
+        return int(value)  # steps=10.0 is steps=10
     for option in options:
         if option is not type(None) and isinstance(value, option) and not (
                 isinstance(value, bool) and option is not bool):

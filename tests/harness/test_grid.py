@@ -167,3 +167,29 @@ def test_a_worker_trains_the_seeds_of_a_grid_point_as_one_population(tmp_path: P
             for r in (t.user_attrs["result"] for t in store.completed(study))}
     assert runs == {("lstm", 0): 2, ("lstm", 1): 2, ("lstm", 2): 1,
                     ("gru", 0): 2, ("gru", 1): 2, ("gru", 2): 1}
+
+
+@pytest.mark.parametrize(("first", "second"), [("lr=1", "lr=1.0"), ("steps=10", "steps=10.0"),
+                                               ("task.seq_len=6", "task.seq_len=6.0")])
+def test_one_setting_typed_two_ways_is_one_run(tmp_path: Path, first: str, second: str) -> None:
+    base = ["run", "--grid", "--profile", "smoke", "--variants", "rnn", "--tasks", "parity",
+            "--workers", "1", "--no-models", "--storage", "s.journal", "--out", "out"]
+    one = harness(*base, "--set", first, cwd=tmp_path)
+    assert one.returncode == 0, one.stderr
+    two = harness(*base, "--set", second, cwd=tmp_path)
+    assert two.returncode == 0, two.stderr
+    assert "1 done, 0 to run (0 newly queued" in two.stderr
+
+
+def test_every_number_has_one_spelling_in_a_run_config() -> None:
+    from harness.config import RunConfig, apply_overrides
+
+    spelled = [RunConfig(variant="lstm-b", lr=1, steps=10.0, task_settings={"seq_len": 6.0},
+                         cell_options={"forget_bias": 2}),
+               apply_overrides(RunConfig(variant="lstm-b"), ["lr=1.0", "steps=10",
+                                                             "task.seq_len=6",
+                                                             "cell.forget_bias=2.0"])]
+    assert spelled[0] == spelled[1] and store.run_key(spelled[0]) == store.run_key(spelled[1])
+    assert spelled[0].steps == 10 and isinstance(spelled[0].lr, float)
+    with pytest.raises(ConfigError, match="'steps' expects a whole number, got 10.5"):
+        RunConfig(steps=10.5)
