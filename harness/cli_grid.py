@@ -8,7 +8,7 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from harness import grid, kept_models, runner, signals, storage_url, store
+from harness import grid, kept_models, plugins, runner, signals, storage_url, store
 from harness.config import RunConfig, parse_assignments
 from harness.outage import ride_out
 from harness.report_folder import final_path, staged
@@ -150,6 +150,10 @@ def cmd_worker(args: argparse.Namespace) -> int:
         before = {k for s in studies for k in runner.done_keys(s)}
         return studies, keys, before, sum(store.counts(s).get("waiting", 0) for s in studies)
     studies, keys, before, waiting = ride_out(join, "joining the study")
+    needed = plugins.recorded(studies)
+    if needed:  # the cells and tasks of the machine that queued the work
+        print(f"loading the plugins the study records: {', '.join(needed)}", file=sys.stderr)
+        plugins.load(needed)
     device = None if args.device == "auto" else args.device
     print(f"worker on {', '.join(s.study_name for s in studies)}: {len(before)} runs done, "
           f"{waiting} waiting", file=sys.stderr)

@@ -8,7 +8,9 @@ import time. It is loaded from three places, in this order:
 - the environment variable ``HARNESS_PLUGINS`` (comma-separated module names);
 - ``--plugin MODULE`` on the command line (any command; repeatable).
 
-Worker processes a grid spawns load the same modules, so a plugin cell trains in them too.
+Worker processes a grid spawns load the same modules, so a plugin cell trains in them too;
+and every study records the modules loaded where it was queued (user attribute
+``plugins``), so that ``worker`` on another machine loads them before it takes a run.
 """
 
 from __future__ import annotations
@@ -53,3 +55,20 @@ def _import(name: str, origin: str) -> None:
         raise PluginError(f"cannot import {origin} {name!r} ({error}); install it or put "
                           "its folder on PYTHONPATH") from None
     _loaded.append(name)
+
+
+ATTR = "plugins"
+
+
+def record(study: object) -> None:
+    """Note on ``study`` (an Optuna study) the plugin modules its runs need: those loaded
+    here, added to those it noted before."""
+    noted = list(study.user_attrs.get(ATTR, []))  # type: ignore[attr-defined]
+    wanted = list(dict.fromkeys(noted + _loaded))
+    if wanted != noted:
+        study.set_user_attr(ATTR, wanted)  # type: ignore[attr-defined]
+
+
+def recorded(studies: list) -> list[str]:
+    """The plugin modules the studies noted, once each."""
+    return list(dict.fromkeys(m for s in studies for m in s.user_attrs.get(ATTR, [])))

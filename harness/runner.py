@@ -68,6 +68,7 @@ def prepare_runs(configs: list[RunConfig], storage: optuna.storages.BaseStorage,
                                                 study_terms.grid_distributions(runs))
             study.set_user_attr("grid", {**record, "task": runs[0].task})
         kept_models.record_folder(study, models)
+        plugins.record(study)
         requeued += liveness.recover(study)
         new, there = store.enqueue(study, runs)
         added, already = added + new, already + there

@@ -21,7 +21,7 @@ import pandas as pd
 
 import tasks
 import variants
-from harness import liveness, spaces, store, study_terms
+from harness import liveness, plugins, spaces, store, study_terms
 from harness.config import ConfigError, RunConfig
 from results import frames
 
@@ -79,6 +79,7 @@ def prepare(spec: SearchSpec, storage: optuna.storages.BaseStorage
         study = study_terms.open_task_study(storage, spec.study_name(task), runs[0],
                                             study_terms.search_distributions(runs, space))
         study.set_user_attr("search", as_dict(spec, task))
+        plugins.record(study)
         requeued = liveness.recover(study)
         added, already = store.enqueue(study, runs)
         out[task] = (study, added, already, requeued)
