@@ -155,7 +155,7 @@ def _work_options(p: argparse.ArgumentParser | argparse._ArgumentGroup, together
                    metavar="K", help=f"train up to K {together} at once as one stacked model "
                    f"(default {DEFAULT_POPULATION}; 1: one by one)")
     p.add_argument("--storage", help="journal file or database URL (default "
-                   "$HARNESS_STORAGE, else results/harness.journal)")
+                   "$HARNESS_STORAGE, else outputs/harness.journal)")
     p.add_argument("--models", metavar="DIR", help="keep every run's best weights here "
                    "(Optuna's artifact store; default: beside the journal, JOURNAL.models)")
     p.add_argument("--no-models", action="store_true",
@@ -218,7 +218,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--study", help="name of the grid or single run, stored as one study per "
                    "task NAME-TASK (default grid-PROFILE; a single run: runs)")
     g.add_argument("--config", help="a grid file (TOML)")
-    g.add_argument("--out", help="report folder (default results/STUDY)")
+    g.add_argument("--out", help="report folder (default outputs/STUDY)")
     p.set_defaults(handler=cmd_run)
 
     p = commands.add_parser("bench", help="speed of the cells, as ratios to torch's fused "
@@ -275,7 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0,
                    help="the search seed: another seed draws another, equally valid set of "
                         "trials (studies reproduce-PROFILE-seedS-TASK; default 0)")
-    p.add_argument("--out", help="report folder (default results/reproduce-PROFILE)")
+    p.add_argument("--out", help="report folder (default outputs/reproduce-PROFILE)")
     _search_options(p)
     p.set_defaults(handler=cmd_reproduce)
 
@@ -284,7 +284,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study", required=True,
                    help="the study (grid-default, ...) or search (reproduce-quick, ...)")
     p.add_argument("--storage", help="journal file or database URL (default "
-                   "$HARNESS_STORAGE, else results/harness.journal)")
+                   "$HARNESS_STORAGE, else outputs/harness.journal)")
     p.add_argument("--workers", type=_positive_int, default=1,
                    help="local processes (default 1; run one worker per machine or core)")
     p.add_argument("--population", type=_positive_int, default=DEFAULT_POPULATION,
@@ -296,8 +296,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study", help="a study (default grid-default), or with --findings a "
                    "search (studies NAME-TASK; default: the storage's only search)")
     p.add_argument("--storage", help="journal file or database URL (default "
-                   "$HARNESS_STORAGE, else results/harness.journal)")
-    p.add_argument("--out", help="report folder (default results/STUDY)")
+                   "$HARNESS_STORAGE, else outputs/harness.journal)")
+    p.add_argument("--out", help="report folder (default outputs/STUDY)")
     p.add_argument("--findings", action="store_true",
                    help="the findings report of a search (verdicts, statistics, figures)")
     p.set_defaults(handler=cmd_report)
@@ -306,7 +306,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--study", default="grid-default",
                    help="a grid, search or study (default grid-default; single runs: runs)")
     p.add_argument("--storage", help="journal file or database URL (default "
-                   "$HARNESS_STORAGE, else results/harness.journal)")
+                   "$HARNESS_STORAGE, else outputs/harness.journal)")
     p.add_argument("--rescore", action="store_true", help="reload each and score it again: "
                    "exit 1 unless every one gives its run's stored test metrics exactly")
     p.set_defaults(handler=cmd_models)
@@ -314,7 +314,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("dashboard", help="browse the storage in optuna-dashboard "
                             "(pip install -e '.[dashboard]')")
     p.add_argument("--storage", help="journal file or database URL (default "
-                   "$HARNESS_STORAGE, else results/harness.journal)")
+                   "$HARNESS_STORAGE, else outputs/harness.journal)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
                    "127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0: any free)")
@@ -332,6 +332,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     keep_freed_memory()
     if hasattr(args, "storage"):  # --storage, else $HARNESS_STORAGE, else the default journal
         args.storage = storage_url.resolve(args.storage)
+        if args.storage is None and storage_url.default_journal() == storage_url.LEGACY:
+            print(f"harness: using {storage_url.LEGACY}, where earlier versions kept the "
+                  f"journal (move it and its .models folder to {storage_url.OUTPUT}/ to "
+                  "keep everything there)", file=sys.stderr)
     quiet_optuna()
     handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     if threading.current_thread() is threading.main_thread():

@@ -193,7 +193,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _write_report(studies: list, name: str, out: str | None) -> int:
-    folder = Path(out or Path("results") / name)
+    folder = Path(out or Path(storage_url.OUTPUT) / name)
     with staged(folder) as staging:
         path = final_path(reports.build(studies, name, staging), staging, folder)
     runs = reports.frames.runs_frame(studies)

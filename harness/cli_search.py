@@ -121,7 +121,7 @@ def _findings(studies: list[optuna.Study], name: str, storage: str | None, out: 
     if trials.empty:
         raise ConfigError(f"no finished trials in {name}; run the search first")
     space = search.analysis_space(studies)
-    folder = Path(out or Path("results") / name)
+    folder = Path(out or Path(storage_url.OUTPUT) / name)
     recorded = [s.user_attrs.get("search", {}) for s in studies]
     provenance = {**provenance, "studies": ", ".join(s.study_name for s in studies),
                   "storage": storage_url.shown(storage),

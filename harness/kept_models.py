@@ -58,17 +58,17 @@ def vocabulary_of(task: Any) -> list[str] | None:
 
 def default_folder(storage_url: str | None) -> Path:
     """Beside the journal or SQLite file (``harness.journal`` -> ``harness.models/``); for a
-    database server, ``results/models`` here (pass ``--models DIR`` for a folder every
+    database server, ``outputs/models`` here (pass ``--models DIR`` for a folder every
     worker shares)."""
     from harness import storage_url as urls
 
-    url = storage_url or urls.DEFAULT
+    url = storage_url or urls.default_journal()
     if "://" not in url or url.startswith("journal:"):
         path = Path(url.removeprefix("journal:")).expanduser()
     elif url.startswith("sqlite:///"):
         path = Path(url.removeprefix("sqlite:///"))
     else:
-        return Path("results/models").resolve()
+        return (Path(urls.OUTPUT) / "models").resolve()
     return path.resolve().with_suffix(".models")
 
 

@@ -10,17 +10,31 @@ the password out and let libpq find it (``PGPASSWORD``, ``~/.pgpass``, ``PGSERVI
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from urllib.parse import SplitResult, unquote, urlsplit
 
 ENVIRONMENT = "HARNESS_STORAGE"
-DEFAULT = "results/harness.journal"
+# Everything the harness writes by default goes under OUTPUT (relative to where it runs): the
+# journal, the kept models beside it, the reports. Not a package folder: versions before
+# this kept the journal in the ``results`` package's folder, LEGACY, which is still read.
+OUTPUT = "outputs"
+DEFAULT = f"{OUTPUT}/harness.journal"
+LEGACY = "results/harness.journal"
 MASK = "***"
 
 
 def resolve(url: str | None) -> str | None:
     """The storage asked for: ``--storage``, else ``HARNESS_STORAGE``, else None (the
-    default journal file)."""
+    default journal file, ``default_journal()``)."""
     return url or os.environ.get(ENVIRONMENT) or None
+
+
+def default_journal() -> str:
+    """``outputs/harness.journal``; or, where only an earlier version's
+    ``results/harness.journal`` exists here, that one (it goes on being used)."""
+    if not Path(DEFAULT).exists() and Path(LEGACY).is_file():
+        return LEGACY
+    return DEFAULT
 
 
 def _parts(url: str) -> SplitResult | None:
@@ -41,7 +55,7 @@ def password(url: str | None) -> str | None:
 def shown(url: str | None) -> str:
     """``url`` as it may be printed or stored: its password, if any, replaced by ***."""
     if not url:
-        return DEFAULT
+        return default_journal()
     parts = _parts(url)
     if parts is None or parts.password is None:
         return url

@@ -34,7 +34,6 @@ from harness.outage import ride_out
 from harness.train import RunResult, stack_key, train_population
 
 log = logging.getLogger(__name__)
-DEFAULT_STORAGE = storage_url.DEFAULT
 
 
 class StorageError(ValueError):
@@ -58,7 +57,7 @@ def open_storage(url: str | None) -> BaseStorage:
     """A journal file (a path, or ``journal:PATH``; safe for several local processes) or a
     database URL (``postgresql://...``, ``sqlite:///...``) through Optuna's RDB storage."""
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    url = url or DEFAULT_STORAGE
+    url = url or storage_url.default_journal()
     if "://" not in url or url.startswith("journal:"):
         path = Path(url.removeprefix("journal:")).expanduser()
         with _readable(None, path):  # the journal is read back here

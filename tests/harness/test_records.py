@@ -182,3 +182,26 @@ def test_models_command_lists_and_rescores_every_kept_model(grid_journal) -> Non
         result.stderr
     rows = [line for line in result.stdout.splitlines() if line.startswith("grid-smoke-")]
     assert len(rows) == 18 and all(" equal " in row for row in rows)
+
+
+def test_the_default_output_is_outside_every_package(tmp_path: Path) -> None:
+    """With no --storage or --out, a grid writes under outputs/ where it runs, and nothing
+    into a package folder; a journal where earlier versions kept it is still read."""
+    (tmp_path / "harness").mkdir()  # a checkout's package folders, where a user runs it
+    (tmp_path / "results").mkdir()
+    grid = ["run", "--grid", "--profile", "smoke", "--variants", "rnn", "--tasks", "parity",
+            "--workers", "1"]
+    result = harness(*grid, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert (tmp_path / "outputs" / "harness.journal").is_file()
+    assert (tmp_path / "outputs" / "grid-smoke" / "report.md").is_file()
+    assert len(list((tmp_path / "outputs" / "harness.models").iterdir())) == 1
+    assert not any((tmp_path / "harness").iterdir()) and not any(
+        (tmp_path / "results").iterdir())
+    old = tmp_path / "old"  # an earlier version's layout: results/harness.journal
+    (old / "results").mkdir(parents=True)
+    (tmp_path / "outputs" / "harness.journal").rename(old / "results" / "harness.journal")
+    report = harness("report", "--study", "grid-smoke", cwd=old)
+    assert report.returncode == 0, report.stderr
+    assert "using results/harness.journal, where earlier versions kept" in report.stderr
+    assert (old / "outputs" / "grid-smoke" / "runs.csv").is_file()
