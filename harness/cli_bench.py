@@ -150,9 +150,12 @@ def cmd_quality(args: argparse.Namespace) -> int:
     if names:  # a subset is compared with its part of the reference
         reference = {k: v for k, v in reference.items() if k.split("/")[0] in names}
     moved = quality.differences(current, reference)
+    for line in quality.not_compared(current, reference):
+        print(f"not compared: {line} (not in {args.compare})", file=sys.stderr)
     for line in moved:
         print(f"changed: {line}", file=sys.stderr)
     if not moved:
-        print(f"{len(current)} smoke runs match {args.compare} "
+        compared = len(set(current) & set(reference))
+        print(f"{compared} smoke runs match {args.compare} "
               f"(relative tolerance {quality.RELATIVE:g})")
     return 1 if moved else 0

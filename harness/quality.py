@@ -37,11 +37,17 @@ def measure(variant_names: list[str] | None = None, task_names: list[str] | None
         torch.set_num_threads(threads)
 
 
+def not_compared(current: dict[str, list[float]], reference: dict[str, list[float]]
+                 ) -> list[str]:
+    """Runs the reference has no numbers for (a cell or task added since it was written):
+    reported, never a failure, so that adding a cell needs no regenerated reference."""
+    return sorted(set(current) - set(reference))
+
+
 def differences(current: dict[str, list[float]], reference: dict[str, list[float]],
                 relative: float = RELATIVE) -> list[str]:
-    """What moved beyond ``relative`` (and what is missing on either side)."""
-    found = [f"{key}: not in the reference" for key in sorted(set(current) - set(reference))]
-    found += [f"{key}: missing from this run" for key in sorted(set(reference) - set(current))]
+    """What moved beyond ``relative``, and what the reference has that this run lacks."""
+    found = [f"{key}: missing from this run" for key in sorted(set(reference) - set(current))]
     for key in sorted(set(current) & set(reference)):
         for label, now, then in zip(("final loss", "mean loss"), current[key], reference[key]):
             if (now is None or then is None or math.isnan(now) or math.isnan(then)) \

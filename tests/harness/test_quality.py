@@ -36,3 +36,16 @@ def test_a_changed_cell_moves_the_numbers() -> None:
         variants.register("lstm", variants.LSTMCell, family="lstm", paper="Greff et al. 2017",
                           description="vanilla LSTM: three gates, peepholes, tanh", replace=True)
     assert any(line.startswith("lstm/memory-add: final loss") for line in moved), moved
+
+
+def test_a_cell_the_reference_lacks_is_not_compared_and_not_a_failure() -> None:
+    reference = quality.load(REFERENCE)
+    variants.register("lstm-fb3-unreferenced", variants.LSTMCell, family="lstm", paper="-",
+                      description="-", forget_bias=3.0)
+    try:
+        current = quality.measure(["lstm-fb3-unreferenced"], ["memory-add"])
+    finally:
+        variants.unregister("lstm-fb3-unreferenced")
+    assert quality.not_compared(current, reference) == ["lstm-fb3-unreferenced/memory-add"]
+    assert not any(line.startswith("lstm-fb3-unreferenced")
+                   for line in quality.differences(current, reference))
