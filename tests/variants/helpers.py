@@ -7,17 +7,23 @@ from torch import nn
 
 import variants
 
-FUSED = [n for n in variants.names() if variants.build(n, 3, 4).backend == "fused"]
+def _fused(name: str) -> bool:
+    return variants.build(name, 3, 4).backend == "fused"
 
 
-NATIVE = [n for n in variants.names()
-          if getattr(variants.info(n).builder, "has_native_kernel", False)]
+def _native(name: str) -> bool:
+    return bool(getattr(variants.info(name).builder, "has_native_kernel", False))
+
+
+FUSED = [n for n in variants.names() if _fused(n)]
+NATIVE = [n for n in variants.names() if _native(n)]
 
 
 def backends(name: str) -> list[str]:
-    """The backends a variant can run on: the torch loop, the C kernels, torch's kernel."""
-    return (["generic"] + (["native"] if name in NATIVE else [])
-            + (["fused"] if name in FUSED else []))
+    """The backends a variant can run on: the torch loop, the C kernels, torch's kernel
+    (worked out from the variant, so that one registered after import is covered too)."""
+    return (["generic"] + (["native"] if _native(name) else [])
+            + (["fused"] if _fused(name) else []))
 
 
 def make(name: str, backend: str, input_size: int, hidden_size: int,

@@ -29,41 +29,66 @@ __all__ = [
     "expected_param_names",
 ]
 
-LSTM_FAMILY = (
-    "lstm", "lstm-b", "nig", "nfg", "nog", "niaf", "noaf", "np", "cifg", "fgr",
-)
-NAMES = LSTM_FAMILY + ("gru", "gru-cho", "rnn", "mut1", "mut2", "mut3", "nas")
-
 DTYPE = torch.float64
+
+# The reference's equations by the cell's class: a registered variant (ours, a preset added in
+# one line, a user's subclass of one of these) is computed from its class and its options,
+# never from its name, so a new preset needs no entry here.
+_KINDS = {"LSTMCell": "lstm", "GRUCell": "gru", "GRUChoCell": "gru-cho", "ElmanCell": "rnn",
+          "MUT1Cell": "mut1", "MUT2Cell": "mut2", "MUT3Cell": "mut3", "NASCell": "nas"}
+# LSTM options that change the equations (forget_bias and backend do not)
+_LSTM_FLAGS = {"input_gate": True, "forget_gate": True, "output_gate": True,
+               "peepholes": True, "coupled": False, "input_activation": "tanh",
+               "output_activation": "tanh", "gate_recurrence": False}
+
+
+def describe(name, **options):
+    """(kind, options) of variant ``name``: its equations' family, from its class, and its
+    preset with ``options`` applied (for the LSTM, its flags)."""
+    import variants
+
+    entry = variants.info(name)
+    kind = next((_KINDS[c.__name__] for c in entry.builder.__mro__ if c.__name__ in _KINDS),
+                None)
+    if kind is None:
+        raise ValueError(f"no reference for {name!r} (class {entry.builder.__name__})")
+    merged = {**entry.preset, **options}
+    return kind, _options(kind, merged)
+
+
+NAMES = tuple(sorted(_KINDS.values()))
 
 
 # --------------------------------------------------------------------------- #
 # small helpers
 # --------------------------------------------------------------------------- #
-def _check_name(name):
-    if name not in NAMES:
-        raise ValueError(f"unknown cell {name!r}; known: {NAMES}")
-
-
-def _options(name, options):
-    """Validate the keyword options for ``name`` and fill in their defaults."""
-    _check_name(name)
-    allowed = set()
-    if name in LSTM_FAMILY:
-        allowed = {"forget_bias"}          # initialisation only; ignored here
-    elif name in ("mut1", "mut2"):
-        allowed = {"project_input"}
-    elif name == "nas":
-        allowed = {"use_bias"}
+def _options(kind, options):
+    """Validate the keyword options for ``kind`` and fill in their defaults."""
+    allowed = {"backend"}
+    if kind == "lstm":
+        allowed |= set(_LSTM_FLAGS) | {"forget_bias"}   # forget_bias: initialisation only
+    elif kind in ("mut1", "mut2"):
+        allowed |= {"project_input"}
+    elif kind == "nas":
+        allowed |= {"use_bias"}
     unknown = set(options) - allowed
     if unknown:
-        raise TypeError(f"unsupported option(s) for {name!r}: {sorted(unknown)}")
-    opts = dict(options)
-    if name in ("mut1", "mut2"):
+        raise TypeError(f"unsupported option(s) for {kind!r}: {sorted(unknown)}")
+    opts = {k: v for k, v in options.items() if k not in ("backend", "forget_bias")}
+    if kind == "lstm":
+        opts = {**_LSTM_FLAGS, **opts}
+    if kind in ("mut1", "mut2"):
         opts.setdefault("project_input", None)
-    if name == "nas":
+    if kind == "nas":
         opts["use_bias"] = bool(opts.get("use_bias", False))
     return opts
+
+
+def _own_gates(opts):
+    """The LSTM gates with their own parameters: i, f (unless coupled to i), o."""
+    return ([g for g, on in (("i", opts["input_gate"]),
+                             ("f", opts["forget_gate"] and not opts["coupled"]),
+                             ("o", opts["output_gate"])) if on])
 
 
 def _projects(M, N, project_input):
@@ -92,71 +117,64 @@ def _identity(a):
 # --------------------------------------------------------------------------- #
 # public: layouts, names and counts
 # --------------------------------------------------------------------------- #
-def state_layout(name):
-    _check_name(name)
-    if name == "fgr":
+def state_layout(name, **options):
+    kind, opts = describe(name, **options)
+    if kind == "lstm" and opts["gate_recurrence"]:
         return ("y", "c", "i", "f", "o")
-    if name in LSTM_FAMILY:
+    if kind == "lstm":
         return ("y", "c")
-    if name == "nas":
+    if kind == "nas":
         return ("m", "c")
     return ("h",)
 
 
 def _shapes(name, M, N, **options):
     """Map paper parameter name -> expected shape."""
-    opts = _options(name, options)
+    kind, opts = describe(name, **options)
     inp = (N, M)   # input matrix
     rec = (N, N)   # recurrent matrix
     vec = (N,)     # vector
     s = {}
-    if name in LSTM_FAMILY:
-        gates = ["z", "i", "f", "o"]
-        if name == "nig":
-            gates.remove("i")
-        if name in ("nfg", "cifg"):
-            gates.remove("f")
-        if name == "nog":
-            gates.remove("o")
-        for g in gates:
+    if kind == "lstm":
+        for g in ["z"] + _own_gates(opts):
             s["W_" + g] = inp
             s["R_" + g] = rec
             s["b_" + g] = vec
-            if g != "z" and name != "np":
+            if g != "z" and opts["peepholes"]:
                 s["p_" + g] = vec
-        if name == "fgr":
+        if opts["gate_recurrence"]:
             for a in "ifo":
                 for b in "ifo":
                     s["R_" + a + b] = rec
-    elif name == "gru":
+    elif kind == "gru":
         for g in "rzh":
             s["W_" + g] = inp
             s["R_" + g] = rec
             s["b_" + g] = vec
         s["b_Rh"] = vec
-    elif name == "gru-cho":
+    elif kind == "gru-cho":
         for g in "rzh":
             s["W_" + g] = inp
             s["R_" + g] = rec
             s["b_" + g] = vec
-    elif name == "rnn":
+    elif kind == "rnn":
         s["W"] = inp
         s["R"] = rec
         s["b"] = vec
-    elif name == "mut1":
+    elif kind == "mut1":
         s.update(W_xz=inp, b_z=vec, W_xr=inp, W_hr=rec, b_r=vec,
                  W_hh=rec, b_h=vec)
         if _projects(M, N, opts["project_input"]):
             s["P"] = inp
-    elif name == "mut2":
+    elif kind == "mut2":
         s.update(W_xz=inp, W_hz=rec, b_z=vec, W_hr=rec, b_r=vec,
                  W_hh=rec, W_xh=inp, b_h=vec)
         if _projects(M, N, opts["project_input"]):
             s["P"] = inp
-    elif name == "mut3":
+    elif kind == "mut3":
         s.update(W_xz=inp, W_hz=rec, b_z=vec, W_xr=inp, W_hr=rec, b_r=vec,
                  W_hh=rec, W_xh=inp, b_h=vec)
-    elif name == "nas":
+    elif kind == "nas":
         for k in range(8):
             s[f"W_{k}"] = inp
             s[f"U_{k}"] = rec
@@ -170,52 +188,48 @@ def expected_param_names(name, M, N, **options):
 
 
 def expected_param_count(name, M, N, **options):
-    """Analytic trainable-parameter count, from the closed-form formulas."""
-    opts = _options(name, options)
+    """Analytic trainable-parameter count, from the closed-form formulas of the cell's
+    family and its options (an LSTM's gates, peepholes and gate recurrence)."""
+    kind, opts = describe(name, **options)
     NM, NN = N * M, N * N
-    if name in ("lstm", "lstm-b", "niaf", "noaf"):
-        return 4 * (NM + NN + N) + 3 * N
-    if name in ("nig", "nfg", "nog", "cifg"):
-        return 3 * (NM + NN + N) + 2 * N
-    if name == "np":
-        return 4 * (NM + NN + N)
-    if name == "fgr":
-        return 4 * (NM + NN + N) + 3 * N + 9 * NN
-    if name == "gru":
-        return 3 * (NM + NN + N) + N
-    if name == "gru-cho":
-        return 3 * (NM + NN + N)
-    if name == "rnn":
-        return NM + NN + N
-    if name == "mut1":
+    block = NM + NN + N
+    if kind == "lstm":
+        own = len(_own_gates(opts))
+        return ((1 + own) * block + (own * N if opts["peepholes"] else 0)
+                + (9 * NN if opts["gate_recurrence"] else 0))
+    if kind == "gru":
+        return 3 * block + N
+    if kind in ("gru-cho", "mut3"):
+        return 3 * block
+    if kind == "rnn":
+        return block
+    if kind == "mut1":
         extra = NM if _projects(M, N, opts["project_input"]) else 0
         return 2 * NM + 2 * NN + 3 * N + extra
-    if name == "mut2":
+    if kind == "mut2":
         extra = NM if _projects(M, N, opts["project_input"]) else 0
         return 2 * NM + 3 * NN + 3 * N + extra
-    if name == "mut3":
-        return 3 * (NM + NN + N)
-    if name == "nas":
+    if kind == "nas":
         return 8 * NM + 8 * NN + (8 * N if opts["use_bias"] else 0)
-    raise AssertionError(name)
+    raise AssertionError(kind)
 
 
 # --------------------------------------------------------------------------- #
 # single steps, straight from the equations
 # --------------------------------------------------------------------------- #
-def _lstm_step(name, p, x, y_, c_, i_, f_, o_):
+def _lstm_step(opts, p, x, y_, c_, i_, f_, o_):
     """One LSTM-family step.  Trailing underscore = value at t-1."""
-    g = _identity if name == "niaf" else torch.tanh
-    h = _identity if name == "noaf" else torch.tanh
-    peep = name != "np"
-    fgr = name == "fgr"
+    g = _identity if opts["input_activation"] == "identity" else torch.tanh
+    h = _identity if opts["output_activation"] == "identity" else torch.tanh
+    peep = opts["peepholes"]
+    fgr = opts["gate_recurrence"]
     one = torch.ones_like(c_)
 
     # block input
     z = g(_mm(p["W_z"], x) + _mm(p["R_z"], y_) + p["b_z"])
 
     # input gate
-    if name == "nig":
+    if not opts["input_gate"]:
         i = one
     else:
         a_i = _mm(p["W_i"], x) + _mm(p["R_i"], y_) + p["b_i"]
@@ -227,10 +241,10 @@ def _lstm_step(name, p, x, y_, c_, i_, f_, o_):
         i = _sigmoid(a_i)
 
     # forget gate
-    if name == "nfg":
-        f = one
-    elif name == "cifg":
+    if opts["coupled"]:
         f = 1.0 - i
+    elif not opts["forget_gate"]:
+        f = one
     else:
         a_f = _mm(p["W_f"], x) + _mm(p["R_f"], y_) + p["b_f"]
         if peep:
@@ -244,7 +258,7 @@ def _lstm_step(name, p, x, y_, c_, i_, f_, o_):
     c = z * i + c_ * f
 
     # output gate (peephole sees the NEW cell state c)
-    if name == "nog":
+    if not opts["output_gate"]:
         o = one
     else:
         a_o = _mm(p["W_o"], x) + _mm(p["R_o"], y_) + p["b_o"]
@@ -345,7 +359,7 @@ def _infer_N(name, params):
 
 def reference(name, params, x, state=None, **options):
     """Run cell ``name`` over ``x`` [T, B, M]; return (y [T, B, N], state)."""
-    opts = _options(name, options)
+    kind, opts = describe(name, **options)
     if x.dim() != 3:
         raise ValueError(f"x must be [T, B, M], got shape {tuple(x.shape)}")
     x = x.to(DTYPE)
@@ -368,7 +382,7 @@ def reference(name, params, x, state=None, **options):
         p[key] = t.to(DTYPE)
 
     # state
-    layout = state_layout(name)
+    layout = state_layout(name, **options)
     if state is None:
         st = [torch.zeros(B, N, dtype=DTYPE) for _ in layout]
     else:
@@ -386,33 +400,31 @@ def reference(name, params, x, state=None, **options):
     ys = []
     for t in range(T):
         x_t = x[t]
-        if name in LSTM_FAMILY:
+        if kind == "lstm":
             y_, c_ = st[0], st[1]
-            if name == "fgr":
-                i_, f_, o_ = st[2], st[3], st[4]
-            else:
-                i_ = f_ = o_ = None
-            y, c, i, f, o = _lstm_step(name, p, x_t, y_, c_, i_, f_, o_)
-            st = [y, c, i, f, o] if name == "fgr" else [y, c]
-        elif name == "gru":
+            recurrent = opts["gate_recurrence"]
+            i_, f_, o_ = (st[2], st[3], st[4]) if recurrent else (None, None, None)
+            y, c, i, f, o = _lstm_step(opts, p, x_t, y_, c_, i_, f_, o_)
+            st = [y, c, i, f, o] if recurrent else [y, c]
+        elif kind == "gru":
             st = [_gru_step(p, x_t, st[0])]
-        elif name == "gru-cho":
+        elif kind == "gru-cho":
             st = [_gru_cho_step(p, x_t, st[0])]
-        elif name == "rnn":
+        elif kind == "rnn":
             st = [_rnn_step(p, x_t, st[0])]
-        elif name == "mut1":
+        elif kind == "mut1":
             st = [_mut1_step(p, x_t, st[0],
                              _projects(M, N, opts["project_input"]))]
-        elif name == "mut2":
+        elif kind == "mut2":
             st = [_mut2_step(p, x_t, st[0],
                              _projects(M, N, opts["project_input"]))]
-        elif name == "mut3":
+        elif kind == "mut3":
             st = [_mut3_step(p, x_t, st[0])]
-        elif name == "nas":
+        elif kind == "nas":
             m, c = _nas_step(p, x_t, st[0], st[1], opts["use_bias"])
             st = [m, c]
         else:
-            raise AssertionError(name)
+            raise AssertionError(kind)
         ys.append(st[0])
 
     if ys:
