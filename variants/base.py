@@ -196,7 +196,7 @@ class RecurrentCell(nn.Module):
             raise ValueError(f"{type(self).__name__} has no native kernel; use backend="
                              "'generic' or 'auto'")
         self._fused_exact = fused_exact
-        kernels = self.has_native_kernel and native.available()
+        kernels = self.has_native_kernel and native.possible()  # compiled at the first call
         if requested == "auto":
             if kernels and (self.prefer_native or not fused_exact):
                 return "native"
@@ -251,7 +251,7 @@ def stack(cells: Sequence[RecurrentCell]) -> RecurrentCell:
                 torch.stack([c.get_parameter(name).detach() for c in cells])))
     out.trials = len(cells)
     if out.backend == "fused" and len(cells) > 1:
-        out.backend = "native" if out.has_native_kernel and native.available() else "generic"
+        out.backend = "native" if out.has_native_kernel and native.possible() else "generic"
     return out
 
 

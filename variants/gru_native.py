@@ -11,7 +11,6 @@ gradients are single products over all steps. Shapes and conventions as in
 from __future__ import annotations
 
 import ctypes
-from functools import lru_cache
 from typing import Any
 
 import torch
@@ -24,7 +23,7 @@ _LAYOUTS = ("a", "rh", "h", "gates", "g", "dh", "dy", "rz", "rr", "sh", "dmz", "
 
 
 class _Step(ctypes.Structure):
-    """``struct gru_step`` of ``kernels/cells.c``."""
+    """``struct gru_step`` of ``kernels/cells.c`` (checked against it: ``native.kernel``)."""
 
     _fields_ = ([(name, ctypes.c_int) for name in ("k", "b", "n", "oz", "or_", "oh")]
                 + [(f"{layout}_{kind}", ctypes.c_long) for layout in _LAYOUTS
@@ -32,13 +31,8 @@ class _Step(ctypes.Structure):
                 + [("bias", ctypes.c_void_p)])
 
 
-@lru_cache(maxsize=None)
 def _kernel(name: str, dtype: torch.dtype, pointers: int) -> Any:
-    suffix = "f32" if dtype == torch.float32 else "f64"
-    function = getattr(native.library(), f"{name}_{suffix}")
-    function.argtypes = [ctypes.POINTER(_Step)] + [ctypes.c_void_p] * pointers
-    function.restype = None
-    return function
+    return native.kernel(name, dtype, _Step, "gru_step", pointers)
 
 
 def _strides(**buffers: Tensor | None) -> dict[str, int]:

@@ -16,6 +16,7 @@ under full gate recurrence, whose R rows for z are zero.
 from __future__ import annotations
 
 import ctypes
+from functools import lru_cache
 from typing import Any
 
 import torch
@@ -28,7 +29,7 @@ COUPLED, TANH_G, TANH_H, FGR = 1, 2, 4, 8
 
 
 class _Step(ctypes.Structure):
-    """``struct lstm_step`` of ``kernels/lstm.c``."""
+    """``struct lstm_step`` of ``kernels/cells.c`` (checked against it: ``native.kernel``)."""
 
     _fields_ = ([(name, ctypes.c_int) for name in ("k", "b", "n", "oi", "of", "oz", "oo",
                                                    "flags")]
@@ -38,15 +39,11 @@ class _Step(ctypes.Structure):
                 + [(name, ctypes.c_void_p) for name in ("p_i", "p_f", "p_o")])
 
 
+@lru_cache(maxsize=None)
 def _functions(dtype: torch.dtype) -> tuple[Any, Any]:
-    lib = native.library()
-    suffix = "f32" if dtype == torch.float32 else "f64"
-    forward = getattr(lib, f"lstm_forward_{suffix}")
-    backward = getattr(lib, f"lstm_backward_{suffix}")
-    forward.argtypes = [ctypes.POINTER(_Step)] + [ctypes.c_void_p] * 6
-    backward.argtypes = [ctypes.POINTER(_Step)] + [ctypes.c_void_p] * 9
-    forward.restype = backward.restype = None
-    return forward, backward
+    native.check_constants("lstm_flags", (COUPLED, TANH_G, TANH_H, FGR))
+    return (native.kernel("lstm_forward", dtype, _Step, "lstm_step", 6),
+            native.kernel("lstm_backward", dtype, _Step, "lstm_step", 9))
 
 
 def _step(k: int, steps: int, batch: int, n: int, g: int, h: int, meta: tuple,

@@ -7,9 +7,16 @@ one call, with the compiler vectorising the loops (glibc's libmvec gives vector 
 
 The library is built with the system C compiler (``$CC``, else ``cc``/``gcc``) into a cache
 folder (``$HARNESS_CACHE``, else ``~/.cache/rnn-harness``) under a name that hashes the
-sources, flags and compiler, so each machine compiles once (about a second) and later
-processes load the file. Where no compiler works, ``library()`` is ``None`` and the cells
-use their step-by-step torch loops; ``status()`` says why.
+sources, flags and the compiler's name and version, so each machine compiles once (about a
+second) and later processes load the file. Nothing is compiled when a cell is built (``harness
+list`` never runs the compiler): the first kernel call does it. Where no compiler works,
+``library()`` is ``None`` and the cells use their step-by-step torch loops; ``status()``
+says why.
+
+Before a kernel is first bound (``kernel``), the library's own description of each struct it
+takes (field names, offsets, size, from the same list that declares the struct in
+``kernels/cells.c``) is compared with the ctypes side; a mismatch is an error that names
+the field, never a silent misread of memory.
 """
 
 from __future__ import annotations
@@ -65,6 +72,25 @@ def _sources() -> list[Path]:
     return sorted(p for p in SOURCES.iterdir() if p.suffix in (".c", ".h"))
 
 
+def possible() -> bool:
+    """Whether the kernels can be used here without trying: not disabled and a compiler on
+    the PATH. (Cells built where this holds pick the native backend; the first call
+    compiles, and falls back to the torch loop should that fail.)"""
+    return os.environ.get("HARNESS_NATIVE", "1") != "0" and _compiler() is not None
+
+
+@lru_cache(maxsize=None)
+def _compiler_version(compiler: str) -> str:
+    """The first line of ``COMPILER --version``: a new compiler builds a new library."""
+    try:
+        out = subprocess.run([compiler, "--version"], capture_output=True, text=True,
+                             timeout=30)
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+    return (out.stdout or out.stderr).strip().splitlines()[0] if (out.stdout or out.stderr) \
+        else "unknown"
+
+
 @lru_cache(maxsize=1)
 def library() -> ctypes.CDLL | None:
     """The kernels, compiled if this machine has not done so yet; ``None`` if impossible."""
@@ -80,7 +106,8 @@ def library() -> ctypes.CDLL | None:
     digest = hashlib.sha256()
     for path in _sources():
         digest.update(path.name.encode() + path.read_bytes())
-    digest.update(" ".join((compiler, *flags, platform.machine())).encode())
+    digest.update(" ".join((compiler, _compiler_version(compiler), *flags,
+                            platform.machine())).encode())
     target = cache_dir() / f"kernels-{digest.hexdigest()[:16]}.so"
     try:
         if not target.exists():
@@ -129,6 +156,56 @@ def status() -> str:
         return f"native kernels unavailable ({_state['error']})"
     built = f", compiled here in {_state['seconds']:.1f} s" if _state["seconds"] else ""
     return f"native kernels from {_state['path']}{built}"
+
+
+# --- binding kernels, after checking the structs they take ----------------------------
+
+class LayoutError(RuntimeError):
+    """The ctypes side of a struct does not match the C side (the message says where)."""
+
+
+def check_layout(lib: ctypes.CDLL, struct: type[ctypes.Structure], name: str) -> None:
+    """Compare ``struct`` with the library's table of ``struct NAME`` (names, offsets, size)."""
+    start = ctypes.addressof(ctypes.c_char.in_dll(lib, f"{name}_names"))
+    c_names = (ctypes.cast(start, ctypes.c_char_p).value or b"").decode().split()
+    ours = [field[0] for field in struct._fields_]
+    if c_names != ours:
+        raise LayoutError(f"struct {name}: fields {c_names} in C, {ours} in ctypes")
+    offsets = (ctypes.c_long * len(ours)).in_dll(lib, f"{name}_offsets")
+    for field, offset in zip(ours, offsets):
+        if getattr(struct, field).offset != offset:
+            raise LayoutError(f"struct {name}: field {field} at byte {offset} in C, "
+                              f"{getattr(struct, field).offset} in ctypes")
+    size = ctypes.c_long.in_dll(lib, f"{name}_size").value
+    if ctypes.sizeof(struct) != size:
+        raise LayoutError(f"struct {name}: {size} bytes in C, {ctypes.sizeof(struct)} in "
+                          "ctypes")
+
+
+def check_constants(name: str, ours: tuple[int, ...]) -> None:
+    """Compare constants (flag values) with the library's ``const int NAME[]``."""
+    lib = library()
+    theirs = tuple((ctypes.c_int * len(ours)).in_dll(lib, name))
+    if theirs != ours:
+        raise LayoutError(f"{name}: {theirs} in C, {ours} in Python")
+
+
+_checked: set[str] = set()
+
+
+@lru_cache(maxsize=None)
+def kernel(name: str, dtype: torch.dtype, struct: type[ctypes.Structure], struct_name: str,
+           pointers: int) -> Callable[..., None]:
+    """The kernel ``NAME_f32``/``NAME_f64`` taking a ``struct_name`` and ``pointers`` data
+    pointers, its struct checked against the library's first."""
+    lib = library()
+    if struct_name not in _checked:
+        check_layout(lib, struct, struct_name)
+        _checked.add(struct_name)
+    function = getattr(lib, f"{name}_{'f32' if dtype == torch.float32 else 'f64'}")
+    function.argtypes = [ctypes.POINTER(struct)] + [ctypes.c_void_p] * pointers
+    function.restype = None
+    return function
 
 
 # --- for the loops that drive the kernels -----------------------------------------------

@@ -4,6 +4,7 @@ of the same equations, on longer sequences than the gradcheck uses, final state 
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 
 import pytest
 import torch
@@ -67,3 +68,64 @@ def test_without_a_compiler_cells_fall_back_to_the_torch_loop(tmp_path, monkeypa
                          text=True, check=True).stdout.splitlines()
     assert out[0] == "generic False"
     assert "no C compiler" in out[1]
+
+
+def test_the_structs_are_checked_against_the_library() -> None:
+    import ctypes
+
+    from variants import gru_native, lstm_native
+
+    lib = native.library()
+    native.check_layout(lib, lstm_native._Step, "lstm_step")  # as they are: they match
+    native.check_layout(lib, gru_native._Step, "gru_step")
+
+    class Swapped(ctypes.Structure):  # two fields in the wrong order
+        _fields_ = [(n, t) for n, t in lstm_native._Step._fields_[:2][::-1]] + \
+            lstm_native._Step._fields_[2:]
+
+    class Wide(ctypes.Structure):  # the right names, one of the wrong width
+        _fields_ = [(n, ctypes.c_long if n == "flags" else t)
+                    for n, t in lstm_native._Step._fields_]
+    with pytest.raises(native.LayoutError, match=r"struct lstm_step: fields \['k', 'b'"):
+        native.check_layout(lib, Swapped, "lstm_step")
+    with pytest.raises(native.LayoutError, match="field flags at byte 28 in C, 32 in ctypes"):
+        native.check_layout(lib, Wide, "lstm_step")
+    with pytest.raises(native.LayoutError, match=r"lstm_flags: \(1, 2, 4, 8\) in C"):
+        native.check_constants("lstm_flags", (1, 2, 8, 4))
+
+
+def test_the_compiler_runs_at_the_first_kernel_call_and_its_version_keys_the_cache(
+        tmp_path) -> None:
+    """A compiler that logs its calls: building cells (and ``harness list``) runs it not at
+    all; the first kernel call compiles once; another compiler version builds anew."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    real = shutil.which("cc") or shutil.which("gcc")
+    log = tmp_path / "calls.log"
+    wrapper = tmp_path / "bin" / "cc"
+    wrapper.parent.mkdir()
+    wrapper.write_text(f'#!/bin/sh\necho "$@" >> {log}\n'
+                       f'if [ "$1" = --version ]; then echo "logging-cc $CC_VERSION"; exit 0; '
+                       f'fi\nexec {real} "$@"\n')
+    wrapper.chmod(0o755)
+    env = {**os.environ, "PATH": f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}",
+           "CC": str(wrapper), "HARNESS_CACHE": str(tmp_path / "cache"),
+           "PYTHONPATH": str(Path(__file__).parents[2]), "CC_VERSION": "1"}
+    build = ("import variants; cells = [variants.build(n, 3, 4) for n in variants.names()]; "
+             "print(sorted({c.backend for c in cells}))")
+    built = subprocess.run([sys.executable, "-c", build], env=env, capture_output=True,
+                           text=True, check=True)
+    assert "native" in built.stdout
+    subprocess.run([sys.executable, "-m", "harness", "list"], env=env, capture_output=True,
+                   check=True)
+    assert not log.exists()  # nothing compiled, not even asked its version
+    call = ("import torch, variants; variants.build('lstm', 3, 4)(torch.randn(2, 1, 3)); "
+            "variants.build('gru', 3, 4)(torch.randn(2, 1, 3))")
+    subprocess.run([sys.executable, "-c", call], env=env, check=True)
+    compiles = [line for line in log.read_text().splitlines() if "-shared" in line]
+    assert len(compiles) == 1 and len(list((tmp_path / "cache").glob("kernels-*.so"))) == 1
+    subprocess.run([sys.executable, "-c", call], env={**env, "CC_VERSION": "2"}, check=True)
+    assert len(list((tmp_path / "cache").glob("kernels-*.so"))) == 2

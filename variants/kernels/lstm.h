@@ -1,6 +1,6 @@
 /* The LSTM family's elementwise step, forward and backward, for one scalar type.
  *
- * Included twice by lstm.c with REAL = float / double and SUFFIX = f32 / f64. One call
+ * Included twice by cells.c with REAL = float / double and SUFFIX = f32 / f64. One call
  * handles one time step of K independent trials. Buffers are batch-major, as torch's: row b
  * of trial k starts at  base + k * ks + b * rs  (the buffer's trial and row strides), so
  * the matrix products around the kernel need no copies and each step's rows are together.
