@@ -2,22 +2,25 @@
 
 A named dataset lives in ``<data folder>/<folder>/<file>`` (the layout of the shared data
 folder). The data folder is the task's ``data_dir`` setting, else the ``HARNESS_DATA``
-environment variable. Where a file is absent there and the network works, it is downloaded
-once from its canonical source into ``$HARNESS_CACHE`` (default ``~/.cache/rnn-harness``)
-and checked against its sha256; a file that does not match is refused and not kept.
+environment variable. Where a file is absent there and the network works, pooch downloads
+it once from its canonical source (extracting the member of an archive with its Untar or
+Unzip processor) into the per-user cache (``$HARNESS_CACHE``, else platformdirs' cache
+folder, which honours ``XDG_CACHE_HOME``: ``~/.cache/rnn-harness`` on Linux), and the file
+is checked against its sha256; a file that does not match is refused and not kept. Our own
+code here is only the lookup order and the check of an archive's member (pooch checks a
+download as a whole; the datasets' READMEs give the members' checksums).
 """
 
 from __future__ import annotations
 
-import hashlib
-import io
+import logging
 import os
-import tarfile
+import shutil
 import tempfile
-import urllib.request
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+import platformdirs
 
 from tasks.base import TaskError
 
@@ -36,15 +39,15 @@ def data_root(data_dir: str | None) -> Path | None:
 
 
 def cache_root() -> Path:
-    return Path(os.environ.get("HARNESS_CACHE", "~/.cache/rnn-harness")).expanduser()
+    chosen = os.environ.get("HARNESS_CACHE")
+    return Path(chosen).expanduser() if chosen else \
+        Path(platformdirs.user_cache_dir("rnn-harness", appauthor=False))
 
 
 def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    import pooch
+
+    return pooch.file_hash(str(path), alg="sha256")
 
 
 def locate(folder: str, name: str, sha256: str, source: Source | None,
@@ -72,29 +75,33 @@ def locate(folder: str, name: str, sha256: str, source: Source | None,
 
 def download(source: Source, dest: Path, sha256: str, timeout: float = 60.0) -> Path:
     """Fetch ``source`` into ``dest`` (atomically) if its sha256 matches."""
-    with urllib.request.urlopen(source.url, timeout=timeout) as response:
-        payload = response.read()
-    if source.member is not None:
-        payload = _extract(payload, source.member)
-    got = hashlib.sha256(payload).hexdigest()
-    if got != sha256:
-        raise OSError(f"checksum mismatch: expected sha256 {sha256}, got {got}")
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.NamedTemporaryFile(dir=dest.parent, delete=False) as tmp:
-        tmp.write(payload)
-    os.replace(tmp.name, dest)
+    import pooch
+
+    pooch.get_logger().setLevel(logging.WARNING)  # no lines about every download
+    with tempfile.TemporaryDirectory() as folder:  # nothing in the cache until it checks
+        processor = None
+        if source.member is not None:
+            kind = pooch.Unzip if source.url.endswith(".zip") else pooch.Untar
+            processor = kind(members=[source.member], extract_dir="members")
+        try:
+            fetched = pooch.retrieve(source.url, known_hash=None, path=folder,
+                                     processor=processor, progressbar=False,
+                                     downloader=pooch.HTTPDownloader(timeout=timeout))
+        except (ValueError, KeyError) as error:  # pooch: a protocol or member it cannot read
+            raise OSError(str(error).splitlines()[0]) from None
+        except Exception as error:  # noqa: BLE001 - requests' and tar's many errors
+            raise OSError(f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
+                          ) from None
+        files = fetched if isinstance(fetched, list) else [fetched]
+        if not files or not Path(files[0]).is_file():
+            raise OSError(f"{source.member} could not be read from the archive")
+        path = Path(files[0])
+        got = sha256_of(path)
+        if got != sha256:
+            raise OSError(f"checksum mismatch: expected sha256 {sha256}, got {got}")
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        handle, staged = tempfile.mkstemp(dir=dest.parent)  # then renamed: never half a file
+        os.close(handle)
+        shutil.copyfile(path, staged)
+        os.replace(staged, dest)
     return dest
-
-
-def _extract(archive: bytes, member: str) -> bytes:
-    try:
-        if zipfile.is_zipfile(io.BytesIO(archive)):
-            with zipfile.ZipFile(io.BytesIO(archive)) as z:
-                return z.read(member)
-        with tarfile.open(fileobj=io.BytesIO(archive)) as t:
-            handle = t.extractfile(member)
-            if handle is None:
-                raise KeyError(member)
-            return handle.read()
-    except (KeyError, tarfile.TarError, zipfile.BadZipFile) as error:
-        raise OSError(f"{member} could not be read from the archive ({error!r})") from None

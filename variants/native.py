@@ -6,7 +6,7 @@ whatever its size. The kernels do a cell's whole elementwise step, forward or ba
 one call, with the compiler vectorising the loops (glibc's libmvec gives vector exp and tanh).
 
 The library is built with the system C compiler (``$CC``, else ``cc``/``gcc``) into a cache
-folder (``$HARNESS_CACHE``, else ``~/.cache/rnn-harness``) under a name that hashes the
+folder (``$HARNESS_CACHE``, else the per-user cache, ``~/.cache/rnn-harness`` on Linux) under a name that hashes the
 sources, flags and the compiler's name and version, so each machine compiles once (about a
 second) and later processes load the file. Nothing is compiled when a cell is built (``harness
 list`` never runs the compiler): the first kernel call does it. Where no compiler works,
@@ -34,6 +34,7 @@ from collections.abc import Callable
 from functools import lru_cache
 from pathlib import Path
 
+import platformdirs
 import torch
 
 log = logging.getLogger(__name__)
@@ -44,8 +45,11 @@ _state: dict[str, object] = {"error": None, "seconds": 0.0, "path": None}
 
 
 def cache_dir() -> Path:
+    """``$HARNESS_CACHE``, else the per-user cache folder platformdirs gives (it honours
+    ``XDG_CACHE_HOME``; ``~/.cache/rnn-harness`` on Linux)."""
     root = os.environ.get("HARNESS_CACHE")
-    return Path(root) if root else Path.home() / ".cache" / "rnn-harness"
+    return Path(root) if root else Path(platformdirs.user_cache_dir("rnn-harness",
+                                                                    appauthor=False))
 
 
 def _compiler() -> str | None:

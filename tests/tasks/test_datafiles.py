@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
+import http.server
 import io
 import tarfile
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +27,28 @@ def cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return tmp_path / "cache"
 
 
+@pytest.fixture
+def origin(tmp_path: Path) -> Iterator[tuple[Path, str]]:
+    """A folder served over HTTP on this machine (the downloads go through pooch, as from a
+    dataset's real source): (folder, its base URL)."""
+    folder = tmp_path / "origin"
+    folder.mkdir()
+    handler = functools.partial(Quiet, directory=str(folder))
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield folder, f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+class Quiet(http.server.SimpleHTTPRequestHandler):
+    def log_message(self, *args: object) -> None:
+        """No line per request."""
+
+
 def test_the_data_folder_wins(tmp_path: Path, cache: Path) -> None:
     (tmp_path / "data" / "corp").mkdir(parents=True)
     (tmp_path / "data" / "corp" / "a.txt").write_bytes(PAYLOAD)
@@ -30,34 +56,53 @@ def test_the_data_folder_wins(tmp_path: Path, cache: Path) -> None:
     assert found == tmp_path / "data" / "corp" / "a.txt" and not cache.exists()
 
 
-def test_download_once_into_the_cache(tmp_path: Path, cache: Path) -> None:
-    origin = tmp_path / "origin.txt"
-    origin.write_bytes(PAYLOAD)
-    found = locate("corp", "a.txt", SHA, Source(origin.as_uri()), None)
+def test_download_once_into_the_cache(origin: tuple[Path, str], cache: Path) -> None:
+    folder, url = origin
+    (folder / "a.txt").write_bytes(PAYLOAD)
+    found = locate("corp", "a.txt", SHA, Source(f"{url}/a.txt"), None)
     assert found == cache / "corp" / "a.txt" and found.read_bytes() == PAYLOAD
-    origin.unlink()  # the second time it comes from the cache
-    assert locate("corp", "a.txt", SHA, Source(origin.as_uri()), None) == found
+    (folder / "a.txt").unlink()  # the second time it comes from the cache
+    assert locate("corp", "a.txt", SHA, Source(f"{url}/a.txt"), None) == found
 
 
-def test_a_member_of_an_archive(tmp_path: Path, cache: Path) -> None:
-    archive = tmp_path / "bundle.tgz"
-    with tarfile.open(archive, "w:gz") as tar:
-        info = tarfile.TarInfo("./bundle/data/a.txt")
+def test_a_member_of_an_archive(origin: tuple[Path, str], cache: Path) -> None:
+    folder, url = origin
+    with tarfile.open(folder / "bundle.tgz", "w:gz") as tar:
+        info = tarfile.TarInfo("bundle/data/a.txt")
         info.size = len(PAYLOAD)
         tar.addfile(info, io.BytesIO(PAYLOAD))
-    found = locate("corp", "a.txt", SHA, Source(archive.as_uri(), "./bundle/data/a.txt"), None)
+    found = locate("corp", "a.txt", SHA, Source(f"{url}/bundle.tgz", "bundle/data/a.txt"),
+                   None)
     assert found.read_bytes() == PAYLOAD
     with pytest.raises(TaskError, match="could not be read from the archive"):
-        locate("corp", "b.txt", SHA, Source(archive.as_uri(), "./bundle/b.txt"), None)
+        locate("corp", "b.txt", SHA, Source(f"{url}/bundle.tgz", "bundle/b.txt"), None)
+    assert sorted(p.name for p in (cache / "corp").iterdir()) == ["a.txt"]  # nothing else
 
 
-def test_a_download_that_does_not_match_is_refused_and_not_kept(tmp_path: Path,
+def test_a_download_that_does_not_match_is_refused_and_not_kept(origin: tuple[Path, str],
                                                                 cache: Path) -> None:
-    origin = tmp_path / "origin.txt"
-    origin.write_bytes(PAYLOAD + b"tampered")
+    folder, url = origin
+    (folder / "a.txt").write_bytes(PAYLOAD + b"tampered")
     with pytest.raises(TaskError, match=f"checksum mismatch: expected sha256 {SHA}"):
-        locate("corp", "a.txt", SHA, Source(origin.as_uri()), None)
+        locate("corp", "a.txt", SHA, Source(f"{url}/a.txt"), None)
     assert not (cache / "corp" / "a.txt").exists()
+
+
+def test_a_source_that_is_not_there_says_what_to_set(origin: tuple[Path, str],
+                                                     cache: Path) -> None:
+    _, url = origin
+    with pytest.raises(TaskError, match=r"downloading it from .*/gone.txt failed .*HTTPError"
+                                        r".*set HARNESS_DATA"):
+        locate("corp", "a.txt", SHA, Source(f"{url}/gone.txt"), None)
+
+
+def test_the_cache_follows_xdg_cache_home(tmp_path: Path,
+                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    from tasks.datafiles import cache_root
+
+    monkeypatch.delenv("HARNESS_CACHE", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    assert cache_root() == tmp_path / "xdg" / "rnn-harness"
 
 
 def test_no_source_and_no_folder_says_what_to_set(cache: Path) -> None:
