@@ -15,6 +15,7 @@ from harness.report_folder import final_path, staged
 from harness.train import RunResult, summary_line
 from results import report as reports
 from results.summary import task_table, to_markdown
+from results import record
 
 
 def _split(text: str | None) -> list[str] | None:
@@ -124,14 +125,14 @@ def cmd_single(args: argparse.Namespace, config: RunConfig) -> int:
     else:
         again = " (already stored: not trained again; --study NAME keeps another copy)"
     study = prepared.studies[0]
-    trial = next((t for t in store.completed(study) if t.user_attrs["key"] == key), None)
+    trial = next((t for t in store.completed(study) if t.user_attrs[record.KEY] == key), None)
     if trial is None:
         for error in runner.failed(prepared.studies, {key}):
             print(f"failed run: {error}", file=sys.stderr)
         return 1
-    record = trial.user_attrs["result"]
-    print(summary_line(record))
-    model = record.get("model")
+    stored = trial.user_attrs[record.RESULT]
+    print(summary_line(stored))
+    model = stored.get("model")
     kept = (f"; model {Path(model['folder']) / model['artifact']}" if model
             else "; no model kept")
     print(f"stored as trial {trial.number} of study {study.study_name} in "
@@ -145,8 +146,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     def join() -> tuple[list, set[str], set[str], int]:
         studies = store.named_studies(storage, args.study)
-        keys = {t.user_attrs["key"] for s in studies for t in s.get_trials(deepcopy=False)
-                if "key" in t.user_attrs}
+        keys = {t.user_attrs[record.KEY] for s in studies for t in s.get_trials(deepcopy=False)
+                if record.KEY in t.user_attrs}
         before = {k for s in studies for k in runner.done_keys(s)}
         return studies, keys, before, sum(store.counts(s).get("waiting", 0) for s in studies)
     studies, keys, before, waiting = ride_out(join, "joining the study")

@@ -8,6 +8,7 @@ import sys
 
 from harness import kept_models, store
 from harness.table import format_table
+from results import record
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -15,7 +16,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     rows, differ, missing = [], 0, 0
     for study in studies:
         for trial in store.completed(study):
-            result = trial.user_attrs["result"]
+            result = trial.user_attrs[record.RESULT]
             config, metric = result["config"], result["primary"]
             if not result.get("model"):
                 missing += 1

@@ -18,6 +18,7 @@ from harness.outage import ride_out
 from harness.report_folder import final_path, staged
 from harness.profiles import reproduce_spec
 from harness.train import summary_line
+from results import trials as search_trials
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -117,10 +118,10 @@ def _findings(studies: list[optuna.Study], name: str, storage: str | None, out: 
               provenance: dict[str, object]) -> int:
     from results import findings_report
 
-    trials = search.trials_frame(studies)
+    trials = search_trials.trials_frame(studies)
     if trials.empty:
         raise ConfigError(f"no finished trials in {name}; run the search first")
-    space = search.analysis_space(studies)
+    space = search_trials.analysis_space(studies)
     folder = Path(out or Path(storage_url.OUTPUT) / name)
     recorded = [s.user_attrs.get("search", {}) for s in studies]
     provenance = {**provenance, "studies": ", ".join(s.study_name for s in studies),

@@ -24,6 +24,7 @@ from optuna.artifacts import FileSystemArtifactStore, download_artifact, upload_
 
 from harness.config import RunConfig
 from harness.model import SequenceModel, TrialStack
+from results import record
 
 FORMAT = 1
 MODELS_ATTR = "models"  # study user attribute: where its runs keep their models, or None
@@ -93,7 +94,7 @@ def keep(study: optuna.Study, trial: optuna.Trial, data: bytes) -> dict[str, Any
     store = artifact_store(study)
     if store is None:
         return None
-    config = trial.user_attrs.get("config", {})
+    config = trial.user_attrs.get(record.CONFIG, {})
     name = f"{config.get('variant', 'run')}-{config.get('task', '')}-{trial.number}.pt"
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / name
@@ -136,7 +137,7 @@ def load(path: str | Path, device: str = "cpu") -> Kept:
 
 def path_of(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> Path:
     """The file of a trial's kept model (fetched from the artifact store)."""
-    model = (trial.user_attrs.get("result") or {}).get("model")
+    model = (trial.user_attrs.get(record.RESULT) or {}).get("model")
     store = artifact_store(study)
     if not model or store is None:
         raise LookupError(f"trial {trial.number} of {study.study_name} kept no model")

@@ -32,6 +32,7 @@ from optuna.storages import BaseStorage, RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from harness.outage import is_outage, since_outage
+from results import record
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3
@@ -82,16 +83,16 @@ def requeue(study: optuna.Study, trial: FrozenTrial, count_attempt: bool = True)
     """Enqueue ``trial``'s run again (the trial itself must be finished, e.g. failed).
     ``count_attempt=False`` for a clean interruption (Ctrl-C, SIGTERM), which is not the run's
     fault. Returns False when the run has used up its ``MAX_ATTEMPTS``."""
-    if "config" not in trial.user_attrs:
+    if record.CONFIG not in trial.user_attrs:
         return False
-    attempt = int(trial.user_attrs.get("attempt", 1)) + int(count_attempt)
+    attempt = int(trial.user_attrs.get(record.ATTEMPT, 1)) + int(count_attempt)
     if attempt > MAX_ATTEMPTS:
         log.warning("run %s was abandoned by its worker %d times; not retried",
-                    trial.user_attrs.get("key"), MAX_ATTEMPTS)
+                    trial.user_attrs.get(record.KEY), MAX_ATTEMPTS)
         return False
-    study.enqueue_trial({}, user_attrs={"key": trial.user_attrs["key"],
-                                        "config": trial.user_attrs["config"],
-                                        "attempt": attempt})
+    study.enqueue_trial({}, user_attrs={record.KEY: trial.user_attrs[record.KEY],
+                                        record.CONFIG: trial.user_attrs[record.CONFIG],
+                                        record.ATTEMPT: attempt})
     return True
 
 
@@ -144,7 +145,7 @@ def abandoned(trial: FrozenTrial, now: float) -> bool:
     its worker took it, and one without a worker (the database went away between taking it
     and signing it) from when it started; with a database, these are the runs that Optuna's
     heartbeat cannot see (it has no beat for them)."""
-    worker = trial.user_attrs.get("worker") or {}
+    worker = trial.user_attrs.get(record.WORKER) or {}
     if worker.get("host") == host() and not _alive(int(worker.get("pid", -1))):
         return True
     lease = trial.user_attrs.get("lease") or {}

@@ -27,6 +27,7 @@ from harness.memory import keep_freed_memory
 from harness.outage import StorageDown, is_outage
 from harness.store import StorageError
 from harness.train import RunResult
+from results import record
 
 log = logging.getLogger(__name__)
 
@@ -87,13 +88,13 @@ def _legacy_grid(storage: optuna.storages.BaseStorage, name: str) -> str | None:
 
 def done_keys(study: optuna.Study | list[optuna.Study]) -> set[str]:
     studies = study if isinstance(study, list) else [study]
-    return {t.user_attrs["key"] for s in studies for t in store.completed(s)}
+    return {t.user_attrs[record.KEY] for s in studies for t in store.completed(s)}
 
 
 def finished_records(study: optuna.Study, keys: set[str]) -> dict[str, dict]:
     """Stored results of the completed runs among ``keys``."""
-    return {t.user_attrs["key"]: t.user_attrs["result"] for t in store.completed(study)
-            if t.user_attrs["key"] in keys}
+    return {t.user_attrs[record.KEY]: t.user_attrs[record.RESULT] for t in store.completed(study)
+            if t.user_attrs[record.KEY] in keys}
 
 
 def run_in_process(studies: Prepared | list[optuna.Study], device: str | None,
@@ -229,6 +230,6 @@ def failed(study: optuna.Study | list[optuna.Study], keys: set[str]) -> list[str
     errors = {}
     for t in (t for s in studies for t in s.get_trials(deepcopy=False,
                                                            states=(TrialState.FAIL,))):
-        if t.user_attrs.get("key") in keys and "error" in t.user_attrs:
-            errors[t.user_attrs["key"]] = t.user_attrs["error"]
+        if t.user_attrs.get(record.KEY) in keys and record.ERROR in t.user_attrs:
+            errors[t.user_attrs[record.KEY]] = t.user_attrs[record.ERROR]
     return [e for k, e in errors.items() if k not in settled]

@@ -17,13 +17,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import optuna
-import pandas as pd
 
 import tasks
 import variants
 from harness import liveness, plugins, spaces, store, study_terms
 from harness.config import ConfigError, RunConfig
-from results import frames
 
 
 @dataclass(frozen=True)
@@ -92,53 +90,3 @@ def as_dict(spec: SearchSpec, task: str) -> dict[str, Any]:
     return {**dataclasses.asdict(spec), "task": task, "optimizer": space.optimizer,
             "analysis_space": {k: list(v) for k, v in space.analysis().items()},
             "space_description": space.description}
-
-
-TRIAL_COLUMNS = ["task", "variant", "metric", "value", "lower_is_better", "chance", "diverged",
-                 "lr", "hidden_size", "momentum", "input_noise", "optimizer", "trial", "study",
-                 "sequences", "worker_seconds"]
-
-
-def trials_frame(studies: list[optuna.Study]) -> pd.DataFrame:
-    """The finished trials of search studies in the analysis's layout: ``task``,
-    ``variant``, ``metric``, ``value`` (the test metric; a diverged trial at chance),
-    ``lower_is_better``, ``chance``, ``diverged``, the searched hyperparameters, ``trial``
-    (k) and ``study``; what it cost: ``sequences`` trained on (steps × batch) and
-    ``worker_seconds``, its share of its population's wall time (``trial_seconds``)."""
-    parts = []
-    for study in studies:
-        runs = frames.runs_frame(study)
-        if runs.empty or "test" not in runs:
-            continue
-        done = runs[runs["status"].isin(["complete", "diverged"])]
-        parts.append(pd.DataFrame({
-            "task": done["task"], "variant": done["variant"], "metric": done["metric"],
-            "value": done["test"].astype(float), "lower_is_better": done["lower_is_better"],
-            "chance": done["chance"].astype(float), "diverged": done["status"] == "diverged",
-            "lr": done["lr"].astype(float), "hidden_size": done["hidden_size"].astype(float),
-            "momentum": done["momentum"].astype(float),
-            "input_noise": done["input_noise"].astype(float),
-            "optimizer": done["optimizer"], "trial": done["seed"].astype(int),
-            "study": study.study_name,
-            "sequences": done["steps_done"].astype(float) * done["batch_size"].astype(float),
-            "worker_seconds": _column(done, "trial_seconds"),
-        }))
-    return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TRIAL_COLUMNS)
-
-
-def _column(frame: pd.DataFrame, name: str, default: float = float("nan")) -> pd.Series:
-    """A numeric column, or ``default`` where records of older versions lack it."""
-    if name not in frame:
-        return pd.Series(default, index=frame.index, dtype=float)
-    return frame[name].astype(float).fillna(default)
-
-
-def analysis_space(studies: list[optuna.Study]) -> dict[str, tuple[float, float, bool]]:
-    """The searched dimensions' bounds, as the studies recorded them (the first study's;
-    all studies of one search share its space)."""
-    for study in studies:
-        search = study.user_attrs.get("search")
-        if search:
-            return {k: (float(v[0]), float(v[1]), bool(v[2]))
-                    for k, v in search["analysis_space"].items()}
-    return {}

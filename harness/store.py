@@ -13,8 +13,6 @@ import hashlib
 import json
 import logging
 import math
-import os
-import platform
 import time
 import warnings
 from collections.abc import Callable, Iterable, Iterator
@@ -32,6 +30,7 @@ from harness.config import RunConfig
 from harness.journal import JournalFile
 from harness.outage import ride_out
 from harness.train import RunResult, stack_key, train_population
+from results import record
 
 log = logging.getLogger(__name__)
 
@@ -156,7 +155,7 @@ def enqueue(study: optuna.Study, configs: Iterable[RunConfig]) -> tuple[int, int
     """Enqueue the runs not yet done, waiting or running (idempotent, and atomic across
     processes and machines: ``locks.exclusive``). Returns (added, already)."""
     with locks.exclusive(liveness.storage_of(study), study.study_name):
-        settled = {t.user_attrs.get("key") for t in study.get_trials(deepcopy=False)
+        settled = {t.user_attrs.get(record.KEY) for t in study.get_trials(deepcopy=False)
                    if t.state in (TrialState.COMPLETE, TrialState.WAITING,
                                   TrialState.RUNNING)}
         added = already = 0
@@ -165,7 +164,7 @@ def enqueue(study: optuna.Study, configs: Iterable[RunConfig]) -> tuple[int, int
             if key in settled:
                 already += 1
                 continue
-            study.enqueue_trial({}, user_attrs={"key": key, "config": asdict(config)})
+            study.enqueue_trial({}, user_attrs={record.KEY: key, record.CONFIG: asdict(config)})
             settled.add(key)
             added += 1
     return added, already
@@ -175,7 +174,7 @@ def counts(study: optuna.Study) -> dict[str, int]:
     """Runs by state (orphans, trials without a configuration, are left out)."""
     out: dict[str, int] = {}
     for t in study.get_trials(deepcopy=False):
-        if "key" in t.user_attrs:
+        if record.KEY in t.user_attrs:
             out[t.state.name.lower()] = out.get(t.state.name.lower(), 0) + 1
     return out
 
@@ -251,10 +250,10 @@ def _train(study: optuna.Study, group: list[tuple[optuna.Trial, RunConfig]],
     try:
         return list(train_population([c for _, c in group], on_step))
     except Exception as error:  # noqa: BLE001 - recorded as the runs' error
-        log.exception("runs %s failed", [t.user_attrs["key"] for t, _ in group])
+        log.exception("runs %s failed", [t.user_attrs[record.KEY] for t, _ in group])
         for trial, _ in group:
-            ride_out(lambda t=trial: _tell(study, t, error=f"{type(error).__name__}: {error}"),
-                     "storing a failed run")
+            why = f"{type(error).__name__}: {error}"
+            ride_out(lambda t=trial: _tell(study, t, error=why), "storing a failed run")
         return [None] * len(group)
 
 
@@ -265,17 +264,17 @@ def _tell(study: optuna.Study, trial: optuna.Trial, result: RunResult | None = N
     run ends twice."""
     try:
         if result is not None:
-            record = result_record(result)
+            stored = result_record(result)
             if result.model is not None:
                 try:
-                    record["model"] = kept_models.keep(study, trial, result.model)
+                    stored["model"] = kept_models.keep(study, trial, result.model)
                 except OSError as error:  # the run's record matters more than its weights
                     log.warning("run %s: its model could not be kept (%s)",
-                                trial.user_attrs.get("key"), error)
-            study_terms.report_curve(trial, record)
-            trial.set_user_attr("result", record)
+                                trial.user_attrs.get(record.KEY), error)
+            study_terms.report_curve(trial, stored)
+            trial.set_user_attr(record.RESULT, stored)
         else:
-            trial.set_user_attr("error", error)
+            trial.set_user_attr(record.ERROR, error)
     except optuna.exceptions.UpdateFinishedTrialError:
         stored = False
     else:
@@ -284,7 +283,7 @@ def _tell(study: optuna.Study, trial: optuna.Trial, result: RunResult | None = N
             else {"state": TrialState.FAIL}))
     if not stored:
         log.warning("run %s was retried elsewhere while this worker ran it; result dropped",
-                    trial.user_attrs.get("key"))
+                    trial.user_attrs.get(record.KEY))
     return stored
 
 
@@ -304,13 +303,13 @@ def _take(study: optuna.Study, count: int, device: str | None,
     while len(taken) < (count if not taken or _stackable(taken[0][1]) else 1):
         if taken:
             waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
-            if not waiting or "config" not in waiting[0].user_attrs or stack_key(
-                    RunConfig(**waiting[0].user_attrs["config"])) != stack_key(taken[0][1]):
+            if not waiting or record.CONFIG not in waiting[0].user_attrs or stack_key(
+                    RunConfig(**waiting[0].user_attrs[record.CONFIG])) != stack_key(taken[0][1]):
                 break
         with signals.deferred():  # not RUNNING without being in hand
             trial = study.ask()
             asked.append(trial)
-        if "config" not in trial.user_attrs:  # another worker took the last waiting run
+        if record.CONFIG not in trial.user_attrs:  # another worker took the last waiting run
             trial.set_user_attr("orphan", True)
             study.tell(trial, state=TrialState.FAIL)
             break
@@ -318,10 +317,10 @@ def _take(study: optuna.Study, count: int, device: str | None,
             trial.set_user_attr("duplicate", True)
             study.tell(trial, state=TrialState.FAIL)
             continue
-        config = RunConfig(**trial.user_attrs["config"])
+        config = RunConfig(**trial.user_attrs[record.CONFIG])
         if device is not None:
             config = RunConfig(**{**asdict(config), "device": device})
-        trial.set_user_attr("worker", liveness.identity())
+        trial.set_user_attr(record.WORKER, liveness.identity())
         study_terms.set_params(study, liveness.trial_id_of(trial), config, distributions)
         if isinstance(storage, RDBStorage):
             storage.record_heartbeat(liveness.trial_id_of(trial))
@@ -332,9 +331,9 @@ def _take(study: optuna.Study, count: int, device: str | None,
 
 
 def _copy_of_another(study: optuna.Study, trial: optuna.Trial) -> bool:
-    key = trial.user_attrs["key"]
+    key = trial.user_attrs[record.KEY]
     for other in study.get_trials(deepcopy=False):
-        if other.number == trial.number or other.user_attrs.get("key") != key:
+        if other.number == trial.number or other.user_attrs.get(record.KEY) != key:
             continue
         if other.state == TrialState.COMPLETE or (
                 other.state in (TrialState.WAITING, TrialState.RUNNING)
@@ -365,9 +364,9 @@ def _requeue(study: optuna.Study, trial: optuna.Trial) -> None:
 def result_record(result: RunResult) -> dict[str, Any]:
     """A run's record as stored: JSON-safe (NaN and infinities become null); the kept model
     goes to the artifact store, not here."""
-    record = asdict(result)
-    record.pop("model", None)
-    return _json_safe(record)
+    fields = asdict(result)
+    fields.pop("model", None)
+    return _json_safe(fields)
 
 
 def _json_safe(value: Any) -> Any:
@@ -384,4 +383,4 @@ def _json_safe(value: Any) -> Any:
 
 def completed(study: optuna.Study) -> list[FrozenTrial]:
     return [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            if "result" in t.user_attrs]
+            if record.RESULT in t.user_attrs]

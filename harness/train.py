@@ -19,7 +19,7 @@ from harness.config import RunConfig
 from harness.evaluate import held_out, probe, stack_batches
 from harness.model import SequenceModel, TrialStack, detach
 from harness.optim import TrialOptimizer
-from results.frames import current_telemetry
+from results.record import current_telemetry
 
 EXPLODED = 100.0  # a training loss this many times its first value counts as diverged
 

@@ -11,6 +11,7 @@ from typing import Any
 import optuna
 import pandas as pd
 from optuna.trial import TrialState
+from results import record
 
 RUN_COLUMNS = ["study", "trial", "key", "variant", "task", "seed", "status"]
 
@@ -24,43 +25,19 @@ def _runs(studies: Studies) -> list[tuple[str, optuna.trial.FrozenTrial]]:
     chosen = sorted(studies, key=lambda s: s.study_name) if isinstance(studies, list) \
         else [studies]  # in one order, so that a table's columns do not depend on the caller
     return [(s.study_name, t) for s in chosen for t in s.get_trials(deepcopy=False)
-            if "config" in t.user_attrs]
+            if record.CONFIG in t.user_attrs]
 
 
 def _finished(study: Studies) -> list[tuple[tuple[str, str, str, int], dict[str, Any]]]:
     """((key, variant, task, seed), stored result) of every run that has a result."""
     out = []
     for _, trial in _runs(study):
-        result = trial.user_attrs.get("result")
+        result = trial.user_attrs.get(record.RESULT)
         if result is not None:
-            config = trial.user_attrs["config"]
-            ident = (trial.user_attrs["key"], config["variant"], config["task"], config["seed"])
+            config = trial.user_attrs[record.CONFIG]
+            ident = (trial.user_attrs[record.KEY], config["variant"], config["task"], config["seed"])
             out.append((ident, result))
     return out
-
-
-def current_telemetry(telemetry: dict[str, Any]) -> dict[str, Any]:
-    """A run's telemetry with its cost under today's names, whatever version stored it.
-
-    Records of older versions hold ``steps_per_second`` (one trial's data stream: steps ×
-    batch per second of its population's timed steps), ``wall_seconds`` (the whole
-    population's wall time) and ``population`` (K; absent before population training, so
-    1). Every seed of a population carried the same seconds, which read as the run's own.
-    Today's records name each figure for what it is: ``steps×batch/s`` (the trial's rate),
-    ``population_steps×batch/s`` (K × it, the whole stack's), ``population_seconds`` and
-    ``trial_seconds`` (its per-trial share). This maps the old keys to the new ones so that
-    frames of old and new storages have the same columns; new records pass unchanged."""
-    tele = dict(telemetry)
-    if "steps_per_second" not in tele and "wall_seconds" not in tele:
-        return tele
-    population = tele.get("population") or 1
-    rate, wall = tele.pop("steps_per_second", None), tele.pop("wall_seconds", None)
-    tele["population"] = population
-    tele["population_seconds"] = wall
-    tele["population_steps×batch/s"] = rate * population if rate is not None else None
-    tele["trial_seconds"] = wall / population if wall is not None else None
-    tele["steps×batch/s"] = rate
-    return tele
 
 
 def runs_frame(study: Studies) -> pd.DataFrame:
@@ -69,19 +46,19 @@ def runs_frame(study: Studies) -> pd.DataFrame:
     Status is ``complete``, ``diverged``, ``failed`` (an error), ``running`` or ``waiting``.
     Metric columns: ``test_<m>``, ``valid_<m>``, ``chance_<m>``; ``metric`` names the
     primary one and ``test``/``chance``/``lower_is_better`` repeat it for plotting. Cost
-    columns carry today's names for records of any version (``current_telemetry``).
+    columns carry today's names for records of any version (``record.current_telemetry``).
     """
     rows = []
     for name, trial in _runs(study):
-        config = dict(trial.user_attrs["config"])
+        config = dict(trial.user_attrs[record.CONFIG])
         row: dict[str, Any] = {"study": name, "trial": trial.number,
-                               "key": trial.user_attrs["key"]}
+                               "key": trial.user_attrs[record.KEY]}
         task_settings = config.pop("task_settings", {}) or {}
         cell_options = config.pop("cell_options", {}) or {}
         row.update(config)
         row.update({f"task.{k}": v for k, v in task_settings.items()})
         row.update({f"cell.{k}": v for k, v in cell_options.items()})
-        result = trial.user_attrs.get("result")
+        result = trial.user_attrs.get(record.RESULT)
         row["status"] = _status(trial, result)
         if result is not None:
             row["metric"] = result["primary"]
@@ -94,11 +71,11 @@ def runs_frame(study: Studies) -> pd.DataFrame:
             model = result.get("model")  # the kept model's file, in the artifact store
             row["model"] = f"{model['folder']}/{model['artifact']}" if model else None
             row["model_bytes"] = model["bytes"] if model else None
-            tele = current_telemetry(result["telemetry"])
+            tele = record.current_telemetry(result["telemetry"])
             tele.pop("task_source", None)
             row.update(tele)
-        if "error" in trial.user_attrs:
-            row["error"] = trial.user_attrs["error"]
+        if record.ERROR in trial.user_attrs:
+            row["error"] = trial.user_attrs[record.ERROR]
         rows.append(row)
     frame = pd.DataFrame(rows)
     if frame.empty:

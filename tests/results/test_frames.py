@@ -5,7 +5,8 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from results.frames import current_telemetry, runs_frame
+from results.frames import runs_frame
+from results.record import current_telemetry
 
 OLD = {"steps_per_second": 1000.0, "wall_seconds": 8.0, "population": 4, "backend": "native"}
 NEW = {"population": 2, "population_seconds": 6.0, "population_steps×batch/s": 3000.0,
