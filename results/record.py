@@ -3,7 +3,7 @@
 This module owns the schema. A run is an Optuna trial whose user attributes are:
 
 - ``key``: the run's identity (a hash of its whole configuration; the resume key);
-- ``config``: its configuration (``harness.config.RunConfig`` as a dict), set when queued;
+- ``config``: its configuration (``harness.plans.config.RunConfig`` as a dict), set when queued;
 - ``attempt``: how many times it has been queued after a worker was lost (absent: 1);
 - ``worker``: the process that took it (host and pid);
 - ``result``: its whole record when it ends (curves, metrics, telemetry, its kept model);

@@ -86,7 +86,7 @@ def kept_models(runs: pd.DataFrame) -> list[str]:
             f"{len(kept)} of {len(runs)} runs keep their best-validation weights "
             f"({size.sum() / 2**20:.1f} MB, {size.median() / 2**10:.0f} KB a run) in "
             f"{', '.join(f'`{f}`' for f in folders)}; `runs.csv` names each run's file "
-            "(column `model`). Reload one with `harness.kept_models.load(PATH)` (and "
+            "(column `model`). Reload one with `harness.queue.kept_models.load(PATH)` (and "
             "`kept_models.rescore` to score it again).", ""]
 
 

@@ -18,7 +18,7 @@ import pytest
 import torch
 
 import variants
-from harness import bench
+from harness.gates import bench
 
 SHAPE = bench.DEFAULT_SHAPES[0]
 # LSTM (generic, fused, two Greff variants and the widest cell), GRU (fused and generic),

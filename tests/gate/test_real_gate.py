@@ -1,6 +1,6 @@
 """The real speed gate, end to end, on real timings: a cell made slower fails it, the same
 cells unchanged pass. Timing-dependent, so not part of the README's test command (a busy
-machine could fail it); run it after changing the gate (harness/speed_gate.py):
+machine could fail it); run it after changing the gate (harness/gates/speed_gate.py):
 
     python -m pytest tests/gate -p no:randomly
 
@@ -13,7 +13,7 @@ import time
 from pathlib import Path
 
 import variants
-from harness.cli import main
+from harness.command.cli import main
 
 CELLS = "gate-probe,lstm,cifg,nog,gru,rnn"
 ARGS = ["bench", "--variants", CELLS, "--shapes", "16,40,16,64", "--rounds", "9",

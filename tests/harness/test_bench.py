@@ -10,8 +10,8 @@ import pytest
 import torch
 
 import variants
-from harness import bench, speed_gate
-from harness.cli import main
+from harness.gates import bench, speed_gate
+from harness.command.cli import main
 
 TINY = "4,6,3,5"
 BASELINE = Path(__file__).parents[1] / "benchmarks" / "baseline.json"

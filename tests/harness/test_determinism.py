@@ -13,8 +13,8 @@ import pytest
 
 CODE = """
 import json, sys
-from harness.config import RunConfig
-from harness.train import train
+from harness.plans.config import RunConfig
+from harness.training.train import train
 config = RunConfig(**json.loads(sys.argv[1]))
 result = train(config)
 print(json.dumps([(s, n, v.hex()) for s, n, v in result.curves] + [result.test]))

@@ -11,8 +11,8 @@ import torch
 from torch import nn
 
 import variants
-from harness.model import through_layers
-from harness.telemetry import gradient_through_time_of
+from harness.training.model import through_layers
+from harness.training.telemetry import gradient_through_time_of
 
 T, B, M, N = 9, 3, 4, 6
 

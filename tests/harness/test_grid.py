@@ -13,8 +13,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from harness import grid, store
-from harness.config import ConfigError
+from harness.plans import grid
+from harness.queue import store
+from harness.plans.config import ConfigError
 
 SMALL = ["--profile", "smoke", "--variants", "lstm,gru", "--tasks", "parity,memory-add"]
 
@@ -182,7 +183,7 @@ def test_one_setting_typed_two_ways_is_one_run(tmp_path: Path, first: str, secon
 
 
 def test_every_number_has_one_spelling_in_a_run_config() -> None:
-    from harness.config import RunConfig, apply_overrides
+    from harness.plans.config import RunConfig, apply_overrides
 
     spelled = [RunConfig(variant="lstm-b", lr=1, steps=10.0, task_settings={"seq_len": 6.0},
                          cell_options={"forget_bias": 2}),

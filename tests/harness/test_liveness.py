@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 from optuna.trial import TrialState
 
-from harness import grid, liveness, store
+from harness.plans import grid
+from harness.queue import liveness, store
 
 
 def _one_running_run(tmp_path: Path, dead_pid: int):
@@ -48,7 +49,7 @@ def test_the_private_optuna_attributes_the_harness_reads_are_where_it_reads_them
     this fails when Optuna moves them."""
     from optuna.storages import RDBStorage
 
-    from harness.journal import JournalFile
+    from harness.queue.journal import JournalFile
 
     journal = store.open_study(store.open_storage(str(tmp_path / "j.journal")), "j")
     database = store.open_study(store.open_storage(f"sqlite:///{tmp_path / 'r.db'}"), "r")

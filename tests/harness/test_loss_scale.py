@@ -8,12 +8,12 @@ import dataclasses
 import pytest
 import torch
 
-from harness import spaces
-from harness.config import ConfigError, RunConfig
-from harness.model import TrialStack
-from harness.optim import TrialOptimizer
-from harness.train import build_model, build_task, objective_of, step_size, train
-from harness.evaluate import stack_batches
+from harness.plans import spaces
+from harness.plans.config import ConfigError, RunConfig
+from harness.training.model import TrialStack
+from harness.training.optim import TrialOptimizer
+from harness.training.train import build_model, build_task, objective_of, step_size, train
+from harness.training.evaluate import stack_batches
 
 T, B = 12, 4
 

@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from optuna.trial import TrialState
 
-from harness import grid, store
+from harness.plans import grid
+from harness.queue import store
 
 
 # 5 variants × 3 tasks × 2 seeds = 30 runs, a few seconds each

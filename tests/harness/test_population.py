@@ -8,8 +8,8 @@ import dataclasses
 import pytest
 import torch
 
-from harness.config import RunConfig
-from harness.train import stack_key, summary_line, train, train_population
+from harness.plans.config import RunConfig
+from harness.training.train import stack_key, summary_line, train, train_population
 
 
 @pytest.fixture
@@ -119,7 +119,7 @@ def test_a_summary_line_reads_records_of_older_versions() -> None:
 
 @pytest.mark.parametrize("kind", ["adam", "sgd"])
 def test_the_trial_optimizer_is_torchs_for_one_trial(float64, kind: str) -> None:
-    from harness.optim import TrialOptimizer
+    from harness.training.optim import TrialOptimizer
 
     torch.manual_seed(0)
     reference = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
@@ -149,7 +149,8 @@ def test_a_cell_without_trial_support_still_trains_alone_and_in_grids(tmp_path) 
     """The README's one-file cell (no supports_trials): a run trains it as a stack of one,
     and a grid worker takes its runs one at a time."""
     import variants
-    from harness import grid, store
+    from harness.plans import grid
+    from harness.queue import store
     from tests.variants.helpers import ReadmeCell
 
     variants.register("test-minimal", ReadmeCell, family="custom", paper="-", description="-")

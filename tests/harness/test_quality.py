@@ -8,7 +8,7 @@ from pathlib import Path
 import torch
 
 import variants
-from harness import quality
+from harness.gates import quality
 
 REFERENCE = Path(__file__).with_name("quality_reference.json")
 

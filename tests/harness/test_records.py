@@ -17,8 +17,8 @@ import pytest
 from optuna.distributions import CategoricalDistribution, IntDistribution
 from optuna.study import StudyDirection
 
-from harness import kept_models, store
-from harness.config import RunConfig
+from harness.queue import kept_models, store
+from harness.plans.config import RunConfig
 from tests.harness.test_grid import harness
 
 GRID = ["run", "--grid", "--profile", "smoke", "--variants", "lstm,gru,nas", "--tasks",
@@ -93,7 +93,7 @@ def test_the_report_says_where_the_models_are(grid_journal) -> None:
     assert runs["model"].map(lambda p: Path(p).parent).nunique() == 1
     assert Path(runs["model"][0]).parent == grid_journal.with_suffix(".models")
     report = (out / "report.md").read_text()
-    assert f"18 of 18 runs keep their best-validation weights" in report
+    assert "18 of 18 runs keep their best-validation weights" in report
     assert str(grid_journal.with_suffix(".models")) in report
 
 

@@ -19,7 +19,8 @@ import optuna
 import pytest
 from optuna.trial import TrialState
 
-from harness import grid, liveness, outage, storage_url, store
+from harness.plans import grid
+from harness.queue import liveness, outage, storage_url, store
 from tests.harness.postgres import Server
 
 ROOT = Path(__file__).parents[2]

@@ -14,10 +14,11 @@ import numpy as np
 import pytest
 from optuna.distributions import FloatDistribution, IntDistribution
 
-from harness import search, spaces, store
+from harness.plans import search, spaces
+from harness.queue import store
 from tests.tasks.data import data_dir
-from harness.config import ConfigError
-from harness.profiles import REPRODUCE_VARIANTS, reproduce_spec
+from harness.plans.config import ConfigError
+from harness.plans.profiles import REPRODUCE_VARIANTS, reproduce_spec
 
 
 def harness(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:

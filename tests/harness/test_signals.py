@@ -7,7 +7,7 @@ import signal
 
 import pytest
 
-from harness import signals
+from harness.queue import signals
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from harness import bench, speed_gate
-from harness.cli import main
+from harness.gates import bench, speed_gate
+from harness.command.cli import main
 
 RECORDED = json.loads((Path(__file__).parent / "recorded_bench_rounds.json").read_text())
 SHAPE = "B32xT100xM32xN128"

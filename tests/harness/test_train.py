@@ -9,8 +9,8 @@ import sys
 import pytest
 import torch
 
-from harness.config import ConfigError, RunConfig, apply_overrides
-from harness.train import train
+from harness.plans.config import ConfigError, RunConfig, apply_overrides
+from harness.training.train import train
 
 TINY = dict(hidden_size=16, steps=40, eval_every=20, log_every=5)
 

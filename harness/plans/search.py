@@ -20,8 +20,9 @@ import optuna
 
 import tasks
 import variants
-from harness import liveness, plugins, spaces, store, study_terms
-from harness.config import ConfigError, RunConfig
+from harness.plans import plugins, spaces
+from harness.queue import liveness, store, study_terms
+from harness.plans.config import ConfigError, RunConfig
 
 
 @dataclass(frozen=True)

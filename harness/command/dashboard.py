@@ -16,7 +16,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import optuna
 
-from harness import kept_models, storage_url, store
+from harness.queue import kept_models, storage_url, store
 
 
 class _Quiet(WSGIRequestHandler):

@@ -7,7 +7,7 @@ machine still says whether a cell got slower relative to its reference. Timings 
 interleaved (each round times every cell and every reference once); a row's ratio is the
 median over rounds of each round's ratio, so a burst of load that slows one round slows a
 cell and its reference alike and cancels. The judging against a committed baseline is
-``harness.speed_gate``.
+``harness.gates.speed_gate``.
 
 Memory: ``saved_mb`` is what autograd keeps for the backward pass after one forward
 (activations; parameters excluded), counted exactly on any device through saved-tensor

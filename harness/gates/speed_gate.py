@@ -1,4 +1,4 @@
-"""The CI speed gate: this run's ratios (``harness.bench``) judged against a committed baseline.
+"""The CI speed gate: this run's ratios (``harness.gates.bench``) judged against a committed baseline.
 
 A ratio (a cell's time over its torch reference's, or a stack of K trials' over the K run
 one by one) still depends on the machine: another CPU's vector units, caches and threading
@@ -28,7 +28,7 @@ import statistics
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from harness.bench import KINDS, REFERENCE, REFERENCES, BenchError, Row
+from harness.gates.bench import KINDS, REFERENCE, REFERENCES, BenchError, Row
 
 MIN_GROUP = 3  # compared cells a group needs before its median is the machine's factor
 MACHINE_TOLERANCE = 1.0  # a group's factor above 2x fails: a common slowdown

@@ -15,8 +15,8 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
-from harness.config import ConfigError
-from harness.journal import free_space
+from harness.plans.config import ConfigError
+from harness.queue.journal import free_space
 
 STAGING = ".report-writing"
 

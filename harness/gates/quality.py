@@ -14,8 +14,8 @@ from pathlib import Path
 
 import torch
 
-from harness import grid
-from harness.train import train
+from harness.plans import grid
+from harness.training.train import train
 
 RELATIVE = 1e-3  # across machines of one kind, float differences stay far below this
 

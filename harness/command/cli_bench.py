@@ -8,10 +8,10 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import variants
-from harness.table import format_table
+from harness.command.table import format_table
 
 if TYPE_CHECKING:
-    from harness.bench import Row
+    from harness.gates.bench import Row
 
 MEASUREMENTS = 3  # --compare fails a cell only when every one of up to three runs finds it slower
 
@@ -23,8 +23,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     import torch
 
-    from harness import bench, speed_gate
-    from harness.train import resolve_device
+    from harness.gates import bench, speed_gate
+    from harness.training.train import resolve_device
 
     device = resolve_device(args.device)
     if args.threads:
@@ -91,7 +91,7 @@ def _gate(rows: list[Row], baseline: list[dict[str, object]], args: argparse.Nam
           measure: Callable[[list[str]], list[Row]]) -> int:
     """Judge ``rows`` against the baseline; the suspects are measured again (up to
     ``MEASUREMENTS`` runs in all, each keeping its best) before the gate fails."""
-    from harness import speed_gate
+    from harness.gates import speed_gate
 
     best = rows
     verdict = speed_gate.judge(best, baseline, args.tolerance, args.machine_tolerance)
@@ -138,7 +138,7 @@ def _keep_best(rows: list[Row], again: list[Row]) -> list[Row]:
 
 def cmd_quality(args: argparse.Namespace) -> int:
     """Fixed-seed smoke runs against a reference: fails when the numerics moved."""
-    from harness import quality
+    from harness.gates import quality
 
     names = [n.strip() for n in args.variants.split(",")] if args.variants else None
     current = quality.measure(names)

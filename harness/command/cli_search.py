@@ -11,13 +11,14 @@ from pathlib import Path
 import optuna
 from tqdm import tqdm
 
-from harness import runner, search, signals, storage_url, store
-from harness.cli_grid import _run_overrides, _split, _stopped_by
-from harness.config import ConfigError
-from harness.outage import ride_out
-from harness.report_folder import final_path, staged
-from harness.profiles import reproduce_spec
-from harness.train import summary_line
+from harness.plans import search
+from harness.queue import runner, signals, storage_url, store
+from harness.command.cli_grid import _run_overrides, _split, _stopped_by
+from harness.plans.config import ConfigError
+from harness.queue.outage import ride_out
+from harness.queue.report_folder import final_path, staged
+from harness.plans.profiles import reproduce_spec
+from harness.training.train import summary_line
 from results import trials as search_trials
 
 

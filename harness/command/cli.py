@@ -12,8 +12,9 @@ from typing import NoReturn
 
 import tasks
 import variants
-from harness import plugins, signals, storage_url
-from harness.table import format_table
+from harness.plans import plugins
+from harness.queue import signals, storage_url
+from harness.command.table import format_table
 
 # Runs trained at once as one stacked model by a grid worker: large enough to amortise the
 # per-step costs of small models, small enough that a worker's share of the grid stays even.
@@ -81,11 +82,11 @@ def _task_row(name: str, data_dir: str | None) -> tuple[str, ...]:
 def cmd_run(args: argparse.Namespace) -> int:
     """One run of a variant on a task, with a progress bar and a summary line."""
     if args.grid:
-        from harness.cli_grid import cmd_grid
+        from harness.command.cli_grid import cmd_grid
 
         return cmd_grid(args)
-    from harness.cli_grid import cmd_single
-    from harness.config import RunConfig, apply_overrides
+    from harness.command.cli_grid import cmd_single
+    from harness.plans.config import RunConfig, apply_overrides
 
     config = apply_overrides(RunConfig(variant=args.variant, task=args.task, seed=args.seed,
                                        device=args.device), args.set)
@@ -95,54 +96,54 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from harness.cli_bench import cmd_bench as bench
+    from harness.command.cli_bench import cmd_bench as bench
 
     return bench(args)
 
 
 def cmd_quality(args: argparse.Namespace) -> int:
-    from harness.cli_bench import cmd_quality as quality
+    from harness.command.cli_bench import cmd_quality as quality
 
     return quality(args)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
     if args.findings:
-        from harness.cli_search import cmd_findings
+        from harness.command.cli_search import cmd_findings
 
         return cmd_findings(args)
-    from harness.cli_grid import cmd_report as report
+    from harness.command.cli_grid import cmd_report as report
 
     args.study = args.study or "grid-default"
     return report(args)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from harness.cli_grid import cmd_worker as worker
+    from harness.command.cli_grid import cmd_worker as worker
 
     return worker(args)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
-    from harness.cli_search import cmd_search as search
+    from harness.command.cli_search import cmd_search as search
 
     return search(args)
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
-    from harness.cli_search import cmd_reproduce as reproduce
+    from harness.command.cli_search import cmd_reproduce as reproduce
 
     return reproduce(args)
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    from harness.cli_models import cmd_models as models
+    from harness.command.cli_models import cmd_models as models
 
     return models(args)
 
 
 def cmd_dashboard(args: argparse.Namespace) -> int:
-    from harness.dashboard import cmd_dashboard as dashboard
+    from harness.command.dashboard import cmd_dashboard as dashboard
 
     return dashboard(args)
 
@@ -323,10 +324,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from harness.journal import JournalWriteError
-    from harness.memory import keep_freed_memory
-    from harness.outage import StorageDown
-    from harness.runner import WorkerFailed, quiet_optuna
+    from harness.queue.journal import JournalWriteError
+    from harness.training.memory import keep_freed_memory
+    from harness.queue.outage import StorageDown
+    from harness.queue.runner import WorkerFailed, quiet_optuna
 
     args = build_parser().parse_args(argv)
     keep_freed_memory()
@@ -349,6 +350,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (StorageDown, JournalWriteError, WorkerFailed) as error:
         print(f"harness: error: {error}", file=sys.stderr)
         return 1
+    except BrokenPipeError:  # the reader went away (``harness list | head``): not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt as interrupt:  # outside the work loop: nothing in hand
         print("interrupted", file=sys.stderr)
         return signals.exit_code(interrupt)

@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from optuna.storages import BaseStorage, RDBStorage
 from optuna.storages.journal import JournalFileSymlinkLock
 
-from harness.journal import LOCK_GRACE, JournalFile, held
+from harness.queue.journal import LOCK_GRACE, JournalFile, held
 
 
 def _key(name: str) -> int:

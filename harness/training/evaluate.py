@@ -10,8 +10,8 @@ import torch
 from torch import Tensor
 
 import tasks
-from harness import telemetry
-from harness.model import TrialStack
+from harness.training import telemetry
+from harness.training.model import TrialStack
 
 
 def stack_batches(batches: list[tasks.Batch]) -> tasks.Batch:

@@ -14,11 +14,11 @@ import torch
 
 import tasks
 import variants
-from harness import kept_models, telemetry
-from harness.config import RunConfig
-from harness.evaluate import held_out, probe, stack_batches
-from harness.model import SequenceModel, TrialStack, detach
-from harness.optim import TrialOptimizer
+from harness.training import snapshot, telemetry
+from harness.plans.config import RunConfig
+from harness.training.evaluate import held_out, probe, stack_batches
+from harness.training.model import SequenceModel, TrialStack, detach
+from harness.training.optim import TrialOptimizer
 from results.record import current_telemetry
 
 EXPLODED = 100.0  # a training loss this many times its first value counts as diverged
@@ -261,9 +261,9 @@ def _train_population(configs: list[RunConfig],
                   "cell_parameters": sum(variants.count_parameters(c) for c in model.cells)
                   // len(trials),
                   "backend": model.backend(device), "lr": t.lr, "task_source": task.source}
-        kept = kept_models.serialize(
-            t.config, kept_models.single_weights(model, k), len(trials), k,
-            kept_models.vocabulary_of(task), test) if k in valid_tests else None
+        kept = snapshot.serialize(
+            t.config, snapshot.single_weights(model, k), len(trials), k,
+            snapshot.vocabulary_of(task), test) if k in valid_tests else None
         results.append(RunResult(dataclasses.asdict(t.config), t.status, primary.name,
                                  primary.lower_is_better, test, valid, task.chance, best_step,
                                  t.last_step, t.curves, t.through_time, record, kept))

@@ -25,8 +25,8 @@ from typing import Any
 
 import tasks
 import variants
-from harness.config import ConfigError, RunConfig
-from harness.profiles import EMBEDDED_TASKS, PROFILES
+from harness.plans.config import ConfigError, RunConfig
+from harness.plans.profiles import EMBEDDED_TASKS, PROFILES
 
 
 @dataclass(frozen=True)

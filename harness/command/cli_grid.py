@@ -8,11 +8,12 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from harness import grid, kept_models, plugins, runner, signals, storage_url, store
-from harness.config import RunConfig, parse_assignments
-from harness.outage import ride_out
-from harness.report_folder import final_path, staged
-from harness.train import RunResult, summary_line
+from harness.plans import grid, plugins
+from harness.queue import kept_models, runner, signals, storage_url, store
+from harness.plans.config import RunConfig, parse_assignments
+from harness.queue.outage import ride_out
+from harness.queue.report_folder import final_path, staged
+from harness.training.train import RunResult, summary_line
 from results import report as reports
 from results.summary import task_table, to_markdown
 from results import record
@@ -92,7 +93,7 @@ def models_folder(args: argparse.Namespace) -> Path | None:
 def cmd_single(args: argparse.Namespace, config: RunConfig) -> int:
     """``run`` without ``--grid``: one run, stored like a grid's (study ``NAME-TASK``,
     default ``runs-TASK``), with its model; it says where."""
-    from harness.train import build_task
+    from harness.training.train import build_task
 
     build_task(config).io  # a task setting that cannot work (a corpus missing) fails here,
     # before anything is stored

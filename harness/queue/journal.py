@@ -9,7 +9,7 @@ A journal that ends in half a record anyway (a writer killed mid-write) is cut b
 last whole record once it has been read, under the same lock, before anything is appended.
 
 Optuna 5.0's journal storage has no heartbeats (``JournalStorage`` does not implement
-``BaseHeartbeat``); ``harness.liveness`` keeps leases on the trials instead.
+``BaseHeartbeat``); ``harness.queue.liveness`` keeps leases on the trials instead.
 """
 
 from __future__ import annotations

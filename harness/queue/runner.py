@@ -20,13 +20,14 @@ import optuna
 import torch
 from optuna.trial import TrialState
 
-from harness import grid, kept_models, liveness, plugins, signals, store, study_terms
-from harness.config import RunConfig
-from harness.journal import JournalWriteError
-from harness.memory import keep_freed_memory
-from harness.outage import StorageDown, is_outage
-from harness.store import StorageError
-from harness.train import RunResult
+from harness.plans import grid, plugins
+from harness.queue import kept_models, liveness, signals, store, study_terms
+from harness.plans.config import RunConfig
+from harness.queue.journal import JournalWriteError
+from harness.training.memory import keep_freed_memory
+from harness.queue.outage import StorageDown, is_outage
+from harness.queue.store import StorageError
+from harness.training.train import RunResult
 from results import record
 
 log = logging.getLogger(__name__)

@@ -33,8 +33,8 @@ from optuna.distributions import (BaseDistribution, CategoricalDistribution,
 
 import tasks
 import variants
-from harness import liveness
-from harness.config import RunConfig
+from harness.queue import liveness
+from harness.plans.config import RunConfig
 
 log = logging.getLogger(__name__)
 PARAMS_ATTR = "params"
@@ -44,7 +44,7 @@ def direction(config: RunConfig) -> tuple[str, str | None]:
     """(``"minimize"``/``"maximize"``, metric name) of the task's primary metric; a task
     that cannot be built here (its data missing) gets Optuna's default and no name, and
     its runs say what is wrong when they run."""
-    from harness.train import build_task  # training's view of the task, overrides included
+    from harness.training.train import build_task  # training's view of the task, overrides included
 
     try:
         metric = build_task(config).metrics[0]
@@ -57,7 +57,7 @@ def open_task_study(storage: optuna.storages.BaseStorage, name: str, config: Run
                     distributions: dict[str, BaseDistribution]) -> optuna.Study:
     """The study of one task: created with its direction and metric name, or opened; the
     params' distributions merged into those it recorded."""
-    from harness.store import open_study
+    from harness.queue.store import open_study
 
     way, metric = direction(config)
     study = open_study(storage, name, direction=way)

@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from harness import kept_models, store
-from harness.table import format_table
+from harness.queue import kept_models, store
+from harness.command.table import format_table
 from results import record
 
 

@@ -12,9 +12,8 @@ folder beside the journal, and the trial records the artifact id in its result
 
 from __future__ import annotations
 
-import io
 import tempfile
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,37 +21,12 @@ import optuna
 import torch
 from optuna.artifacts import FileSystemArtifactStore, download_artifact, upload_artifact
 
-from harness.config import RunConfig
-from harness.model import SequenceModel, TrialStack
+from harness.plans.config import RunConfig
+from harness.training import snapshot
+from harness.training.model import SequenceModel, TrialStack
 from results import record
 
-FORMAT = 1
 MODELS_ATTR = "models"  # study user attribute: where its runs keep their models, or None
-
-
-def single_weights(stack: TrialStack, k: int) -> dict[str, torch.Tensor]:
-    """Trial ``k``'s parameters of ``stack`` under a ``SequenceModel``'s names."""
-    out = {"head.weight": stack.head_weight[k], "head.bias": stack.head_bias[k]}
-    if stack.embedding is not None:
-        out["encoder.weight"] = stack.embedding[k]
-    for layer, cell in enumerate(stack.cells):
-        for name, value in cell.named_parameters():
-            out[f"cells.{layer}.{name}"] = value[k]
-    return {name: value.detach().cpu().clone() for name, value in out.items()}
-
-
-def serialize(config: RunConfig, weights: dict[str, torch.Tensor], population: int,
-              slot: int, vocabulary: list[str] | None, test: dict[str, float]) -> bytes:
-    buffer = io.BytesIO()
-    torch.save({"format": FORMAT, "config": asdict(config), "weights": weights,
-                "population": population, "slot": slot, "vocabulary": vocabulary,
-                "test": test}, buffer)
-    return buffer.getvalue()
-
-
-def vocabulary_of(task: Any) -> list[str] | None:
-    corpus = getattr(task, "corpus", None)
-    return list(corpus.vocab) if corpus is not None and hasattr(corpus, "vocab") else None
 
 
 # --- where models go --------------------------------------------------------------------
@@ -61,7 +35,7 @@ def default_folder(storage_url: str | None) -> Path:
     """Beside the journal or SQLite file (``harness.journal`` -> ``harness.models/``); for a
     database server, ``outputs/models`` here (pass ``--models DIR`` for a folder every
     worker shares)."""
-    from harness import storage_url as urls
+    from harness.queue import storage_url as urls
 
     url = storage_url or urls.default_journal()
     if "://" not in url or url.startswith("journal:"):
@@ -122,12 +96,12 @@ class Kept:
 
 def load(path: str | Path, device: str = "cpu") -> Kept:
     """Rebuild a kept model from its file."""
-    from harness.train import build_model, build_task
+    from harness.training.train import build_model, build_task
 
     saved = torch.load(path, map_location=device, weights_only=True)
-    if saved.get("format") != FORMAT:
+    if saved.get("format") != snapshot.FORMAT:
         raise ValueError(f"{path} is not a kept model of this version (format "
-                         f"{saved.get('format')!r}, expected {FORMAT})")
+                         f"{saved.get('format')!r}, expected {snapshot.FORMAT})")
     config = RunConfig(**{**saved["config"], "device": device})
     model = build_model(config, build_task(config), torch.device(device))
     model.load_state_dict(saved["weights"])
@@ -153,8 +127,8 @@ def rescore(kept: Kept, split: str = "test") -> dict[str, float]:
     """The kept model's metrics on ``split``, scored as its run scored it: in a stack of
     ``population`` copies (the same kernels), read from its own slot (a batched kernel can
     round a slot's sums differently from another's), on the same held-out batches."""
-    from harness.evaluate import held_out
-    from harness.train import build_scorer, build_task
+    from harness.training.evaluate import held_out
+    from harness.training.train import build_scorer, build_task
 
     device = next(kept.model.parameters()).device
     task = build_task(kept.config)

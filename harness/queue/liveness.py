@@ -31,7 +31,7 @@ import optuna
 from optuna.storages import BaseStorage, RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
-from harness.outage import is_outage, since_outage
+from harness.queue.outage import is_outage, since_outage
 from results import record
 
 log = logging.getLogger(__name__)

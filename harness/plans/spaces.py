@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from harness.config import ConfigError
+from harness.plans.config import ConfigError
 
 
 @dataclass(frozen=True)

@@ -25,11 +25,11 @@ from optuna.storages import BaseStorage, JournalStorage, RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
 import variants
-from harness import kept_models, liveness, locks, signals, storage_url, study_terms
-from harness.config import RunConfig
-from harness.journal import JournalFile
-from harness.outage import ride_out
-from harness.train import RunResult, stack_key, train_population
+from harness.queue import kept_models, liveness, locks, signals, storage_url, study_terms
+from harness.plans.config import RunConfig
+from harness.queue.journal import JournalFile
+from harness.queue.outage import ride_out
+from harness.training.train import RunResult, stack_key, train_population
 from results import record
 
 log = logging.getLogger(__name__)

@@ -1,0 +1,1 @@
+"""The command line: parse, load plugins, call one plan or gate, print."""

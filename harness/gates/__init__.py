@@ -1,0 +1,1 @@
+"""Speed and numerics against committed references (CI gates)."""

@@ -1,0 +1,1 @@
+"""What to run: run configurations, profiles, grids, search spaces and draws, plugins."""

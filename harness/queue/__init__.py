@@ -1,0 +1,1 @@
+"""Optuna's storage as the record of every run: enqueue, take, train, tell; workers, liveness, kept models."""

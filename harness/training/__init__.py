@@ -1,0 +1,1 @@
+"""One run, or K runs as one stacked model: model, optimiser, loop, evaluation, telemetry."""
