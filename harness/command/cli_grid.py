@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+from collections.abc import Callable
 import sys
 from pathlib import Path
 
@@ -66,15 +67,13 @@ def cmd_grid(args: argparse.Namespace) -> int:
             reported.add(key)
         bar.update(len(finished) - bar.n)
 
-    try:
-        runner.run(prepared, args.storage, args.workers, device, args.population, on_run,
-                   on_progress, on_step=on_step, on_start=on_start)
-    except KeyboardInterrupt as interrupt:
-        bar.close()
-        print(f"{_stopped_by(interrupt)}: finished runs are stored, the runs in hand are back "
-              "in the queue; run the same command to resume", file=sys.stderr)
-        return signals.exit_code(interrupt)
-    bar.close()
+    stopped = run_with_bar(bar, lambda: runner.run(
+        prepared, args.storage, args.workers, device, args.population, on_run, on_progress,
+        on_step=on_step, on_start=on_start),
+        "finished runs are stored, the runs in hand are back in the queue; run the same "
+        "command to resume")
+    if stopped is not None:
+        return stopped
     for error in runner.failed(prepared.studies, prepared.keys):
         print(f"failed run: {error}", file=sys.stderr)
     return ride_out(lambda: _write_report(prepared.studies, study_name, args.out),
@@ -113,15 +112,11 @@ def cmd_single(args: argparse.Namespace, config: RunConfig) -> int:
             bar.update(1)
             if step % 10 == 0:
                 bar.set_postfix(loss=f"{loss:.4g}")
-        try:
-            runner.run_in_process(prepared, None if args.device == "auto" else args.device,
-                                  on_step, None)
-        except KeyboardInterrupt as interrupt:
-            bar.close()
-            print(f"{_stopped_by(interrupt)}: the run is back in the queue; run the same "
-                  "command to run it", file=sys.stderr)
-            return signals.exit_code(interrupt)
-        bar.close()
+        stopped = run_with_bar(bar, lambda: runner.run_in_process(
+            prepared, None if args.device == "auto" else args.device, on_step, None),
+            "the run is back in the queue; run the same command to run it")
+        if stopped is not None:
+            return stopped
         again = ""
     else:
         again = " (already stored: not trained again; --study NAME keeps another copy)"
@@ -183,6 +178,19 @@ def cmd_worker(args: argparse.Namespace) -> int:
           "worker's processes" if args.workers > 1 else
           f"no waiting runs left: {len(done)} done in all", file=sys.stderr)
     return 0
+
+
+def run_with_bar(bar: tqdm, work: Callable[[], None], kept: str) -> int | None:
+    """Run ``work`` under a progress bar; on Ctrl-C or SIGTERM close the bar, say what is
+    kept (``kept``) and return the exit code (None when the work ended)."""
+    try:
+        work()
+    except KeyboardInterrupt as interrupt:
+        bar.close()
+        print(f"{_stopped_by(interrupt)}: {kept}", file=sys.stderr)
+        return signals.exit_code(interrupt)
+    bar.close()
+    return None
 
 
 def _stopped_by(interrupt: KeyboardInterrupt) -> str:

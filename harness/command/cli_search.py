@@ -12,8 +12,8 @@ import optuna
 from tqdm import tqdm
 
 from harness.plans import search
-from harness.queue import runner, signals, storage_url, store
-from harness.command.cli_grid import _run_overrides, _split, _stopped_by
+from harness.queue import runner, storage_url, store
+from harness.command.cli_grid import _run_overrides, _split, run_with_bar
 from harness.plans.config import ConfigError
 from harness.queue.outage import ride_out
 from harness.queue.report_folder import final_path, staged
@@ -100,15 +100,12 @@ def _run(spec: search.SearchSpec, args: argparse.Namespace) -> list[optuna.Study
         if args.verbose and result is not None:
             tqdm.write(result.summary(), file=sys.stderr)
 
-    try:
-        runner.run(studies, args.storage, args.workers, device, args.population, on_run,
-                   on_progress, keys)
-    except KeyboardInterrupt as interrupt:
-        bar.close()
-        print(f"{_stopped_by(interrupt)}: finished trials are stored, the trials in hand are "
-              "back in the queue; run the same command to resume", file=sys.stderr)
-        return signals.exit_code(interrupt)
-    bar.close()
+    stopped = run_with_bar(bar, lambda: runner.run(
+        studies, args.storage, args.workers, device, args.population, on_run, on_progress,
+        keys), "finished trials are stored, the trials in hand are back in the queue; run "
+        "the same command to resume")
+    if stopped is not None:
+        return stopped
     for study in studies:
         for error in runner.failed(study, keys):
             print(f"failed trial: {error}", file=sys.stderr)
