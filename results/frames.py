@@ -35,7 +35,8 @@ def _finished(study: Studies) -> list[tuple[tuple[str, str, str, int], dict[str,
         result = trial.user_attrs.get(record.RESULT)
         if result is not None:
             config = trial.user_attrs[record.CONFIG]
-            ident = (trial.user_attrs[record.KEY], config["variant"], config["task"], config["seed"])
+            ident = (trial.user_attrs[record.KEY], config["variant"], config["task"],
+                     config["seed"])
             out.append((ident, result))
     return out
 
@@ -68,9 +69,8 @@ def runs_frame(study: Studies) -> pd.DataFrame:
             row["test"] = result["test"][result["primary"]]
             row["chance"] = result["chance"][result["primary"]]
             row["best_step"], row["steps_done"] = result["best_step"], result["steps"]
-            model = result.get("model")  # the kept model's file, in the artifact store
-            row["model"] = f"{model['folder']}/{model['artifact']}" if model else None
-            row["model_bytes"] = model["bytes"] if model else None
+            row["model"] = record.model_file(result)  # the kept model, in the artifact store
+            row["model_bytes"] = (result.get("model") or {}).get("bytes")
             tele = record.current_telemetry(result["telemetry"])
             tele.pop("task_source", None)
             row.update(tele)

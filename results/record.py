@@ -21,6 +21,13 @@ KEY, CONFIG, RESULT, ERROR, ATTEMPT, WORKER = "key", "config", "result", "error"
     "worker"
 
 
+def model_file(result: dict[str, Any]) -> str | None:
+    """Where a run's kept model is (``result["model"]``: its artifact store's folder and
+    artifact id), or None when it kept none."""
+    model = result.get("model")
+    return f"{model['folder']}/{model['artifact']}" if model else None
+
+
 def is_run(trial: Any) -> bool:
     """Whether a trial is a run (orphans of racing workers carry no configuration)."""
     return CONFIG in trial.user_attrs

@@ -6,8 +6,8 @@ whatever its size. The kernels do a cell's whole elementwise step, forward or ba
 one call, with the compiler vectorising the loops (glibc's libmvec gives vector exp and tanh).
 
 The library is built with the system C compiler (``$CC``, else ``cc``/``gcc``) into a cache
-folder (``$HARNESS_CACHE``, else the per-user cache, ``~/.cache/rnn-harness`` on Linux) under a name that hashes the
-sources, flags and the compiler's name and version, so each machine compiles once (about a
+folder (``$HARNESS_CACHE``, else the per-user cache, ``~/.cache/rnn-harness`` on Linux)
+under a name that hashes the sources, flags and the compiler's name and version, so each machine compiles once (about a
 second) and later processes load the file. Nothing is compiled when a cell is built (``harness
 list`` never runs the compiler): the first kernel call does it. Where no compiler works,
 ``library()`` is ``None`` and the cells use their step-by-step torch loops; ``status()``
@@ -91,8 +91,8 @@ def _compiler_version(compiler: str) -> str:
                              timeout=30)
     except (OSError, subprocess.SubprocessError):
         return "unknown"
-    return (out.stdout or out.stderr).strip().splitlines()[0] if (out.stdout or out.stderr) \
-        else "unknown"
+    text = (out.stdout or out.stderr).strip()
+    return text.splitlines()[0] if text else "unknown"
 
 
 @lru_cache(maxsize=1)

@@ -3,35 +3,30 @@
 from __future__ import annotations
 
 import argparse
-from collections.abc import Callable
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from tqdm import tqdm
 
 from harness.plans import grid, plugins
-from harness.queue import kept_models, runner, signals, storage_url, store
 from harness.plans.config import RunConfig, parse_assignments
+from harness.queue import kept_models, runner, signals, storage_url, store
 from harness.queue.outage import ride_out
 from harness.queue.report_folder import final_path, staged
 from harness.training.train import RunResult, summary_line
+from results import record
 from results import report as reports
 from results.summary import task_table, to_markdown
-from results import record
 
 
 def _split(text: str | None) -> list[str] | None:
     return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
 
-def _run_overrides(assignments: list[str]) -> dict[str, object]:
-    """``--set`` for a grid or search: the same parser as a single run's."""
-    return parse_assignments(assignments)
-
-
 def cmd_grid(args: argparse.Namespace) -> int:
     spec = grid.resolve(args.profile, _split(args.variants), _split(args.tasks), args.seeds,
-                        args.config, _run_overrides(args.set))
+                        args.config, parse_assignments(args.set))
     study_name = args.study or f"grid-{spec.profile}"
     storage = store.open_storage(args.storage)
     prepared = ride_out(lambda: runner.prepare(spec, storage, study_name, models_folder(args)),
@@ -128,9 +123,8 @@ def cmd_single(args: argparse.Namespace, config: RunConfig) -> int:
         return 1
     stored = trial.user_attrs[record.RESULT]
     print(summary_line(stored))
-    model = stored.get("model")
-    kept = (f"; model {Path(model['folder']) / model['artifact']}" if model
-            else "; no model kept")
+    model = record.model_file(stored)
+    kept = f"; model {model}" if model else "; no model kept"
     print(f"stored as trial {trial.number} of study {study.study_name} in "
           f"{storage_url.shown(args.storage)}{kept}{again}")
     return 0
@@ -165,13 +159,11 @@ def cmd_worker(args: argparse.Namespace) -> int:
         print(result.summary() if result else f"{config.variant} on {config.task}: FAILED",
               file=sys.stderr)
 
-    try:
-        runner.run(studies, args.storage, args.workers, device, args.population, on_run,
-                   on_progress, keys)
-    except KeyboardInterrupt as interrupt:
-        print(f"{_stopped_by(interrupt)}: finished runs are stored, the runs in hand are back "
-              "in the queue", file=sys.stderr)
-        return signals.exit_code(interrupt)
+    stopped = run_with_bar(None, lambda: runner.run(
+        studies, args.storage, args.workers, device, args.population, on_run, on_progress,
+        keys), "finished runs are stored, the runs in hand are back in the queue")
+    if stopped is not None:
+        return stopped
     done = ride_out(lambda: {k for s in studies for k in runner.done_keys(s)},
                     "reading the finished runs")
     print(f"no waiting runs left: {len(done)} done in all, {len(done - before)} by this "
@@ -180,16 +172,18 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_with_bar(bar: tqdm, work: Callable[[], None], kept: str) -> int | None:
-    """Run ``work`` under a progress bar; on Ctrl-C or SIGTERM close the bar, say what is
-    kept (``kept``) and return the exit code (None when the work ended)."""
+def run_with_bar(bar: tqdm | None, work: Callable[[], None], kept: str) -> int | None:
+    """Run ``work`` (under a progress bar, if any); on Ctrl-C or SIGTERM close the bar, say
+    what is kept (``kept``) and return the exit code (None when the work ended)."""
     try:
         work()
     except KeyboardInterrupt as interrupt:
-        bar.close()
+        if bar is not None:
+            bar.close()
         print(f"{_stopped_by(interrupt)}: {kept}", file=sys.stderr)
         return signals.exit_code(interrupt)
-    bar.close()
+    if bar is not None:
+        bar.close()
     return None
 
 

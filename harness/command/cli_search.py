@@ -13,8 +13,8 @@ from tqdm import tqdm
 
 from harness.plans import search
 from harness.queue import runner, storage_url, store
-from harness.command.cli_grid import _run_overrides, _split, run_with_bar
-from harness.plans.config import ConfigError
+from harness.command.cli_grid import _split, models_folder, run_with_bar
+from harness.plans.config import ConfigError, parse_assignments
 from harness.queue.outage import ride_out
 from harness.queue.report_folder import final_path, staged
 from harness.plans.profiles import reproduce_spec
@@ -29,7 +29,7 @@ def cmd_search(args: argparse.Namespace) -> int:
                           "reproduce runs a whole profile")
     spec = search.SearchSpec(tuple(_split(args.variants)), tuple(_split(args.tasks)),
                              args.trials, args.space, args.seed, args.prefix,
-                             _run_overrides(args.set))
+                             parse_assignments(args.set))
     studies = _run(spec, args)
     if isinstance(studies, int):
         return studies
@@ -43,7 +43,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 def cmd_reproduce(args: argparse.Namespace) -> int:
     """The whole protocol of a profile: the search, then the findings report."""
     spec = reproduce_spec(args.profile, _split(args.tasks), _split(args.variants),
-                          args.trials, _run_overrides(args.set), args.seed)
+                          args.trials, parse_assignments(args.set), args.seed)
     studies = _run(spec, args)
     if isinstance(studies, int):
         return studies
@@ -74,7 +74,8 @@ def _only_search(storage: optuna.storages.BaseStorage) -> str:
 def _run(spec: search.SearchSpec, args: argparse.Namespace) -> list[optuna.Study] | int:
     """Enqueue the search and work through it; the exit code when interrupted."""
     storage = store.open_storage(args.storage)
-    prepared = ride_out(lambda: search.prepare(spec, storage), "queueing the search")
+    prepared = ride_out(lambda: search.prepare(spec, storage, models_folder(args)),
+                        "queueing the search")
     studies = [p[0] for p in prepared.values()]
     keys = {store.run_key(c) for task in spec.tasks for c in spec.runs(task)}
     done = sum(len(keys & runner.done_keys(s)) for s in studies)

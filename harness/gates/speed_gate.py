@@ -1,4 +1,5 @@
-"""The CI speed gate: this run's ratios (``harness.gates.bench``) judged against a committed baseline.
+"""The CI speed gate: this run's ratios (``harness.gates.bench``) judged against a committed
+baseline.
 
 A ratio (a cell's time over its torch reference's, or a stack of K trials' over the K run
 one by one) still depends on the machine: another CPU's vector units, caches and threading

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import dataclasses
+import functools
 import typing
 from dataclasses import dataclass, field
 from typing import Any
@@ -99,27 +100,22 @@ def _canonical_numbers(config: RunConfig) -> None:
     as an int is stored as the float, an int setting given as a whole float as the int (a
     fractional one is an error). Task settings and cell options follow the types of the
     task's settings and the cell's defaults."""
-    hints = typing.get_type_hints(RunConfig)
-    for f in dataclasses.fields(config):
-        if f.name in ("task_settings", "cell_options"):
-            continue
-        value = _canonical(f.name, getattr(config, f.name), _kinds(hints[f.name]))
-        object.__setattr__(config, f.name, value)
+    for name, kinds in _run_kinds().items():
+        object.__setattr__(config, name, _canonical(name, getattr(config, name), kinds))
+    tasks_kinds, cell_kinds = _task_kinds(config.task), _cell_kinds(config.variant)
     object.__setattr__(config, "task_settings", {
-        k: _canonical(f"task.{k}", v, kind) for k, v, kind in _typed(
-            config.task_settings, _task_kinds(config.task))})
+        k: _canonical(f"task.{k}", v, tasks_kinds.get(k, ()))
+        for k, v in config.task_settings.items()})
     object.__setattr__(config, "cell_options", {
-        k: _canonical(f"cell.{k}", v, kind) for k, v, kind in _typed(
-            config.cell_options, _cell_kinds(config.variant))})
+        k: _canonical(f"cell.{k}", v, cell_kinds.get(k, ()))
+        for k, v in config.cell_options.items()})
 
+
+# The numeric types below are read from annotations once per class (cached): a RunConfig is
+# made for every run queued, taken and stored, thousands in a search.
 
 def _kinds(hint: Any) -> tuple[type, ...]:
     return tuple(h for h in (typing.get_args(hint) or (hint,)) if h in (int, float))
-
-
-def _typed(values: dict[str, Any], kinds: dict[str, tuple[type, ...]]
-           ) -> list[tuple[str, Any, tuple[type, ...]]]:
-    return [(k, v, kinds.get(k, ())) for k, v in values.items()]
 
 
 def _canonical(name: str, value: Any, kinds: tuple[type, ...]) -> Any:
@@ -134,6 +130,13 @@ def _canonical(name: str, value: Any, kinds: tuple[type, ...]) -> Any:
     return value
 
 
+@functools.lru_cache(maxsize=1)
+def _run_kinds() -> dict[str, tuple[type, ...]]:
+    hints = typing.get_type_hints(RunConfig)
+    return {f.name: _kinds(hints[f.name]) for f in dataclasses.fields(RunConfig)
+            if f.name not in ("task_settings", "cell_options")}
+
+
 def _task_kinds(task: str) -> dict[str, tuple[type, ...]]:
     import tasks
 
@@ -141,19 +144,28 @@ def _task_kinds(task: str) -> dict[str, tuple[type, ...]]:
         settings = tasks.info(task).cls.settings_class
     except LookupError:  # an unknown task fails where it is built, with its own message
         return {}
+    return _settings_kinds(settings)
+
+
+@functools.lru_cache(maxsize=None)
+def _settings_kinds(settings: type) -> dict[str, tuple[type, ...]]:
     return {k: _kinds(h) for k, h in typing.get_type_hints(settings).items()}
 
 
 def _cell_kinds(variant: str) -> dict[str, tuple[type, ...]]:
-    """The numeric types of the cell's keyword options, from its builder's annotations."""
-    import inspect
-
     import variants
 
     try:
-        builder = variants.info(variant).builder
+        return _builder_kinds(variants.info(variant).builder)
     except LookupError:
         return {}
+
+
+@functools.lru_cache(maxsize=None)
+def _builder_kinds(builder: Any) -> dict[str, tuple[type, ...]]:
+    """The numeric types of a cell builder's keyword options, from its annotations."""
+    import inspect
+
     target = builder.__init__ if isinstance(builder, type) else builder
     try:
         hints = typing.get_type_hints(target)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import optuna
@@ -21,7 +22,7 @@ import optuna
 import tasks
 import variants
 from harness.plans import plugins, spaces
-from harness.queue import liveness, store, study_terms
+from harness.queue import kept_models, liveness, store, study_terms
 from harness.plans.config import ConfigError, RunConfig
 
 
@@ -67,10 +68,11 @@ class SearchSpec:
                                           c.seed))
 
 
-def prepare(spec: SearchSpec, storage: optuna.storages.BaseStorage
-            ) -> dict[str, tuple[optuna.Study, int, int, int]]:
+def prepare(spec: SearchSpec, storage: optuna.storages.BaseStorage,
+            models: Path | None = None) -> dict[str, tuple[optuna.Study, int, int, int]]:
     """Open or create each task's study, re-queue runs of dead workers, enqueue what is
-    missing. Returns per task (study, newly queued, already there, re-queued)."""
+    missing; trials keep their models in ``models`` (None: none). Returns per task (study,
+    newly queued, already there, re-queued)."""
     out = {}
     space = spaces.get(spec.space).analysis()
     for task in spec.tasks:
@@ -78,6 +80,7 @@ def prepare(spec: SearchSpec, storage: optuna.storages.BaseStorage
         study = study_terms.open_task_study(storage, spec.study_name(task), runs[0],
                                             study_terms.search_distributions(runs, space))
         study.set_user_attr("search", as_dict(spec, task))
+        kept_models.record_folder(study, models)
         plugins.record(study)
         requeued = liveness.recover(study)
         added, already = store.enqueue(study, runs)

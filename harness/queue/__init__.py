@@ -1,1 +1,2 @@
-"""Optuna's storage as the record of every run: enqueue, take, train, tell; workers, liveness, kept models."""
+"""Optuna's storage as the record of every run: enqueue, take, train, tell; workers,
+liveness, kept models."""

@@ -5,9 +5,9 @@ A kept model is one file (``torch.save`` of a plain dict, loadable with
 the weights of its ``SequenceModel``, the task's vocabulary where it has one, and how it was
 scored (the population it trained in: a model trained among K trials is re-scored in a stack
 of K copies of itself, so it runs on the same kernels and reproduces its test metric bit for
-bit on the CPU; it is read from its own slot of the stack). Files go to Optuna's artifact store (``optuna.artifacts``), by default a
-folder beside the journal, and the trial records the artifact id in its result
-(``model``); optuna-dashboard lists them too.
+bit on the CPU; it is read from its own slot of the stack). Files go to Optuna's artifact
+store (``optuna.artifacts``), by default a folder beside the journal, and the trial records
+the artifact id in its result (``model``); optuna-dashboard lists them too.
 """
 
 from __future__ import annotations
@@ -111,13 +111,13 @@ def load(path: str | Path, device: str = "cpu") -> Kept:
 
 def path_of(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> Path:
     """The file of a trial's kept model (fetched from the artifact store)."""
-    model = (trial.user_attrs.get(record.RESULT) or {}).get("model")
-    store = artifact_store(study)
-    if not model or store is None:
+    result = trial.user_attrs.get(record.RESULT) or {}
+    local, store = record.model_file(result), artifact_store(study)
+    if local is None or store is None:
         raise LookupError(f"trial {trial.number} of {study.study_name} kept no model")
-    local = Path(study.user_attrs[MODELS_ATTR]) / model["artifact"]
-    if local.is_file():
-        return local
+    if Path(local).is_file():
+        return Path(local)
+    model = result["model"]
     target = Path(tempfile.mkdtemp()) / f"{model['artifact']}.pt"
     download_artifact(artifact_store=store, file_path=str(target), artifact_id=model["artifact"])
     return target
@@ -128,16 +128,11 @@ def rescore(kept: Kept, split: str = "test") -> dict[str, float]:
     ``population`` copies (the same kernels), read from its own slot (a batched kernel can
     round a slot's sums differently from another's), on the same held-out batches."""
     from harness.training.evaluate import held_out
-    from harness.training.train import build_scorer, build_task
+    from harness.training.train import build_scorer, build_task, precision, subnormals_flushed
 
     device = next(kept.model.parameters()).device
     task = build_task(kept.config)
     stack = TrialStack([kept.model] * kept.population, [kept.config.seed] * kept.population)
-    autocast = torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
-    flushed = torch.set_flush_denormal(True)  # as in training (``train_population``)
-    try:
+    with subnormals_flushed():  # as the run was scored
         return held_out(build_scorer(kept.config, task), stack, split, device,
-                        autocast)[kept.slot]
-    finally:
-        if flushed:
-            torch.set_flush_denormal(False)
+                        precision(device))[kept.slot]

@@ -54,8 +54,8 @@ def prepare(spec: grid.GridSpec, storage: optuna.storages.BaseStorage,
 
 
 def prepare_runs(configs: list[RunConfig], storage: optuna.storages.BaseStorage, name: str,
-                 record: dict[str, Any], models: Path | None) -> Prepared:
-    """``prepare`` for any runs: a grid's, or a single run (``record``: what each study
+                 noted: dict[str, Any], models: Path | None) -> Prepared:
+    """``prepare`` for any runs: a grid's, or a single run (``noted``: what each study
     notes of the grid as its user attribute ``grid``)."""
     legacy = _legacy_grid(storage, name)
     by_task: dict[str, list[RunConfig]] = {}
@@ -68,7 +68,7 @@ def prepare_runs(configs: list[RunConfig], storage: optuna.storages.BaseStorage,
         else:
             study = study_terms.open_task_study(storage, study_name, runs[0],
                                                 study_terms.grid_distributions(runs))
-            study.set_user_attr("grid", {**record, "task": runs[0].task})
+            study.set_user_attr("grid", {**noted, "task": runs[0].task})
         kept_models.record_folder(study, models)
         plugins.record(study)
         requeued += liveness.recover(study)

@@ -44,7 +44,7 @@ def direction(config: RunConfig) -> tuple[str, str | None]:
     """(``"minimize"``/``"maximize"``, metric name) of the task's primary metric; a task
     that cannot be built here (its data missing) gets Optuna's default and no name, and
     its runs say what is wrong when they run."""
-    from harness.training.train import build_task  # training's view of the task, overrides included
+    from harness.training.train import build_task  # the task with the run's overrides
 
     try:
         metric = build_task(config).metrics[0]

@@ -15,7 +15,7 @@ import pytest
 from optuna.distributions import FloatDistribution, IntDistribution
 
 from harness.plans import search, spaces
-from harness.queue import store
+from harness.queue import kept_models, store
 from tests.tasks.data import data_dir
 from harness.plans.config import ConfigError
 from harness.plans.profiles import REPRODUCE_VARIANTS, reproduce_spec
@@ -109,6 +109,7 @@ def test_search_resumes_and_widens_then_reports_findings(tmp_path: Path) -> None
                                                        "momentum", "input_noise")}
         assert trial.distributions["lr"] == FloatDistribution(1e-6, 1e-2, log=True)
         assert trial.distributions["hidden_size"] == IntDistribution(20, 200, log=True)
+        assert kept_models.path_of(study, trial).is_file()  # a search's trials keep models too
     report = harness("report", "--findings", "--storage", journal, "--out", "f", cwd=tmp_path)
     assert report.returncode == 0, report.stderr
     verdicts = json.loads((tmp_path / "f" / "findings.json").read_text())
