@@ -10,29 +10,22 @@ from pathlib import Path
 from tqdm import tqdm
 
 from harness.plans import grid, plugins
-from harness.plans.config import RunConfig, parse_assignments
-from harness.queue import kept_models, runner, signals, storage_url, store
+from harness.plans.config import RunConfig
+from harness.queue import runner, signals, storage_url, store
 from harness.queue.outage import ride_out
-from harness.queue.report_folder import final_path, staged
 from harness.training.train import RunResult, summary_line
-from results import record
+from results import record, report_folder
 from results import report as reports
 from results.summary import task_table, to_markdown
 
 
-def _split(text: str | None) -> list[str] | None:
-    return [t.strip() for t in text.split(",") if t.strip()] if text else None
-
-
 def cmd_grid(args: argparse.Namespace) -> int:
-    spec = grid.resolve(args.profile, _split(args.variants), _split(args.tasks), args.seeds,
-                        args.config, parse_assignments(args.set))
+    spec = grid.from_command(args.profile, args.variants, args.tasks, args.seeds, args.config,
+                             args.set)
     study_name = args.study or f"grid-{spec.profile}"
-    storage = store.open_storage(args.storage)
-    prepared = ride_out(lambda: runner.prepare(spec, storage, study_name, models_folder(args)),
-                        "queueing the grid")
+    prepared = runner.open_grid(spec, study_name, args.storage, *models_choice(args))
     device = None if args.device == "auto" else args.device
-    done = runner.done_keys(prepared.studies) & prepared.keys
+    done = prepared.done()
     print(f"grid {study_name}: {prepared.total} runs ({len(spec.variants)} variants × "
           f"{len(spec.tasks)} tasks × {spec.seeds} seeds); {len(done)} done, "
           f"{prepared.total - len(done)} to run ({prepared.added} newly queued, "
@@ -69,19 +62,15 @@ def cmd_grid(args: argparse.Namespace) -> int:
         "command to resume")
     if stopped is not None:
         return stopped
-    for error in runner.failed(prepared.studies, prepared.keys):
+    for error in prepared.failures():
         print(f"failed run: {error}", file=sys.stderr)
     return ride_out(lambda: _write_report(prepared.studies, study_name, args.out),
                     "writing the report")
 
 
-def models_folder(args: argparse.Namespace) -> Path | None:
-    """Where runs keep their models: ``--models``, none with ``--no-models``, else beside
-    the storage."""
-    if getattr(args, "no_models", False):
-        return None
-    return Path(args.models) if getattr(args, "models", None) else \
-        kept_models.default_folder(args.storage)
+def models_choice(args: argparse.Namespace) -> tuple[str | None, bool]:
+    """``--models DIR`` and not ``--no-models``, as the queue's entries take them."""
+    return getattr(args, "models", None), not getattr(args, "no_models", False)
 
 
 def cmd_single(args: argparse.Namespace, config: RunConfig) -> int:
@@ -91,14 +80,10 @@ def cmd_single(args: argparse.Namespace, config: RunConfig) -> int:
 
     build_task(config).io  # a task setting that cannot work (a corpus missing) fails here,
     # before anything is stored
-    name = args.study or "runs"
-    storage = store.open_storage(args.storage)
-    folder = models_folder(args)
-    prepared = ride_out(lambda: runner.prepare_runs([config], storage, name,
-                                                    {"single": True, "prefix": name}, folder),
-                        "storing the run")
+    prepared = runner.open_runs([config], args.study or "runs", args.storage,
+                                *models_choice(args))
     key = store.run_key(config)
-    if key not in runner.done_keys(prepared.studies):
+    if key not in prepared.done():
         bar = tqdm(desc=f"{config.variant} × {config.task}", unit="step", disable=None,
                    leave=False)
 
@@ -118,7 +103,7 @@ def cmd_single(args: argparse.Namespace, config: RunConfig) -> int:
     study = prepared.studies[0]
     trial = next((t for t in store.completed(study) if t.user_attrs[record.KEY] == key), None)
     if trial is None:
-        for error in runner.failed(prepared.studies, {key}):
+        for error in prepared.failures():
             print(f"failed run: {error}", file=sys.stderr)
         return 1
     stored = trial.user_attrs[record.RESULT]
@@ -198,8 +183,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def _write_report(studies: list, name: str, out: str | None) -> int:
     folder = Path(out or Path(storage_url.OUTPUT) / name)
-    with staged(folder) as staging:
-        path = final_path(reports.build(studies, name, staging), staging, folder)
+    path = report_folder.write(folder, lambda staging: reports.build(studies, name, staging))
     runs = reports.frames.runs_frame(studies)
     for task in sorted(runs["task"].unique()) if len(runs) else []:
         table = task_table(runs, task)

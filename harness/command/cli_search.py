@@ -11,14 +11,14 @@ from pathlib import Path
 import optuna
 from tqdm import tqdm
 
-from harness.plans import search
-from harness.queue import runner, storage_url, store
-from harness.command.cli_grid import _split, models_folder, run_with_bar
+from harness.command.cli_grid import models_choice, run_with_bar
+from harness.plans import grid, search
 from harness.plans.config import ConfigError, parse_assignments
-from harness.queue.outage import ride_out
-from harness.queue.report_folder import final_path, staged
 from harness.plans.profiles import reproduce_spec
+from harness.queue import kept_models, runner, storage_url, store
+from harness.queue.outage import ride_out
 from harness.training.train import summary_line
+from results import report_folder
 from results import trials as search_trials
 
 
@@ -27,7 +27,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not args.variants or not args.tasks:
         raise ConfigError("search needs --variants and --tasks (comma-separated); "
                           "reproduce runs a whole profile")
-    spec = search.SearchSpec(tuple(_split(args.variants)), tuple(_split(args.tasks)),
+    spec = search.SearchSpec(tuple(grid.split_names(args.variants)), tuple(grid.split_names(args.tasks)),
                              args.trials, args.space, args.seed, args.prefix,
                              parse_assignments(args.set))
     studies = _run(spec, args)
@@ -42,7 +42,7 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     """The whole protocol of a profile: the search, then the findings report."""
-    spec = reproduce_spec(args.profile, _split(args.tasks), _split(args.variants),
+    spec = reproduce_spec(args.profile, grid.split_names(args.tasks), grid.split_names(args.variants),
                           args.trials, parse_assignments(args.set), args.seed)
     studies = _run(spec, args)
     if isinstance(studies, int):
@@ -74,8 +74,8 @@ def _only_search(storage: optuna.storages.BaseStorage) -> str:
 def _run(spec: search.SearchSpec, args: argparse.Namespace) -> list[optuna.Study] | int:
     """Enqueue the search and work through it; the exit code when interrupted."""
     storage = store.open_storage(args.storage)
-    prepared = ride_out(lambda: search.prepare(spec, storage, models_folder(args)),
-                        "queueing the search")
+    folder = kept_models.chosen_folder(*models_choice(args), args.storage)
+    prepared = ride_out(lambda: search.prepare(spec, storage, folder), "queueing the search")
     studies = [p[0] for p in prepared.values()]
     keys = {store.run_key(c) for task in spec.tasks for c in spec.runs(task)}
     done = sum(len(keys & runner.done_keys(s)) for s in studies)
@@ -128,9 +128,8 @@ def _findings(studies: list[optuna.Study], name: str, storage: str | None, out: 
                   "space": recorded[0].get("space_description", ""),
                   "search seed": recorded[0].get("seed"),
                   "trials": len(trials)}
-    with staged(folder) as staging:
-        path = final_path(findings_report.build(trials, space, staging, provenance),
-                          staging, folder)
+    path = report_folder.write(folder, lambda staging: findings_report.build(
+        trials, space, staging, provenance))
     for row in json.loads((folder / "findings.json").read_text())["findings"]:
         print(f"{row['number']:>2}. {row['verdict']:<13} {row['title']}: {row['statistic']}")
     print(f"\nfindings report: {path}")

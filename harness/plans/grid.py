@@ -25,7 +25,7 @@ from typing import Any
 
 import tasks
 import variants
-from harness.plans.config import ConfigError, RunConfig
+from harness.plans.config import ConfigError, RunConfig, parse_assignments
 from harness.plans.profiles import EMBEDDED_TASKS, PROFILES
 
 
@@ -52,6 +52,20 @@ class GridSpec:
                     except TypeError as error:
                         raise ConfigError(f"grid settings for {task}: {error}") from None
         return out
+
+
+def from_command(profile: str, variant_names: str | None, task_names: str | None,
+                 seeds: int | None, config_file: str | None,
+                 assignments: list[str] | None) -> GridSpec:
+    """``resolve`` from the command line's spelling: comma-separated names and ``--set
+    KEY=VALUE`` items (parsed once, to canonical values, by ``config.parse_assignments``)."""
+    return resolve(profile, split_names(variant_names), split_names(task_names), seeds,
+                   config_file, parse_assignments(assignments))
+
+
+def split_names(text: str | None) -> list[str] | None:
+    """``"lstm, gru"`` -> ``["lstm", "gru"]``; None or empty: None (the default names)."""
+    return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
 
 def resolve(profile: str = "default", variant_names: list[str] | None = None,

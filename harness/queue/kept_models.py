@@ -47,6 +47,14 @@ def default_folder(storage_url: str | None) -> Path:
     return path.resolve().with_suffix(".models")
 
 
+def chosen_folder(models: str | None, keep: bool, storage_url: str | None) -> Path | None:
+    """Where runs keep their models: ``models`` (``--models DIR``), none unless ``keep``
+    (``--no-models``), else beside the storage (``default_folder``)."""
+    if not keep:
+        return None
+    return Path(models) if models else default_folder(storage_url)
+
+
 def record_folder(study: optuna.Study, folder: Path | None) -> None:
     """Note on the study where its runs keep their models (``None``: they keep none)."""
     wanted = str(folder.resolve()) if folder is not None else None

@@ -25,7 +25,7 @@ from harness.queue import kept_models, liveness, signals, store, study_terms
 from harness.plans.config import RunConfig
 from harness.queue.journal import JournalWriteError
 from harness.training.memory import keep_freed_memory
-from harness.queue.outage import StorageDown, is_outage
+from harness.queue.outage import StorageDown, is_outage, ride_out
 from harness.queue.store import StorageError
 from harness.training.train import RunResult
 from results import record
@@ -41,6 +41,39 @@ class Prepared:
     already: int  # done, waiting or running before
     requeued: int  # abandoned by a dead worker, enqueued again
     keys: set[str]
+    storage_url: str | None = None  # where the studies are (None: the default journal)
+
+    def done(self) -> set[str]:
+        """The keys of this grid's runs that are complete."""
+        return ride_out(lambda: done_keys(self.studies) & self.keys, "reading the queue")
+
+    def failures(self) -> list[str]:
+        """The errors of this grid's runs whose last attempt failed."""
+        return ride_out(lambda: failed(self.studies, self.keys), "reading the queue")
+
+
+def open_grid(spec: grid.GridSpec, name: str, storage_url: str | None,
+              models: str | None = None, keep_models: bool = True) -> Prepared:
+    """The queue's entry for a grid: its studies in the storage at ``storage_url``, with
+    abandoned runs re-queued and missing ones enqueued (``prepare``), riding out a database
+    outage; runs keep their models in ``models`` (``kept_models.chosen_folder``)."""
+    storage = store.open_storage(storage_url)
+    folder = kept_models.chosen_folder(models, keep_models, storage_url)
+    prepared = ride_out(lambda: prepare(spec, storage, name, folder), "queueing the grid")
+    prepared.storage_url = storage_url
+    return prepared
+
+
+def open_runs(configs: list[RunConfig], name: str, storage_url: str | None,
+              models: str | None = None, keep_models: bool = True) -> Prepared:
+    """``open_grid`` for single runs (``run`` without ``--grid``): studies ``NAME-TASK``."""
+    storage = store.open_storage(storage_url)
+    folder = kept_models.chosen_folder(models, keep_models, storage_url)
+    prepared = ride_out(lambda: prepare_runs(configs, storage, name,
+                                             {"single": True, "prefix": name}, folder),
+                        "storing the run")
+    prepared.storage_url = storage_url
+    return prepared
 
 
 def prepare(spec: grid.GridSpec, storage: optuna.storages.BaseStorage,

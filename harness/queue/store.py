@@ -300,7 +300,12 @@ def _take(study: optuna.Study, count: int, device: str | None,
     run taken from the queue is in ``asked`` before an interruption can strike."""
     storage = liveness.storage_of(study)
     distributions = study_terms.recorded_distributions(study)
-    while len(taken) < (count if not taken or _stackable(taken[0][1]) else 1):
+    held = {t.number for t, _ in taken + carried}
+    for trial in asked:  # asked, but an outage cut its claim short: claim it now
+        if trial.number not in held and storage.get_trial(
+                liveness.trial_id_of(trial)).state == TrialState.RUNNING:
+            _claim(study, trial, device, distributions, taken, carried)
+    while not carried and len(taken) < (count if not taken or _stackable(taken[0][1]) else 1):
         if taken:
             waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
             if not waiting or record.CONFIG not in waiting[0].user_attrs or stack_key(
@@ -309,25 +314,38 @@ def _take(study: optuna.Study, count: int, device: str | None,
         with signals.deferred():  # not RUNNING without being in hand
             trial = study.ask()
             asked.append(trial)
-        if record.CONFIG not in trial.user_attrs:  # another worker took the last waiting run
-            trial.set_user_attr("orphan", True)
-            study.tell(trial, state=TrialState.FAIL)
+        if _claim(study, trial, device, distributions, taken, carried) == "orphan":
             break
-        if _copy_of_another(study, trial):
-            trial.set_user_attr("duplicate", True)
-            study.tell(trial, state=TrialState.FAIL)
-            continue
-        config = RunConfig(**trial.user_attrs[record.CONFIG])
-        if device is not None:
-            config = RunConfig(**{**asdict(config), "device": device})
-        trial.set_user_attr(record.WORKER, liveness.identity())
-        study_terms.set_params(study, liveness.trial_id_of(trial), config, distributions)
-        if isinstance(storage, RDBStorage):
-            storage.record_heartbeat(liveness.trial_id_of(trial))
-        if taken and stack_key(config) != stack_key(taken[0][1]):
-            carried.append((trial, config))
-            break
-        taken.append((trial, config))
+
+
+def _claim(study: optuna.Study, trial: optuna.Trial, device: str | None,
+           distributions: dict[str, Any], taken: list[tuple[optuna.Trial, RunConfig]],
+           carried: list[tuple[optuna.Trial, RunConfig]]) -> str:
+    """Make an asked trial this worker's run: put it in ``taken`` (or in ``carried`` when it
+    cannot train with ``taken``), or fail it when it is no run (``"orphan"``: another worker
+    took the last waiting one) or a copy of another (``"duplicate"``). Every write repeats
+    harmlessly, so a claim cut short by an outage is claimed again whole."""
+    if record.CONFIG not in trial.user_attrs:
+        trial.set_user_attr("orphan", True)
+        study.tell(trial, state=TrialState.FAIL)
+        return "orphan"
+    if _copy_of_another(study, trial):
+        trial.set_user_attr("duplicate", True)
+        study.tell(trial, state=TrialState.FAIL)
+        return "duplicate"
+    config = RunConfig(**trial.user_attrs[record.CONFIG])
+    if device is not None:
+        config = RunConfig(**{**asdict(config), "device": device})
+    trial.set_user_attr(record.WORKER, liveness.identity())
+    study_terms.set_params(study, liveness.trial_id_of(trial), config, distributions)
+    storage = liveness.storage_of(study)
+    if isinstance(storage, RDBStorage):
+        storage.record_heartbeat(liveness.trial_id_of(trial))
+    if taken and stack_key(config) != stack_key(taken[0][1]):
+        carried.append((trial, config))
+        return "carried"
+    taken.append((trial, config))
+    return "taken"
 
 
 def _copy_of_another(study: optuna.Study, trial: optuna.Trial) -> bool:

@@ -146,6 +146,8 @@ def _values(config: RunConfig) -> dict[str, Any]:
 def report_curve(trial: optuna.Trial, record: dict[str, Any]) -> None:
     """The validation curve of the primary metric as the trial's intermediate values."""
     name = f"valid_{record['primary']}"
-    for step, curve, value in record["curves"]:
-        if curve == name and value is not None and math.isfinite(value):
-            trial.report(float(value), int(step))
+    with warnings.catch_warnings():  # told again after an outage: the steps are there already
+        warnings.filterwarnings("ignore", message="The reported value is ignored")
+        for step, curve, value in record["curves"]:
+            if curve == name and value is not None and math.isfinite(value):
+                trial.report(float(value), int(step))

@@ -12,19 +12,30 @@ from __future__ import annotations
 import contextlib
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from harness.plans.config import ConfigError
-from harness.queue.journal import free_space
-
 STAGING = ".report-writing"
+
+
+class ReportWriteError(ValueError):
+    """The report could not be written; the one line says why and what to do."""
+
+
+def write(folder: Path, build: Callable[[Path], Path]) -> Path:
+    """Run ``build(staging)`` (it writes a report into the folder it is given and returns
+    its main file) and move what it wrote into ``folder``; returns the main file's path
+    there."""
+    with staged(folder) as staging:
+        built = build(staging)
+    return final_path(built, staging, folder)
 
 
 @contextlib.contextmanager
 def staged(folder: Path) -> Iterator[Path]:
     """Yields the folder to build the report in; on success its files move into ``folder``;
-    an ``OSError`` becomes one line (a ``ConfigError``) and ``folder`` stays as it was."""
+    an ``OSError`` becomes one line (a ``ReportWriteError``) and ``folder`` stays as it
+    was."""
     staging = folder / STAGING
     try:
         folder.mkdir(parents=True, exist_ok=True)
@@ -33,7 +44,7 @@ def staged(folder: Path) -> Iterator[Path]:
         yield staging
         _move_into(staging, folder)
     except OSError as error:
-        raise ConfigError(
+        raise ReportWriteError(
             f"cannot write the report to {folder}: {error.strerror or error}{_free(folder)}; "
             "the report there before is as it was: free some space or choose another "
             "folder with --out") from None
@@ -54,5 +65,8 @@ def _move_into(staging: Path, folder: Path) -> None:
 
 
 def _free(folder: Path) -> str:
-    free = free_space(folder if folder.exists() else folder.parent)
-    return f" ({free})" if free else ""
+    try:
+        free = shutil.disk_usage(folder if folder.exists() else folder.parent).free
+    except OSError:
+        return ""
+    return f" ({free:,} bytes free there)"
