@@ -41,14 +41,9 @@ class Parity(SyntheticTask):
     settings_class = ParitySettings
     settings: ParitySettings
 
-    @property
-    def io(self) -> IO:
-        return IO("tokens", 2, "classes", 2, "per-sequence")
-
-    @property
-    def metrics(self) -> tuple[Metric, ...]:
-        return (Metric("accuracy", "%", False, 50.0, percent),
-                Metric("nll", "nats", True, math.log(2)))
+    io = IO("tokens", 2, "classes", 2, "per-sequence")
+    metrics = (Metric("accuracy", "%", False, 50.0, percent),
+               Metric("nll", "nats", True, math.log(2)))
 
     def _lengths(self, rng: np.random.Generator, n: int) -> np.ndarray:
         s = self.settings

@@ -81,15 +81,10 @@ class Reber(SyntheticTask):
     settings_class = ReberSettings
     settings: ReberSettings
 
-    @property
-    def io(self) -> IO:
-        return IO("features", 7, "multilabel", 7, "per-step")
-
-    @property
-    def metrics(self) -> tuple[Metric, ...]:
-        return (Metric("nll", "nats/step", True, 7 * math.log(2)),
-                Metric("remembered", "%", False, 50.0, percent),
-                Metric("solved", "%", False, 0.0, percent))
+    io = IO("features", 7, "multilabel", 7, "per-step")
+    metrics = (Metric("nll", "nats/step", True, 7 * math.log(2)),
+               Metric("remembered", "%", False, 50.0, percent),
+               Metric("solved", "%", False, 0.0, percent))
 
     def _generate(self, rng: np.random.Generator, n: int, heldout: bool) -> Arrays:
         s = self.settings

@@ -118,14 +118,7 @@ class MUT1Cell(_Mutant):
         r_all = gx[..., n: 2 * n] + b_r
         xh_all = torch.tanh(self._raw(x, gx)) + b_h
         w_hr_t, w_hh_t = (w.transpose(1, 2) for w in self.param("weight_h").split(n, 1))
-        h = state[0]
-        outputs = []
-        for z, r_x, xh in zip(z_all.unbind(0), r_all.unbind(0), xh_all.unbind(0)):
-            r = torch.sigmoid(torch.baddbmm(r_x, h, w_hr_t))
-            candidate = torch.tanh(torch.baddbmm(xh, r * h, w_hh_t))
-            h = torch.addcmul(h, z, candidate - h)
-            outputs.append(h)
-        return torch.stack(outputs), (h,)
+        return _reset_gated_steps(state[0], z_all, r_all, w_hr_t, xh_all, w_hh_t)
 
 
 @register("mut2", family="mut", paper=_PAPER,
@@ -160,15 +153,7 @@ class MUT2Cell(_Mutant):
         xh_all = gx[..., n: 2 * n] + b_h
         w_h = self.param("weight_h")
         w_zr_t, w_hh_t = w_h[:, : 2 * n].transpose(1, 2), w_h[:, 2 * n:].transpose(1, 2)
-        h = state[0]
-        outputs = []
-        for zr_x, xh in zip(zr_all.unbind(0), xh_all.unbind(0)):
-            zr = torch.sigmoid(torch.baddbmm(zr_x, h, w_zr_t))
-            z, r = zr[..., :n], zr[..., n:]
-            candidate = torch.tanh(torch.baddbmm(xh, r * h, w_hh_t))
-            h = torch.addcmul(h, z, candidate - h)
-            outputs.append(h)
-        return torch.stack(outputs), (h,)
+        return _reset_gated_steps(state[0], None, zr_all, w_zr_t, xh_all, w_hh_t)
 
 
 @register("mut3", family="mut", paper=_PAPER,
@@ -204,3 +189,20 @@ class MUT3Cell(_Mutant):
             h = torch.addcmul(h, z, candidate - h)
             outputs.append(h)
         return torch.stack(outputs), (h,)
+
+
+def _reset_gated_steps(h: Tensor, z_all: Tensor | None, gates_x: Tensor, w_gates_t: Tensor,
+                       xh_all: Tensor, w_hh_t: Tensor) -> tuple[Tensor, State]:
+    """The step loop MUT1 and MUT2 share (torch backend), over ``[T, K, B, ·]`` inputs:
+    the gates that read h' are σ(gates_x + h' W_gates) (r alone when the update gate ``z_all``
+    does not read h', as in MUT1; else z then r, as in MUT2), then
+    h = h' + z ⊙ (tanh(xh + (r ⊙ h') W_hh) - h')."""
+    n = h.shape[-1]
+    outputs = []
+    for t, (g_x, xh) in enumerate(zip(gates_x.unbind(0), xh_all.unbind(0))):
+        gates = torch.sigmoid(torch.baddbmm(g_x, h, w_gates_t))
+        z, r = (z_all[t], gates) if z_all is not None else (gates[..., :n], gates[..., n:])
+        candidate = torch.tanh(torch.baddbmm(xh, r * h, w_hh_t))
+        h = torch.addcmul(h, z, candidate - h)
+        outputs.append(h)
+    return torch.stack(outputs), (h,)
