@@ -28,7 +28,8 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from results.findings import REFERENCE, median_shares  # noqa: E402
-from results.plots import DPI, PALETTE  # noqa: E402
+from results.plot_kit import save as _save  # noqa: E402
+from results.plots import PALETTE  # noqa: E402
 
 # how each verdict against lstm is marked above its box
 MARKS = {"worse": ("*", "tab:red"), "better": ("+", "tab:green"),
@@ -60,13 +61,6 @@ def _order(data: pd.DataFrame, lower: bool) -> list[str]:
     medians = data.groupby("variant")["value"].median().sort_values(ascending=lower)
     rest = [str(v) for v in medians.index if v != REFERENCE]
     return ([REFERENCE] if REFERENCE in medians.index else []) + rest
-
-
-def _save(figure: plt.Figure, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    figure.savefig(path, dpi=DPI, bbox_inches="tight")
-    plt.close(figure)
-    return path
 
 
 def _grid(k: int, width: float = 2.6, height: float = 2.2, sharey: bool = True
@@ -301,7 +295,9 @@ def trained(trials: pd.DataFrame, folder: Path, threshold: float, min_lr: float
         ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))
         ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"1e{v:.0f}"))
         ax.tick_params(labelbottom=True, labelsize=7)
-    figure.supxlabel("learning rate (log scale; red: the smallest compared)")
+    # one row of short panels: the figure's title and label clear the panels' own only
+    # when set outside them (the tight bounding box keeps them in the picture)
+    figure.supxlabel("learning rate (log scale; red: the smallest compared)", y=-0.06)
     figure.suptitle(f"trials that trained (beat chance by {threshold:.0%} of it: dashed) "
-                    "against the learning rate")
+                    "against the learning rate", y=1.06)
     return _save(figure, folder / "trained.png")

@@ -10,23 +10,18 @@ so they cannot drift apart.
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 import platform
 from importlib import metadata
 from pathlib import Path
-from typing import Any, Mapping, Union
+from typing import Any, Mapping
 
 import numpy as np
 import pandas as pd
 
-from results import cost, findings, findings_plots as plots, stats
+from results import cost, findings, findings_plots as plots, glance_plot, stats
+from results.document import Block, to_html, to_md
 from results.findings import Finding, Importance
-from results.summary import to_markdown
-
-# a block of the report: (kind, payload); kinds h1/h2/h3/p (text), table (frame), img (path)
-Block = tuple[str, Union[str, pd.DataFrame, Path]]
 LEGEND = (f"Comparisons are paired on the draws both cells trained on (learning rate ≥ "
           f"{findings.COMPARE_MIN_LR:g}): diff is the mean difference against the reference in "
           "units of the reference's gain over chance (positive: worse), [low, high] its 90 % "
@@ -96,6 +91,7 @@ def _blocks(trials: pd.DataFrame, tests: pd.DataFrame, importance: Importance,
               f"search seed {provenance.get('search seed', '?')}; α = {settings['alpha']}, "
               f"at least {settings['min_trials']} paired draws per test. {LEGEND}"),
         ("table", verdict_table(results)),
+        *glance_plot.section(trials, figures, "trials", "trial"),
         ("h2", "Which trials trained"),
         ("p", f"A trial trained when its test metric beat chance by {findings.TRAINED:.0%} of "
               "the chance level. Share of trials that trained, per task and variant: all "
@@ -223,57 +219,3 @@ def _readable(frame: pd.DataFrame) -> pd.DataFrame:
     """Evidence for a document: tuples joined, booleans as yes/no."""
     return frame.map(lambda v: " × ".join(map(str, v)) if isinstance(v, tuple)
                      else ("yes" if v else "no") if isinstance(v, (bool, np.bool_)) else v)
-
-
-# ---------------------------------------------------------------- rendering
-
-def to_md(blocks: list[Block], out: Path) -> str:
-    """The blocks as GitHub Markdown, images linked relative to ``out``."""
-    lines: list[str] = []
-    for kind, payload in blocks:
-        if kind in ("h1", "h2", "h3"):
-            lines += ["#" * int(kind[1]) + " " + str(payload), ""]
-        elif kind == "p":
-            lines += [str(payload), ""]
-        elif kind == "table":
-            assert isinstance(payload, pd.DataFrame)
-            escaped = payload.map(lambda v: v.replace("|", "\\|") if isinstance(v, str) else v)
-            lines += [to_markdown(escaped), ""]
-        elif kind == "img":
-            assert isinstance(payload, Path)
-            lines += [f"![{payload.stem}]({payload.relative_to(out).as_posix()})", ""]
-    return "\n".join(lines)
-
-
-def to_html(blocks: list[Block]) -> str:
-    """One self-contained page: the same blocks, figures inlined as base64 PNG."""
-    parts = []
-    title = "Findings"
-    for kind, payload in blocks:
-        if kind in ("h1", "h2", "h3"):
-            title = str(payload) if kind == "h1" else title
-            parts.append(f"<{kind}>{html.escape(str(payload))}</{kind}>")
-        elif kind == "p":
-            text = html.escape(str(payload))
-            parts.append("<p>" + _bold(text) + "</p>")
-        elif kind == "table":
-            assert isinstance(payload, pd.DataFrame)
-            parts.append(payload.to_html(index=False, float_format=lambda v: f"{v:.4g}",
-                                         na_rep=""))
-        elif kind == "img":
-            assert isinstance(payload, Path)
-            data = base64.b64encode(payload.read_bytes()).decode()
-            parts.append(f'<figure><img alt="{html.escape(payload.stem)}" '
-                         f'src="data:image/png;base64,{data}"></figure>')
-    style = ("body{font-family:sans-serif;max-width:80em;margin:auto}"
-             "table{border-collapse:collapse;font-size:90%}"
-             "td,th{border:1px solid #ccc;padding:2px 6px}img{max-width:100%}")
-    return (f"<!doctype html><meta charset='utf-8'><title>{html.escape(title)}</title>"
-            f"<style>{style}</style><body>" + "\n".join(parts) + "</body>")
-
-
-def _bold(text: str) -> str:
-    """Markdown's **x** as <strong>x</strong> (the only markup the paragraphs use)."""
-    pieces = text.split("**")
-    return "".join(p if i % 2 == 0 else f"<strong>{p}</strong>"
-                   for i, p in enumerate(pieces))

@@ -1,13 +1,13 @@
-"""The report: per task a table of variants, the figures, and where the numbers come from.
+"""The report: at a glance first, then per task a table of variants, the figures, and where
+the numbers come from.
 
 Built from the storage alone (``report.md``, and ``report.html`` with the figures inlined),
-next to the tables as Parquet and CSV.
+next to the tables as Parquet and CSV. Both documents render from one list of blocks
+(``results.document``), so the page a browser shows says what the Markdown says.
 """
 
 from __future__ import annotations
 
-import base64
-import html
 import json
 from pathlib import Path
 from typing import Any
@@ -15,8 +15,9 @@ from typing import Any
 import optuna
 import pandas as pd
 
-from results import frames, plots
-from results.summary import task_table, to_markdown
+from results import document, frames, glance, glance_plot, plots
+from results.document import Block
+from results.summary import glossary, task_table
 
 
 def build(studies: list[optuna.Study], name: str, out_dir: str | Path) -> Path:
@@ -31,9 +32,9 @@ def build(studies: list[optuna.Study], name: str, out_dir: str | Path) -> Path:
     grid = _grid_of(studies)
     if grid is not None:
         (out / "resolved_config.json").write_text(json.dumps(grid, indent=2))
-    markdown = render(name, runs, figures, out, grid)
-    (out / "report.md").write_text(markdown)
-    (out / "report.html").write_text(to_html(name, runs, figures, grid))
+    blocks = report_blocks(name, runs, figures, out, grid)
+    (out / "report.md").write_text(document.to_md(blocks, out))
+    (out / "report.html").write_text(document.to_html(blocks))
     return out / "report.md"
 
 
@@ -51,43 +52,58 @@ def tables(runs: pd.DataFrame) -> dict[str, pd.DataFrame]:
         if len(runs) else {}
 
 
-def render(name: str, runs: pd.DataFrame, figures: list[Path], out: Path,
-           grid: dict[str, Any] | None) -> str:
-    lines = [f"# Report: {name}", ""]
+def report_blocks(name: str, runs: pd.DataFrame, figures: list[Path], out: Path,
+                  grid: dict[str, Any] | None) -> list[Block]:
+    """The report, top to bottom: the run count, the at-a-glance figure and table, a table
+    per task (with what its columns mean), the figures, the kept models, the inspected
+    models where ``harness inspect`` wrote them, the provenance."""
     status = runs["status"].value_counts().to_dict() if len(runs) else {}
-    lines += [f"Runs: {len(runs)} ({', '.join(f'{v} {k}' for k, v in status.items())}).", ""]
-    for task, table in tables(runs).items():
-        if table.empty:
-            continue
+    blocks: list[Block] = [
+        ("h1", f"Report: {name}"),
+        ("p", f"Runs: {len(runs)} ({', '.join(f'{v} {k}' for k, v in status.items())}).")]
+    blocks += glance_plot.section(glance.from_runs(runs), out / "figures", "seeds", "seed")
+    per_task = {task: table for task, table in tables(runs).items() if not table.empty}
+    if per_task:
+        blocks += [("h2", "Per task"),
+                   ("p", "One table per task, the variants best first. The columns:"),
+                   ("table", glossary(list(next(iter(per_task.values())).columns)))]
+    for task, table in per_task.items():
         metric = runs.loc[runs["task"] == task, "metric"].dropna().iloc[0]
         better = "lower" if bool(runs.loc[runs["task"] == task, "lower_is_better"].iloc[0]) \
             else "higher"
-        lines += [f"## {task}: test {metric} ({better} is better)", "", to_markdown(table), ""]
+        blocks += [("h2", f"{task}: test {metric} ({better} is better)"), ("table", table)]
+    if figures:
+        blocks.append(("h2", "Figures"))
     for path in figures:
-        lines += [f"![{path.stem}]({path.relative_to(out).as_posix()})", ""]
-    lines += kept_models(runs)
-    lines += ["## Provenance", "", to_markdown(provenance(runs)), ""]
+        blocks += [("h3", plots.CAPTIONS.get(path.stem, (path.stem, ""))[0]),
+                   ("p", plots.CAPTIONS.get(path.stem, ("", ""))[1]), ("img", path)]
+    blocks += kept_models(runs)
+    from results.inspection import section  # harness inspect's outputs, where written
+    inspected = section(out)
+    blocks += [("md", "\n".join(inspected))] if inspected else []
+    blocks += [("h2", "Provenance"), ("table", provenance(runs))]
     if grid is not None:
-        lines += ["Configuration: `resolved_config.json`.", ""]
-    return "\n".join(lines)
+        blocks += [("p", "Configuration (`resolved_config.json`):"),
+                   ("pre", json.dumps(grid, indent=2))]
+    return blocks
 
 
-def kept_models(runs: pd.DataFrame) -> list[str]:
+def kept_models(runs: pd.DataFrame) -> list[Block]:
     """Where the runs' models are, and how to reload one."""
     if "model" not in runs:
         return []
     kept = runs.dropna(subset=["model"])
     if kept.empty:
-        return ["## Kept models", "", "No run of this grid kept its model (run with "
-                "`--no-models`, or stored by an earlier version).", ""]
+        return [("h2", "Kept models"), ("p", "No run of this grid kept its model (run with "
+                "`--no-models`, or stored by an earlier version).")]
     folders = sorted({str(Path(m).parent) for m in kept["model"]})
     size = kept["model_bytes"].astype(float)
-    return ["## Kept models", "",
-            f"{len(kept)} of {len(runs)} runs keep their best-validation weights "
-            f"({size.sum() / 2**20:.1f} MB, {size.median() / 2**10:.0f} KB a run) in "
-            f"{', '.join(f'`{f}`' for f in folders)}; `runs.csv` names each run's file "
-            "(column `model`). Reload one with `harness.queue.kept_models.load(PATH)` (and "
-            "`kept_models.rescore` to score it again).", ""]
+    return [("h2", "Kept models"),
+            ("p", f"{len(kept)} of {len(runs)} runs keep their best-validation weights "
+                  f"({size.sum() / 2**20:.1f} MB, {size.median() / 2**10:.0f} KB a run) in "
+                  f"{', '.join(f'`{f}`' for f in folders)}; `runs.csv` names each run's file "
+                  "(column `model`). Reload one with `harness.queue.kept_models.load(PATH)` "
+                  "(and `kept_models.rescore` to score it again).")]
 
 
 def provenance(runs: pd.DataFrame) -> pd.DataFrame:
@@ -97,21 +113,3 @@ def provenance(runs: pd.DataFrame) -> pd.DataFrame:
     rows = [(k, ", ".join(sorted(map(str, runs[k].dropna().unique())))) for k in keys
             if k in runs]
     return pd.DataFrame(rows, columns=["what", "value"])
-
-
-def to_html(name: str, runs: pd.DataFrame, figures: list[Path],
-            grid: dict[str, Any] | None) -> str:
-    """A single self-contained page: the same tables, the figures inlined as base64."""
-    parts = [f"<h1>Report: {html.escape(name)}</h1>"]
-    for task, table in tables(runs).items():
-        if not table.empty:
-            parts += [f"<h2>{html.escape(task)}</h2>",
-                      table.to_html(index=False, float_format=lambda v: f"{v:.4g}")]
-    for path in figures:
-        data = base64.b64encode(path.read_bytes()).decode()
-        parts.append(f'<h3>{html.escape(path.stem)}</h3><img src="data:image/png;base64,{data}">')
-    parts += ["<h2>Provenance</h2>", provenance(runs).to_html(index=False)]
-    if grid is not None:
-        parts.append(f"<pre>{html.escape(json.dumps(grid, indent=2))}</pre>")
-    return ("<!doctype html><meta charset='utf-8'><title>" + html.escape(name) +
-            "</title><body style='font-family:sans-serif'>" + "\n".join(parts) + "</body>")

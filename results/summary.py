@@ -1,15 +1,39 @@
-"""Per-task tables of variants: median metric, chance, gap to chance, seeds, speed."""
+"""Per-task tables of variants (median metric with its interval, chance, gap to chance,
+seeds, speed), what their columns mean, and the lines a grid ends with."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
+
+from results import intervals
+from results.numbers import cell
+
+
+GLOSSARY = {
+    "median": "the median over seeds of the test metric (a diverged run counts at chance, "
+              "as recorded); the rows are sorted by it, best first",
+    "low, high": "the 95 % bootstrap interval of that median over seeds (percentile "
+                 f"interval, {intervals.RESAMPLES:,} resamples, fixed seed): rows whose "
+                 "intervals overlap could swap places with other seeds",
+    "best": "the best seed's test metric",
+    "chance": "the metric of a model that ignores its input (the task's chance level)",
+    "gap": "how far the median is from chance in the good direction: positive is better "
+           "than chance, in the metric's units",
+    "seeds": "runs (seeds) of the variant on the task that finished",
+    "diverged": "how many of them diverged (their loss exploded; scored at chance)",
+    "steps×batch/s": "training throughput: the median run's time steps × batch per second "
+                     "(in a population, each run's share of the stack's rate)",
+    "params": "the recurrent cell's parameter count",
+    "backend": "the cell's implementation: native (fused kernel) or generic (autograd)",
+}
 
 
 def task_table(runs: pd.DataFrame, task: str) -> pd.DataFrame:
-    """Variants on ``task`` sorted best first by median test metric (diverged runs count at
-    chance, as they are recorded). ``gap`` is how far the median is from chance in the good
-    direction: positive means better than chance. ``steps×batch/s`` is the median trial's
-    own rate (in a population, each trial's share of the stack's)."""
+    """Variants on ``task`` sorted best first by median test metric, with the median's
+    bootstrap interval over seeds (``low``, ``high``): a ranking of a few seeds is only as
+    firm as those intervals are apart. Columns are defined in :data:`GLOSSARY`."""
     done = runs[(runs["task"] == task) & runs["status"].isin(["complete", "diverged"])]
     if done.empty:
         return pd.DataFrame()
@@ -20,23 +44,57 @@ def task_table(runs: pd.DataFrame, task: str) -> pd.DataFrame:
         diverged=("status", lambda s: int((s == "diverged").sum())),
         **{"steps×batch/s": ("steps×batch/s", "median")}, params=("cell_parameters", "first"),
         backend=("backend", "first"))
+    bounds = done.groupby("variant")["test"].apply(
+        lambda s: intervals.median_interval(s.to_numpy(dtype=float)))
+    table["low"], table["high"] = zip(*bounds.reindex(table.index))
     table["gap"] = (table["chance"] - table["median"]) if lower else \
         (table["median"] - table["chance"])
     table = table.sort_values("median", ascending=lower)
-    columns = ["median", "best", "chance", "gap", "seeds", "diverged", "steps×batch/s",
-               "params", "backend"]
+    columns = ["median", "low", "high", "best", "chance", "gap", "seeds", "diverged",
+               "steps×batch/s", "params", "backend"]
     return table[columns].reset_index()
 
 
-def to_markdown(frame: pd.DataFrame, floats: str = "{:.4g}") -> str:
-    """A GitHub Markdown table (no extra dependency)."""
-    def cell(v: object) -> str:
-        if isinstance(v, float):
-            if pd.isna(v):
-                return ""
-            return f"{v:,.0f}" if abs(v) >= 1e4 else floats.format(v)
-        return str(v)
+def glossary(columns: list[str] | None = None) -> pd.DataFrame:
+    """The task tables' columns and what they mean (those of ``columns`` only, if given):
+    a name such as ``gap`` is not self-explaining."""
+    rows = [(k, v) for k, v in GLOSSARY.items()
+            if columns is None or any(c in columns for c in k.split(", "))]
+    return pd.DataFrame(rows, columns=["column", "meaning"])
 
+
+def closing_summary(name: str, runs: pd.DataFrame, wall_seconds: float, report: Path) -> str:
+    """The lines a grid ends with: its wall time, how many runs are done (and of those,
+    diverged), failed or left, and where the report is, Markdown and HTML (``report`` is
+    ``report.md``; ``report.html`` lies next to it). ``runs`` is the grid's runs frame
+    (``results.frames.runs_frame``), ``wall_seconds`` what the command took."""
+    status = runs["status"].value_counts() if len(runs) else pd.Series(dtype=int)
+    done = int(status.get("complete", 0) + status.get("diverged", 0))
+    failed = int(status.get("failed", 0))
+    left = len(runs) - done - failed
+    parts = [f"{done} done ({int(status.get('diverged', 0))} diverged)"]
+    parts += [f"{failed} failed"] if failed else []
+    parts += [f"{left} not finished"] if left else []
+    html_path = Path(report).with_suffix(".html")
+    return "\n".join([f"grid {name} finished in {duration(wall_seconds)}: {len(runs)} runs, "
+                      f"{', '.join(parts)}.",
+                      f"report: {report}",
+                      f"        {html_path} (open in a browser)"])
+
+
+def duration(seconds: float) -> str:
+    """``42 s``, ``3 min 05 s``, ``1 h 02 min``: a wall time at the precision that matters."""
+    seconds = max(0, round(seconds))
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    if hours:
+        return f"{hours} h {minutes:02d} min"
+    return f"{minutes} min {secs:02d} s" if minutes else f"{secs} s"
+
+
+def to_markdown(frame: pd.DataFrame) -> str:
+    """A GitHub Markdown table (no extra dependency), numbers as ``numbers.cell`` spells
+    them."""
     header = "| " + " | ".join(map(str, frame.columns)) + " |"
     rule = "|" + "|".join("---" for _ in frame.columns) + "|"
     body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(False)]

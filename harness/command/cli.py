@@ -14,6 +14,7 @@ import tasks
 import variants
 from harness.plans import plugins
 from harness.queue import signals, storage_url
+from harness.command.cli_sample import add_arguments as sample_arguments
 from harness.command.table import format_table
 
 # Runs trained at once as one stacked model by a grid worker: large enough to amortise the
@@ -142,6 +143,18 @@ def cmd_models(args: argparse.Namespace) -> int:
     return models(args)
 
 
+def cmd_inspect(args: argparse.Namespace) -> int:
+    from harness.command.cli_inspect import cmd_inspect as inspect
+
+    return inspect(args)
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from harness.command.cli_sample import cmd_sample as sample
+
+    return sample(args)
+
+
 def cmd_dashboard(args: argparse.Namespace) -> int:
     from harness.command.dashboard import cmd_dashboard as dashboard
 
@@ -236,6 +249,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--population", type=int, default=16, metavar="K",
                    help="also time K trials of each cell as one stacked model against K "
                         "runs one after another, at 32,50,32,64 (default 16; 0 skips)")
+    p.add_argument("--runs", action="store_true",
+                   help="instead: train one population of each task at the default "
+                        "profile's settings and show where a trial-step's time goes (data, "
+                        "forward, backward, optimiser, evaluation, bookkeeping)")
+    p.add_argument("--tasks", help="with --runs: comma-separated tasks (default: the default "
+                   "profile's)")
+    p.add_argument("--steps", type=_positive_int, metavar="N",
+                   help="with --runs: steps trained per task (default 30)")
     p.add_argument("--json", help="write the results here (a baseline for --compare)")
     p.add_argument("--compare", metavar="BASELINE", help="fail if a ratio got worse")
     p.add_argument("--tolerance", type=float, default=0.25,
@@ -311,6 +332,28 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--rescore", action="store_true", help="reload each and score it again: "
                    "exit 1 unless every one gives its run's stored test metrics exactly")
     p.set_defaults(handler=cmd_models)
+
+    p = commands.add_parser("sample", help="text, a chorale (MIDI) or held-out answers from "
+                            "a kept model")
+    sample_arguments(p, _positive_int)
+    p.set_defaults(handler=cmd_sample)
+
+    p = commands.add_parser("inspect", help="look inside trained cells: gate saturation, "
+                            "gates and states over time, units that track the text")
+    p.add_argument("--study", default="grid-default",
+                   help="its best kept run per variant and task (default grid-default)")
+    p.add_argument("--storage", help="journal file or database URL (default "
+                   "$HARNESS_STORAGE, else outputs/harness.journal)")
+    p.add_argument("--variants", help="comma-separated variants (default: all in the study)")
+    p.add_argument("--tasks", help="comma-separated tasks (default: all in the study)")
+    p.add_argument("--model", action="append", metavar="FILE",
+                   help="a kept model's file instead of a study (repeatable)")
+    p.add_argument("--steps", type=_positive_int, metavar="T",
+                   help="steps of a language model's passage (default 200; other tasks: "
+                        "their first held-out batch)")
+    p.add_argument("--out", help="folder (default outputs/STUDY/inspect, with --model "
+                   "outputs/inspect)")
+    p.set_defaults(handler=cmd_inspect)
 
     p = commands.add_parser("dashboard", help="browse the storage in optuna-dashboard "
                             "(pip install -e '.[dashboard]')")

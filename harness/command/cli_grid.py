@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -16,10 +17,11 @@ from harness.queue.outage import ride_out
 from harness.training.train import RunResult, summary_line
 from results import record, report_folder
 from results import report as reports
-from results.summary import task_table, to_markdown
+from results.summary import closing_summary, task_table, to_markdown
 
 
 def cmd_grid(args: argparse.Namespace) -> int:
+    started = time.monotonic()
     spec = grid.from_command(args.profile, args.variants, args.tasks, args.seeds, args.config,
                              args.set)
     study_name = args.study or f"grid-{spec.profile}"
@@ -64,7 +66,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
         return stopped
     for error in prepared.failures():
         print(f"failed run: {error}", file=sys.stderr)
-    return ride_out(lambda: _write_report(prepared.studies, study_name, args.out),
+    return ride_out(lambda: _write_report(prepared.studies, study_name, args.out, started),
                     "writing the report")
 
 
@@ -181,7 +183,10 @@ def cmd_report(args: argparse.Namespace) -> int:
     return _write_report(studies, args.study, args.out)
 
 
-def _write_report(studies: list, name: str, out: str | None) -> int:
+def _write_report(studies: list, name: str, out: str | None,
+                  started: float | None = None) -> int:
+    """Build the report and print its tables; a grid (``started``: when its command began)
+    ends with its summary line and both reports' paths."""
     folder = Path(out or Path(storage_url.OUTPUT) / name)
     path = report_folder.write(folder, lambda staging: reports.build(studies, name, staging))
     runs = reports.frames.runs_frame(studies)
@@ -190,5 +195,6 @@ def _write_report(studies: list, name: str, out: str | None) -> int:
         if not table.empty:
             print(f"\n{task} (test {runs.loc[runs['task'] == task, 'metric'].dropna().iloc[0]})")
             print(to_markdown(table))
-    print(f"\nreport: {path}")
+    print("\n" + (closing_summary(name, runs, time.monotonic() - started, path)
+                  if started is not None else f"report: {path}"))
     return 0

@@ -11,6 +11,7 @@ before it serves.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
@@ -42,6 +43,9 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     host, port = server.server_address[:2]
     print(f"optuna-dashboard on http://{host}:{port}/ for {len(summaries)} studies in "
           f"{storage_url.shown(args.storage)} (Ctrl-C stops it)", flush=True)
+    # SIGTERM ends it at once (it holds nothing to put back): raised as an exception, as the
+    # other commands take it, it would land in a request's handler, which logs it and serves on
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

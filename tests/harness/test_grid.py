@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -74,13 +75,17 @@ def test_smoke_grid_end_to_end_then_report_from_storage_alone(tmp_path: Path) ->
     assert "68 runs (17 variants × 4 tasks × 1 seeds); 0 done, 68 to run" in result.stderr
     runs = pd.read_parquet(tmp_path / "out" / "runs.parquet")
     assert len(runs) == 68 and set(runs["status"]) <= {"complete", "diverged"}
+    diverged = (runs["status"] == "diverged").sum()
+    assert re.search(r"grid grid-smoke finished in [^:]+: 68 runs, 68 done "
+                     + re.escape(f"({diverged} diverged).\nreport: out/report.md\n")
+                     + r" +out/report\.html", result.stdout), result.stdout
     assert runs.groupby("task")["variant"].nunique().eq(17).all()
     assert runs["steps×batch/s"].gt(0).all() and runs["key"].nunique() == 68
     curves = pd.read_parquet(tmp_path / "out" / "curves.parquet")
     assert {"train_loss", "grad_norm", "valid_mse", "valid_accuracy"} <= set(curves["name"])
     figures = sorted(p.name for p in (tmp_path / "out" / "figures").iterdir())
-    assert figures == ["final_metric.png", "grad_norm.png", "gradient_through_time.png",
-                       "throughput.png", "train_loss.png"]
+    assert figures == ["at_a_glance.png", "final_metric.png", "grad_norm.png",
+                       "gradient_through_time.png", "throughput.png", "train_loss.png"]
     report = (tmp_path / "out" / "report.md").read_text()
     assert "## parity: test accuracy (higher is better)" in report and "| lstm |" in report
     assert json.loads((tmp_path / "out" / "resolved_config.json").read_text())["profile"] == \

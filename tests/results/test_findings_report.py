@@ -57,7 +57,7 @@ def test_files_and_figures_are_written(full: tuple[Path, pd.DataFrame]) -> None:
     assert figures == ({f"{kind}_{task}.png" for task in REPORT_TASKS
                         for kind in ("box", "lr", "importance", "lr_hidden")}
                        | {f"finding_{k}.png" for k in (2, 3, 8, 10)}  # 6, 7, 9: no variants
-                       | {"trained.png"})
+                       | {"trained.png", "at_a_glance.png"})
 
 
 def test_verdict_table_comes_first_with_the_ten_verdicts(
@@ -72,10 +72,13 @@ def test_verdict_table_comes_first_with_the_ten_verdicts(
     assert [row[2] for row in first[1:]].count("Jozefowicz et al. 2015") == 3
     # then a section per finding, in order, the per-task summaries, the provenance
     headings = re.findall(r"^## (.*)$", markdown, flags=re.M)
-    assert headings[0] == "Which trials trained"
-    assert [h.split(".")[0] for h in headings[1:11]] == [str(k) for k in range(1, 11)]
-    assert headings[11:] == ["Per-task summaries", "Provenance"]
-    trained = _tables(markdown)[1]
+    assert headings[:2] == ["At a glance", "Which trials trained"]
+    assert [h.split(".")[0] for h in headings[2:12]] == [str(k) for k in range(1, 11)]
+    assert headings[12:] == ["Per-task summaries", "Provenance"]
+    glance = _tables(markdown)[1]
+    assert glance[0] == ["variant", "score [95 % CI]", *sorted(REPORT_TASKS)]
+    assert sorted(row[0] for row in glance[1:]) == sorted(("lstm", *VARIANTS))
+    trained = _tables(markdown)[2]
     assert trained[0][:4] == ["task", "variant", "trained", "lr ≥ 0.0001"]
     assert [row[1] for row in trained[1:]].count("all") == len(REPORT_TASKS)
     assert "sqlite:///runs.db" in markdown and "greff-music" in markdown
@@ -106,7 +109,7 @@ def test_html_is_self_contained(full: tuple[Path, pd.DataFrame]) -> None:
     page = (folder / "findings.html").read_text()
     markdown = (folder / "findings.md").read_text()
     embedded = re.findall(r'src="data:image/png;base64,([^"]+)"', page)
-    assert len(embedded) == markdown.count("![") == 13
+    assert len(embedded) == markdown.count("![") == 14  # 13 of the findings, at a glance
     assert base64.b64decode(embedded[0])[:8] == b"\x89PNG\r\n\x1a\n"
     assert "figures/" not in page  # nothing to fetch next to the file
     assert page.count("<table") == markdown.count("\n|---")
