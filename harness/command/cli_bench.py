@@ -7,11 +7,14 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
+import tasks
 import variants
 from harness.command.table import format_table
 
 if TYPE_CHECKING:
     from harness.gates.bench import Row
+    from harness.gates.runs import Breakdown
+    from harness.plans.config import RunConfig
 
 MEASUREMENTS = 3  # --compare fails a cell only when every one of up to three runs finds it slower
 
@@ -26,6 +29,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from harness.gates import bench, speed_gate
     from harness.training.train import resolve_device
 
+    if getattr(args, "runs", False):
+        return cmd_bench_runs(args)
     device = resolve_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -85,6 +90,120 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if baseline is not None:
         return _gate(rows, baseline, args, measure)
     return 0
+
+
+RUN_STEPS = 30  # default --steps of --runs: all six tasks in well under a minute on 2 cores
+
+
+def run_configs(task: str, variant: str, population: int, steps: int,
+                device: str) -> list[RunConfig]:
+    """One population of ``task`` at the default profile's settings, ``steps`` long, without
+    early stopping (every step is trained; validation at least at the last step)."""
+    import dataclasses
+
+    from harness.plans import grid
+
+    spec = grid.resolve("default", [variant], [task], population)
+    return [dataclasses.replace(c, steps=steps, sequences=None, patience=None, device=device)
+            for c in spec.runs()]
+
+
+def cmd_bench_runs(args: argparse.Namespace) -> int:
+    """``bench --runs``: where a trial-step's time goes, one population per task at the
+    default profile's settings; a gate on each task's step ratio with --compare."""
+    import platform
+
+    import torch
+
+    from harness.command.cli import DEFAULT_POPULATION
+    from harness.gates import runs
+    from harness.plans.grid import split_names
+    from harness.plans.profiles import PROFILES
+    from harness.training.phases import ALL
+    from harness.training.train import resolve_device
+
+    device = resolve_device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    names = split_names(args.variants) or ["lstm"]
+    for name in names:
+        variants.info(name)
+    chosen = split_names(getattr(args, "tasks", None)) or list(PROFILES["default"]["tasks"])
+    for task in chosen:
+        tasks.info(task)  # an unknown name fails here; a task whose data is missing is skipped
+    steps = getattr(args, "steps", None) or RUN_STEPS
+    population = DEFAULT_POPULATION
+    baseline = runs.load(args.compare, torch.get_num_threads()) if args.compare else None
+
+    def measure(task: str, variant: str) -> runs.Breakdown:
+        return runs.measure(run_configs(task, variant, population, steps, args.device),
+                            device)
+
+    rows: list[runs.Breakdown] = []
+    for task in chosen:
+        for variant in names:
+            try:
+                rows.append(measure(task, variant))
+            except (LookupError, FileNotFoundError, OSError) as error:  # data not there
+                print(f"\n{task} / {variant}: skipped ({error})", file=sys.stderr)
+                continue
+            _print_breakdown(rows[-1], ALL)
+    print(f"\nall tasks ({', '.join(names)}, population {population}, {steps} steps, "
+          f"{torch.get_num_threads()} threads on {device.type}, first {runs.WARMUP} steps "
+          "left out, evaluation charged at the profile's eval_every); shares of the loop's "
+          "time; "
+          "cells: forward + backward of the cells alone, timed apart on the last batch; "
+          f"step ratio: loop time per step / {runs.REFERENCE} forward + backward at the "
+          "first batch's shape, timed before every step)")
+    header = ("task", "trial-steps/s", *ALL, "cells", "step ratio")
+    print(format_table(header, [(r.task if len(names) == 1 else r.key,
+                                 f"{r.trial_steps_per_s:,.1f}",
+                                 *(f"{r.shares[k]:.1%}" for k in ALL),
+                                 f"{r.cell_share:.1%}", f"{r.step_ratio:.2f}")
+                                for r in rows], right=header[1:]))
+    if args.json:
+        runs.save(rows, args.json, {"torch": torch.__version__, "device": device.type,
+                                    "threads": torch.get_num_threads(),
+                                    "machine": platform.machine(), "steps": steps,
+                                    "population": population})
+    if baseline is None:
+        return 0
+    verdict = runs.judge(rows, baseline, args.tolerance)
+    for _ in range(MEASUREMENTS - 1):  # a burst of load is not a regression
+        if verdict.passed:
+            break
+        print(f"over the tolerance: {', '.join(sorted(verdict.slower))}; measuring them "
+              "again", file=sys.stderr)
+        rows = [runs.best_of(r, measure(r.task, r.variant)) if r.key in verdict.slower
+                else r for r in rows]
+        verdict = runs.judge(rows, baseline, args.tolerance)
+    for line in verdict.uncompared:
+        print(f"not compared: {line}", file=sys.stderr)
+    for line in verdict.slower.values():
+        print(f"slower: {line}", file=sys.stderr)
+    if not verdict.passed:
+        return 1
+    print(f"no task's training step slower than {args.compare} by more than "
+          f"{args.tolerance:.0%} (step ratios)")
+    return 0
+
+
+def _print_breakdown(r: Breakdown, phases: tuple[str, ...]) -> None:
+    """One task's phases: seconds, shares, milliseconds per step; the cells and the ratio."""
+    print(f"\n{r.task} / {r.variant}: population {r.population}, {r.steps} steps in "
+          f"{r.loop_seconds:.2f} s: {r.trial_steps_per_s:,.1f} trial-steps/s")
+    per_step = 1000 / max(r.steps, 1)
+    print(format_table(("phase", "seconds", "share", "ms / step"),
+                       [(k, f"{r.seconds[k]:.3f}", f"{r.shares[k]:.1%}",
+                         f"{r.seconds[k] * per_step:.2f}") for k in phases]
+                       + [("total", f"{r.loop_seconds:.3f}", "100.0%",
+                           f"{r.loop_seconds * per_step:.2f}")],
+                       right=("seconds", "share", "ms / step")))
+    print(f"cells' own share: {r.cell_share:.1%} (the stacked cells alone, forward + "
+          f"backward at {r.shape}, timed apart after training against the reference: "
+          f"{r.cell_seconds * 1000:.2f} ms in the loop's terms); {r.reference} forward + "
+          f"backward at {r.reference_shape}, timed before "
+          f"every step: {r.reference_seconds * 1000:.2f} ms, step ratio {r.step_ratio:.2f}")
 
 
 def _gate(rows: list[Row], baseline: list[dict[str, object]], args: argparse.Namespace,

@@ -15,6 +15,7 @@ import torch
 
 import tasks
 import variants
+from harness.training import phases as phase_timing
 from harness.training import snapshot, telemetry
 from harness.plans.config import RunConfig
 from harness.training.evaluate import held_out, probe, stack_batches
@@ -153,8 +154,8 @@ class _Trial:
 
 
 def train_population(configs: list[RunConfig],
-                     on_step: Callable[[int, int, float], None] | None = None
-                     ) -> list[RunResult]:
+                     on_step: Callable[[int, int, float], None] | None = None,
+                     phases: phase_timing.Off | None = None) -> list[RunResult]:
     """Train K runs that share a ``stack_key`` as one stacked model (population training):
     each trial keeps its own initialisation, data stream, input noise, learning rate,
     momentum, clipping, divergence and early stopping, so it gives what it gives alone.
@@ -162,9 +163,12 @@ def train_population(configs: list[RunConfig],
 
     Subnormal floats are flushed to zero while it trains: a cell whose gates saturate
     (measured: ``niaf`` at hidden 200 on music) otherwise computes on subnormal numbers, which
-    x86 CPUs handle in microcode, 6x slower for the whole run, for a difference below 1e-38."""
+    x86 CPUs handle in microcode, 6x slower for the whole run, for a difference below 1e-38.
+
+    ``phases`` (a ``phases.Phases``) records where the loop's time goes (``harness bench
+    --runs``); it only reads the clock, so training computes the same with it or without."""
     with subnormals_flushed():
-        return _train_population(configs, on_step)
+        return _train_population(configs, on_step, phases or phase_timing.OFF)
 
 
 @contextlib.contextmanager
@@ -185,7 +189,8 @@ def precision(device: torch.device) -> Any:
 
 
 def _train_population(configs: list[RunConfig],
-                      on_step: Callable[[int, int, float], None] | None) -> list[RunResult]:
+                      on_step: Callable[[int, int, float], None] | None,
+                      clock: phase_timing.Off = phase_timing.OFF) -> list[RunResult]:
     started = time.perf_counter()
     keys = {stack_key(c) for c in configs}
     if len(keys) != 1:
@@ -212,22 +217,26 @@ def _train_population(configs: list[RunConfig],
     streams = [task.batches("train", c.seed) for c in configs]
     total, state = max(t.steps for t in trials), None
     model.train()
+    clock.begin(device)
+    step = 0
     for step in range(1, total + 1):
-        for k, t in enumerate(trials):  # a trial that stopped keeps its last batch
-            if t.active or t.batch is None:
-                t.batch = next(streams[k])
-        batch = stack_batches([t.batch for t in trials]).to(device)
-        state = _carry(state, task, [t.batch.reset for t in trials])
+        with clock.phase("data"):
+            for k, t in enumerate(trials):  # a trial that stopped keeps its last batch
+                if t.active or t.batch is None:
+                    t.batch = next(streams[k])
+            batch = stack_batches([t.batch for t in trials]).to(device)
+            state = _carry(state, task, [t.batch.reset for t in trials])
         timer.start()
-        with autocast:
+        with clock.phase("forward"), autocast:
             outputs, state = model(batch.x, detach(state))
             losses = task.losses(outputs, batch)  # per scored step: what the curves show
         live = [k for k, t in enumerate(trials) if t.active]
-        model.zero_grad(set_to_none=True)
-        on = torch.tensor([t.active for t in trials], device=losses.device)
-        # a diverged trial's NaN loss is left out; its gradients are never used
-        objective = objective_of(losses, batch, task, first)
-        torch.where(on, objective, torch.zeros_like(objective)).sum().backward()
+        with clock.phase("backward"):
+            model.zero_grad(set_to_none=True)
+            on = torch.tensor([t.active for t in trials], device=losses.device)
+            # a diverged trial's NaN loss is left out; its gradients are never used
+            objective = objective_of(losses, batch, task, first)
+            torch.where(on, objective, torch.zeros_like(objective)).sum().backward()
         values = losses.detach().float().tolist()
         for k in live:
             t = trials[k]
@@ -235,7 +244,8 @@ def _train_population(configs: list[RunConfig],
             if not math.isfinite(values[k]) or values[k] > EXPLODED * max(t.first_loss, 1.0):
                 t.status, t.active, t.last_step = "diverged", False, step
                 t.curves.append((step, "train_loss", values[k]))
-        norms = optimizer.step(torch.tensor([t.active for t in trials]))
+        with clock.phase("optimiser"):
+            norms = optimizer.step(torch.tensor([t.active for t in trials]))
         timer.stop(trials[0].batch.x.shape[0] * trials[0].batch.x.shape[1])
         live = [k for k in live if trials[k].active]
         if on_step is not None and live:
@@ -248,9 +258,13 @@ def _train_population(configs: list[RunConfig],
                 t.curves += [(step, "train_loss", values[k]), (step, "grad_norm", norm_values[k])]
         due = [k for k in live if step % first.eval_every == 0 or step == trials[k].steps]
         if due:
-            _evaluate(task, scorer, model, trials, due, step, batch, primary, device, autocast)
+            with clock.phase("evaluation"):
+                _evaluate(task, scorer, model, trials, due, step, batch, primary, device,
+                          autocast)
         if not any(t.active for t in trials):
             break
+    clock.end(step)
+    clock.keep(model, batch if step else None)
 
     valid_tests = [k for k, t in enumerate(trials) if t.status != "diverged" and t.best]
     with torch.no_grad():
