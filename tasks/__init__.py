@@ -19,6 +19,7 @@ from tasks.registry import (
     info,
     names,
     register,
+    setting_names,
     unregister,
 )
 from tasks.synthetic import SyntheticTask
@@ -27,4 +28,5 @@ from tasks.synthetic import SyntheticTask
 from tasks import language_model, long_dependency, memory_add, music, parity, reber  # noqa: E402,F401
 
 __all__ = ["IO", "Batch", "Metric", "Settings", "SyntheticTask", "Task", "TaskError", "TaskInfo",
-           "UnknownTaskError", "build", "data_dir_override", "info", "names", "register", "unregister"]
+           "UnknownTaskError", "build", "data_dir_override", "info", "names", "register",
+           "setting_names", "unregister"]

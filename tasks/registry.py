@@ -74,10 +74,15 @@ def build(name: str, **overrides: Any) -> Task:
     return cls(make_settings(cls.settings_class, name, overrides))
 
 
+def setting_names(name: str) -> set[str]:
+    """The names of task ``name``'s settings (``--set task.NAME=``)."""
+    return {f.name for f in dataclasses.fields(info(name).cls.settings_class)}
+
+
 def data_dir_override(name: str, data_dir: str | None) -> dict[str, Any]:
     """``{"data_dir": data_dir}`` for a task that reads a data folder, else nothing."""
-    fields = {f.name for f in dataclasses.fields(info(name).cls.settings_class)}
-    return {"data_dir": data_dir} if data_dir is not None and "data_dir" in fields else {}
+    return {"data_dir": data_dir} if data_dir is not None and "data_dir" in setting_names(
+        name) else {}
 
 
 def make_settings(settings_class: type, name: str, overrides: dict[str, Any]) -> Any:

@@ -82,6 +82,8 @@ def _task_row(name: str, data_dir: str | None) -> tuple[str, ...]:
 
 def cmd_run(args: argparse.Namespace) -> int:
     """One run of a variant on a task, with a progress bar and a summary line."""
+    if args.data_dir and (args.grid or tasks.data_dir_override(args.task, args.data_dir)):
+        args.set = [*args.set, f"task.data_dir={args.data_dir}"]  # a grid: the tasks with one
     if args.grid:
         from harness.command.cli_grid import cmd_grid
 
@@ -222,6 +224,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a run setting (steps=500, lr=0.01, optimizer='sgd'), "
                         "a task setting (task.seq_len=30) or a cell option (cell.forget_bias=2)")
+    p.add_argument("--data-dir", metavar="DIR", help="folder holding the datasets, for the "
+                   "tasks that read one (lm, music): --set task.data_dir=DIR there (default: "
+                   "$HARNESS_DATA, else the embedded data)")
     g = p.add_argument_group("grid (with --grid)")
     g.add_argument("--grid", action="store_true", help="cross variants × tasks × seeds")
     g.add_argument("--profile", default="default", help="smoke, default or paper")

@@ -14,7 +14,7 @@ from harness.plans import grid, plugins
 from harness.plans.config import RunConfig
 from harness.queue import runner, signals, storage_url, store
 from harness.queue.outage import ride_out
-from harness.training.train import RunResult, summary_line
+from harness.training.train import RunResult, check_data, summary_line
 from results import record, report_folder
 from results import report as reports
 from results.summary import closing_summary, task_table, to_markdown
@@ -25,6 +25,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
     spec = grid.from_command(args.profile, args.variants, args.tasks, args.seeds, args.config,
                              args.set)
     study_name = args.study or f"grid-{spec.profile}"
+    check_data(spec.runs())
     prepared = runner.open_grid(spec, study_name, args.storage, *models_choice(args))
     device = None if args.device == "auto" else args.device
     done = prepared.done()
@@ -78,10 +79,7 @@ def models_choice(args: argparse.Namespace) -> tuple[str | None, bool]:
 def cmd_single(args: argparse.Namespace, config: RunConfig) -> int:
     """``run`` without ``--grid``: one run, stored like a grid's (study ``NAME-TASK``,
     default ``runs-TASK``), with its model; it says where."""
-    from harness.training.train import build_task
-
-    build_task(config).io  # a task setting that cannot work (a corpus missing) fails here,
-    # before anything is stored
+    check_data([config])
     prepared = runner.open_runs([config], args.study or "runs", args.storage,
                                 *models_choice(args))
     key = store.run_key(config)

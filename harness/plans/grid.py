@@ -86,13 +86,17 @@ def resolve(profile: str = "default", variant_names: list[str] | None = None,
         variants.info(name)
     for name in chosen_tasks:
         tasks.info(name)
-    per_task = {t: dict(base["tasks"].get(t, {})) for t in chosen_tasks}
+    # the profile's settings, then the file's [run], its [task.NAME], the command line: each
+    # over the last, for every task (a profile's per-task steps yield to --set steps=N)
+    per_task = with_settings({t: dict(base["tasks"].get(t, {})) for t in chosen_tasks},
+                             file.pop("run", {}), f"[run] of {config_file}")
     for task, extra in file.pop("task", {}).items():
         merged = per_task.setdefault(task, {})
         merged["task_settings"] = {**merged.get("task_settings", {}),
                                    **extra.pop("task_settings", {})}
         merged.update(extra)
-    run = {**base["run"], **file.pop("run", {}), **(run_overrides or {})}
+    per_task = with_settings(per_task, run_overrides or {}, "--set")
+    run = dict(base["run"])
     count = seeds or file.pop("seeds", None) or base["seeds"]
     file.pop("seeds", None)
     if file:
@@ -102,6 +106,28 @@ def resolve(profile: str = "default", variant_names: list[str] | None = None,
                     per_task)
     spec.runs()  # every run's configuration is checked before anything is stored
     return spec
+
+
+def with_settings(per_task: dict[str, dict[str, Any]], settings: dict[str, Any],
+                  where: str) -> dict[str, dict[str, Any]]:
+    """Each task's settings with ``settings`` over them: run settings for every task, task
+    settings (``task_settings``) for each task that has them (``data_dir`` goes to the tasks
+    that read a data folder). A task setting that no task has is an error naming ``where``
+    it came from."""
+    extra = dict(settings)
+    task_settings = extra.pop("task_settings", {})
+    used: set[str] = set()
+    out = {}
+    for task, own in per_task.items():
+        mine = {k: v for k, v in task_settings.items() if k in tasks.setting_names(task)}
+        used |= set(mine)
+        out[task] = {**own, **extra, "task_settings": {**own.get("task_settings", {}), **mine}}
+    unknown = sorted(set(task_settings) - used)
+    if unknown:
+        raise ConfigError(f"{where}: no task of {', '.join(per_task)} has the setting(s) "
+                          f"{', '.join(unknown)}; `python -m harness list` shows each task's "
+                          "settings")
+    return out
 
 
 def _read_toml(path: str) -> dict[str, Any]:

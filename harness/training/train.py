@@ -108,6 +108,16 @@ def build_task(config: RunConfig) -> tasks.Task:
     return tasks.build(config.task, **overrides)
 
 
+def check_data(configs: list[RunConfig]) -> None:
+    """Raise the task's one-line error where a run's task cannot read its data (a corpus or
+    data file missing), before anything is stored or trained: a task reads it for its
+    inputs and outputs (``io``) and its metrics' chance levels. Each distinct task setting is
+    built once."""
+    for config in {(c.task, repr(sorted(c.task_settings.items()))): c for c in configs}.values():
+        task = build_task(config)
+        task.io, task.metrics
+
+
 EVAL_BATCH = 32  # held-out sequences scored at once, at least
 
 

@@ -42,6 +42,22 @@ def test_profile_file_and_options_resolve_in_order(tmp_path: Path) -> None:
     assert runs[0].task_settings == {"seq_len": 11, "eval_size": 64}
 
 
+def test_the_command_line_overrides_a_profile_s_per_task_settings(tmp_path: Path) -> None:
+    """--set is the last word: the default profile's per-task steps yield to steps=N, and a
+    task setting goes to the tasks that have it (data_dir: lm and music, not parity)."""
+    spec = grid.from_command("default", "lstm", "parity,lm,music", 1, None,
+                             ["steps=7", "task.seq_len=9", f"task.data_dir={tmp_path}"])
+    runs = {r.task: r for r in spec.runs()}
+    assert {t: r.steps for t, r in runs.items()} == {"parity": 7, "lm": 7, "music": 7}
+    assert runs["parity"].task_settings == {"seq_len": 9, "min_len": 2, "eval_size": 200}
+    assert runs["lm"].task_settings == {"seq_len": 9, "eval_tokens": 20_000,
+                                        "data_dir": str(tmp_path)}
+    assert runs["music"].task_settings == {"data_dir": str(tmp_path)}
+    with pytest.raises(ConfigError, match=r"--set: no task of parity, lm has the setting\(s\) "
+                                          r"sq_len"):
+        grid.from_command("default", "lstm", "parity,lm", 1, None, ["task.sq_len=9"])
+
+
 @pytest.mark.parametrize(("text", "message"), [
     ('seeds = 2\nvariants = ["lstm" "gru"]\n', r"not valid TOML: .*line 2"),
     ('colour = "red"\n', "unknown key.*colour"),
