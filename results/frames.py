@@ -57,6 +57,10 @@ def runs_frame(study: Studies) -> pd.DataFrame:
         task_settings = config.pop("task_settings", {}) or {}
         cell_options = config.pop("cell_options", {}) or {}
         row.update(config)
+        # the architecture: a run stored before the setting existed read its inputs forward
+        row["bidirectional"] = bool(config.get("bidirectional") or False)
+        row["architecture"] = config.get("architecture") or "stack"  # or "encoder-decoder"
+        row["attention"] = bool(config.get("attention") or False)
         row.update({f"task.{k}": v for k, v in task_settings.items()})
         row.update({f"cell.{k}": v for k, v in cell_options.items()})
         result = trial.user_attrs.get(record.RESULT)

@@ -26,6 +26,12 @@ GLOSSARY = {
     "steps×batch/s": "training throughput: the median run's time steps × batch per second "
                      "(in a population, each run's share of the stack's rate)",
     "params": "the recurrent cell's parameter count",
+    "bidirectional": "whether each layer also read the sequence backwards (a forward and a "
+                     "backward cell, outputs concatenated; params counts both, every layer)",
+    "architecture": "stack (causal layers) or encoder-decoder (an encoder stack reads the "
+                    "source, a decoder stack answers, greedily at evaluation)",
+    "attention": "whether the decoder attended over the encoder's states (Bahdanau et al. "
+                 "2015's additive attention)",
     "backend": "the cell's implementation: native (fused kernel) or generic (autograd)",
 }
 
@@ -38,13 +44,19 @@ def task_table(runs: pd.DataFrame, task: str) -> pd.DataFrame:
     if done.empty:
         return pd.DataFrame()
     lower = bool(done["lower_is_better"].iloc[0])
-    table = done.groupby("variant").agg(
+    # a grid with bidirectional runs tells them apart from the causal runs of their variant
+    keys = ["variant"] + (["bidirectional"] if "bidirectional" in done
+                          and done["bidirectional"].fillna(False).astype(bool).any() else [])
+    # and encoder-decoders, with attention or without, likewise
+    keys += [k for k, plain in (("architecture", "stack"), ("attention", False))
+             if k in done and (done[k].fillna(plain) != plain).any()]
+    table = done.groupby(keys).agg(
         median=("test", "median"), best=("test", "min" if lower else "max"),
         chance=("chance", "first"), seeds=("seed", "nunique"),
         diverged=("status", lambda s: int((s == "diverged").sum())),
         **{"steps×batch/s": ("steps×batch/s", "median")}, params=("cell_parameters", "first"),
         backend=("backend", "first"))
-    bounds = done.groupby("variant")["test"].apply(
+    bounds = done.groupby(keys)["test"].apply(
         lambda s: intervals.median_interval(s.to_numpy(dtype=float)))
     table["low"], table["high"] = zip(*bounds.reindex(table.index))
     table["gap"] = (table["chance"] - table["median"]) if lower else \

@@ -26,6 +26,8 @@ from tasks.synthetic import SyntheticTask
 
 # Built-in tasks register themselves on import.
 from tasks import language_model, long_dependency, memory_add, music, parity, reber  # noqa: E402,F401
+from tasks import lookahead  # noqa: E402,F401
+from tasks import addition  # noqa: E402,F401
 
 __all__ = ["IO", "Batch", "Metric", "Settings", "SyntheticTask", "Task", "TaskError", "TaskInfo",
            "UnknownTaskError", "build", "data_dir_override", "info", "names", "register",

@@ -102,6 +102,9 @@ class Task:
 
     name: ClassVar[str] = ""
     settings_class: ClassVar[type[Settings]] = Settings
+    #: True where the target at step t is the input at t + 1 (language model, music, Reber):
+    #: a network that reads the sequence backwards would see the answer
+    predicts_next: ClassVar[bool] = False
 
     def __init__(self, settings: Settings) -> None:
         settings.check()

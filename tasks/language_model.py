@@ -61,6 +61,7 @@ class LanguageModel(Task):
     """
 
     settings_class = LMSettings
+    predicts_next = True  # the target at t is (what follows) the input at t + 1
     settings: LMSettings
 
     @cached_property

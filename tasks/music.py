@@ -88,6 +88,7 @@ class Music(Task):
     """
 
     settings_class = MusicSettings
+    predicts_next = True  # the target at t is (what follows) the input at t + 1
     settings: MusicSettings
 
     # --- data ------------------------------------------------------------------------------

@@ -79,6 +79,7 @@ class Reber(SyntheticTask):
     """
 
     settings_class = ReberSettings
+    predicts_next = True  # the target at t is (what follows) the input at t + 1
     settings: ReberSettings
 
     io = IO("features", 7, "multilabel", 7, "per-step")

@@ -15,6 +15,7 @@ DEVICES = ("auto", "cpu", "cuda")
 # steps and outputs of each sequence, averaged over the batch's sequences, as Greff et al.'s
 # library computes every error (Qwlouse/pylstm, error_functions.py: norm = Y.shape[1])
 LOSS_REDUCTIONS = ("mean", "sum")
+ARCHITECTURES = ("stack", "encoder-decoder")
 
 
 class ConfigError(ValueError):
@@ -40,6 +41,9 @@ class RunConfig:
     seed: int = 0
     hidden_size: int = 64
     layers: int = 1
+    # each layer reads the sequence both ways: a forward and a backward cell of the variant,
+    # their outputs concatenated (2N wide); not for tasks whose targets are the next input
+    bidirectional: bool = False
     optimizer: str = "adam"  # "adam", or "sgd" with (Nesterov) momentum as in Greff et al.
     lr: float | None = None
     momentum: float = 0.9  # SGD only
@@ -53,6 +57,10 @@ class RunConfig:
     loss_reduction: str = "mean"  # "mean" or "sum" (per sequence; see LOSS_REDUCTIONS)
     momentum_scaled_lr: bool = False  # SGD steps by lr × (1 - momentum), as pylstm's
     sequences: int | None = None  # training budget in sequences seen (replaces steps)
+    # "stack": the layers read the sequence causally; "encoder-decoder": an encoder stack
+    # reads the source, a decoder stack answers (sequence-to-sequence tasks; training.seq2seq)
+    architecture: str = "stack"
+    attention: bool = False  # the decoder attends over the encoder's states (Bahdanau 2015)
     device: str = "auto"
     task_settings: dict[str, Any] = field(default_factory=dict)
     cell_options: dict[str, Any] = field(default_factory=dict)
@@ -85,12 +93,57 @@ class RunConfig:
                               f"got {self.loss_reduction!r}")
         if self.momentum_scaled_lr and self.optimizer != "sgd":
             raise ConfigError("momentum_scaled_lr applies to optimizer='sgd' only")
+        if self.bidirectional:
+            _check_bidirectional(self.task)
+        _check_architecture(self)
 
     def steps_for(self, batch_size: int, default: int) -> int:
         """Training steps: from ``sequences`` when set, else ``steps``, else ``default``."""
         if self.sequences is not None:
             return -(-self.sequences // batch_size)
         return self.steps or default
+
+
+def _check_bidirectional(task: str) -> None:
+    """A bidirectional net would read the answer where targets are the next input, and a
+    state carried across truncated-BPTT windows has no meaning backwards."""
+    import tasks
+
+    try:
+        cls = tasks.info(task).cls
+    except LookupError:  # an unknown task fails where it is built, with its own message
+        return
+    if getattr(cls, "predicts_next", False):
+        raise ConfigError(f"bidirectional=true does not apply to task {task!r}: its targets "
+                          "are the next input, which the backward direction would read")
+
+
+def _check_architecture(config: RunConfig) -> None:
+    """An encoder-decoder needs a sequence-to-sequence task (that such a task needs one is
+    checked before a run is stored, ``seq2seq.check_architecture``: a run's first
+    configuration has the default architecture before ``--set`` reaches it)."""
+    if config.architecture not in ARCHITECTURES:
+        raise ConfigError(f"architecture must be one of {', '.join(ARCHITECTURES)}, "
+                          f"got {config.architecture!r}")
+    if config.attention and config.architecture != "encoder-decoder":
+        raise ConfigError("attention=true needs architecture=encoder-decoder")
+    if config.architecture != "encoder-decoder":
+        return
+    if not _sequence_to_sequence(config.task):
+        raise ConfigError(f"architecture=encoder-decoder needs a sequence-to-sequence task "
+                          f"(addition); {config.task!r} is not one")
+    if getattr(config, "bidirectional", False) or config.input_noise > 0:
+        raise ConfigError("architecture=encoder-decoder takes neither bidirectional=true nor "
+                          "input_noise")
+
+
+def _sequence_to_sequence(task: str) -> bool:
+    import tasks
+
+    try:
+        return bool(getattr(tasks.info(task).cls, "sequence_to_sequence", False))
+    except LookupError:  # an unknown task fails where it is built, with its own message
+        return False
 
 
 def _canonical_numbers(config: RunConfig) -> None:
@@ -232,6 +285,8 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
         return float(value)
     if int in options and isinstance(value, float) and value.is_integer():
         return int(value)  # steps=10.0 is steps=10
+    if bool in options and isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"  # bidirectional=true, as a command line spells it
     for option in options:
         if option is not type(None) and isinstance(value, option) and not (
                 isinstance(value, bool) and option is not bool):

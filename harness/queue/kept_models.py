@@ -23,7 +23,8 @@ from optuna.artifacts import FileSystemArtifactStore, download_artifact, upload_
 
 from harness.plans.config import RunConfig
 from harness.training import snapshot
-from harness.training.model import SequenceModel, TrialStack
+from harness.training.model import SequenceModel
+from harness.training.seq2seq import stack_models
 from results import record
 
 MODELS_ATTR = "models"  # study user attribute: where its runs keep their models, or None
@@ -140,7 +141,7 @@ def rescore(kept: Kept, split: str = "test") -> dict[str, float]:
 
     device = next(kept.model.parameters()).device
     task = build_task(kept.config)
-    stack = TrialStack([kept.model] * kept.population, [kept.config.seed] * kept.population)
+    stack = stack_models([kept.model] * kept.population, [kept.config.seed] * kept.population)
     with subnormals_flushed():  # as the run was scored
         return held_out(build_scorer(kept.config, task), stack, split, device,
                         precision(device))[kept.slot]

@@ -41,7 +41,8 @@ class StorageError(ValueError):
 
 # Settings added after runs were first stored: left out of a run's key while at their
 # default, so that a run stored before they existed keeps its key (and is not run again).
-_LATER_SETTINGS = {"loss_reduction": "mean", "momentum_scaled_lr": False, "sequences": None}
+_LATER_SETTINGS = {"loss_reduction": "mean", "momentum_scaled_lr": False, "sequences": None,
+                   "bidirectional": False, "architecture": "stack", "attention": False}
 
 
 def run_key(config: RunConfig) -> str:

@@ -18,6 +18,7 @@ from torch import Tensor
 
 import tasks
 from harness.training.model import SequenceModel
+from tasks.addition import Addition
 from tasks.long_dependency import LongDependency
 from tasks.memory_add import MemoryAdd
 from tasks.parity import Parity
@@ -64,7 +65,7 @@ def held_out_answers(model: SequenceModel, task: tasks.Task, count: int) -> list
     try:
         with torch.no_grad():
             for batch in task.batches("test"):
-                outputs, _ = model(batch.x)
+                outputs, _ = model(batch.x, lengths=model.lengths_of(batch.mask))
                 for b in range(batch.x.shape[1]):
                     if len(answers) == count:
                         return answers
@@ -158,9 +159,16 @@ def _remembered_step(task: tasks.Task, example: Example) -> Tensor:
     return (example.mask.sum() - 2).view(1)
 
 
+def _sum_source(task: tasks.Task, example: Example) -> str:
+    """The two numbers read, "123+45" (the answer's symbols after them are fed back)."""
+    return "".join(task.symbols[int(i)]
+                   for i in example.x[:task.source_steps]).strip()
+
+
 VIEWS: dict[type[tasks.Task], View] = {
     Parity: View(_parity_input, _scored, lambda task: ["even", "odd"]),
     LongDependency: View(_copy_input, _recalled, _copy_symbols),
     MemoryAdd: View(_marked_values, _queries),
     Reber: View(_reber_string, _remembered_step, lambda task: list(ALPHABET)),
+    Addition: View(_sum_source, _scored, lambda task: list(task.symbols)),
 }

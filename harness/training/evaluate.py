@@ -54,7 +54,7 @@ def held_out(task: tasks.Task, model: TrialStack, split: str, device: torch.devi
                     state = None
                 x = batch.x.to(device)
                 x = x.unsqueeze(1).expand(x.shape[0], trials, *x.shape[1:])
-                out, state = model(x, state)
+                out, state = model(x, state, lengths=model.lengths_of(batch.mask.to(device)))
                 out = (out if out.dtype == torch.float64 else out.float()).cpu()
                 for k in range(trials):
                     for name, (s, n) in task.score(out[:, k], batch).items():
@@ -79,7 +79,8 @@ def probe(task: tasks.Task, model: TrialStack, batch: tasks.Batch,
     model.noisy = False
     try:
         with autocast:
-            outputs, _ = model(batch.x, None, hidden=hidden)  # hidden[0]: the probe
+            outputs, _ = model(batch.x, None, hidden=hidden,  # hidden[0]: the probe
+                               lengths=model.lengths_of(batch.mask))
             loss = objective(task.losses(outputs, batch)).sum()
         model.zero_grad(set_to_none=True)
         loss.backward()

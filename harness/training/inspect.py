@@ -57,6 +57,9 @@ def look_inside(config: RunConfig, model: SequenceModel, vocabulary: list[str] |
     """Every layer of ``model`` (trained as ``config`` says; a kept model as
     ``kept_models.load`` rebuilds it) probed on a held-out batch of its task; ``run`` names
     where the model comes from, for the tables."""
+    if config.bidirectional:
+        raise ValueError("harness inspect probes causal layers only; this run is "
+                         "bidirectional (bidirectional=true), which it does not show yet")
     model.eval()
     batch = held_out(build_scorer(config, build_task(config)), steps)
     layers, deviation = [], 0.0

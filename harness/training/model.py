@@ -4,6 +4,11 @@
 training): their parameters stacked along a leading trial dimension, inputs ``[T, K, B, ...]``,
 trial k computing exactly what its own ``SequenceModel`` computes. A single run is a stack of
 one, so a run trains the same way alone or in a population.
+
+A bidirectional model (``Bidirectional`` layers) reads each sequence both ways: a forward
+cell and a backward cell of the variant per layer, the backward one on the sequence reversed
+within each sequence's valid length (``valid_lengths``: up to its last scored step), their
+outputs concatenated per step.
 """
 
 from __future__ import annotations
@@ -31,7 +36,8 @@ class SequenceModel(nn.Module):
     """
 
     def __init__(self, io: IO, variant: str, hidden_size: int, layers: int = 1,
-                 input_noise: float = 0.0, **cell_options: Any) -> None:
+                 input_noise: float = 0.0, *, bidirectional: bool = False,
+                 **cell_options: Any) -> None:
         super().__init__()
         if layers < 1:
             raise ValueError(f"layers must be at least 1, got {layers}")
@@ -44,10 +50,16 @@ class SequenceModel(nn.Module):
         else:
             self.encoder = nn.Identity()
             width = io.input_size
-        self.cells = nn.ModuleList(
-            variants.build(variant, width if k == 0 else hidden_size, hidden_size,
-                           **cell_options) for k in range(layers))
-        self.head = nn.Linear(hidden_size, io.output_size)
+        self.bidirectional = bidirectional
+        out = 2 * hidden_size if bidirectional else hidden_size  # what a layer gives
+
+        def layer(k: int) -> nn.Module:
+            def cell() -> nn.Module:
+                return variants.build(variant, width if k == 0 else out, hidden_size,
+                                      **cell_options)
+            return Bidirectional(cell(), cell()) if bidirectional else cell()
+        self.cells = nn.ModuleList(layer(k) for k in range(layers))
+        self.head = nn.Linear(out, io.output_size)
 
     def encode(self, x: Tensor) -> Tensor:
         """The first cell's input ``[T, B, width]``, with input noise while training."""
@@ -57,11 +69,18 @@ class SequenceModel(nn.Module):
         return inputs
 
     def forward(self, x: Tensor, state: State | None = None,
-                hidden: list[Tensor] | None = None) -> tuple[Tensor, State]:
+                hidden: list[Tensor] | None = None,
+                lengths: Tensor | None = None) -> tuple[Tensor, State]:
         """Outputs ``[T, B, K]`` and the new state of every layer. If ``hidden`` is a list, the
-        last layer's probe ``[T, B, N]`` is appended to it (``through_layers``: dLoss/dh_t)."""
-        h, new_state = through_layers(self.cells, self.encode(x), state, hidden)
+        last layer's probe ``[T, B, N]`` is appended to it (``through_layers``: dLoss/dh_t).
+        ``lengths`` ``[B]`` (``lengths_of``): where a bidirectional model's backward cells
+        start each sequence (None: every sequence is ``T`` long)."""
+        h, new_state = through_layers(self.cells, self.encode(x), state, hidden, lengths)
         return self.head(h), new_state
+
+    def lengths_of(self, mask: Tensor) -> Tensor | None:
+        """The ``lengths`` to pass with a batch of this ``mask`` (None unless bidirectional)."""
+        return valid_lengths(mask) if self.bidirectional else None
 
     @property
     def backend(self) -> str:
@@ -89,8 +108,9 @@ class TrialStack(nn.Module):
                               if first.io.input == "tokens" else None)
             self.head_weight = nn.Parameter(torch.stack([m.head.weight for m in models]))
             self.head_bias = nn.Parameter(torch.stack([m.head.bias for m in models]))
-        self.cells = nn.ModuleList(variants.stack([m.cells[k] for m in models])
+        self.cells = nn.ModuleList(_stack_layer([m.cells[k] for m in models])
                                    for k in range(len(first.cells)))
+        self.bidirectional = first.bidirectional
         self.noisy = True
 
     def encode(self, x: Tensor) -> Tensor:
@@ -112,9 +132,11 @@ class TrialStack(nn.Module):
         return inputs
 
     def forward(self, x: Tensor, state: State | None = None,
-                hidden: list[Tensor] | None = None) -> tuple[Tensor, State]:
-        """Outputs ``[T, K, B, O]`` and every layer's state (``[K, B, N]`` each)."""
-        h, new_state = through_layers(self.cells, self.encode(x), state, hidden)
+                hidden: list[Tensor] | None = None,
+                lengths: Tensor | None = None) -> tuple[Tensor, State]:
+        """Outputs ``[T, K, B, O]`` and every layer's state (``[K, B, N]`` each); ``lengths``
+        ``[K, B]`` as ``SequenceModel`` takes them."""
+        h, new_state = through_layers(self.cells, self.encode(x), state, hidden, lengths)
         steps, trials, batch, width = h.shape  # the head as one product per trial
         flat = h.transpose(0, 1).reshape(trials, steps * batch, width)
         out = torch.baddbmm(self.head_bias.unsqueeze(1), flat, self.head_weight.transpose(1, 2))
@@ -125,21 +147,117 @@ class TrialStack(nn.Module):
         probe = torch.empty(0, device=device, dtype=self.head_weight.dtype)
         return self.cells[0].runs_on(probe)
 
+    def lengths_of(self, mask: Tensor) -> Tensor | None:
+        """``lengths`` ``[K, B]`` for a batch's ``mask`` (``[T, K, B]``, or ``[T, B]`` for
+        data every trial reads), None unless bidirectional."""
+        if not self.bidirectional:
+            return None
+        lengths = valid_lengths(mask)
+        return lengths if mask.dim() == 3 else lengths.unsqueeze(0).expand(self.trials, -1)
+
+
+class Bidirectional(nn.Module):
+    """One bidirectional layer: ``forward_cell`` reads the sequence in time order,
+    ``backward_cell`` (the same variant, its own parameters) reads it reversed within each
+    sequence's valid length; the output at t is ``[h_fwd_t, h_bwd_t]`` (2N wide), the state
+    both cells' final states one after the other. Any backend of the cell runs it: only the
+    input is reversed."""
+
+    def __init__(self, forward_cell: nn.Module, backward_cell: nn.Module) -> None:
+        super().__init__()
+        self.forward_cell, self.backward_cell = forward_cell, backward_cell
+
+    def forward(self, x: Tensor, state: tuple[Tensor, ...] | None = None,
+                lengths: Tensor | None = None, probe: list[Tensor] | None = None
+                ) -> tuple[Tensor, tuple[Tensor, ...]]:
+        """``probe``: a list, to run the forward cell under ``_probed`` (the gradient-through-
+        time probe covers the forward direction, the one a causal model has too)."""
+        split = len(self.forward_cell.state_names)
+        ahead, back = (None, None) if state is None else (state[:split], state[split:])
+        if probe is None:
+            h_ahead, s_ahead = self.forward_cell(x, ahead)
+        else:
+            h_ahead, s_ahead = _probed(self.forward_cell, x, ahead, probe)
+        h_back, s_back = self.backward_cell(reverse(x, lengths), back)
+        return torch.cat([h_ahead, reverse(h_back, lengths)], -1), (*s_ahead, *s_back)
+
+    @property
+    def backend(self) -> str:
+        return self.forward_cell.backend
+
+    def runs_on(self, x: Tensor) -> str:
+        return self.forward_cell.runs_on(x)
+
+    def paper_gradients(self) -> dict[str, Tensor | None]:
+        """The forward cell's under the paper's names, the backward cell's with ``~`` after
+        the name (``W_f~``)."""
+        return {**self.forward_cell.paper_gradients(),
+                **{f"{name}~": g for name, g in self.backward_cell.paper_gradients().items()}}
+
+
+def _stack_layer(layers: list[nn.Module]) -> nn.Module:
+    """K trials' layer ``k`` as one: ``variants.stack`` of the cells, per direction."""
+    if isinstance(layers[0], Bidirectional):
+        return Bidirectional(variants.stack([m.forward_cell for m in layers]),
+                             variants.stack([m.backward_cell for m in layers]))
+    return variants.stack(layers)
+
+
+def valid_lengths(mask: Tensor) -> Tensor:
+    """Each sequence's valid length (``mask`` ``[T, ...]`` -> ``[...]``): up to and with its
+    last scored step. What follows is padding (a task's shorter sequences, a population's
+    smaller batches: ``evaluate.stack_batches``); a row with nothing scored has length 0."""
+    steps = torch.arange(1, mask.shape[0] + 1, device=mask.device)
+    steps = steps.view(-1, *([1] * (mask.dim() - 1)))
+    return (mask.to(torch.bool) * steps).amax(0)
+
+
+def reverse(x: Tensor, lengths: Tensor | None) -> Tensor:
+    """``x`` ``[T, ..., F]`` reversed in time within each sequence's first ``lengths`` steps
+    (``lengths`` ``[...]``, the dimensions between T and F), the padding after them left in
+    place; all of it where ``lengths`` is None. Its own inverse."""
+    if lengths is None:
+        return x.flip(0)
+    steps = torch.arange(x.shape[0], device=x.device).view(-1, *([1] * lengths.dim()))
+    length = lengths.to(x.device).unsqueeze(0)
+    index = torch.where(steps < length, length - 1 - steps, steps)
+    return _Permute.apply(x, index.unsqueeze(-1).expand_as(x))
+
+
+class _Permute(torch.autograd.Function):
+    """``x.gather(0, index)`` for an index that is its own inverse (a reversal): the backward
+    is the same gather, not a scatter-add (deterministic on every device)."""
+
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, index: Tensor) -> Tensor:
+        ctx.save_for_backward(index)
+        return x.gather(0, index)
+
+    @staticmethod
+    def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
+        (index,) = ctx.saved_tensors
+        return grad.gather(0, index), None
+
 
 def through_layers(cells: nn.ModuleList, h: Tensor, state: State | None,
-                   hidden: list[Tensor] | None) -> tuple[Tensor, State]:
+                   hidden: list[Tensor] | None, lengths: Tensor | None = None
+                   ) -> tuple[Tensor, State]:
     """The stacked layers: the last one's outputs and every layer's new state. When
     ``hidden`` is a list, the last layer runs step by step with a zero tensor ``probe``
     added to each h_t where it is both output and carried to the next step, and ``probe``
     ([T, ..., N], a leaf) is appended to ``hidden``: after a backward, ``probe.grad[t]`` is
     the total derivative dLoss/dh_t, through the output at t and through the recurrence
     after it (the gradient through time). The values are those of the whole-sequence pass;
-    any backend runs it, since every cell takes a state and returns h_t first in its state."""
+    any backend runs it, since every cell takes a state and returns h_t first in its state.
+    In a bidirectional model the probe is on the last layer's forward direction (``[T, ...,
+    N]``, the first half of its output); ``lengths`` go to the ``Bidirectional`` layers."""
     new_state: State = []
     last = len(cells) - 1
     for k, cell in enumerate(cells):
         given = None if state is None else state[k]
-        if hidden is not None and k == last:
+        if isinstance(cell, Bidirectional):
+            h, s = cell(h, given, lengths, hidden if k == last else None)
+        elif hidden is not None and k == last:
             h, s = _probed(cell, h, given, hidden)
         else:
             h, s = cell(h, given)

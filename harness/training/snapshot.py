@@ -17,7 +17,10 @@ FORMAT = 1
 
 
 def single_weights(stack: TrialStack, k: int) -> dict[str, torch.Tensor]:
-    """Trial ``k``'s parameters of ``stack`` under a ``SequenceModel``'s names."""
+    """Trial ``k``'s parameters of ``stack`` under a ``SequenceModel``'s names (an
+    encoder-decoder's stack names its own: ``seq2seq.EncoderDecoderStack``)."""
+    if hasattr(stack, "single_weights"):
+        return stack.single_weights(k)
     out = {"head.weight": stack.head_weight[k], "head.bias": stack.head_bias[k]}
     if stack.embedding is not None:
         out["encoder.weight"] = stack.embedding[k]

@@ -16,6 +16,7 @@ import torch
 import tasks
 import variants
 from harness.training import phases as phase_timing
+from harness.training import seq2seq
 from harness.training import snapshot, telemetry
 from harness.plans.config import RunConfig
 from harness.training.evaluate import held_out, probe, stack_batches
@@ -116,6 +117,8 @@ def check_data(configs: list[RunConfig]) -> None:
     for config in {(c.task, repr(sorted(c.task_settings.items()))): c for c in configs}.values():
         task = build_task(config)
         task.io, task.metrics
+    for config in configs:
+        seq2seq.check_architecture(config)
 
 
 EVAL_BATCH = 32  # held-out sequences scored at once, at least
@@ -135,8 +138,12 @@ def build_scorer(config: RunConfig, task: tasks.Task) -> tasks.Task:
 def build_model(config: RunConfig, task: tasks.Task, device: torch.device) -> SequenceModel:
     """One trial's model, initialised from its seed."""
     torch.manual_seed(config.seed)
+    seq2seq.check_architecture(config)
+    if config.architecture == "encoder-decoder":
+        return seq2seq.build(config, task).to(device)
     return SequenceModel(task.io, config.variant, config.hidden_size, config.layers,
-                         config.input_noise, **config.cell_options).to(device)
+                         config.input_noise, bidirectional=config.bidirectional,
+                         **config.cell_options).to(device)
 
 
 def train(config: RunConfig, on_step: Callable[[int, int, float], None] | None = None
@@ -210,8 +217,8 @@ def _train_population(configs: list[RunConfig],
     device = resolve_device(first.device)
     task = build_task(first)
     scorer = build_scorer(first, task)
-    model = TrialStack([build_model(c, task, device) for c in configs],
-                       [c.seed for c in configs])
+    model = seq2seq.stack_models([build_model(c, task, device) for c in configs],
+                                 [c.seed for c in configs])
     trials = [_Trial(c, c.steps_for(task.settings.batch_size, task.settings.steps),
                      c.lr or task.settings.lr) for c in configs]
     params = list(model.parameters())
@@ -238,7 +245,7 @@ def _train_population(configs: list[RunConfig],
             state = _carry(state, task, [t.batch.reset for t in trials])
         timer.start()
         with clock.phase("forward"), autocast:
-            outputs, state = model(batch.x, detach(state))
+            outputs, state = model(batch.x, detach(state), lengths=model.lengths_of(batch.mask))
             losses = task.losses(outputs, batch)  # per scored step: what the curves show
         live = [k for k, t in enumerate(trials) if t.active]
         with clock.phase("backward"):

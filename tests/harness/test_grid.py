@@ -192,7 +192,7 @@ def test_a_worker_trains_the_seeds_of_a_grid_point_as_one_population(tmp_path: P
 
 
 @pytest.mark.parametrize(("first", "second"), [("lr=1", "lr=1.0"), ("steps=10", "steps=10.0"),
-                                               ("task.seq_len=6", "task.seq_len=6.0")])
+                                               ("task.seq_len=12", "task.seq_len=12.0")])
 def test_one_setting_typed_two_ways_is_one_run(tmp_path: Path, first: str, second: str) -> None:
     base = ["run", "--grid", "--profile", "smoke", "--variants", "rnn", "--tasks", "parity",
             "--workers", "1", "--no-models", "--storage", "s.journal", "--out", "out"]

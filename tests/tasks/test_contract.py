@@ -115,6 +115,8 @@ CHANCE_CHECK = {  # settings that make the held-out sets large enough, and the t
     "memory-add": ({"eval_size": 20000}, 0.03),
     "lm": ({"eval_tokens": 20000}, 1e-5),
     "music": ({}, 1e-6),
+    "addition": ({}, 1e-6),  # chance measured on the validation split itself
+    "lookahead": ({"eval_size": 5000}, 0.03),  # uniform symbols: the first is right 1/k
 }
 
 
