@@ -65,7 +65,7 @@ class Addition(SyntheticTask):
     settings: AdditionSettings
     sequence_to_sequence = True
     symbols = SYMBOLS
-    start, blank = START, BLANK
+    start, end, blank = START, END, BLANK
 
     io = IO("tokens", len(SYMBOLS), "classes", len(SYMBOLS), "per-step")
 

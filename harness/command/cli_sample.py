@@ -24,7 +24,7 @@ if TYPE_CHECKING:
 DEFAULT_OUT = f"{storage_url.OUTPUT}/samples"
 # what each kind of model takes besides the choice of model, and what it is called
 TAKES = {"text": ("prime", "temperature", "length"), "music": ("temperature", "length"),
-         "answers": ("examples",)}
+         "answers": ("examples", "input")}
 CALLED = {"text": "a language model", "music": "a music model",
           "answers": "a synthetic task's model"}
 DEFAULTS = {"temperature": 1.0, "text length": 200, "music length": 64, "examples": 8}
@@ -53,6 +53,8 @@ def add_arguments(p: argparse.ArgumentParser, positive_int: Callable[[str], int]
                    f"{DEFAULTS['text length']}) or frames of music ({DEFAULTS['music length']})")
     p.add_argument("--examples", type=positive_int, metavar="N", help="synthetic tasks: "
                    f"held-out examples shown (default {DEFAULTS['examples']})")
+    p.add_argument("--input", metavar="TEXT", help="sequence-to-sequence models: decode this "
+                   "input (addition: '123+45')")
     p.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
     p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help="folder of the MIDI file "
                    f"and piano roll (default {DEFAULT_OUT}/)")
@@ -171,12 +173,27 @@ def _answers(args: argparse.Namespace, chosen: Chosen, task: tasks.Task) -> int:
     from harness.command.table import format_table
     from harness.training.answers import held_out_answers
 
+    if args.input is not None:
+        return _decode(args.input, chosen, task)
     count = args.examples or DEFAULTS["examples"]
     _say_which(chosen, task, f"its answers on the first {count} held-out test examples")
     answers = held_out_answers(chosen.kept.model, task, count)
     print(format_table(("example", "input", "target", "answer", "agrees"),
                        [(k, a.input, a.target, a.answer, a.agrees)
                         for k, a in enumerate(answers)], right=("example",)))
+    return 0
+
+
+def _decode(text: str, chosen: Chosen, task: tasks.Task) -> int:
+    """``--input``: a sequence-to-sequence model's answer to the given input."""
+    from harness.training.answers import decode
+
+    if not getattr(task, "sequence_to_sequence", False):
+        raise ValueError(f"--input is for sequence-to-sequence models (addition); "
+                         f"{chosen.name} is a model of {chosen.kept.config.task}")
+    task.parse(text)  # a typed input that is none fails before anything is said
+    _say_which(chosen, task, "greedy decoding of the given input")
+    print(f"{text.strip()} = {decode(chosen.kept.model, task, text)}")
     return 0
 
 

@@ -77,6 +77,27 @@ def held_out_answers(model: SequenceModel, task: tasks.Task, count: int) -> list
     return answers
 
 
+def decode(model: SequenceModel, task: Addition, text: str) -> str:
+    """A sequence-to-sequence model's answer to one typed input (``task.parse``: a one-line
+    error when it is none), decoded greedily as evaluation decodes: the decoder is fed its
+    own previous answers, so the answer steps of the input are left blank."""
+    source = task.parse(text)
+    x, _, _ = task.layout(source, [task.blank] * task.answer_steps)
+    training = model.training
+    model.eval()
+    try:
+        with torch.no_grad():
+            outputs, _ = model(torch.as_tensor(x).unsqueeze(1))
+    finally:
+        model.train(training)
+    answer = ""
+    for symbol in outputs[task.source_steps:, 0].argmax(-1).tolist():
+        if symbol == task.end:
+            break
+        answer += task.symbols[symbol]
+    return answer
+
+
 def _answer(task: tasks.Task, view: View, example: Example) -> Answer:
     steps = view.steps(task, example)
     targets, outputs = example.y[steps], example.outputs[steps]

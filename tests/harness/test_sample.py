@@ -200,6 +200,9 @@ def test_every_synthetic_task_reads_its_targets_from_its_inputs(task, settings) 
     ((*LM, "--prime", "the zebra é€"),
      "the prime has characters outside the model's vocabulary of"),
     (("--model", "missing.pt"), "no model file missing.pt"),
+    (("--study", "runs", "--trial", "0", "--task", "parity", "--input", "1+1"),
+     "--input is for sequence-to-sequence models (addition); trial 0 of runs-parity is a "
+     "model of parity"),
 ])
 def test_bad_input_is_one_line_and_exit_2(journal, capsys, args, says) -> None:
     code, out, err = sample(journal, capsys, *args)

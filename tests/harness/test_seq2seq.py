@@ -165,6 +165,26 @@ def test_the_command_line_trains_a_run_that_keeps_its_model(tmp_path: Path) -> N
     for row in rows:  # example, "a+b", target "sum.", the greedy answer, agreement
         a, b = map(int, row[1].split("+"))
         assert row[2] == f"{a + b}."
+    # --input: the model's greedy answer to a typed source, as evaluation decodes it
+    from harness.training.answers import held_out_answers
+    from harness.training.train import build_task
+
+    first = held_out_answers(kept.model, build_task(kept.config), 1)[0]
+    decoded = harness("sample", "--trial", "0", "--study", "runs-addition", "--storage",
+                      "s.journal", "--input", first.input, cwd=tmp_path)
+    assert decoded.returncode == 0, decoded.stderr
+    said = decoded.stdout.splitlines()[-1]
+    assert said.startswith(f"{first.input} = "), said
+    answer = said[len(f"{first.input} = "):]
+    if "." in first.answer:  # it ended within the target's length: the same answer
+        assert answer == first.answer.split(".")[0]
+    else:
+        assert answer.startswith(first.answer)
+    wrong = harness("sample", "--trial", "0", "--study", "runs-addition", "--storage",
+                    "s.journal", "--input", "12x3", cwd=tmp_path)
+    assert wrong.returncode == 2 and wrong.stderr.strip().splitlines() == [
+        "harness: error: an input of task 'addition' is two numbers of 1 to 2 digits joined "
+        "by '+', e.g. '123+45'; got '12x3'"], wrong.stderr
     refused = harness("run", "--task", "addition", "--storage", "s.journal", cwd=tmp_path)
     assert refused.returncode == 2
     assert refused.stderr.strip().splitlines()[-1].endswith(
