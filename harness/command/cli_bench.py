@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING
@@ -120,7 +121,7 @@ def cmd_bench_runs(args: argparse.Namespace) -> int:
     from harness.plans.grid import split_names
     from harness.plans.profiles import PROFILES
     from harness.training.phases import ALL
-    from harness.training.train import resolve_device
+    from harness.training.train import check_data, resolve_device
 
     device = resolve_device(args.device)
     if args.threads:
@@ -130,7 +131,7 @@ def cmd_bench_runs(args: argparse.Namespace) -> int:
         variants.info(name)
     chosen = split_names(getattr(args, "tasks", None)) or list(PROFILES["default"]["tasks"])
     for task in chosen:
-        tasks.info(task)  # an unknown name fails here; a task whose data is missing is skipped
+        tasks.info(task)  # an unknown name fails here
     steps = getattr(args, "steps", None) or RUN_STEPS
     population = DEFAULT_POPULATION
     baseline = runs.load(args.compare, torch.get_num_threads()) if args.compare else None
@@ -141,12 +142,14 @@ def cmd_bench_runs(args: argparse.Namespace) -> int:
 
     rows: list[runs.Breakdown] = []
     for task in chosen:
-        for variant in names:
+        if not getattr(args, "tasks", None):  # of the default tasks, those with their data
             try:
-                rows.append(measure(task, variant))
-            except (LookupError, FileNotFoundError, OSError) as error:  # data not there
-                print(f"\n{task} / {variant}: skipped ({error})", file=sys.stderr)
+                check_data(run_configs(task, names[0], 1, steps, args.device))
+            except tasks.TaskError as error:
+                print(f"\n{task}: skipped, its data is not here ({error})", file=sys.stderr)
                 continue
+        for variant in names:
+            rows.append(measure(task, variant))
             _print_breakdown(rows[-1], ALL)
     print(f"\nall tasks ({', '.join(names)}, population {population}, {steps} steps, "
           f"{torch.get_num_threads()} threads on {device.type}, first {runs.WARMUP} steps "
@@ -159,7 +162,7 @@ def cmd_bench_runs(args: argparse.Namespace) -> int:
     print(format_table(header, [(r.task if len(names) == 1 else r.key,
                                  f"{r.trial_steps_per_s:,.1f}",
                                  *(f"{r.shares[k]:.1%}" for k in ALL),
-                                 f"{r.cell_share:.1%}", f"{r.step_ratio:.2f}")
+                                 _share(r.cell_share), f"{r.step_ratio:.2f}")
                                 for r in rows], right=header[1:]))
     if args.json:
         runs.save(rows, args.json, {"torch": torch.__version__, "device": device.type,
@@ -199,11 +202,18 @@ def _print_breakdown(r: Breakdown, phases: tuple[str, ...]) -> None:
                        + [("total", f"{r.loop_seconds:.3f}", "100.0%",
                            f"{r.loop_seconds * per_step:.2f}")],
                        right=("seconds", "share", "ms / step")))
-    print(f"cells' own share: {r.cell_share:.1%} (the stacked cells alone, forward + "
-          f"backward at {r.shape}, timed apart after training against the reference: "
-          f"{r.cell_seconds * 1000:.2f} ms in the loop's terms); {r.reference} forward + "
+    cells = (f"cells' own share: {r.cell_share:.1%} (the stacked cells alone, forward + "
+             f"backward at {r.shape}, timed apart after training against the reference: "
+             f"{r.cell_seconds * 1000:.2f} ms in the loop's terms)"
+             if math.isfinite(r.cell_share) else "cells' own share: n/a (an encoder-decoder's "
+             "cells are not one stack to time apart)")
+    print(f"{cells}; {r.reference} forward + "
           f"backward at {r.reference_shape}, timed before "
           f"every step: {r.reference_seconds * 1000:.2f} ms, step ratio {r.step_ratio:.2f}")
+
+
+def _share(value: float) -> str:
+    return f"{value:.1%}" if math.isfinite(value) else "n/a"
 
 
 def _gate(rows: list[Row], baseline: list[dict[str, object]], args: argparse.Namespace,

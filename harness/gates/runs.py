@@ -29,6 +29,7 @@ every task, and a median over tasks would hide it.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import statistics
@@ -87,6 +88,8 @@ def measure(configs: list[RunConfig], device: torch.device,
     train_population(configs, phases=timer)
     timer.amortise("evaluation", first.eval_every)
     model, batch = timer.model, timer.batch
+    if not hasattr(model, "encode"):  # an encoder-decoder: its cells are not one stack to time
+        return _without_cells(first, configs, timer, companion)
     with torch.no_grad():
         inputs = model.encode(batch.x.to(device)).detach()
     steps_, trials, rows, width = inputs.shape
@@ -107,6 +110,16 @@ def measure(configs: list[RunConfig], device: torch.device,
         cell_times.append(clock("cells", "train", cells))
         reference_times.append(clock(REFERENCE, "train", companion))
     model.zero_grad(set_to_none=True)
+    breakdown = _without_cells(first, configs, timer, companion)
+    cell_s = ratio_of_rounds(cell_times, reference_times)[0] * breakdown.reference_seconds
+    per_step = timer.loop_seconds / max(timer.steps, 1)  # cells in the loop's terms:
+    return dataclasses.replace(breakdown, cell_seconds=cell_s, cell_share=cell_s / per_step,
+                               shape=f"T{steps_}xK{trials}xB{rows}xM{width}xN{hidden}")
+
+
+def _without_cells(first: RunConfig, configs: list[RunConfig], timer: phase_timing.Phases,
+                   companion: _Reference) -> Breakdown:
+    """The loop's breakdown and step ratio; the cells' own time not measured (NaN)."""
     seconds = timer.breakdown()
     steps = max(timer.steps, 1)
     per_step = timer.loop_seconds / steps
@@ -118,12 +131,10 @@ def measure(configs: list[RunConfig], device: torch.device,
     step_ratio = (statistics.median(t / r for t, r in pairs) * timer.loop_seconds / training
                   if training > 0 else math.nan)
     ref_s = per_step / step_ratio
-    cell_s = ratio_of_rounds(cell_times, reference_times)[0] * ref_s  # in the loop's terms
     return Breakdown(
         first.task, first.variant, len(configs), timer.steps, timer.loop_seconds, seconds,
-        timer.shares(), len(configs) * timer.steps / timer.loop_seconds, cell_s,
-        cell_s / per_step, ref_s, step_ratio,
-        f"T{steps_}xK{trials}xB{rows}xM{width}xN{hidden}", companion.shape,
+        timer.shares(), len(configs) * timer.steps / timer.loop_seconds, math.nan, math.nan,
+        ref_s, step_ratio, "", companion.shape,
         phase_ratios={k: v / steps / ref_s for k, v in seconds.items()})
 
 
