@@ -132,9 +132,9 @@ def _check_architecture(config: RunConfig) -> None:
     if not _sequence_to_sequence(config.task):
         raise ConfigError(f"architecture=encoder-decoder needs a sequence-to-sequence task "
                           f"(addition); {config.task!r} is not one")
-    if getattr(config, "bidirectional", False) or config.input_noise > 0:
-        raise ConfigError("architecture=encoder-decoder takes neither bidirectional=true nor "
-                          "input_noise")
+    if getattr(config, "bidirectional", False):
+        raise ConfigError("architecture=encoder-decoder takes no bidirectional=true (its "
+                          "encoder reads the whole source before the decoder answers)")
 
 
 def _sequence_to_sequence(task: str) -> bool:

@@ -101,8 +101,7 @@ class TrialStack(nn.Module):
         self.io, self.trials = first.io, len(models)
         self.noise = [m.input_noise for m in models]
         device = next(first.parameters()).device
-        self.generators = [torch.Generator(device=device).manual_seed(seed ^ NOISE_SALT)
-                           for seed in seeds]
+        self.generators = noise_generators(seeds, device)
         with torch.no_grad():
             self.embedding = (nn.Parameter(torch.stack([m.encoder.weight for m in models]))
                               if first.io.input == "tokens" else None)
@@ -124,11 +123,7 @@ class TrialStack(nn.Module):
         else:
             inputs = x.to(self.head_weight.dtype)
         if self.training and self.noisy and any(self.noise):
-            draws = [torch.randn(inputs[:, k].shape, generator=g, device=inputs.device,
-                                 dtype=inputs.dtype) * std if std > 0 else None
-                     for k, (std, g) in enumerate(zip(self.noise, self.generators))]
-            inputs = inputs + torch.stack([d if d is not None else torch.zeros_like(inputs[:, 0])
-                                           for d in draws], 1)
+            inputs = with_input_noise(inputs, self.noise, self.generators)
         return inputs
 
     def forward(self, x: Tensor, state: State | None = None,
@@ -237,6 +232,23 @@ class _Permute(torch.autograd.Function):
     def backward(ctx: Any, grad: Tensor) -> tuple[Tensor, None]:
         (index,) = ctx.saved_tensors
         return grad.gather(0, index), None
+
+
+def noise_generators(seeds: list[int], device: torch.device) -> list[torch.Generator]:
+    """Each trial's own input-noise stream, apart from its data stream (``NOISE_SALT``), so
+    that a trial draws the same noise alone or among others."""
+    return [torch.Generator(device=device).manual_seed(seed ^ NOISE_SALT) for seed in seeds]
+
+
+def with_input_noise(inputs: Tensor, stds: list[float], generators: list[torch.Generator]
+                     ) -> Tensor:
+    """``inputs`` ``[T, K, B, W]`` plus trial k's Gaussian noise of std ``stds[k]``, drawn
+    from its own generator (a trial without noise draws nothing)."""
+    draws = [torch.randn(inputs[:, k].shape, generator=g, device=inputs.device,
+                         dtype=inputs.dtype) * std if std > 0 else None
+             for k, (std, g) in enumerate(zip(stds, generators))]
+    return inputs + torch.stack([d if d is not None else torch.zeros_like(inputs[:, 0])
+                                 for d in draws], 1)
 
 
 def through_layers(cells: nn.ModuleList, h: Tensor, state: State | None,

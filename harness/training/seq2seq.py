@@ -41,7 +41,7 @@ from torch import Tensor, nn
 import tasks
 import variants
 from harness.plans.config import ConfigError, RunConfig
-from harness.training.model import State, TrialStack
+from harness.training.model import State, TrialStack, noise_generators, with_input_noise
 
 
 class EncoderDecoder(nn.Module):
@@ -49,8 +49,12 @@ class EncoderDecoder(nn.Module):
     Its ``forward`` runs a stack of one built from it (for sampling and rescoring)."""
 
     def __init__(self, io: tasks.IO, variant: str, hidden_size: int, layers: int,
-                 source_steps: int, blank: int, attention: bool, **cell_options: Any) -> None:
+                 source_steps: int, blank: int, attention: bool, input_noise: float = 0.0,
+                 **cell_options: Any) -> None:
         super().__init__()
+        if input_noise < 0:
+            raise ValueError(f"input_noise must be at least 0, got {input_noise}")
+        self.input_noise = input_noise
         if io.input != "tokens" or io.output != "classes" or io.input_size != io.output_size:
             raise ValueError("an encoder-decoder needs a task whose inputs and outputs are "
                              "symbols of one vocabulary")
@@ -74,7 +78,7 @@ class EncoderDecoder(nn.Module):
     def forward(self, x: Tensor, state: State | None = None,
                 lengths: Tensor | None = None) -> tuple[Tensor, State]:
         """``x`` ``[T, B]`` -> outputs ``[T, B, V]`` and the decoder's final state."""
-        stack = EncoderDecoderStack([self]).to(x.device)
+        stack = EncoderDecoderStack([self], [0]).to(x.device)
         stack.train(self.training)
         out, new = stack(x.unsqueeze(1))
         return out.squeeze(1), [tuple(s.squeeze(0) for s in layer) for layer in new]
@@ -93,7 +97,7 @@ class EncoderDecoderStack(nn.Module):
     stacked along a leading trial dimension: inputs ``[T, K, B]``, outputs ``[T, K, B, V]``.
     Training (``train()``) feeds the decoder the given previous symbols; ``eval()`` its own."""
 
-    def __init__(self, models: list[EncoderDecoder]) -> None:
+    def __init__(self, models: list[EncoderDecoder], seeds: list[int]) -> None:
         super().__init__()
         first = models[0]
         self.io, self.trials = first.io, len(models)
@@ -108,7 +112,11 @@ class EncoderDecoderStack(nn.Module):
         with torch.no_grad():
             self.weights = nn.ParameterDict({n.replace(".", "__"): _stacked(models, n)
                                              for n in names})
-        self.noisy = True  # (the training loop's gradient probe sets it; no input noise here)
+        # Greff et al.'s input noise, on the source's embeddings only (the decoder is fed
+        # clean symbols), each trial's from its own stream as in a ``TrialStack``
+        self.noise = [m.input_noise for m in models]
+        self.generators = noise_generators(seeds, next(first.parameters()).device)
+        self.noisy = True  # off for the gradient probes and evaluation, as in a TrialStack
 
     @property
     def cells(self) -> list[nn.Module]:
@@ -149,6 +157,9 @@ class EncoderDecoderStack(nn.Module):
         decoder's after it) is appended, as ``model.through_layers`` does."""
         source = self.source_steps
         inputs = self.embed(x)
+        if self.training and self.noisy and any(self.noise):
+            inputs = torch.cat([with_input_noise(inputs[:source], self.noise, self.generators),
+                                inputs[source:]])
         probe = _Probe(hidden, x.shape[0])
         h, carried = inputs[:source], []
         for k, cell in enumerate(self.encoder):
@@ -235,12 +246,12 @@ def build(config: RunConfig, task: tasks.Task) -> EncoderDecoder:
     """One trial's encoder-decoder for ``task`` (the caller seeds torch)."""
     return EncoderDecoder(task.io, config.variant, config.hidden_size, config.layers,
                           task.source_steps, task.blank, config.attention,
-                          **config.cell_options)
+                          config.input_noise, **config.cell_options)
 
 
 def stack_models(models: list[nn.Module], seeds: list[int]) -> nn.Module:
     """K single models as one stacked model: a ``TrialStack``, or for encoder-decoders an
     ``EncoderDecoderStack``."""
     if isinstance(models[0], EncoderDecoder):
-        return EncoderDecoderStack(models)  # type: ignore[arg-type]
+        return EncoderDecoderStack(models, seeds)  # type: ignore[arg-type]
     return TrialStack(models, seeds)  # type: ignore[arg-type]

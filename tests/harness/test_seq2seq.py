@@ -116,12 +116,18 @@ def test_evaluation_decodes_greedily_from_its_own_answers(attention: bool) -> No
 
 
 def test_a_population_trains_each_run_as_alone() -> None:
-    runs = [config(attention=True, seed=s, steps=4, eval_every=2) for s in (0, 1)]
+    """Input noise too (on the source only): each trial draws its own, alone or together."""
+    runs = [config(attention=True, seed=s, steps=4, eval_every=2, input_noise=0.3)
+            for s in (0, 1)]
     together = train.train_population(runs)
     alone = train.train(runs[1])
     assert together[1].test == pytest.approx(alone.test)
-    assert [v for _, n, v in together[1].curves if n == "train_loss"] == pytest.approx(
-        [v for _, n, v in alone.curves if n == "train_loss"], rel=1e-5)
+
+    def losses(result) -> list[float]:
+        return [v for _, n, v in result.curves if n == "train_loss"]
+    assert losses(together[1]) == pytest.approx(losses(alone), rel=1e-5)
+    clean = train.train(dataclasses.replace(runs[1], input_noise=0.0))
+    assert losses(clean) != pytest.approx(losses(alone), rel=1e-4)  # the noise is there
 
 
 def test_bad_architectures_are_refused_in_one_line() -> None:
@@ -130,7 +136,7 @@ def test_bad_architectures_are_refused_in_one_line() -> None:
         "attention=true needs architecture=encoder-decoder": {"architecture": "stack",
                                                               "attention": True},
         "needs a sequence-to-sequence task": {"task": "parity", "task_settings": {}},
-        "takes neither": {"input_noise": 0.1},
+        "takes no bidirectional=true": {"bidirectional": True},
     }
     for message, changes in cases.items():
         with pytest.raises(ConfigError, match=message) as error:
