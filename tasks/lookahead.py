@@ -12,7 +12,7 @@ from torch import Tensor
 
 from tasks.base import IO, Batch, Metric, Settings, TaskError, accuracy_sum, percent
 from tasks.registry import register
-from tasks.synthetic import Arrays, SyntheticTask
+from tasks.synthetic import Arrays, SyntheticTask, lengths, strings_up_to
 
 
 @dataclass(frozen=True)
@@ -68,15 +68,11 @@ class Lookahead(SyntheticTask):
                 Metric("nll", "nats", True, math.log(k)))
 
     def _lengths(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        s = self.settings
-        if s.min_len is None:
-            return np.full(n, s.seq_len)
-        return rng.integers(s.min_len, s.seq_len + 1, n)
+        return lengths(self.settings.seq_len, self.settings.min_len, rng, n)
 
     def _distinct_sequences(self) -> float:
         s = self.settings
-        low = s.seq_len if s.min_len is None else s.min_len
-        return float(sum(float(s.symbols) ** length for length in range(low, s.seq_len + 1)))
+        return strings_up_to(s.seq_len, s.min_len, s.symbols)
 
     def ahead(self, lengths: np.ndarray) -> np.ndarray:
         """``[n, T]``: the steps labelled with the symbol ahead of them (False past a

@@ -11,7 +11,7 @@ from torch import Tensor
 
 from tasks.base import IO, Batch, Metric, Settings, TaskError, accuracy_sum, percent
 from tasks.registry import register
-from tasks.synthetic import Arrays, SyntheticTask
+from tasks.synthetic import Arrays, SyntheticTask, lengths, strings_up_to
 
 
 @dataclass(frozen=True)
@@ -46,15 +46,11 @@ class Parity(SyntheticTask):
                Metric("nll", "nats", True, math.log(2)))
 
     def _lengths(self, rng: np.random.Generator, n: int) -> np.ndarray:
-        s = self.settings
-        if s.min_len is None:
-            return np.full(n, s.seq_len)
-        return rng.integers(s.min_len, s.seq_len + 1, n)
+        return lengths(self.settings.seq_len, self.settings.min_len, rng, n)
 
     def _distinct_sequences(self) -> float:
         s = self.settings
-        low = s.seq_len if s.min_len is None else s.min_len
-        return float(sum(2.0 ** length for length in range(low, s.seq_len + 1)))
+        return strings_up_to(s.seq_len, s.min_len, 2)
 
     def _generate(self, rng: np.random.Generator, n: int, heldout: bool) -> Arrays:
         width = self.settings.seq_len

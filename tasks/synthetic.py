@@ -21,6 +21,20 @@ Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]
 _STREAM = {"train": 0, "valid": 1, "test": 2}
 
 
+def lengths(seq_len: int, min_len: int | None, rng: np.random.Generator, n: int
+            ) -> np.ndarray:
+    """``n`` sequence lengths: all ``seq_len``, or uniform in [``min_len``, ``seq_len``]."""
+    if min_len is None:
+        return np.full(n, seq_len)
+    return rng.integers(min_len, seq_len + 1, n)
+
+
+def strings_up_to(seq_len: int, min_len: int | None, alphabet: int) -> float:
+    """How many strings over ``alphabet`` symbols have a length ``lengths`` draws."""
+    low = seq_len if min_len is None else min_len
+    return float(sum(float(alphabet) ** length for length in range(low, seq_len + 1)))
+
+
 class SyntheticTask(Task):
     """Base of the generated tasks; subclasses implement ``_generate``."""
 

@@ -40,7 +40,8 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from harness.gates.bench import BenchError, clock_for, ratio_of_rounds
+from harness.gates.bench import clock_for, ratio_of_rounds
+from harness.gates.speed_gate import read_baseline
 from harness.training import phases as phase_timing
 from harness.training.model import through_layers
 from harness.training.train import precision, train_population
@@ -182,22 +183,8 @@ def save(rows: list[Breakdown], path: str, meta: dict[str, object]) -> None:
 def load(path: str, threads: int | None = None) -> list[dict[str, object]]:
     """The rows of a ``bench --runs --json`` file (refused when measured with another number
     of torch threads)."""
-    try:
-        data = json.loads(Path(path).read_text())
-        rows = data["runs"]
-        assert all({"task", "variant", "step_ratio"} <= set(r) for r in rows)
-    except FileNotFoundError:
-        raise BenchError(f"baseline {path} does not exist; write one with "
-                         "'harness bench --runs --json'") from None
-    except (json.JSONDecodeError, KeyError, TypeError, AssertionError):
-        raise BenchError(f"baseline {path} is not a file written by "
-                         "'harness bench --runs --json'") from None
-    measured = data.get("meta", {}).get("threads")
-    if threads is not None and measured is not None and measured != threads:
-        raise BenchError(f"baseline {path} was measured with {measured} torch thread(s), this "
-                         f"run uses {threads}: pass --threads {measured}, or refresh the "
-                         "baseline with --json")
-    return rows
+    return read_baseline(path, threads, "runs", {"task", "variant", "step_ratio"},
+                         "harness bench --runs --json")
 
 
 @dataclass

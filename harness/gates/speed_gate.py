@@ -43,15 +43,24 @@ def save(rows: list[Row], path: str, meta: dict[str, object]) -> None:
 def load(path: str, threads: int | None = None) -> list[dict[str, object]]:
     """The rows of a baseline file; with ``threads``, refused unless it was measured with
     as many torch threads (a ratio at one thread count says nothing about another's)."""
+    return read_baseline(path, threads, "rows", {"shape", "variant", "train_ratio",
+                                                 "forward_ratio"}, "harness bench --json")
+
+
+def read_baseline(path: str, threads: int | None, table: str, columns: set[str],
+                  writer: str) -> list[dict[str, object]]:
+    """The ``table`` rows (each with ``columns``) of a JSON baseline that ``writer``
+    wrote; one line (``BenchError``) when it is missing, not such a file, or measured with
+    another number of torch threads than ``threads``."""
     try:
         data = json.loads(Path(path).read_text())
-        rows = data["rows"]
-        assert all({"shape", "variant", "train_ratio", "forward_ratio"} <= set(r) for r in rows)
+        rows = data[table]
+        assert all(columns <= set(r) for r in rows)
     except FileNotFoundError:
-        raise BenchError(f"baseline {path} does not exist; write one with --json") from None
+        raise BenchError(f"baseline {path} does not exist; write one with '{writer}'"
+                         ) from None
     except (json.JSONDecodeError, KeyError, TypeError, AssertionError):
-        raise BenchError(f"baseline {path} is not a benchmark file written by "
-                         "'harness bench --json'") from None
+        raise BenchError(f"baseline {path} is not a file written by '{writer}'") from None
     measured = data.get("meta", {}).get("threads") if isinstance(data, dict) else None
     if threads is not None and measured is not None and measured != threads:
         raise BenchError(f"baseline {path} was measured with {measured} torch thread(s), this "

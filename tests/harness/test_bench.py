@@ -106,7 +106,7 @@ def test_a_bad_baseline_is_one_line(tmp_path: Path, capsys) -> None:
     (tmp_path / "b.json").write_text("{}")
     assert main(["bench", "--variants", "rnn", "--shapes", TINY, "--compare",
                  str(tmp_path / "b.json")]) == 2
-    assert "is not a benchmark file" in capsys.readouterr().err
+    assert "is not a file written by 'harness bench --json'" in capsys.readouterr().err
     (tmp_path / "t.json").write_text(json.dumps({"meta": {"threads": 7}, "rows": []}))
     assert main(["bench", "--variants", "rnn", "--shapes", TINY, "--threads", "1",
                  "--compare", str(tmp_path / "t.json")]) == 2
