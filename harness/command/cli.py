@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import NoReturn
 
 import tasks
@@ -98,16 +99,6 @@ def cmd_run(args: argparse.Namespace) -> int:
     return cmd_single(args, config)
 
 
-def cmd_bench(args: argparse.Namespace) -> int:
-    from harness.command.cli_bench import cmd_bench as bench
-
-    return bench(args)
-
-
-def cmd_quality(args: argparse.Namespace) -> int:
-    from harness.command.cli_bench import cmd_quality as quality
-
-    return quality(args)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -121,46 +112,19 @@ def cmd_report(args: argparse.Namespace) -> int:
     return report(args)
 
 
-def cmd_worker(args: argparse.Namespace) -> int:
-    from harness.command.cli_grid import cmd_worker as worker
-
-    return worker(args)
 
 
-def cmd_search(args: argparse.Namespace) -> int:
-    from harness.command.cli_search import cmd_search as search
-
-    return search(args)
 
 
-def cmd_reproduce(args: argparse.Namespace) -> int:
-    from harness.command.cli_search import cmd_reproduce as reproduce
-
-    return reproduce(args)
 
 
-def cmd_models(args: argparse.Namespace) -> int:
-    from harness.command.cli_models import cmd_models as models
 
-    return models(args)
-
-
-def cmd_inspect(args: argparse.Namespace) -> int:
-    from harness.command.cli_inspect import cmd_inspect as inspect
-
-    return inspect(args)
-
-
-def cmd_sample(args: argparse.Namespace) -> int:
-    from harness.command.cli_sample import cmd_sample as sample
-
-    return sample(args)
-
-
-def cmd_dashboard(args: argparse.Namespace) -> int:
-    from harness.command.dashboard import cmd_dashboard as dashboard
-
-    return dashboard(args)
+def _lazy(module: str, name: str) -> Callable[[argparse.Namespace], int]:
+    """The handler ``name`` of ``harness/command/MODULE.py``, imported when its command runs
+    (so that ``--help`` and ``list`` do not import what every other command needs)."""
+    def handler(args: argparse.Namespace) -> int:
+        return getattr(importlib.import_module(f"harness.command.{module}"), name)(args)
+    return handler
 
 
 def _work_options(p: argparse.ArgumentParser | argparse._ArgumentGroup, together: str) -> None:
@@ -270,14 +234,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--machine-tolerance", type=float, default=1.0,
                    help="allowed growth of the median ratio of a shape's cells over the "
                         "baseline: a slowdown they share, or another machine (default 1.0)")
-    p.set_defaults(handler=cmd_bench)
+    p.set_defaults(handler=_lazy("cli_bench", "cmd_bench"))
 
     p = commands.add_parser("quality", help="fixed-seed smoke runs against a reference")
     p.add_argument("--variants", help="comma-separated variants (default: all)")
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--write", metavar="FILE", help="write the reference")
     target.add_argument("--compare", metavar="FILE", help="fail if a result moved")
-    p.set_defaults(handler=cmd_quality)
+    p.set_defaults(handler=_lazy("cli_bench", "cmd_quality"))
 
     p = commands.add_parser("search", help="random search of hyperparameters, one study per "
                             "task (Greff et al.'s protocol)")
@@ -290,7 +254,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="the search seed (default 0)")
     p.add_argument("--prefix", default="search", help="studies are named PREFIX-TASK")
     _search_options(p)
-    p.set_defaults(handler=cmd_search)
+    p.set_defaults(handler=_lazy("cli_search", "cmd_search"))
 
     p = commands.add_parser("reproduce", help="Greff et al.'s protocol at a profile's scale: "
                             "the search, then the findings report")
@@ -304,7 +268,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "trials (studies reproduce-PROFILE-seedS-TASK; default 0)")
     p.add_argument("--out", help="report folder (default outputs/reproduce-PROFILE)")
     _search_options(p)
-    p.set_defaults(handler=cmd_reproduce)
+    p.set_defaults(handler=_lazy("cli_search", "cmd_reproduce"))
 
     p = commands.add_parser("worker", help="join a grid or search in a storage (e.g. a "
                             "PostgreSQL URL shared by many machines) and run its waiting runs")
@@ -317,7 +281,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--population", type=_positive_int, default=DEFAULT_POPULATION,
                    metavar="K", help=f"runs trained at once (default {DEFAULT_POPULATION})")
     p.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"))
-    p.set_defaults(handler=cmd_worker)
+    p.set_defaults(handler=_lazy("cli_grid", "cmd_worker"))
 
     p = commands.add_parser("report", help="rebuild tables, figures and report from storage")
     p.add_argument("--study", help="a study (default grid-default), or with --findings a "
@@ -336,12 +300,12 @@ def build_parser() -> argparse.ArgumentParser:
                    "$HARNESS_STORAGE, else outputs/harness.journal)")
     p.add_argument("--rescore", action="store_true", help="reload each and score it again: "
                    "exit 1 unless every one gives its run's stored test metrics exactly")
-    p.set_defaults(handler=cmd_models)
+    p.set_defaults(handler=_lazy("cli_models", "cmd_models"))
 
     p = commands.add_parser("sample", help="text, a chorale (MIDI) or held-out answers from "
                             "a kept model")
     sample_arguments(p, _positive_int)
-    p.set_defaults(handler=cmd_sample)
+    p.set_defaults(handler=_lazy("cli_sample", "cmd_sample"))
 
     p = commands.add_parser("inspect", help="look inside trained cells: gate saturation, "
                             "gates and states over time, units that track the text")
@@ -358,7 +322,7 @@ def build_parser() -> argparse.ArgumentParser:
                         "their first held-out batch)")
     p.add_argument("--out", help="folder (default outputs/STUDY/inspect, with --model "
                    "outputs/inspect)")
-    p.set_defaults(handler=cmd_inspect)
+    p.set_defaults(handler=_lazy("cli_inspect", "cmd_inspect"))
 
     p = commands.add_parser("dashboard", help="browse the storage in optuna-dashboard "
                             "(pip install -e '.[dashboard]')")
@@ -367,7 +331,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default "
                    "127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8080, help="port (default 8080; 0: any free)")
-    p.set_defaults(handler=cmd_dashboard)
+    p.set_defaults(handler=_lazy("dashboard", "cmd_dashboard"))
     return parser
 
 

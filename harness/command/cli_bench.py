@@ -180,15 +180,9 @@ def cmd_bench_runs(args: argparse.Namespace) -> int:
         rows = [runs.best_of(r, measure(r.task, r.variant)) if r.key in verdict.slower
                 else r for r in rows]
         verdict = runs.judge(rows, baseline, args.tolerance)
-    for line in verdict.uncompared:
-        print(f"not compared: {line}", file=sys.stderr)
-    for line in verdict.slower.values():
-        print(f"slower: {line}", file=sys.stderr)
-    if not verdict.passed:
-        return 1
-    print(f"no task's training step slower than {args.compare} by more than "
-          f"{args.tolerance:.0%} (step ratios)")
-    return 0
+    return _said(verdict.uncompared, list(verdict.slower.values()), verdict.passed,
+                 f"no task's training step slower than {args.compare} by more than "
+                 f"{args.tolerance:.0%} (step ratios)")
 
 
 def _print_breakdown(r: Breakdown, phases: tuple[str, ...]) -> None:
@@ -234,14 +228,22 @@ def _gate(rows: list[Row], baseline: list[dict[str, object]], args: argparse.Nam
     factors = ", ".join(f"{shape} {kind} {factor:.2f}"
                         for (shape, kind), factor in verdict.factors.items())
     print(f"\nthis machine against the baseline (median ratio now / then): {factors}")
-    for line in verdict.uncompared:
+    return _said(verdict.uncompared, list(verdict.slower), verdict.passed,
+                 f"no cell slower than {args.compare} by more than {args.tolerance:.0%} "
+                 f"beyond this machine's factor, and no factor over "
+                 f"{1 + args.machine_tolerance:.2f}")
+
+
+def _said(uncompared: list[str], slower: list[str], passed: bool, ok: str) -> int:
+    """A gate's verdict on the terminal: what it could not compare and what got slower (on
+    stderr), else ``ok``; the exit code."""
+    for line in uncompared:
         print(f"not compared: {line}", file=sys.stderr)
-    for line in verdict.slower:
+    for line in slower:
         print(f"slower: {line}", file=sys.stderr)
-    if not verdict.passed:
+    if not passed:
         return 1
-    print(f"no cell slower than {args.compare} by more than {args.tolerance:.0%} beyond "
-          f"this machine's factor, and no factor over {1 + args.machine_tolerance:.2f}")
+    print(ok)
     return 0
 
 

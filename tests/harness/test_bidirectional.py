@@ -31,14 +31,6 @@ M, N, T, B = 3, 4, 7, 5
 LENGTHS = torch.tensor([7, 3, 5, 1, 6])  # per row; row 0 is full length
 
 
-@pytest.fixture
-def float64():
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(before)
-
-
 def _by_hand(ahead, back, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
     """The reference: each row's backward pass on its own valid steps, flipped by hand."""
     h_ahead, _ = ahead(x)

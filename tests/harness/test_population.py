@@ -12,14 +12,6 @@ from harness.plans.config import RunConfig
 from harness.training.train import stack_key, summary_line, train, train_population
 
 
-@pytest.fixture
-def float64():
-    before = torch.get_default_dtype()
-    torch.set_default_dtype(torch.float64)
-    yield
-    torch.set_default_dtype(before)
-
-
 def _assert_same(alone, together) -> None:
     assert together.status == alone.status and together.best_step == alone.best_step
     assert together.steps == alone.steps
