@@ -29,7 +29,7 @@ class _Mutant(RecurrentCell):
     has_native_kernel = True
     supports_trials = True
 
-    def __init__(self, input_size: int, hidden_size: int,
+    def __init__(self, input_size: int, hidden_size: int, *,
                  project_input: bool | None = None, backend: str = "auto") -> None:
         super().__init__(input_size, hidden_size)
         self.backend = self._choose_backend(backend, False)
@@ -102,10 +102,6 @@ class MUT1Cell(_Mutant):
     recurrent_rows = ("W_hr", "W_hh")
     uses_raw_input = True
 
-    def __init__(self, input_size: int, hidden_size: int, *,
-                 project_input: bool | None = None, backend: str = "auto") -> None:
-        super().__init__(input_size, hidden_size, project_input, backend)
-
     def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
         n = self.hidden_size
         if self.runs_on(x) == "native":  # z has no recurrent input: R_g is W_hr
@@ -136,10 +132,6 @@ class MUT2Cell(_Mutant):
     input_rows = ("W_xz", "W_xh")
     recurrent_rows = ("W_hz", "W_hr", "W_hh")
     uses_raw_input = True
-
-    def __init__(self, input_size: int, hidden_size: int, *,
-                 project_input: bool | None = None, backend: str = "auto") -> None:
-        super().__init__(input_size, hidden_size, project_input, backend)
 
     def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
         n = self.hidden_size
