@@ -316,7 +316,7 @@ def _take(study: optuna.Study, count: int, device: str | None,
             trial = study.ask()
             asked.append(trial)
         if _claim(study, trial, device, distributions, taken, carried) == "orphan":
-            break
+            break  # (a trial "lost" meanwhile: the next waiting one is asked for)
 
 
 def _claim(study: optuna.Study, trial: optuna.Trial, device: str | None,
@@ -325,14 +325,26 @@ def _claim(study: optuna.Study, trial: optuna.Trial, device: str | None,
     """Make an asked trial this worker's run: put it in ``taken`` (or in ``carried`` when it
     cannot train with ``taken``), or fail it when it is no run (``"orphan"``: another worker
     took the last waiting one) or a copy of another (``"duplicate"``). Every write repeats
-    harmlessly, so a claim cut short by an outage is claimed again whole."""
+    harmlessly, so a claim cut short by an outage is claimed again whole; ``"lost"`` when
+    another worker failed the trial as abandoned meanwhile (after an outage, a half-claimed
+    trial looks so): its retry, enqueued by that worker, runs it."""
+    try:
+        return _claim_unless_lost(study, trial, device, distributions, taken, carried)
+    except optuna.exceptions.UpdateFinishedTrialError:
+        return "lost"
+
+
+def _claim_unless_lost(study: optuna.Study, trial: optuna.Trial, device: str | None,
+                       distributions: dict[str, Any],
+                       taken: list[tuple[optuna.Trial, RunConfig]],
+                       carried: list[tuple[optuna.Trial, RunConfig]]) -> str:
     if record.CONFIG not in trial.user_attrs:
         trial.set_user_attr("orphan", True)
-        study.tell(trial, state=TrialState.FAIL)
+        liveness.finish(study, trial, state=TrialState.FAIL)
         return "orphan"
     if _copy_of_another(study, trial):
         trial.set_user_attr("duplicate", True)
-        study.tell(trial, state=TrialState.FAIL)
+        liveness.finish(study, trial, state=TrialState.FAIL)
         return "duplicate"
     config = RunConfig(**trial.user_attrs[record.CONFIG])
     if device is not None:

@@ -59,3 +59,24 @@ def test_the_private_optuna_attributes_the_harness_reads_are_where_it_reads_them
         trial = study.ask()
         stored = liveness.storage_of(study).get_trial(liveness.trial_id_of(trial))
         assert stored.number == trial.number and stored.state == TrialState.RUNNING
+
+
+def test_a_claim_cut_short_is_completed_on_the_retry_or_lost_to_whoever_failed_it(
+        tmp_path: Path) -> None:
+    """An outage between asking Optuna for a run and claiming it: the retry of ``_take``
+    claims the asked trial whole; but if another worker failed it as abandoned meanwhile
+    (after an outage it looks so), the claim is lost quietly and the retry that worker
+    enqueued runs it, once."""
+    study, other, trial = _one_running_run(tmp_path, dead_pid=2**22 + 12345)
+    taken, carried = [], []
+    store._take(study, 1, None, taken, carried, [trial])  # the retry: claims the asked trial
+    assert [t.number for t, _ in taken] == [trial.number] and not carried
+    assert study.get_trials(deepcopy=False)[trial.number].user_attrs["worker"]["pid"] != \
+        2**22 + 12345
+
+    study, other, trial = _one_running_run(tmp_path / "again", dead_pid=2**22 + 12345)
+    assert liveness.requeue_abandoned(other) == 1  # another worker gave the run up
+    taken, carried = [], []
+    store._take(study, 1, None, taken, carried, [trial])  # lost; the requeued copy taken
+    assert [t.number for t, _ in taken] == [trial.number + 1]
+    assert taken[0][0].user_attrs["attempt"] == 2
