@@ -17,6 +17,7 @@ import torch
 from torch import Tensor
 
 import tasks
+from harness.training.evaluate import evaluating
 from harness.training.model import SequenceModel
 from tasks.addition import Addition
 from tasks.long_dependency import LongDependency
@@ -60,20 +61,15 @@ def held_out_answers(model: SequenceModel, task: tasks.Task, count: int) -> list
     """The model's answers on the first ``count`` sequences of ``task``'s test split."""
     view = VIEWS.get(type(task), View(lambda task, e: "", _scored))
     answers: list[Answer] = []
-    training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            for batch in task.batches("test"):
-                outputs, _ = model(batch.x, lengths=model.lengths_of(batch.mask))
-                for b in range(batch.x.shape[1]):
-                    if len(answers) == count:
-                        return answers
-                    example = Example(batch.x[:, b], batch.y[:, b], batch.mask[:, b],
-                                      outputs[:, b].float())
-                    answers.append(_answer(task, view, example))
-    finally:
-        model.train(training)
+    with evaluating(model):
+        for batch in task.batches("test"):
+            outputs, _ = model(batch.x, lengths=model.lengths_of(batch.mask))
+            for b in range(batch.x.shape[1]):
+                if len(answers) == count:
+                    return answers
+                example = Example(batch.x[:, b], batch.y[:, b], batch.mask[:, b],
+                                  outputs[:, b].float())
+                answers.append(_answer(task, view, example))
     return answers
 
 
@@ -83,13 +79,8 @@ def decode(model: SequenceModel, task: Addition, text: str) -> str:
     own previous answers, so the answer steps of the input are left blank."""
     source = task.parse(text)
     x, _, _ = task.layout(source, [task.blank] * task.answer_steps)
-    training = model.training
-    model.eval()
-    try:
-        with torch.no_grad():
-            outputs, _ = model(torch.as_tensor(x).unsqueeze(1))
-    finally:
-        model.train(training)
+    with evaluating(model):
+        outputs, _ = model(torch.as_tensor(x).unsqueeze(1))
     answer = ""
     for symbol in outputs[task.source_steps:, 0].argmax(-1).tolist():
         if symbol == task.end:

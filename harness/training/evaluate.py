@@ -3,7 +3,8 @@ and the stacking of each trial's own training batch into one."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import torch
@@ -45,24 +46,32 @@ def held_out(task: tasks.Task, model: TrialStack, split: str, device: torch.devi
     trials = model.trials
     totals: list[dict[str, tuple[float, int]]] = [{} for _ in range(trials)]
     state = None
+    with evaluating(model), autocast:
+        for batch in task.batches(split):
+            if batch.reset:
+                state = None
+            x = batch.x.to(device)
+            x = x.unsqueeze(1).expand(x.shape[0], trials, *x.shape[1:])
+            out, state = model(x, state, lengths=model.lengths_of(batch.mask.to(device)))
+            out = (out if out.dtype == torch.float64 else out.float()).cpu()
+            for k in range(trials):
+                for name, (s, n) in task.score(out[:, k], batch).items():
+                    old = totals[k].get(name, (0.0, 0))
+                    totals[k][name] = (old[0] + s, old[1] + n)
+    return [task.summarize(t) for t in totals]
+
+
+@contextlib.contextmanager
+def evaluating(model: torch.nn.Module) -> Iterator[None]:
+    """The model in evaluation mode (no input noise; an encoder-decoder decodes its own
+    answers) and without gradients inside, in the mode it was in afterwards."""
     training = model.training
     model.eval()
     try:
-        with torch.no_grad(), autocast:
-            for batch in task.batches(split):
-                if batch.reset:
-                    state = None
-                x = batch.x.to(device)
-                x = x.unsqueeze(1).expand(x.shape[0], trials, *x.shape[1:])
-                out, state = model(x, state, lengths=model.lengths_of(batch.mask.to(device)))
-                out = (out if out.dtype == torch.float64 else out.float()).cpu()
-                for k in range(trials):
-                    for name, (s, n) in task.score(out[:, k], batch).items():
-                        old = totals[k].get(name, (0.0, 0))
-                        totals[k][name] = (old[0] + s, old[1] + n)
+        with torch.no_grad():
+            yield
     finally:
         model.train(training)
-    return [task.summarize(t) for t in totals]
 
 
 def probe(task: tasks.Task, model: TrialStack, batch: tasks.Batch,

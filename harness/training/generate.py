@@ -10,13 +10,11 @@ come from one ``torch.Generator``, so a seed gives the same sequence every time.
 
 from __future__ import annotations
 
-import contextlib
-from collections.abc import Iterator
-
 import numpy as np
 import torch
 from torch import Tensor
 
+from harness.training.evaluate import evaluating
 from harness.training.model import SequenceModel, State
 
 
@@ -44,7 +42,7 @@ def sample_tokens(model: SequenceModel, prime: list[int], length: int, temperatu
     if not prime:
         raise ValueError("sampling text needs a prime of at least one token")
     tokens: list[int] = []
-    with torch.no_grad(), _evaluating(model):
+    with evaluating(model):
         outputs, state = model(torch.tensor(prime).view(-1, 1), None)
         while True:
             tokens.append(next_token(outputs[-1, 0], temperature, generator))
@@ -61,20 +59,9 @@ def sample_piano_roll(model: SequenceModel, frames: int, temperature: float,
     roll = torch.zeros(frames, keys)
     frame = torch.zeros(keys)
     state: State | None = None
-    with torch.no_grad(), _evaluating(model):
+    with evaluating(model):
         for t in range(frames):
             outputs, state = model(frame.view(1, 1, keys), state)
             frame = next_frame(outputs[0, 0], temperature, generator)
             roll[t] = frame
     return roll.numpy()
-
-
-@contextlib.contextmanager
-def _evaluating(model: torch.nn.Module) -> Iterator[None]:
-    """The model in evaluation mode inside (no input noise), as it was afterwards."""
-    training = model.training
-    model.eval()
-    try:
-        yield
-    finally:
-        model.train(training)
