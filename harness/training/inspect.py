@@ -15,7 +15,8 @@ from torch import Tensor
 
 import tasks
 from harness.plans.config import RunConfig
-from harness.training.model import SequenceModel
+from harness.training.evaluate import evaluating
+from harness.training.model import SequenceModel, valid_lengths
 from harness.training.train import build_scorer, build_task
 from results.inside import Inside, LayerTrace
 from variants import probe
@@ -47,9 +48,7 @@ def valid_steps(mask: Tensor) -> Tensor:
     """``[T, B]``: the steps of each sequence up to its last scored one (what comes after is
     padding); a row with nothing scored has none."""
     scored = mask.reshape(mask.shape[0], mask.shape[1], -1).any(-1)
-    steps = torch.arange(scored.shape[0]).unsqueeze(1)
-    last = torch.where(scored, steps, torch.full_like(steps, -1)).max(0).values
-    return steps <= last.unsqueeze(0)
+    return torch.arange(scored.shape[0]).unsqueeze(1) < valid_lengths(scored).unsqueeze(0)
 
 
 def look_inside(config: RunConfig, model: SequenceModel, vocabulary: list[str] | None,
@@ -60,10 +59,9 @@ def look_inside(config: RunConfig, model: SequenceModel, vocabulary: list[str] |
     if config.bidirectional:
         raise ValueError("harness inspect probes causal layers only; this run is "
                          "bidirectional (bidirectional=true), which it does not show yet")
-    model.eval()
     batch = held_out(build_scorer(config, build_task(config)), steps)
     layers, deviation = [], 0.0
-    with torch.no_grad():
+    with evaluating(model):
         inputs = model.encode(batch.x.to(next(model.parameters()).device))
         for cell in model.cells:
             own, _ = cell(inputs)
