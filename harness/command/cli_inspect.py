@@ -15,6 +15,7 @@ import tasks
 import variants
 from harness.command import model_choice
 from harness.command.table import format_table
+from harness.plans.grid import split_names
 from harness.queue import kept_models, storage_url, store
 from harness.training.inspect import DEFAULT_STEPS, look_inside
 from results import inspection, record
@@ -64,10 +65,8 @@ def _files(paths: list[str]) -> list[Target]:
 
 def _names(text: str | None, check: Callable[[str], object]) -> list[str] | None:
     """A comma-separated list of registered names (an unknown one fails with the closest)."""
-    if text is None:
-        return None
-    names = [n.strip() for n in text.split(",") if n.strip()]
-    for name in names:
+    names = split_names(text)
+    for name in names or ():
         check(name)
     return names
 
