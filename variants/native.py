@@ -7,7 +7,7 @@ one call, with the compiler vectorising the loops (glibc's libmvec gives vector 
 
 The library is built with the system C compiler (``$CC``, else ``cc``/``gcc``) into a cache
 folder (``$HARNESS_CACHE``, else the per-user cache, ``~/.cache/rnn-harness`` on Linux)
-under a name that hashes the sources, flags and the compiler's name and version, so each machine compiles once (about a
+under a name that hashes the sources, flags, the compiler's name and version and the CPU, so each machine compiles once (about a
 second) and later processes load the file. Nothing is compiled when a cell is built (``harness
 list`` never runs the compiler): the first kernel call does it. Where no compiler works,
 ``library()`` is ``None`` and the cells use their step-by-step torch loops; ``status()``
@@ -59,16 +59,34 @@ def _compiler() -> str | None:
     return None
 
 
-def _cpu_flags() -> tuple[str, ...]:
-    """Vector extensions of this CPU the compiler may use (the file is per machine)."""
-    if platform.machine() not in ("x86_64", "AMD64"):
-        return ()
+def _flag_sets() -> list[tuple[str, ...]]:
+    """The flags to try, best first: this CPU's own instruction set (the file is per machine:
+    its name hashes the CPU's description, so a shared cache folder never hands it to
+    another CPU) and OpenMP (the rows of a step shared among torch's threads); then without
+    ``-march=native``, which some compilers lack; then without OpenMP, which some lack too
+    (Apple's clang): slower, never wrong."""
+    vector = ("-march=native",)
+    fallback = _avx2_flags()
+    return [(*BASE_FLAGS, *vector, "-fopenmp"), (*BASE_FLAGS, *fallback, "-fopenmp"),
+            (*BASE_FLAGS, *fallback)]
+
+
+def _cpu_description() -> str:
+    """What distinguishes this CPU's instruction set (its model and feature flags)."""
     try:
         info = Path("/proc/cpuinfo").read_text()
     except OSError:
+        return platform.processor()
+    lines = info.splitlines()
+    return "".join(next((line for line in lines if line.startswith(key)), "")
+                   for key in ("model name", "flags"))
+
+
+def _avx2_flags() -> tuple[str, ...]:
+    """AVX2 and FMA where this x86 CPU has them."""
+    if platform.machine() not in ("x86_64", "AMD64"):
         return ()
-    words = set(next((line for line in info.splitlines() if line.startswith("flags")),
-                     "").split())
+    words = set(_cpu_description().split())
     return ("-mavx2", "-mfma") if {"avx2", "fma"} <= words else ()
 
 
@@ -106,16 +124,16 @@ def library() -> ctypes.CDLL | None:
         _state["error"] = "no C compiler found (set CC)"
         log.warning("native kernels unavailable: %s; cells use torch loops", _state["error"])
         return None
-    flags = (*BASE_FLAGS, *_cpu_flags())
+    flag_sets = _flag_sets()
     digest = hashlib.sha256()
     for path in _sources():
         digest.update(path.name.encode() + path.read_bytes())
-    digest.update(" ".join((compiler, _compiler_version(compiler), *flags,
-                            platform.machine())).encode())
+    digest.update(" ".join((compiler, _compiler_version(compiler), *flag_sets[0],
+                            platform.machine(), _cpu_description())).encode())
     target = cache_dir() / f"kernels-{digest.hexdigest()[:16]}.so"
     try:
         if not target.exists():
-            _compile(compiler, flags, target)
+            _compile(compiler, flag_sets, target)
         lib = ctypes.CDLL(str(target))
     except (OSError, subprocess.CalledProcessError) as error:
         detail = getattr(error, "stderr", None) or str(error)
@@ -126,22 +144,31 @@ def library() -> ctypes.CDLL | None:
     return lib
 
 
-def _compile(compiler: str, flags: tuple[str, ...], target: Path) -> None:
-    """Compile into a temporary file, then rename: processes racing here all succeed."""
+def _compile(compiler: str, flag_sets: list[tuple[str, ...]], target: Path) -> None:
+    """Compile with the first set of flags that works into a temporary file, then rename:
+    processes racing here all succeed. The last failure is raised."""
     begin = time.perf_counter()
     target.parent.mkdir(parents=True, exist_ok=True)
     sources = [str(p) for p in _sources() if p.suffix == ".c"]
     handle, temporary = tempfile.mkstemp(suffix=".so", dir=target.parent)
     os.close(handle)
     try:
-        subprocess.run([compiler, *flags, "-o", temporary, *sources, "-lm"], check=True,
-                       capture_output=True, text=True, timeout=120)
+        for attempt, flags in enumerate(flag_sets):
+            try:
+                subprocess.run([compiler, *flags, "-o", temporary, *sources, "-lm"],
+                               check=True, capture_output=True, text=True, timeout=120)
+                break
+            except subprocess.CalledProcessError:
+                if attempt == len(flag_sets) - 1:
+                    raise
         os.replace(temporary, target)
+        _state["flags"] = " ".join(flags)
     finally:
         if os.path.exists(temporary):
             os.unlink(temporary)
     _state["seconds"] = time.perf_counter() - begin
-    log.info("compiled the native kernels in %.1f s into %s", _state["seconds"], target)
+    log.info("compiled the native kernels in %.1f s with %s into %s", _state["seconds"],
+             _state["flags"], target)
 
 
 def available() -> bool:

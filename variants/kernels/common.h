@@ -54,6 +54,22 @@ static inline float tanh_f32(float x) {
     return a < 0.625f ? small : (x < 0.0f ? -large : large);
 }
 
+/* Rows (one trial's batch row) are independent within a step: where the library is built
+ * with OpenMP, a loop over them that follows PARALLEL_ROWS(work) is shared among the threads
+ * of the OpenMP runtime torch itself uses (same libgomp, so torch.set_num_threads holds),
+ * when the step has enough elements (work) to pay for waking them. Without OpenMP it is a
+ * plain loop. */
+#define PRAGMA_(x) _Pragma(#x)
+#ifdef _OPENMP
+#define PARALLEL_ROWS(work) PRAGMA_(omp parallel for schedule(static) if ((work) >= 4096))
+#else
+#define PARALLEL_ROWS(work)
+#endif
+
+/* every row of a step (trial k, batch row b: the loop's body declares them from kb) */
+#define FOR_ROWS(s, n) PARALLEL_ROWS((long)(s)->k * (s)->b * (n)) \
+    for (int kb = 0; kb < (s)->k * (s)->b; kb++)
+
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)
 #endif

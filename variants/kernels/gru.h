@@ -22,24 +22,23 @@
 void CAT(gru_forward, SUFFIX)(const struct gru_step *s, const REAL *a, const REAL *rh,
                               const REAL *hp, REAL *gates, REAL *h) {
     const int N = s->n;
-    for (int k = 0; k < s->k; k++) {
+    FOR_ROWS(s, N) {
+        const int k = kb / s->b, b = kb % s->b;
         const REAL *bias = (const REAL *)s->bias + (long)k * N;
-        for (int b = 0; b < s->b; b++) {
-            const REAL *ar = ROW(a, a, k, b), *rr = ROW(rh, rh, k, b);
-            const REAL *hpr = ROW(hp, h, k, b);
-            REAL *gr = ROW(gates, gates, k, b), *hr = ROW(h, h, k, b);
-            for (int j = 0; j < 2 * N; j++) gr[j] = SIGM(ar[j] + rr[j]);
-            REAL *hn = gr + 3 * N, *nn = gr + 2 * N;
-            const REAL *r = gr;
+        const REAL *ar = ROW(a, a, k, b), *rr = ROW(rh, rh, k, b);
+        const REAL *hpr = ROW(hp, h, k, b);
+        REAL *gr = ROW(gates, gates, k, b), *hr = ROW(h, h, k, b);
+        for (int j = 0; j < 2 * N; j++) gr[j] = SIGM(ar[j] + rr[j]);
+        REAL *hn = gr + 3 * N, *nn = gr + 2 * N;
+        const REAL *r = gr;
 #pragma GCC ivdep
-            for (int j = 0; j < N; j++) {
-                hn[j] = rr[2 * N + j] + bias[j];
-                nn[j] = TANH(ar[2 * N + j] + r[j] * hn[j]);
-            }
-            const REAL *z = gr + N;
-#pragma GCC ivdep
-            for (int j = 0; j < N; j++) hr[j] = nn[j] + z[j] * (hpr[j] - nn[j]);
+        for (int j = 0; j < N; j++) {
+            hn[j] = rr[2 * N + j] + bias[j];
+            nn[j] = TANH(ar[2 * N + j] + r[j] * hn[j]);
         }
+        const REAL *z = gr + N;
+#pragma GCC ivdep
+        for (int j = 0; j < N; j++) hr[j] = nn[j] + z[j] * (hpr[j] - nn[j]);
     }
 }
 
@@ -50,23 +49,22 @@ void CAT(gru_backward, SUFFIX)(const struct gru_step *s, const REAL *gates, cons
                                const REAL *dmm, REAL *ddir, const REAL *dy, REAL *gx,
                                REAL *gh) {
     const int N = s->n;
-    for (int k = 0; k < s->k; k++) {
-        for (int b = 0; b < s->b; b++) {
-            const REAL *g = ROW(gates, gates, k, b), *hpr = ROW(hp, h, k, b);
-            const REAL *dmr = ROW(dmm, dh, k, b), *dyr = ROW(dy, dy, k, b);
-            REAL *ddr = ROW(ddir, dh, k, b);
-            REAL *gxr = ROW(gx, g, k, b), *ghr = ROW(gh, g, k, b);
-            const REAL *r = g, *z = g + N, *nn = g + 2 * N, *hn = g + 3 * N;
+    FOR_ROWS(s, N) {
+        const int k = kb / s->b, b = kb % s->b;
+        const REAL *g = ROW(gates, gates, k, b), *hpr = ROW(hp, h, k, b);
+        const REAL *dmr = ROW(dmm, dh, k, b), *dyr = ROW(dy, dy, k, b);
+        REAL *ddr = ROW(ddir, dh, k, b);
+        REAL *gxr = ROW(gx, g, k, b), *ghr = ROW(gh, g, k, b);
+        const REAL *r = g, *z = g + N, *nn = g + 2 * N, *hn = g + 3 * N;
 #pragma GCC ivdep
-            for (int j = 0; j < N; j++) {
-                const REAL dh = dmr[j] + ddr[j] + dyr[j];
-                const REAL dn = dh * ((REAL)1 - z[j]) * ((REAL)1 - nn[j] * nn[j]);
-                const REAL dz = dh * (hpr[j] - nn[j]) * (z[j] * ((REAL)1 - z[j]));
-                const REAL dr = dn * hn[j] * (r[j] * ((REAL)1 - r[j]));
-                gxr[j] = dr; gxr[N + j] = dz; gxr[2 * N + j] = dn;
-                ghr[j] = dr; ghr[N + j] = dz; ghr[2 * N + j] = dn * r[j];
-                ddr[j] = dh * z[j];
-            }
+        for (int j = 0; j < N; j++) {
+            const REAL dh = dmr[j] + ddr[j] + dyr[j];
+            const REAL dn = dh * ((REAL)1 - z[j]) * ((REAL)1 - nn[j] * nn[j]);
+            const REAL dz = dh * (hpr[j] - nn[j]) * (z[j] * ((REAL)1 - z[j]));
+            const REAL dr = dn * hn[j] * (r[j] * ((REAL)1 - r[j]));
+            gxr[j] = dr; gxr[N + j] = dz; gxr[2 * N + j] = dn;
+            ghr[j] = dr; ghr[N + j] = dz; ghr[2 * N + j] = dn * r[j];
+            ddr[j] = dh * z[j];
         }
     }
 }
@@ -77,18 +75,17 @@ void CAT(gru_backward, SUFFIX)(const struct gru_step *s, const REAL *gates, cons
 void CAT(reset_gates, SUFFIX)(const struct gru_step *s, const REAL *a, const REAL *rz,
                               const REAL *rr, const REAL *hp, REAL *gates, REAL *sh) {
     const int N = s->n, oz = s->oz * N, or_ = s->or_ * N;
-    for (int k = 0; k < s->k; k++) {
-        for (int b = 0; b < s->b; b++) {
-            const REAL *ar = ROW(a, a, k, b), *rzr = ROW(rz, rz, k, b);
-            const REAL *rrr = ROW(rr, rr, k, b), *hpr = ROW(hp, h, k, b);
-            REAL *gr = ROW(gates, gates, k, b), *sr = ROW(sh, sh, k, b);
+    FOR_ROWS(s, N) {
+        const int k = kb / s->b, b = kb % s->b;
+        const REAL *ar = ROW(a, a, k, b), *rzr = ROW(rz, rz, k, b);
+        const REAL *rrr = ROW(rr, rr, k, b), *hpr = ROW(hp, h, k, b);
+        REAL *gr = ROW(gates, gates, k, b), *sr = ROW(sh, sh, k, b);
 #pragma GCC ivdep
-            for (int j = 0; j < N; j++) {
-                gr[j] = SIGM(ar[oz + j] + rzr[j]);
-                const REAL r = SIGM(ar[or_ + j] + rrr[j]);
-                gr[N + j] = r;
-                sr[j] = r * hpr[j];
-            }
+        for (int j = 0; j < N; j++) {
+            gr[j] = SIGM(ar[oz + j] + rzr[j]);
+            const REAL r = SIGM(ar[or_ + j] + rrr[j]);
+            gr[N + j] = r;
+            sr[j] = r * hpr[j];
         }
     }
 }
@@ -97,22 +94,21 @@ void CAT(reset_gates, SUFFIX)(const struct gru_step *s, const REAL *a, const REA
 void CAT(reset_state, SUFFIX)(const struct gru_step *s, const REAL *a, const REAL *rh,
                               const REAL *hp, REAL *gates, REAL *h, REAL *th) {
     const int N = s->n, oh = s->oh * N;
-    for (int k = 0; k < s->k; k++) {
-        for (int b = 0; b < s->b; b++) {
-            const REAL *ar = ROW(a, a, k, b), *rhr = ROW(rh, rh, k, b);
-            const REAL *hpr = ROW(hp, h, k, b);
-            REAL *gr = ROW(gates, gates, k, b), *hr = ROW(h, h, k, b);
-            const REAL *z = gr;
-            REAL *c = gr + 2 * N;
+    FOR_ROWS(s, N) {
+        const int k = kb / s->b, b = kb % s->b;
+        const REAL *ar = ROW(a, a, k, b), *rhr = ROW(rh, rh, k, b);
+        const REAL *hpr = ROW(hp, h, k, b);
+        REAL *gr = ROW(gates, gates, k, b), *hr = ROW(h, h, k, b);
+        const REAL *z = gr;
+        REAL *c = gr + 2 * N;
 #pragma GCC ivdep
-            for (int j = 0; j < N; j++) {
-                c[j] = TANH(ar[oh + j] + rhr[j]);
-                hr[j] = hpr[j] + z[j] * (c[j] - hpr[j]);
-            }
-            if (th) {
-                REAL *thr = ROW(th, h, k, b);
-                for (int j = 0; j < N; j++) thr[j] = TANH(hr[j]);
-            }
+        for (int j = 0; j < N; j++) {
+            c[j] = TANH(ar[oh + j] + rhr[j]);
+            hr[j] = hpr[j] + z[j] * (c[j] - hpr[j]);
+        }
+        if (th) {
+            REAL *thr = ROW(th, h, k, b);
+            for (int j = 0; j < N; j++) thr[j] = TANH(hr[j]);
         }
     }
 }
@@ -125,20 +121,19 @@ void CAT(reset_back_state, SUFFIX)(const struct gru_step *s, const REAL *gates,
                                    const REAL *hp, const REAL *dmm, const REAL *dmz,
                                    const REAL *th, REAL *ddir, const REAL *dy, REAL *gx) {
     const int N = s->n, oz = s->oz * N, oh = s->oh * N;
-    for (int k = 0; k < s->k; k++) {
-        for (int b = 0; b < s->b; b++) {
-            const REAL *g = ROW(gates, gates, k, b), *hpr = ROW(hp, h, k, b);
-            const REAL *dmr = ROW(dmm, dh, k, b), *dzr = ROW(dmz, dmz, k, b);
-            const REAL *thr = ROW(th, th, k, b), *dyr = ROW(dy, dy, k, b);
-            REAL *ddr = ROW(ddir, dh, k, b), *gxr = ROW(gx, g, k, b);
-            const REAL *z = g, *c = g + 2 * N;
+    FOR_ROWS(s, N) {
+        const int k = kb / s->b, b = kb % s->b;
+        const REAL *g = ROW(gates, gates, k, b), *hpr = ROW(hp, h, k, b);
+        const REAL *dmr = ROW(dmm, dh, k, b), *dzr = ROW(dmz, dmz, k, b);
+        const REAL *thr = ROW(th, th, k, b), *dyr = ROW(dy, dy, k, b);
+        REAL *ddr = ROW(ddir, dh, k, b), *gxr = ROW(gx, g, k, b);
+        const REAL *z = g, *c = g + 2 * N;
 #pragma GCC ivdep
-            for (int j = 0; j < N; j++) {
-                const REAL dh = dmr[j] + dzr[j] * ((REAL)1 - thr[j] * thr[j]) + ddr[j] + dyr[j];
-                gxr[oz + j] = dh * (c[j] - hpr[j]) * (z[j] * ((REAL)1 - z[j]));
-                gxr[oh + j] = dh * z[j] * ((REAL)1 - c[j] * c[j]);
-                ddr[j] = dh * ((REAL)1 - z[j]);
-            }
+        for (int j = 0; j < N; j++) {
+            const REAL dh = dmr[j] + dzr[j] * ((REAL)1 - thr[j] * thr[j]) + ddr[j] + dyr[j];
+            gxr[oz + j] = dh * (c[j] - hpr[j]) * (z[j] * ((REAL)1 - z[j]));
+            gxr[oh + j] = dh * z[j] * ((REAL)1 - c[j] * c[j]);
+            ddr[j] = dh * ((REAL)1 - z[j]);
         }
     }
 }
@@ -148,17 +143,16 @@ void CAT(reset_back_state, SUFFIX)(const struct gru_step *s, const REAL *gates,
 void CAT(reset_back_gate, SUFFIX)(const struct gru_step *s, const REAL *gates, const REAL *hp,
                                   const REAL *ds, REAL *ddir, REAL *gx) {
     const int N = s->n, or_ = s->or_ * N;
-    for (int k = 0; k < s->k; k++) {
-        for (int b = 0; b < s->b; b++) {
-            const REAL *g = ROW(gates, gates, k, b), *hpr = ROW(hp, h, k, b);
-            const REAL *dsr = ROW(ds, dh, k, b);
-            REAL *ddr = ROW(ddir, dh, k, b), *gxr = ROW(gx, g, k, b);
-            const REAL *r = g + N;
+    FOR_ROWS(s, N) {
+        const int k = kb / s->b, b = kb % s->b;
+        const REAL *g = ROW(gates, gates, k, b), *hpr = ROW(hp, h, k, b);
+        const REAL *dsr = ROW(ds, dh, k, b);
+        REAL *ddr = ROW(ddir, dh, k, b), *gxr = ROW(gx, g, k, b);
+        const REAL *r = g + N;
 #pragma GCC ivdep
-            for (int j = 0; j < N; j++) {
-                gxr[or_ + j] = dsr[j] * hpr[j] * (r[j] * ((REAL)1 - r[j]));
-                ddr[j] += dsr[j] * r[j];
-            }
+        for (int j = 0; j < N; j++) {
+            gxr[or_ + j] = dsr[j] * hpr[j] * (r[j] * ((REAL)1 - r[j]));
+            ddr[j] += dsr[j] * r[j];
         }
     }
 }
@@ -168,25 +162,23 @@ void CAT(reset_back_gate, SUFFIX)(const struct gru_step *s, const REAL *gates, c
 void CAT(elman_forward, SUFFIX)(const struct gru_step *s, const REAL *a, const REAL *rh,
                                 REAL *h) {
     const int N = s->n;
-    for (int k = 0; k < s->k; k++) {
-        for (int b = 0; b < s->b; b++) {
-            const REAL *ar = ROW(a, a, k, b), *rr = ROW(rh, rh, k, b);
-            REAL *hr = ROW(h, h, k, b);
-            for (int j = 0; j < N; j++) hr[j] = TANH(ar[j] + rr[j]);
-        }
+    FOR_ROWS(s, N) {
+        const int k = kb / s->b, b = kb % s->b;
+        const REAL *ar = ROW(a, a, k, b), *rr = ROW(rh, rh, k, b);
+        REAL *hr = ROW(h, h, k, b);
+        for (int j = 0; j < N; j++) hr[j] = TANH(ar[j] + rr[j]);
     }
 }
 
 void CAT(elman_backward, SUFFIX)(const struct gru_step *s, const REAL *h, const REAL *dmm,
                                  const REAL *dy, REAL *gx) {
     const int N = s->n;
-    for (int k = 0; k < s->k; k++) {
-        for (int b = 0; b < s->b; b++) {
-            const REAL *hr = ROW(h, h, k, b), *dmr = ROW(dmm, dh, k, b);
-            const REAL *dyr = ROW(dy, dy, k, b);
-            REAL *gxr = ROW(gx, g, k, b);
-            for (int j = 0; j < N; j++) gxr[j] = (dmr[j] + dyr[j]) * ((REAL)1 - hr[j] * hr[j]);
-        }
+    FOR_ROWS(s, N) {
+        const int k = kb / s->b, b = kb % s->b;
+        const REAL *hr = ROW(h, h, k, b), *dmr = ROW(dmm, dh, k, b);
+        const REAL *dyr = ROW(dy, dy, k, b);
+        REAL *gxr = ROW(gx, g, k, b);
+        for (int j = 0; j < N; j++) gxr[j] = (dmr[j] + dyr[j]) * ((REAL)1 - hr[j] * hr[j]);
     }
 }
 

@@ -22,55 +22,54 @@ void CAT(lstm_forward, SUFFIX)(const struct lstm_step *s, REAL *a, const REAL *r
     const int oi = s->oi, of = s->of, oz = s->oz, oo = s->oo;
     const int coupled = s->flags & COUPLED, tanh_g = s->flags & TANH_G;
     const int tanh_h = s->flags & TANH_H, fgr = s->flags & FGR;
-    for (int k = 0; k < s->k; k++) {
+    FOR_ROWS(s, N) {
+        const int k = kb / s->b, b = kb % s->b;
         const REAL *pi = s->p_i ? (const REAL *)s->p_i + (long)k * N : 0;
         const REAL *pf = s->p_f ? (const REAL *)s->p_f + (long)k * N : 0;
         const REAL *po = s->p_o ? (const REAL *)s->p_o + (long)k * N : 0;
-        for (int b = 0; b < s->b; b++) {
-            REAL *ar = ROW(a, a, k, b);
-            const REAL *rr = ROW(rh, rh, k, b), *cpr = ROW(cp, c, k, b);
-            REAL *cr = ROW(c, c, k, b), *hr = ROW(h, h, k, b);
-            REAL *hcr = tanh_h ? ROW(hc, hc, k, b) : cr;
-            REAL *ai = oi >= 0 ? ar + oi * N : 0, *af = of >= 0 ? ar + of * N : 0;
-            REAL *az = ar + oz * N, *ao = oo >= 0 ? ar + oo * N : 0;
-            const REAL *rz = rr + oz * N;
-            /* the gates that read c' */
-            if (ai) {
-                const REAL *ri = rr + oi * N;
-                if (pi) for (int j = 0; j < N; j++) ai[j] = CAT(sigm, SUFFIX)(ai[j] + ri[j] + pi[j] * cpr[j]);
-                else for (int j = 0; j < N; j++) ai[j] = CAT(sigm, SUFFIX)(ai[j] + ri[j]);
-            }
-            if (af) {
-                const REAL *rf = rr + of * N;
-                if (pf) for (int j = 0; j < N; j++) af[j] = CAT(sigm, SUFFIX)(af[j] + rf[j] + pf[j] * cpr[j]);
-                else for (int j = 0; j < N; j++) af[j] = CAT(sigm, SUFFIX)(af[j] + rf[j]);
-            }
-            if (tanh_g) for (int j = 0; j < N; j++) az[j] = TANH(az[j] + rz[j]);
-            else for (int j = 0; j < N; j++) az[j] += rz[j];
-            /* the cell */
-            if (ai && coupled) for (int j = 0; j < N; j++) cr[j] = cpr[j] + ai[j] * (az[j] - cpr[j]);
-            else if (ai && af) for (int j = 0; j < N; j++) cr[j] = az[j] * ai[j] + cpr[j] * af[j];
-            else if (ai) for (int j = 0; j < N; j++) cr[j] = az[j] * ai[j] + cpr[j];
-            else if (af) for (int j = 0; j < N; j++) cr[j] = az[j] + cpr[j] * af[j];
-            else for (int j = 0; j < N; j++) cr[j] = az[j] + cpr[j];
-            if (tanh_h) for (int j = 0; j < N; j++) hcr[j] = TANH(cr[j]);
-            /* the output gate's peephole reads the new c */
-            if (ao) {
-                const REAL *ro = rr + oo * N;
-                if (po) for (int j = 0; j < N; j++) ao[j] = CAT(sigm, SUFFIX)(ao[j] + ro[j] + po[j] * cr[j]);
-                else for (int j = 0; j < N; j++) ao[j] = CAT(sigm, SUFFIX)(ao[j] + ro[j]);
-                for (int j = 0; j < N; j++) hr[j] = hcr[j] * ao[j];
-            } else {
-                for (int j = 0; j < N; j++) hr[j] = hcr[j];
-            }
-            if (fgr) { /* the recurrent input also carries the own gates: [y; i; f; o] */
-                REAL *next = hr + N;
-                const REAL *gates[3] = {ai, af, ao};
-                for (int q = 0; q < 3; q++) {
-                    if (!gates[q]) continue;
-                    for (int j = 0; j < N; j++) next[j] = gates[q][j];
-                    next += N;
-                }
+        REAL *ar = ROW(a, a, k, b);
+        const REAL *rr = ROW(rh, rh, k, b), *cpr = ROW(cp, c, k, b);
+        REAL *cr = ROW(c, c, k, b), *hr = ROW(h, h, k, b);
+        REAL *hcr = tanh_h ? ROW(hc, hc, k, b) : cr;
+        REAL *ai = oi >= 0 ? ar + oi * N : 0, *af = of >= 0 ? ar + of * N : 0;
+        REAL *az = ar + oz * N, *ao = oo >= 0 ? ar + oo * N : 0;
+        const REAL *rz = rr + oz * N;
+        /* the gates that read c' */
+        if (ai) {
+            const REAL *ri = rr + oi * N;
+            if (pi) for (int j = 0; j < N; j++) ai[j] = CAT(sigm, SUFFIX)(ai[j] + ri[j] + pi[j] * cpr[j]);
+            else for (int j = 0; j < N; j++) ai[j] = CAT(sigm, SUFFIX)(ai[j] + ri[j]);
+        }
+        if (af) {
+            const REAL *rf = rr + of * N;
+            if (pf) for (int j = 0; j < N; j++) af[j] = CAT(sigm, SUFFIX)(af[j] + rf[j] + pf[j] * cpr[j]);
+            else for (int j = 0; j < N; j++) af[j] = CAT(sigm, SUFFIX)(af[j] + rf[j]);
+        }
+        if (tanh_g) for (int j = 0; j < N; j++) az[j] = TANH(az[j] + rz[j]);
+        else for (int j = 0; j < N; j++) az[j] += rz[j];
+        /* the cell */
+        if (ai && coupled) for (int j = 0; j < N; j++) cr[j] = cpr[j] + ai[j] * (az[j] - cpr[j]);
+        else if (ai && af) for (int j = 0; j < N; j++) cr[j] = az[j] * ai[j] + cpr[j] * af[j];
+        else if (ai) for (int j = 0; j < N; j++) cr[j] = az[j] * ai[j] + cpr[j];
+        else if (af) for (int j = 0; j < N; j++) cr[j] = az[j] + cpr[j] * af[j];
+        else for (int j = 0; j < N; j++) cr[j] = az[j] + cpr[j];
+        if (tanh_h) for (int j = 0; j < N; j++) hcr[j] = TANH(cr[j]);
+        /* the output gate's peephole reads the new c */
+        if (ao) {
+            const REAL *ro = rr + oo * N;
+            if (po) for (int j = 0; j < N; j++) ao[j] = CAT(sigm, SUFFIX)(ao[j] + ro[j] + po[j] * cr[j]);
+            else for (int j = 0; j < N; j++) ao[j] = CAT(sigm, SUFFIX)(ao[j] + ro[j]);
+            for (int j = 0; j < N; j++) hr[j] = hcr[j] * ao[j];
+        } else {
+            for (int j = 0; j < N; j++) hr[j] = hcr[j];
+        }
+        if (fgr) { /* the recurrent input also carries the own gates: [y; i; f; o] */
+            REAL *next = hr + N;
+            const REAL *gates[3] = {ai, af, ao};
+            for (int q = 0; q < 3; q++) {
+                if (!gates[q]) continue;
+                for (int j = 0; j < N; j++) next[j] = gates[q][j];
+                next += N;
             }
         }
     }
@@ -83,7 +82,8 @@ void CAT(lstm_forward, SUFFIX)(const struct lstm_step *s, REAL *a, const REAL *r
  *
  * The loop over the units has no branches, so that it vectorises: an absent gate reads a
  * block of ones (its constant value) and writes its gradient into a scratch block, an
- * absent gate-recurrence term reads zeros. spare holds 3 N elements for them. */
+ * absent gate-recurrence term reads zeros. spare holds 2 N elements for the ones and zeros;
+ * the scratch block is each row's own (rows may run on different threads). */
 void CAT(lstm_backward, SUFFIX)(const struct lstm_step *s, const REAL *a, const REAL *cp,
                                 const REAL *c, const REAL *hc, const REAL *dh, const REAL *dy,
                                 REAL *dc, REAL *g, REAL *spare) {
@@ -91,7 +91,7 @@ void CAT(lstm_backward, SUFFIX)(const struct lstm_step *s, const REAL *a, const 
     const int oi = s->oi, of = s->of, oz = s->oz, oo = s->oo;
     const int coupled = (s->flags & COUPLED) != 0, tanh_g = (s->flags & TANH_G) != 0;
     const int tanh_h = (s->flags & TANH_H) != 0, fgr = (s->flags & FGR) != 0;
-    REAL *ones = spare, *zeros = spare + N, *scratch = spare + 2 * N;
+    REAL *ones = spare, *zeros = spare + N;
     for (int j = 0; j < N; j++) { ones[j] = (REAL)1; zeros[j] = (REAL)0; }
     /* where the gates sit inside dh under full gate recurrence (order i, f, o), else -1 */
     int hi = -1, hf = -1, ho = -1;
@@ -101,43 +101,43 @@ void CAT(lstm_backward, SUFFIX)(const struct lstm_step *s, const REAL *a, const 
         if (of >= 0) { hf = at; at += N; }
         if (oo >= 0) { ho = at; }
     }
-    for (int k = 0; k < s->k; k++) {
+    FOR_ROWS(s, N) {
+        const int k = kb / s->b, b = kb % s->b;
+        REAL scratch[N];
         const REAL *pi = s->p_i ? (const REAL *)s->p_i + (long)k * N : zeros;
         const REAL *pf = s->p_f ? (const REAL *)s->p_f + (long)k * N : zeros;
         const REAL *po = s->p_o ? (const REAL *)s->p_o + (long)k * N : zeros;
-        for (int b = 0; b < s->b; b++) {
-            const REAL *ar = ROW(a, a, k, b), *dhr = ROW(dh, dh, k, b);
-            REAL *gr = ROW(g, g, k, b);
-            const REAL *cpr = ROW(cp, c, k, b), *cr = ROW(c, c, k, b);
-            const REAL *hcr = tanh_h ? ROW(hc, hc, k, b) : cr;
-            const REAL *dyr = ROW(dy, dy, k, b);
-            REAL *dcr = ROW(dc, dc, k, b);
-            const REAL *ai = oi >= 0 ? ar + oi * N : ones, *af = of >= 0 ? ar + of * N : ones;
-            const REAL *az = ar + oz * N, *ao = oo >= 0 ? ar + oo * N : ones;
-            REAL *gi = oi >= 0 ? gr + oi * N : scratch, *gf = of >= 0 ? gr + of * N : scratch;
-            REAL *gz = gr + oz * N, *go = oo >= 0 ? gr + oo * N : scratch;
-            const REAL *dhi = hi >= 0 ? dhr + hi : zeros, *dhf = hf >= 0 ? dhr + hf : zeros;
-            const REAL *dho = ho >= 0 ? dhr + ho : zeros;
-            /* the blocks never overlap: no run-time alias checks */
+        const REAL *ar = ROW(a, a, k, b), *dhr = ROW(dh, dh, k, b);
+        REAL *gr = ROW(g, g, k, b);
+        const REAL *cpr = ROW(cp, c, k, b), *cr = ROW(c, c, k, b);
+        const REAL *hcr = tanh_h ? ROW(hc, hc, k, b) : cr;
+        const REAL *dyr = ROW(dy, dy, k, b);
+        REAL *dcr = ROW(dc, dc, k, b);
+        const REAL *ai = oi >= 0 ? ar + oi * N : ones, *af = of >= 0 ? ar + of * N : ones;
+        const REAL *az = ar + oz * N, *ao = oo >= 0 ? ar + oo * N : ones;
+        REAL *gi = oi >= 0 ? gr + oi * N : scratch, *gf = of >= 0 ? gr + of * N : scratch;
+        REAL *gz = gr + oz * N, *go = oo >= 0 ? gr + oo * N : scratch;
+        const REAL *dhi = hi >= 0 ? dhr + hi : zeros, *dhf = hf >= 0 ? dhr + hf : zeros;
+        const REAL *dho = ho >= 0 ? dhr + ho : zeros;
+        /* the blocks never overlap: no run-time alias checks */
 #pragma GCC ivdep
-            for (int j = 0; j < N; j++) {
-                const REAL dyt = dhr[j] + dyr[j];
-                const REAL oj = ao[j], hcj = hcr[j];
-                const REAL d_o = (dyt * hcj + dho[j]) * (oj * ((REAL)1 - oj));
-                go[j] = d_o;
-                const REAL dhc = dyt * oj;
-                const REAL dcj = dcr[j] + d_o * po[j]
-                                 + (tanh_h ? dhc * ((REAL)1 - hcj * hcj) : dhc);
-                const REAL ij = ai[j], zj = az[j], cpj = cpr[j], fj = af[j];
-                const REAL dz = dcj * ij;
-                gz[j] = tanh_g ? dz * ((REAL)1 - zj * zj) : dz;
-                const REAL di = (dcj * (coupled ? zj - cpj : zj) + dhi[j]) * (ij * ((REAL)1 - ij));
-                gi[j] = di;
-                const REAL df = (dcj * cpj + dhf[j]) * (fj * ((REAL)1 - fj));
-                gf[j] = df;
-                /* c' reaches c through c = z i + c' f (f = 1 - i when coupled), and peepholes */
-                dcr[j] = dcj * (coupled ? (REAL)1 - ij : fj) + di * pi[j] + df * pf[j];
-            }
+        for (int j = 0; j < N; j++) {
+            const REAL dyt = dhr[j] + dyr[j];
+            const REAL oj = ao[j], hcj = hcr[j];
+            const REAL d_o = (dyt * hcj + dho[j]) * (oj * ((REAL)1 - oj));
+            go[j] = d_o;
+            const REAL dhc = dyt * oj;
+            const REAL dcj = dcr[j] + d_o * po[j]
+                             + (tanh_h ? dhc * ((REAL)1 - hcj * hcj) : dhc);
+            const REAL ij = ai[j], zj = az[j], cpj = cpr[j], fj = af[j];
+            const REAL dz = dcj * ij;
+            gz[j] = tanh_g ? dz * ((REAL)1 - zj * zj) : dz;
+            const REAL di = (dcj * (coupled ? zj - cpj : zj) + dhi[j]) * (ij * ((REAL)1 - ij));
+            gi[j] = di;
+            const REAL df = (dcj * cpj + dhf[j]) * (fj * ((REAL)1 - fj));
+            gf[j] = df;
+            /* c' reaches c through c = z i + c' f (f = 1 - i when coupled), and peepholes */
+            dcr[j] = dcj * (coupled ? (REAL)1 - ij : fj) + di * pi[j] + df * pf[j];
         }
     }
 }
