@@ -222,6 +222,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help="instead: train one population of each task at the default "
                         "profile's settings and show where a trial-step's time goes (data, "
                         "forward, backward, optimiser, evaluation, bookkeeping)")
+    p.add_argument("--growth", action="store_true",
+                   help="instead: time per trial-step against hidden size (16-512), length "
+                        "(10-400) and population (1-32), beside torch's fused kernels; a "
+                        "table per sweep (default variants lstm,gru,rnn)")
+    p.add_argument("--sweep", action="append", metavar="NAME=V1,V2",
+                   help="with --growth: only this sweep, at these values (hidden, length or "
+                        "population; repeatable)")
+    p.add_argument("--figure", metavar="PNG", help="with --growth: also draw the sweeps here")
     p.add_argument("--tasks", help="with --runs: comma-separated tasks (default: the default "
                    "profile's)")
     p.add_argument("--steps", type=_positive_int, metavar="N",

@@ -32,6 +32,8 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
     if getattr(args, "runs", False):
         return cmd_bench_runs(args)
+    if getattr(args, "growth", False):
+        return cmd_bench_growth(args)
     device = resolve_device(args.device)
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -91,6 +93,61 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if baseline is not None:
         return _gate(rows, baseline, args, measure)
     return 0
+
+
+def cmd_bench_growth(args: argparse.Namespace) -> int:
+    """``bench --growth``: microseconds per trial-step against hidden size, length and
+    population, each cell beside its family's fused torch kernel."""
+    from pathlib import Path
+
+    import torch
+
+    from harness.gates import growth
+    from harness.plans.grid import split_names
+    from harness.training.train import resolve_device
+    from results import growth_plot
+    from results.summary import to_markdown
+
+    device = resolve_device(args.device)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    names = split_names(args.variants) or ["lstm", "gru", "rnn"]
+    for name in names:
+        variants.info(name)
+    sweeps = _sweeps(args.sweep or [])
+    frame = growth.measure(names, device, rounds=args.rounds, sweeps=sweeps)
+    for sweep in dict.fromkeys(frame["sweep"]):
+        print(f"\n{sweep}: µs per trial-step, forward + backward (ratio to the family's fused "
+              f"kernel, {torch.get_num_threads()} threads on {device.type}; base shape "
+              f"{growth.BASE}, one trial unless swept)")
+        print(to_markdown(growth.table(frame, sweep)))
+    if args.json:
+        frame.to_json(args.json, orient="records", indent=1)
+    if args.figure:
+        print(f"\nfigure: {growth_plot.figure(frame, Path(args.figure))}")
+    return 0
+
+
+def _sweeps(given: list[str]) -> dict[str, tuple[int, ...]] | None:
+    """``--sweep hidden=16,64``... as growth.measure takes them (None: every sweep)."""
+    from harness.gates import growth
+    from harness.gates.bench import BenchError
+
+    if not given:
+        return None
+    out = {}
+    for item in given:
+        name, _, values = item.partition("=")
+        try:
+            numbers = tuple(int(v) for v in values.split(","))
+        except ValueError:
+            numbers = ()
+        if name not in growth.SWEEPS or not numbers or min(numbers) < 1:
+            raise BenchError(
+                f"--sweep takes NAME=V1,V2 with NAME one of {', '.join(growth.SWEEPS)} and "
+                f"positive integers, got {item!r}")
+        out[name] = numbers
+    return out
 
 
 RUN_STEPS = 30  # default --steps of --runs: all six tasks in well under a minute on 2 cores
