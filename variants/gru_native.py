@@ -2,24 +2,30 @@
 
 Each autograd Function takes the input-side pre-activations ``a`` of all steps (``[K, T, B,
 G]``, computed by the caller as one product, so autograd forms the input weights' gradients)
-and the recurrent matrices, runs the steps with one kernel call per elementwise stage and
-torch's BLAS for the products, and runs back through time by hand. Recurrent weight
-gradients are single products over all steps. Shapes and conventions as in
-``variants/lstm_native.py``: K trials (K = 1 for a cell), batch-major buffers.
+and the recurrent matrices. Forward: one call runs the time loop in C, each step its products
+(torch's BLAS, called directly) and its elementwise kernels. Backward: one call runs back
+through time; the recurrent weight gradients are then single products over all steps. No
+Python runs per step, and a stack's trials run on separate threads. Shapes and conventions
+as in ``variants/lstm_native.py``: K trials (K = 1 for a cell), batch-major buffers.
 """
 
 from __future__ import annotations
 
 import ctypes
+from functools import lru_cache
 from typing import Any
 
 import torch
 from torch import Tensor
 
 from variants import native
-from variants.native import matrix, product, steps_of, views
 
 _LAYOUTS = ("a", "rh", "h", "gates", "g", "dh", "dy", "rz", "rr", "sh", "dmz", "th")
+
+# the sequence functions of kernels/gru.h and their data pointers (after the struct and the
+# number of steps)
+_SEQUENCES = {"gru_forward_seq": 6, "gru_backward_seq": 9, "reset_forward_seq": 13,
+              "reset_backward_seq": 14, "elman_forward_seq": 5, "elman_backward_seq": 6}
 
 
 class _Step(ctypes.Structure):
@@ -31,8 +37,9 @@ class _Step(ctypes.Structure):
                 + [("bias", ctypes.c_void_p)])
 
 
-def _kernel(name: str, dtype: torch.dtype, pointers: int) -> Any:
-    return native.kernel(name, dtype, _Step, "gru_step", pointers)
+@lru_cache(maxsize=None)
+def _function(name: str, dtype: torch.dtype) -> Any:
+    return native.kernel(name, dtype, _Step, "gru_step", _SEQUENCES[name], steps=True)
 
 
 def _strides(**buffers: Tensor | None) -> dict[str, int]:
@@ -45,12 +52,23 @@ def _strides(**buffers: Tensor | None) -> dict[str, int]:
     return out
 
 
+def _dense(r: Tensor) -> Tensor:
+    """A recurrent matrix ``[K, rows, N]`` as the loops read it: row-major, trial after trial
+    (a block of rows of a trial's matrix is, for one trial; a stack's is copied)."""
+    return r if r.is_contiguous() else r.contiguous()
+
+
+def _ptr(t: Tensor | None) -> int | None:
+    return None if t is None else t.data_ptr()
+
+
 class GRUNative(torch.autograd.Function):
     """Reset-after GRU: ``(a [K,T,B,3N] = W x + b, h0, R [K,3N,N], b_Rh [K,N])`` → y, h_T."""
 
     @staticmethod
     def forward(ctx: Any, a: Tensor, h0: Tensor, r: Tensor, b_rh: Tensor
                 ) -> tuple[Tensor, Tensor]:
+        a, r, b_rh = a.contiguous(), _dense(r), b_rh.contiguous()
         k, steps, batch, _ = a.shape
         n = h0.shape[-1]
         hs = a.new_empty(k, steps + 1, batch, n)
@@ -59,12 +77,9 @@ class GRUNative(torch.autograd.Function):
         rh = a.new_empty(k, batch, 3 * n)
         step = _Step(k=k, b=batch, n=n, bias=b_rh.data_ptr(),
                      **_strides(a=a, rh=rh, h=hs, gates=gates))
-        kernel, mm, ref = _kernel("gru_forward", a.dtype, 5), product(k), ctypes.byref(step)
-        h_t, r_t, out, rhp = views(hs), matrix(r.transpose(1, 2)), matrix(rh), rh.data_ptr()
-        (a0, sa), (h0p, sh), (g0, sg) = steps_of(a), steps_of(hs), steps_of(gates)
-        for t in range(steps):
-            mm(h_t[t], r_t, out=out)
-            kernel(ref, a0 + t * sa, rhp, h0p + t * sh, g0 + t * sg, h0p + (t + 1) * sh)
+        _function("gru_forward_seq", a.dtype)(
+            ctypes.byref(step), steps, native.gemm(a.dtype), r.data_ptr(), a.data_ptr(),
+            rh.data_ptr(), gates.data_ptr(), hs.data_ptr())
         ctx.save_for_backward(gates, hs, r)
         return hs[:, 1:], hs[:, steps].clone()
 
@@ -80,15 +95,10 @@ class GRUNative(torch.autograd.Function):
         ddir = dh_last.contiguous().clone()
         dmm = torch.zeros_like(ddir)
         step = _Step(k=k, b=batch, n=n, **_strides(gates=gates, h=hs, dh=ddir, dy=dy, g=gx))
-        kernel, mm, ref = _kernel("gru_backward", gx.dtype, 7), product(k), ctypes.byref(step)
-        g_t, r_k, out = views(gh), matrix(r), matrix(dmm)
-        (g0, sg), (h0p, sh), (y0, sy), (x0, sx) = (steps_of(gates), steps_of(hs),
-                                                   steps_of(dy), steps_of(gx))
-        dmp, ddp, gh0 = dmm.data_ptr(), ddir.data_ptr(), gh.data_ptr()
-        for t in range(steps - 1, -1, -1):
-            kernel(ref, g0 + t * sg, h0p + t * sh, dmp, ddp, y0 + t * sy, x0 + t * sx,
-                   gh0 + t * sx)
-            mm(g_t[t], r_k, out=out)
+        _function("gru_backward_seq", gx.dtype)(
+            ctypes.byref(step), steps, native.gemm(gx.dtype), r.data_ptr(), gates.data_ptr(),
+            hs.data_ptr(), dmm.data_ptr(), ddir.data_ptr(), dy.data_ptr(), gx.data_ptr(),
+            gh.data_ptr())
         flat = gh.view(k, steps * batch, 3 * n)
         dr = torch.bmm(flat.transpose(1, 2), hs[:, :steps].reshape(k, steps * batch, n))
         return gx, dmm + ddir, dr, gh[..., 2 * n:].sum((1, 2))
@@ -107,6 +117,8 @@ class ResetBeforeNative(torch.autograd.Function):
     def forward(ctx: Any, a: Tensor, h0: Tensor, r_g: Tensor, r_zt: Tensor | None,
                 r_h: Tensor, meta: tuple) -> tuple[Tensor, Tensor]:
         oz, or_, oh, order = meta
+        a, r_g, r_h = a.contiguous(), _dense(r_g), _dense(r_h)
+        r_zt = None if r_zt is None else _dense(r_zt)
         k, steps, batch, _ = a.shape
         n = h0.shape[-1]
         _gate_columns(meta, n)
@@ -114,40 +126,24 @@ class ResetBeforeNative(torch.autograd.Function):
         hs[:, 0] = h0
         gates = a.new_empty(k, steps, batch, 3 * n)  # z, r, candidate
         sh = a.new_empty(k, steps, batch, n)  # r ⊙ h'
-        rg = a.new_empty(k, batch, len(order) * n)
+        rg = a.new_empty(k, batch, len(order) * n)  # R_g h': rr (and rz) are blocks of it
         rh = a.new_empty(k, batch, n)
         zeros = a.new_zeros(n)
         th = rzt = None
         if r_zt is not None:
-            th = torch.empty_like(hs)
+            th = torch.empty_like(hs)  # h's strides: the loop steps it with them
             th[:, 0] = torch.tanh(h0)
             rzt = a.new_empty(k, batch, n)
         rz = (rzt if r_zt is not None else None if "z" not in order else
               rg[..., order.index("z") * n:])
-        rr = rg[..., order.index("r") * n:]
+        rr = rg[..., order.index("r") * n:]  # its row stride is rg's width, G
         step = _Step(k=k, b=batch, n=n, oz=oz, or_=or_, oh=oh,
                      **_strides(a=a, rh=rh, h=hs, gates=gates, rz=rz, rr=rr, sh=sh))
-        gate_kernel = _kernel("reset_gates", a.dtype, 6)
-        state_kernel = _kernel("reset_state", a.dtype, 6)
-        mm, ref = product(k), ctypes.byref(step)
-        r_g_t, r_h_t = matrix(r_g.transpose(1, 2)), matrix(r_h.transpose(1, 2))
-        h_t, s_t, rg_out, rh_out = views(hs), views(sh), matrix(rg), matrix(rh)
-        rz_ptr = zeros.data_ptr() if rz is None else rz.data_ptr()
-        rr_ptr, rhp = rr.data_ptr(), rh.data_ptr()
-        (a0, sa), (h0p, s_h), (g0, sg), (s0, ss) = (steps_of(a), steps_of(hs),
-                                                    steps_of(gates), steps_of(sh))
-        if th is not None:
-            th_t, r_zt_t, rzt_out = views(th), matrix(r_zt.transpose(1, 2)), matrix(rzt)
-            th0, sth = steps_of(th)
-        for t in range(steps):
-            mm(h_t[t], r_g_t, out=rg_out)
-            if th is not None:
-                mm(th_t[t], r_zt_t, out=rzt_out)
-            gate_kernel(ref, a0 + t * sa, rz_ptr, rr_ptr, h0p + t * s_h, g0 + t * sg,
-                        s0 + t * ss)
-            mm(s_t[t], r_h_t, out=rh_out)
-            state_kernel(ref, a0 + t * sa, rhp, h0p + t * s_h, g0 + t * sg,
-                         h0p + (t + 1) * s_h, None if th is None else th0 + (t + 1) * sth)
+        _function("reset_forward_seq", a.dtype)(
+            ctypes.byref(step), steps, native.gemm(a.dtype), r_g.data_ptr(), _ptr(r_zt),
+            r_h.data_ptr(), a.data_ptr(), rg.data_ptr(),
+            zeros.data_ptr() if rz is None else rz.data_ptr(), rr.data_ptr(), rh.data_ptr(),
+            gates.data_ptr(), sh.data_ptr(), hs.data_ptr(), _ptr(th))
         ctx.meta = meta
         ctx.save_for_backward(gates, sh, hs, th, r_g, r_zt, r_h)
         return hs[:, 1:], hs[:, steps].clone()
@@ -166,30 +162,17 @@ class ResetBeforeNative(torch.autograd.Function):
         dmz = torch.zeros_like(ddir) if r_zt is not None else None
         ds = torch.empty_like(ddir)
         zeros = gx.new_zeros(n)
-        step = _Step(k=k, b=batch, n=n, oz=oz, or_=or_, oh=oh,
-                     **_strides(gates=gates, h=hs, dh=ddir, dmz=dmz, th=th, dy=dy, g=gx))
-        state_kernel = _kernel("reset_back_state", gx.dtype, 8)
-        gate_kernel = _kernel("reset_back_gate", gx.dtype, 5)
-        mm, ref = product(k), ctypes.byref(step)
         g_cols = _gate_columns(ctx.meta, n)
-        dmz_ptr = zeros.data_ptr() if dmz is None else dmz.data_ptr()
-        gx_h, gx_g = views(gx[..., oh * n:(oh + 1) * n]), views(gx[..., g_cols])
-        r_h_k, r_g_k, ds_out, dmm_out = matrix(r_h), matrix(r_g), matrix(ds), matrix(dmm)
-        if dmz is not None:
-            gx_z, r_zt_k, dmz_out = views(gx[..., oz * n:(oz + 1) * n]), matrix(r_zt), matrix(dmz)
-            th0, sth = steps_of(th)
-        (g0, sg), (h0p, s_h), (y0, sy), (x0, sx) = (steps_of(gates), steps_of(hs),
-                                                    steps_of(dy), steps_of(gx))
-        dmp, ddp, dsp = dmm.data_ptr(), ddir.data_ptr(), ds.data_ptr()
-        for t in range(steps - 1, -1, -1):
-            th_ptr = zeros.data_ptr() if th is None else th0 + (t + 1) * sth
-            state_kernel(ref, g0 + t * sg, h0p + t * s_h, dmp, dmz_ptr, th_ptr, ddp,
-                         y0 + t * sy, x0 + t * sx)
-            mm(gx_h[t], r_h_k, out=ds_out)
-            gate_kernel(ref, g0 + t * sg, h0p + t * s_h, dsp, ddp, x0 + t * sx)
-            mm(gx_g[t], r_g_k, out=dmm_out)
-            if dmz is not None:
-                mm(gx_z[t], r_zt_k, out=dmz_out)
+        # rr_rs: the width of R_g's product, as in the forward (the loop's G)
+        step = _Step(k=k, b=batch, n=n, oz=oz, or_=or_, oh=oh, rr_rs=len(order) * n,
+                     **_strides(gates=gates, h=hs, dh=ddir, dmz=dmz, th=th, dy=dy, g=gx))
+        _function("reset_backward_seq", gx.dtype)(
+            ctypes.byref(step), steps, native.gemm(gx.dtype), r_g.data_ptr(), _ptr(r_zt),
+            r_h.data_ptr(), gates.data_ptr(), hs.data_ptr(),
+            zeros.data_ptr() if th is None else th.data_ptr(), dmm.data_ptr(),
+            zeros.data_ptr() if dmz is None else dmz.data_ptr(), ddir.data_ptr(),
+            ds.data_ptr(), dy.data_ptr(), gx.data_ptr(),
+            gx.data_ptr() + g_cols.start * gx.element_size())
         dh0 = dmm + ddir
         if dmz is not None:
             dh0 = dh0 + dmz * (1 - th[:, 0] ** 2)
@@ -218,17 +201,15 @@ class ElmanNative(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx: Any, a: Tensor, h0: Tensor, r: Tensor) -> tuple[Tensor, Tensor]:
+        a, r = a.contiguous(), _dense(r)
         k, steps, batch, n = a.shape
         hs = a.new_empty(k, steps + 1, batch, n)
         hs[:, 0] = h0
         rh = a.new_empty(k, batch, n)
         step = _Step(k=k, b=batch, n=n, **_strides(a=a, rh=rh, h=hs))
-        kernel, mm, ref = _kernel("elman_forward", a.dtype, 3), product(k), ctypes.byref(step)
-        h_t, r_t, out, rhp = views(hs), matrix(r.transpose(1, 2)), matrix(rh), rh.data_ptr()
-        (a0, sa), (h0p, sh) = steps_of(a), steps_of(hs)
-        for t in range(steps):
-            mm(h_t[t], r_t, out=out)
-            kernel(ref, a0 + t * sa, rhp, h0p + (t + 1) * sh)
+        _function("elman_forward_seq", a.dtype)(
+            ctypes.byref(step), steps, native.gemm(a.dtype), r.data_ptr(), a.data_ptr(),
+            rh.data_ptr(), hs.data_ptr())
         ctx.save_for_backward(hs, r)
         return hs[:, 1:], hs[:, steps].clone()
 
@@ -242,12 +223,9 @@ class ElmanNative(torch.autograd.Function):
         gx = hs.new_empty(k, steps, batch, n)
         dmm = dh_last.contiguous().clone()
         step = _Step(k=k, b=batch, n=n, **_strides(h=hs, dh=dmm, dy=dy, g=gx))
-        kernel, mm, ref = _kernel("elman_backward", gx.dtype, 4), product(k), ctypes.byref(step)
-        g_t, r_k, out, dmp = views(gx), matrix(r), matrix(dmm), dmm.data_ptr()
-        (h0p, sh), (y0, sy), (x0, sx) = steps_of(hs), steps_of(dy), steps_of(gx)
-        for t in range(steps - 1, -1, -1):
-            kernel(ref, h0p + (t + 1) * sh, dmp, y0 + t * sy, x0 + t * sx)
-            mm(g_t[t], r_k, out=out)
+        _function("elman_backward_seq", gx.dtype)(
+            ctypes.byref(step), steps, native.gemm(gx.dtype), r.data_ptr(), hs.data_ptr(),
+            dmm.data_ptr(), dy.data_ptr(), gx.data_ptr())
         flat = gx.view(k, steps * batch, n)
         dr = torch.bmm(flat.transpose(1, 2), hs[:, :steps].reshape(k, steps * batch, n))
         return gx, dmm, dr

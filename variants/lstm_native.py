@@ -1,10 +1,11 @@
 """The LSTM family's time loop on the native kernels, with its backward through time.
 
-Forward: the input projections of all steps are one matrix product; each step then adds
-``R h'`` (BLAS) and calls one kernel for all of the gate arithmetic (``kernels/lstm.h``).
-Backward: each step, in reverse, calls one kernel that turns the gradients reaching the step
-into the gate pre-activation gradients, then carries them through ``R`` to the step before
-(BLAS); the weight gradients of all steps are then single large products.
+Forward: the input projections of all steps are one matrix product; then one call runs the
+time loop in C (``kernels/lstm.h``): each step ``R h'`` (torch's BLAS, called directly) and
+one kernel for all of the gate arithmetic. Backward: one call runs back through time, each
+step turning the gradients reaching it into the gate pre-activation gradients and carrying
+them through ``R`` to the step before; the weight gradients of all steps are then single
+large products. No Python runs per step, and a stack's trials run on separate threads.
 
 Every tensor has a leading trial dimension K (one independent trial per slice; a single cell
 is K = 1): x ``[K, T, B, M]``, states ``[K, B, ·]``, W_x ``[K, G, M]``, b ``[K, G]``,
@@ -23,7 +24,6 @@ import torch
 from torch import Tensor
 
 from variants import native
-from variants.native import matrix, product, steps_of, views
 
 COUPLED, TANH_G, TANH_H, FGR = 1, 2, 4, 8
 
@@ -42,8 +42,8 @@ class _Step(ctypes.Structure):
 @lru_cache(maxsize=None)
 def _functions(dtype: torch.dtype) -> tuple[Any, Any]:
     native.check_constants("lstm_flags", (COUPLED, TANH_G, TANH_H, FGR))
-    return (native.kernel("lstm_forward", dtype, _Step, "lstm_step", 6),
-            native.kernel("lstm_backward", dtype, _Step, "lstm_step", 9))
+    return (native.kernel("lstm_forward_seq", dtype, _Step, "lstm_step", 7, steps=True),
+            native.kernel("lstm_backward_seq", dtype, _Step, "lstm_step", 12, steps=True))
 
 
 def _step(k: int, steps: int, batch: int, n: int, g: int, h: int, meta: tuple,
@@ -86,15 +86,10 @@ class LSTMNative(torch.autograd.Function):
         squashed = x.new_empty(k, steps, batch, n) if flags & TANH_H else None
         rh = x.new_empty(k, batch, g)
         step = _step(k, steps, batch, n, g, h, meta, (p_i, p_f, p_o))
-        forward_step, _ = _functions(x.dtype)
-        (a0, a_t), (c0p, c_t), (h0p, h_t) = steps_of(acts), steps_of(cells), steps_of(hs)
-        s0, s_t = steps_of(squashed) if squashed is not None else (None, 0)
-        h_steps, r_t, out, rhp = views(hs), matrix(r.transpose(1, 2)), matrix(rh), rh.data_ptr()
-        mm, ref = product(k), ctypes.byref(step)
-        for t in range(steps):
-            mm(h_steps[t], r_t, out=out)
-            forward_step(ref, a0 + t * a_t, rhp, c0p + t * c_t, c0p + (t + 1) * c_t,
-                         None if s0 is None else s0 + t * s_t, h0p + (t + 1) * h_t)
+        forward_seq, _ = _functions(x.dtype)
+        forward_seq(ctypes.byref(step), steps, native.gemm(x.dtype), r.data_ptr(),
+                    acts.data_ptr(), rh.data_ptr(), cells.data_ptr(),
+                    None if squashed is None else squashed.data_ptr(), hs.data_ptr())
         ctx.meta = meta
         ctx.save_for_backward(acts, cells, squashed, hs, x, w_x, r, p_i, p_f, p_o)
         return hs[:, 1:, :, :n], hs[:, steps].clone(), cells[:, steps].clone()
@@ -110,24 +105,17 @@ class LSTMNative(torch.autograd.Function):
         dc = dc_last.contiguous().clone()
         dh = dh_last.contiguous()
         dpre = torch.empty_like(acts)
-        spare = x.new_empty(3 * n)
+        spare = x.new_empty(2 * n)
         step = _step(k, steps, batch, n, g, h, ctx.meta, (p_i, p_f, p_o))
-        _, backward_step = _functions(x.dtype)
-        (a0, a_t), (c0p, c_t), (y0, y_t) = steps_of(acts), steps_of(cells), steps_of(dy)
-        s0, s_t = steps_of(squashed) if squashed is not None else (None, 0)
-        g0, dcp, sp = dpre.data_ptr(), dc.data_ptr(), spare.data_ptr()
-        # dh: the final state's gradient, then R^T g of the step after (two buffers, as the
-        # kernel reads one while the product writes the other)
+        _, backward_seq = _functions(x.dtype)
+        # the gradient of h0 ends in the first of two buffers (the kernel reads one while
+        # the product writes the other)
         buffers = (torch.empty_like(dh), torch.empty_like(dh))
-        outs, pointers = [matrix(b) for b in buffers], [b.data_ptr() for b in buffers]
-        g_steps, r_k, mm, ref = views(dpre), matrix(r), product(k), ctypes.byref(step)
-        dh_ptr = dh.data_ptr()
-        for t in range(steps - 1, -1, -1):
-            backward_step(ref, a0 + t * a_t, c0p + t * c_t, c0p + (t + 1) * c_t,
-                          None if s0 is None else s0 + t * s_t, dh_ptr, y0 + t * y_t, dcp,
-                          g0 + t * a_t, sp)
-            mm(g_steps[t], r_k, out=outs[t % 2])
-            dh_ptr = pointers[t % 2]
+        backward_seq(ctypes.byref(step), steps, native.gemm(x.dtype), r.data_ptr(),
+                     acts.data_ptr(), cells.data_ptr(),
+                     None if squashed is None else squashed.data_ptr(), dh.data_ptr(),
+                     dy.data_ptr(), dc.data_ptr(), dpre.data_ptr(), spare.data_ptr(),
+                     *(b.data_ptr() for b in buffers))
         dh = buffers[0]
         flat = dpre.view(k, steps * batch, g)
         flat_t = flat.transpose(1, 2)

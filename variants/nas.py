@@ -6,6 +6,7 @@ import torch
 from torch import Tensor, nn
 
 from variants.base import Layout, RecurrentCell, State, premultiply, rows
+from variants.nas_native import nas_native
 from variants.registry import register
 
 
@@ -27,13 +28,19 @@ class NASCell(RecurrentCell):
     W_k are N×M, U_k N×N. As in TensorFlow, there is no bias unless ``use_bias=True``, and then
     it sits on the recurrent branch only (b_0..b_7); TF's optional output projection is not
     provided. State: ``(m, c)``.
+
+    ``backend="auto"`` runs on the native kernels (``variants/nas_native.py``) on the CPU,
+    and on the step-by-step torch loop (``"generic"``) elsewhere or without them.
     """
 
     state_names = ("m", "c")
+    has_native_kernel = True
     supports_trials = True
 
-    def __init__(self, input_size: int, hidden_size: int, *, use_bias: bool = False) -> None:
+    def __init__(self, input_size: int, hidden_size: int, *, use_bias: bool = False,
+                 backend: str = "auto") -> None:
         super().__init__(input_size, hidden_size)
+        self.backend = self._choose_backend(backend, False)
         n = hidden_size
         self.weight_x = nn.Parameter(torch.empty(8 * n, input_size))
         self.weight_h = nn.Parameter(torch.empty(8 * n, n))
@@ -49,6 +56,16 @@ class NASCell(RecurrentCell):
         return layout
 
     def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
+        # x: [T, K, B, M], states [K, B, N] (K = 1 for a single cell)
+        if self.runs_on(x) == "native":
+            bias = self.param("bias") if self.bias is not None else None
+            y, m, c = nas_native(x.transpose(0, 1), state[0], state[1],
+                                 self.param("weight_x"), self.param("weight_h"), bias)
+            return y.transpose(0, 1), (m, c)
+        return self._loop(x, state)
+
+    def _loop(self, x: Tensor, state: State) -> tuple[Tensor, State]:
+        """The equations step by step under autograd: slow, kept as a second opinion."""
         m, c = state
         w_h_t = self.param("weight_h").transpose(1, 2)
         bias = self.param("bias").unsqueeze(1) if self.bias is not None else None

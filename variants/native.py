@@ -22,6 +22,7 @@ the field, never a silent misread of memory.
 from __future__ import annotations
 
 import ctypes
+import ctypes.util
 import hashlib
 import logging
 import os
@@ -171,8 +172,31 @@ def _compile(compiler: str, flag_sets: list[tuple[str, ...]], target: Path) -> N
              _state["flags"], target)
 
 
+@lru_cache(maxsize=None)
+def gemm(dtype: torch.dtype) -> int | None:
+    """Address of the BLAS ``sgemm_``/``dgemm_`` the kernels' time loops call: torch's own
+    (MKL in the x86 wheels, OpenBLAS or Accelerate elsewhere export it too), else a system
+    BLAS; None where none is found (the cells then run their torch loops)."""
+    symbol = "sgemm_" if dtype == torch.float32 else "dgemm_"
+    for path in _blas_candidates():
+        try:
+            return ctypes.cast(getattr(ctypes.CDLL(path), symbol), ctypes.c_void_p).value
+        except (OSError, AttributeError):
+            continue
+    _state["error"] = f"no BLAS {symbol} found in torch's libraries or the system's"
+    return None
+
+
+def _blas_candidates() -> list[str]:
+    torch_lib = Path(torch.__file__).parent / "lib"
+    ours = sorted(str(p) for p in torch_lib.glob("libtorch_cpu*"))
+    system = [ctypes.util.find_library(name) for name in ("openblas", "blas")]
+    return ours + [p for p in system if p]
+
+
 def available() -> bool:
-    return library() is not None
+    """The kernels are compiled and a BLAS is there for their time loops."""
+    return library() is not None and gemm(torch.float32) is not None
 
 
 def usable(x: torch.Tensor) -> bool:
@@ -183,7 +207,7 @@ def usable(x: torch.Tensor) -> bool:
 
 def status() -> str:
     """One line: where the kernels come from, or why there are none."""
-    if library() is None:
+    if not available():
         return f"native kernels unavailable ({_state['error']})"
     built = f", compiled here in {_state['seconds']:.1f} s" if _state["seconds"] else ""
     return f"native kernels from {_state['path']}{built}"
@@ -226,40 +250,19 @@ _checked: set[str] = set()
 
 @lru_cache(maxsize=None)
 def kernel(name: str, dtype: torch.dtype, struct: type[ctypes.Structure], struct_name: str,
-           pointers: int) -> Callable[..., None]:
-    """The kernel ``NAME_f32``/``NAME_f64`` taking a ``struct_name`` and ``pointers`` data
-    pointers, its struct checked against the library's first."""
+           pointers: int, steps: bool = False) -> Callable[..., None]:
+    """The kernel ``NAME_f32``/``NAME_f64`` taking a ``struct_name`` (then, with ``steps``,
+    the number of time steps) and ``pointers`` data pointers, its struct checked against
+    the library's first."""
     lib = library()
     if struct_name not in _checked:
         check_layout(lib, struct, struct_name)
         _checked.add(struct_name)
     function = getattr(lib, f"{name}_{'f32' if dtype == torch.float32 else 'f64'}")
-    function.argtypes = [ctypes.POINTER(struct)] + [ctypes.c_void_p] * pointers
+    function.argtypes = ([ctypes.POINTER(struct)] + [ctypes.c_int] * steps
+                         + [ctypes.c_void_p] * pointers)
     function.restype = None
     return function
-
-
-# --- for the loops that drive the kernels -----------------------------------------------
-
-def steps_of(t: torch.Tensor) -> tuple[int, int]:
-    """Address of step 0 of ``t`` ``[K, T, B, width]`` (trial 0) and the bytes per step: step
-    t is at ``base + t * stride``. Computed once: the loops pay for every Python call."""
-    return t.data_ptr(), t.stride(1) * t.element_size()
-
-
-def views(t: torch.Tensor) -> list[torch.Tensor]:
-    """The steps of ``[K, T, B, width]`` as the products take them: ``[B, width]`` matrices
-    for one trial (plain products cost less per call than batched ones), else ``[K, B, w]``."""
-    return list(t[0].unbind(0)) if t.shape[0] == 1 else list(t.unbind(1))
-
-
-def matrix(t: torch.Tensor) -> torch.Tensor:
-    """``[K, rows, cols]`` as the products take it: the matrix itself for one trial."""
-    return t[0] if t.shape[0] == 1 else t
-
-
-def product(k: int) -> Callable[..., torch.Tensor]:
-    return torch.mm if k == 1 else torch.bmm
 
 
 def compile_seconds() -> float:

@@ -28,7 +28,7 @@ def _assert_same(alone, together) -> None:
 @pytest.mark.parametrize("variant,task,settings", [
     ("lstm", "memory-add", {"seq_len": 12, "eval_size": 64}),      # features, regression
     ("gru", "lm", {"seq_len": 12, "eval_tokens": 600}),             # tokens, carried state
-    ("nas", "parity", {"seq_len": 10, "eval_size": 64}),            # torch loop, no kernel
+    ("nas", "parity", {"seq_len": 10, "eval_size": 64}),            # its own kernel
 ])
 def test_a_population_gives_every_trial_its_own_run(float64, variant, task, settings) -> None:
     base = RunConfig(variant=variant, task=task, hidden_size=8, steps=24, eval_every=8,

@@ -1,5 +1,5 @@
-/* The native kernels of every cell family (lstm.h, gru.h), for float and double, compiled
- * once per machine by variants/native.py and called through ctypes. */
+/* The native kernels of every cell family (lstm.h, gru.h, nas.h), for float and double,
+ * compiled once per machine by variants/native.py and called through ctypes. */
 #include "common.h"
 
 #include <stddef.h>
@@ -34,16 +34,37 @@ struct lstm_step { LSTM_STEP(DECLARE_INT, DECLARE_LONG, DECLARE_PTR) };
     P(bias)
 struct gru_step { GRU_STEP(DECLARE_INT, DECLARE_LONG, DECLARE_PTR) };
 
+/* NAS cell: sizes, the strides of its buffers (a: input projections, overwritten with the
+ * first layer, and both pre-activation gradients; sv: what the backward reads besides),
+ * and b_0..b_7 [K, 8N] (zeros without use_bias). */
+#define NAS_STEP(I, L, P) \
+    I(k) I(b) I(n) \
+    L(a_ks) L(a_rs) L(rh_ks) L(rh_rs) L(c_ks) L(c_rs) L(h_ks) L(h_rs) L(sv_ks) L(sv_rs) \
+    L(dh_ks) L(dh_rs) L(dy_ks) L(dy_rs) L(dc_ks) L(dc_rs) \
+    P(bias)
+struct nas_step { NAS_STEP(DECLARE_INT, DECLARE_LONG, DECLARE_PTR) };
+
 /* The layout tables: field names (space-separated), offsets, size; and the flag values. */
 #define LSTM_OFFSET(f) (long)offsetof(struct lstm_step, f),
 #define GRU_OFFSET(f) (long)offsetof(struct gru_step, f),
+#define NAS_OFFSET(f) (long)offsetof(struct nas_step, f),
 const char lstm_step_names[] = LSTM_STEP(NAME, NAME, NAME);
 const long lstm_step_offsets[] = { LSTM_STEP(LSTM_OFFSET, LSTM_OFFSET, LSTM_OFFSET) };
 const long lstm_step_size = (long)sizeof(struct lstm_step);
 const char gru_step_names[] = GRU_STEP(NAME, NAME, NAME);
 const long gru_step_offsets[] = { GRU_STEP(GRU_OFFSET, GRU_OFFSET, GRU_OFFSET) };
 const long gru_step_size = (long)sizeof(struct gru_step);
+const char nas_step_names[] = NAS_STEP(NAME, NAME, NAME);
+const long nas_step_offsets[] = { NAS_STEP(NAS_OFFSET, NAS_OFFSET, NAS_OFFSET) };
+const long nas_step_size = (long)sizeof(struct nas_step);
 const int lstm_flags[] = { COUPLED, TANH_G, TANH_H, FGR };
+
+typedef void (*gemm_f32)(const char *, const char *, const int *, const int *, const int *,
+                         const float *, const float *, const int *, const float *,
+                         const int *, const float *, float *, const int *);
+typedef void (*gemm_f64)(const char *, const char *, const int *, const int *, const int *,
+                         const double *, const double *, const int *, const double *,
+                         const int *, const double *, double *, const int *);
 
 #define REAL float
 #define SUFFIX f32
@@ -51,6 +72,7 @@ const int lstm_flags[] = { COUPLED, TANH_G, TANH_H, FGR };
 #define TANH tanh_f32
 #include "lstm.h"
 #include "gru.h"
+#include "nas.h"
 #undef REAL
 #undef SUFFIX
 #undef EXP
@@ -62,3 +84,4 @@ const int lstm_flags[] = { COUPLED, TANH_G, TANH_H, FGR };
 #define TANH tanh
 #include "lstm.h"
 #include "gru.h"
+#include "nas.h"

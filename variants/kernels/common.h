@@ -66,6 +66,11 @@ static inline float tanh_f32(float x) {
 #define PARALLEL_ROWS(work)
 #endif
 
+/* The BLAS matrix product, in its Fortran calling convention (column-major, every argument
+ * by pointer): C = alpha op(A) op(B) + beta C. Any BLAS has it (MKL, OpenBLAS, Accelerate);
+ * variants/native.py passes torch's own. A row-major X [r, c] is the column-major X^T. */
+#define GEMM CAT(gemm, SUFFIX)
+
 /* every row of a step (trial k, batch row b: the loop's body declares them from kb) */
 #define FOR_ROWS(s, n) PARALLEL_ROWS((long)(s)->k * (s)->b * (n)) \
     for (int kb = 0; kb < (s)->k * (s)->b; kb++)

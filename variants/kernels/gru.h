@@ -1,6 +1,8 @@
 /* Elementwise steps of the GRU family and the Elman RNN, forward and backward, for one
  * scalar type (included twice by cells.c, see lstm.h for the conventions: K trials of B
- * rows, row b of trial k of a buffer at  base + k * ks + b * rs, blocks of N units).
+ * rows, row b of trial k of a buffer at  base + k * ks + b * rs, blocks of N units), and the
+ * time loops that drive them (the *_seq functions at the end, which gru_native.py calls:
+ * the step kernels are theirs alone).
  *
  * Reset after (torch's and cuDNN's GRU): a = W x + b holds r, z, n; rh = R h' the same.
  *   r = σ(a_r + rh_r)  z = σ(a_z + rh_z)  hn = rh_n + b_Rh  n = tanh(a_n + r hn)
@@ -19,8 +21,8 @@
 /* --- reset after ----------------------------------------------------------------------- */
 
 /* gates: [r, z, n, hn] per row (kept for the backward); h: the new state */
-void CAT(gru_forward, SUFFIX)(const struct gru_step *s, const REAL *a, const REAL *rh,
-                              const REAL *hp, REAL *gates, REAL *h) {
+static void CAT(gru_forward, SUFFIX)(const struct gru_step *s, const REAL *a, const REAL *rh,
+                                     const REAL *hp, REAL *gates, REAL *h) {
     const int N = s->n;
     FOR_ROWS(s, N) {
         const int k = kb / s->b, b = kb % s->b;
@@ -45,9 +47,9 @@ void CAT(gru_forward, SUFFIX)(const struct gru_step *s, const REAL *a, const REA
 /* dh = dmm + ddir + dy is the gradient of this step's h (dmm: the next step's gh R,
  * ddir: its z dh). Writes gx = d(a) = [dr, dz, dn], gh = d(R h') = [dr, dz, r dn] (both
  * pre-activation), and ddir = z dh for the step before (in place). */
-void CAT(gru_backward, SUFFIX)(const struct gru_step *s, const REAL *gates, const REAL *hp,
-                               const REAL *dmm, REAL *ddir, const REAL *dy, REAL *gx,
-                               REAL *gh) {
+static void CAT(gru_backward, SUFFIX)(const struct gru_step *s, const REAL *gates,
+                                      const REAL *hp, const REAL *dmm, REAL *ddir,
+                                      const REAL *dy, REAL *gx, REAL *gh) {
     const int N = s->n;
     FOR_ROWS(s, N) {
         const int k = kb / s->b, b = kb % s->b;
@@ -72,8 +74,8 @@ void CAT(gru_backward, SUFFIX)(const struct gru_step *s, const REAL *gates, cons
 /* --- reset before ---------------------------------------------------------------------- */
 
 /* gates: [z, r, c] per row; sh: s = r h' (the input of R_h) */
-void CAT(reset_gates, SUFFIX)(const struct gru_step *s, const REAL *a, const REAL *rz,
-                              const REAL *rr, const REAL *hp, REAL *gates, REAL *sh) {
+static void CAT(reset_gates, SUFFIX)(const struct gru_step *s, const REAL *a, const REAL *rz,
+                                     const REAL *rr, const REAL *hp, REAL *gates, REAL *sh) {
     const int N = s->n, oz = s->oz * N, or_ = s->or_ * N;
     FOR_ROWS(s, N) {
         const int k = kb / s->b, b = kb % s->b;
@@ -91,8 +93,8 @@ void CAT(reset_gates, SUFFIX)(const struct gru_step *s, const REAL *a, const REA
 }
 
 /* th (MUT3): tanh(h) of the new state, the next step's update-gate input; else NULL */
-void CAT(reset_state, SUFFIX)(const struct gru_step *s, const REAL *a, const REAL *rh,
-                              const REAL *hp, REAL *gates, REAL *h, REAL *th) {
+static void CAT(reset_state, SUFFIX)(const struct gru_step *s, const REAL *a, const REAL *rh,
+                                     const REAL *hp, REAL *gates, REAL *h, REAL *th) {
     const int N = s->n, oh = s->oh * N;
     FOR_ROWS(s, N) {
         const int k = kb / s->b, b = kb % s->b;
@@ -117,9 +119,10 @@ void CAT(reset_state, SUFFIX)(const struct gru_step *s, const REAL *a, const REA
  * (dmm: the next step's products with R_g, dmz: MUT3's product with R_z, which reaches h
  * through tanh; th: tanh(h), or rows of zeros). Writes gx_z, gx_h (pre-activation) and
  * ddir = (1 - z) dh. */
-void CAT(reset_back_state, SUFFIX)(const struct gru_step *s, const REAL *gates,
-                                   const REAL *hp, const REAL *dmm, const REAL *dmz,
-                                   const REAL *th, REAL *ddir, const REAL *dy, REAL *gx) {
+static void CAT(reset_back_state, SUFFIX)(const struct gru_step *s, const REAL *gates,
+                                          const REAL *hp, const REAL *dmm, const REAL *dmz,
+                                          const REAL *th, REAL *ddir, const REAL *dy,
+                                          REAL *gx) {
     const int N = s->n, oz = s->oz * N, oh = s->oh * N;
     FOR_ROWS(s, N) {
         const int k = kb / s->b, b = kb % s->b;
@@ -140,8 +143,9 @@ void CAT(reset_back_state, SUFFIX)(const struct gru_step *s, const REAL *gates,
 
 /* Second half back: ds = (gradient of c's pre-activation) R_h is the gradient of s = r h'.
  * Writes gx_r and adds ds r to ddir. */
-void CAT(reset_back_gate, SUFFIX)(const struct gru_step *s, const REAL *gates, const REAL *hp,
-                                  const REAL *ds, REAL *ddir, REAL *gx) {
+static void CAT(reset_back_gate, SUFFIX)(const struct gru_step *s, const REAL *gates,
+                                         const REAL *hp, const REAL *ds, REAL *ddir,
+                                         REAL *gx) {
     const int N = s->n, or_ = s->or_ * N;
     FOR_ROWS(s, N) {
         const int k = kb / s->b, b = kb % s->b;
@@ -159,8 +163,8 @@ void CAT(reset_back_gate, SUFFIX)(const struct gru_step *s, const REAL *gates, c
 
 /* --- Elman ------------------------------------------------------------------------------ */
 
-void CAT(elman_forward, SUFFIX)(const struct gru_step *s, const REAL *a, const REAL *rh,
-                                REAL *h) {
+static void CAT(elman_forward, SUFFIX)(const struct gru_step *s, const REAL *a, const REAL *rh,
+                                       REAL *h) {
     const int N = s->n;
     FOR_ROWS(s, N) {
         const int k = kb / s->b, b = kb % s->b;
@@ -170,8 +174,8 @@ void CAT(elman_forward, SUFFIX)(const struct gru_step *s, const REAL *a, const R
     }
 }
 
-void CAT(elman_backward, SUFFIX)(const struct gru_step *s, const REAL *h, const REAL *dmm,
-                                 const REAL *dy, REAL *gx) {
+static void CAT(elman_backward, SUFFIX)(const struct gru_step *s, const REAL *h,
+                                        const REAL *dmm, const REAL *dy, REAL *gx) {
     const int N = s->n;
     FOR_ROWS(s, N) {
         const int k = kb / s->b, b = kb % s->b;
@@ -182,5 +186,190 @@ void CAT(elman_backward, SUFFIX)(const struct gru_step *s, const REAL *h, const 
     }
 }
 
+/* --- the whole sequences ------------------------------------------------------------------
+ *
+ * One call runs the time loop, each step the BLAS products (gemm: torch's sgemm_/dgemm_, in
+ * the Fortran convention: a row-major X [r, c] is the column-major X^T) and the kernels
+ * above, as lstm.h's sequences do. The recurrent matrices are dense [K, rows, N] (row-major,
+ * trial after trial). Buffers with a time axis are [K, T(+1), B, width]: step t of trial k
+ * at  base + k * ks + t * B * rs  (a zero row standing for an absent term has ks = rs = 0
+ * and keeps pointing at itself). Trials never meet: a stack runs whole trials on each
+ * thread (no synchronisation per step; BLAS runs single-threaded inside a parallel region),
+ * one trial shares each step's rows among the threads instead. */
+
+/* step t of trial k of buffer ptr, whose strides are the fields <layout>_ks and <layout>_rs */
+#define AT(ptr, layout, k, t) \
+    ((ptr) + (long)(k) * s->layout##_ks + (long)(t) * s->b * s->layout##_rs)
+#ifdef _OPENMP
+#define FOR_TRIALS(s) PRAGMA_(omp parallel for schedule(static) if ((s)->k > 1)) \
+    for (int k = 0; k < (s)->k; k++)
+#else
+#define FOR_TRIALS(s) for (int k = 0; k < (s)->k; k++)
+#endif
+
+/* One trial of a stack as a stack of one: its struct (and its b_Rh, where there is one). */
+static struct gru_step CAT(gru_trial, SUFFIX)(const struct gru_step *s, int k) {
+    struct gru_step t = *s;
+    t.k = 1;
+    t.bias = s->bias ? (const REAL *)s->bias + (long)k * s->n : 0;
+    return t;
+}
+
+/* Reset after, forward: each step rh = R h' (R [K, 3N, N]), then the kernel. a [K, T, B, 3N],
+ * rh [K, B, 3N], gates [K, T, B, 4N], h [K, T+1, B, N] (h0 in place). */
+void CAT(gru_forward_seq, SUFFIX)(const struct gru_step *s, int steps, void *gemm,
+                                  const REAL *r, const REAL *a, REAL *rh, REAL *gates,
+                                  REAL *h) {
+    GEMM gemm_ = (GEMM)gemm;
+    const int B = s->b, N = s->n, G = 3 * N, ldh = (int)s->h_rs, ldrh = (int)s->rh_rs;
+    const REAL one = 1, zero = 0;
+    FOR_TRIALS(s) {
+        const struct gru_step t = CAT(gru_trial, SUFFIX)(s, k);
+        const REAL *rk = r + (long)k * G * N;
+        REAL *rhk = rh + k * s->rh_ks;
+        for (int step = 0; step < steps; step++) {
+            const REAL *hp = AT(h, h, k, step);
+            gemm_("T", "N", &G, &B, &N, &one, rk, &N, hp, &ldh, &zero, rhk, &ldrh);
+            CAT(gru_forward, SUFFIX)(&t, AT(a, a, k, step), rhk, hp, AT(gates, gates, k, step),
+                                     AT(h, h, k, step + 1));
+        }
+    }
+}
+
+/* Reset after, backward: each step, in reverse, the kernel, then dmm = gh R. dmm (zeros) and
+ * ddir (the final state's gradient) [K, B, N]: the gradient of h0 is dmm + ddir at the end.
+ * dy [K, T, B, N]; gx and gh [K, T, B, 3N] (the same strides, g). */
+void CAT(gru_backward_seq, SUFFIX)(const struct gru_step *s, int steps, void *gemm,
+                                   const REAL *r, const REAL *gates, const REAL *h,
+                                   REAL *dmm, REAL *ddir, const REAL *dy, REAL *gx,
+                                   REAL *gh) {
+    GEMM gemm_ = (GEMM)gemm;
+    const int B = s->b, N = s->n, G = 3 * N, ldg = (int)s->g_rs, lddh = (int)s->dh_rs;
+    const REAL one = 1, zero = 0;
+    FOR_TRIALS(s) {
+        const struct gru_step t = CAT(gru_trial, SUFFIX)(s, k);
+        const REAL *rk = r + (long)k * G * N;
+        REAL *dmk = dmm + k * s->dh_ks, *ddk = ddir + k * s->dh_ks;
+        for (int step = steps - 1; step >= 0; step--) {
+            REAL *ghs = AT(gh, g, k, step);
+            CAT(gru_backward, SUFFIX)(&t, AT(gates, gates, k, step), AT(h, h, k, step), dmk,
+                                      ddk, AT(dy, dy, k, step), AT(gx, g, k, step), ghs);
+            gemm_("N", "N", &N, &B, &G, &one, rk, &N, ghs, &ldg, &zero, dmk, &lddh);
+        }
+    }
+}
+
+/* Reset before, forward: each step rg = R_g h' (R_g [K, G, N], G = rr_rs: rg [K, B, G] holds
+ * the products of R_g's gates, rr and, where z is among them, rz point into it), MUT3's
+ * rz = R_zt tanh(h') (r_zt [K, N, N], else NULL; rz [K, B, N], th [K, T+1, B, N] with h's
+ * strides, tanh(h0) in place), the first kernel, rh = R_h s (R_h [K, N, N], sh [K, T, B, N],
+ * rh [K, B, N]), the second kernel. Without a recurrent z term rz is a zero row. */
+void CAT(reset_forward_seq, SUFFIX)(const struct gru_step *s, int steps, void *gemm,
+                                    const REAL *r_g, const REAL *r_zt, const REAL *r_h,
+                                    const REAL *a, REAL *rg, REAL *rz, REAL *rr, REAL *rh,
+                                    REAL *gates, REAL *sh, REAL *h, REAL *th) {
+    GEMM gemm_ = (GEMM)gemm;
+    const int B = s->b, N = s->n, G = (int)s->rr_rs, ldh = (int)s->h_rs;
+    const int ldrz = (int)s->rz_rs, ldrh = (int)s->rh_rs, ldsh = (int)s->sh_rs;
+    const REAL one = 1, zero = 0;
+    FOR_TRIALS(s) {
+        const struct gru_step t = CAT(gru_trial, SUFFIX)(s, k);
+        const REAL *rgk = r_g + (long)k * G * N, *rhk = r_h + (long)k * N * N;
+        const REAL *rztk = r_zt ? r_zt + (long)k * N * N : 0;
+        REAL *rgo = rg + k * s->rr_ks, *rzk = rz + k * s->rz_ks, *rrk = rr + k * s->rr_ks;
+        REAL *rho = rh + k * s->rh_ks;
+        for (int step = 0; step < steps; step++) {
+            const REAL *hp = AT(h, h, k, step), *as = AT(a, a, k, step);
+            REAL *gs = AT(gates, gates, k, step), *shs = AT(sh, sh, k, step);
+            gemm_("T", "N", &G, &B, &N, &one, rgk, &N, hp, &ldh, &zero, rgo, &G);
+            if (rztk)
+                gemm_("T", "N", &N, &B, &N, &one, rztk, &N, AT(th, h, k, step), &ldh, &zero,
+                      rzk, &ldrz);
+            CAT(reset_gates, SUFFIX)(&t, as, rzk, rrk, hp, gs, shs);
+            gemm_("T", "N", &N, &B, &N, &one, rhk, &N, shs, &ldsh, &zero, rho, &ldrh);
+            CAT(reset_state, SUFFIX)(&t, as, rho, hp, gs, AT(h, h, k, step + 1),
+                                     th ? AT(th, h, k, step + 1) : 0);
+        }
+    }
+}
+
+/* Reset before, backward: each step, in reverse, the first kernel, ds = gx_h R_h, the second
+ * kernel, dmm = gx_g R_g and (MUT3) dmz = gx_z R_zt, where gx_h, gx_g, gx_z are blocks of
+ * gx's rows (gx_g: the pointer to R_g's gate columns, G = rr_rs of them). dmm (zeros), ddir
+ * (the final state's gradient), ds [K, B, N]; dmz [K, B, N] (zeros) and th (the forward's)
+ * with MUT3, else zero rows. The gradient of h0 is dmm + ddir + dmz (1 - th0²) at the end. */
+void CAT(reset_backward_seq, SUFFIX)(const struct gru_step *s, int steps, void *gemm,
+                                     const REAL *r_g, const REAL *r_zt, const REAL *r_h,
+                                     const REAL *gates, const REAL *h, const REAL *th,
+                                     REAL *dmm, REAL *dmz, REAL *ddir, REAL *ds,
+                                     const REAL *dy, REAL *gx, const REAL *gx_g) {
+    GEMM gemm_ = (GEMM)gemm;
+    const int B = s->b, N = s->n, G = (int)s->rr_rs, ldg = (int)s->g_rs;
+    const int lddh = (int)s->dh_rs, lddz = (int)s->dmz_rs;
+    const long oz = (long)s->oz * N, oh = (long)s->oh * N;
+    const REAL one = 1, zero = 0;
+    FOR_TRIALS(s) {
+        const struct gru_step t = CAT(gru_trial, SUFFIX)(s, k);
+        const REAL *rgk = r_g + (long)k * G * N, *rhk = r_h + (long)k * N * N;
+        const REAL *rztk = r_zt ? r_zt + (long)k * N * N : 0;
+        REAL *dmk = dmm + k * s->dh_ks, *ddk = ddir + k * s->dh_ks, *dsk = ds + k * s->dh_ks;
+        REAL *dzk = dmz + k * s->dmz_ks;
+        for (int step = steps - 1; step >= 0; step--) {
+            const REAL *gs = AT(gates, gates, k, step), *hp = AT(h, h, k, step);
+            REAL *gxs = AT(gx, g, k, step);
+            CAT(reset_back_state, SUFFIX)(&t, gs, hp, dmk, dzk, AT(th, th, k, step + 1), ddk,
+                                          AT(dy, dy, k, step), gxs);
+            gemm_("N", "N", &N, &B, &N, &one, rhk, &N, gxs + oh, &ldg, &zero, dsk, &lddh);
+            CAT(reset_back_gate, SUFFIX)(&t, gs, hp, dsk, ddk, gxs);
+            gemm_("N", "N", &N, &B, &G, &one, rgk, &N, AT(gx_g, g, k, step), &ldg, &zero, dmk,
+                  &lddh);
+            if (rztk)
+                gemm_("N", "N", &N, &B, &N, &one, rztk, &N, gxs + oz, &ldg, &zero, dzk, &lddz);
+        }
+    }
+}
+
+/* Elman, forward: each step rh = R h' (R [K, N, N]), then the kernel. a [K, T, B, N],
+ * rh [K, B, N], h [K, T+1, B, N] (h0 in place). */
+void CAT(elman_forward_seq, SUFFIX)(const struct gru_step *s, int steps, void *gemm,
+                                    const REAL *r, const REAL *a, REAL *rh, REAL *h) {
+    GEMM gemm_ = (GEMM)gemm;
+    const int B = s->b, N = s->n, ldh = (int)s->h_rs, ldrh = (int)s->rh_rs;
+    const REAL one = 1, zero = 0;
+    FOR_TRIALS(s) {
+        const struct gru_step t = CAT(gru_trial, SUFFIX)(s, k);
+        const REAL *rk = r + (long)k * N * N;
+        REAL *rhk = rh + k * s->rh_ks;
+        for (int step = 0; step < steps; step++) {
+            gemm_("T", "N", &N, &B, &N, &one, rk, &N, AT(h, h, k, step), &ldh, &zero, rhk,
+                  &ldrh);
+            CAT(elman_forward, SUFFIX)(&t, AT(a, a, k, step), rhk, AT(h, h, k, step + 1));
+        }
+    }
+}
+
+/* Elman, backward: each step, in reverse, the kernel, then dmm = gx R. dmm [K, B, N] holds
+ * the final state's gradient at first, h0's at the end; dy [K, T, B, N], gx [K, T, B, N]. */
+void CAT(elman_backward_seq, SUFFIX)(const struct gru_step *s, int steps, void *gemm,
+                                     const REAL *r, const REAL *h, REAL *dmm, const REAL *dy,
+                                     REAL *gx) {
+    GEMM gemm_ = (GEMM)gemm;
+    const int B = s->b, N = s->n, ldg = (int)s->g_rs, lddh = (int)s->dh_rs;
+    const REAL one = 1, zero = 0;
+    FOR_TRIALS(s) {
+        const struct gru_step t = CAT(gru_trial, SUFFIX)(s, k);
+        const REAL *rk = r + (long)k * N * N;
+        REAL *dmk = dmm + k * s->dh_ks;
+        for (int step = steps - 1; step >= 0; step--) {
+            REAL *gxs = AT(gx, g, k, step);
+            CAT(elman_backward, SUFFIX)(&t, AT(h, h, k, step + 1), dmk, AT(dy, dy, k, step),
+                                        gxs);
+            gemm_("N", "N", &N, &B, &N, &one, rk, &N, gxs, &ldg, &zero, dmk, &lddh);
+        }
+    }
+}
+
+#undef FOR_TRIALS
+#undef AT
 #undef SIGM
 #undef ROW

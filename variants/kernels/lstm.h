@@ -16,7 +16,7 @@ static inline REAL CAT(sigm, SUFFIX)(REAL x) { return (REAL)1 / ((REAL)1 + EXP(-
 /* row b of trial k in buffer ptr, whose strides are the fields <layout>_ks and <layout>_rs */
 #define ROW(ptr, layout, k, b) ((ptr) + (long)(k) * s->layout##_ks + (long)(b) * s->layout##_rs)
 
-void CAT(lstm_forward, SUFFIX)(const struct lstm_step *s, REAL *a, const REAL *rh,
+static void CAT(lstm_forward, SUFFIX)(const struct lstm_step *s, REAL *a, const REAL *rh,
                                const REAL *cp, REAL *c, REAL *hc, REAL *h) {
     const int N = s->n;
     const int oi = s->oi, of = s->of, oz = s->oz, oo = s->oo;
@@ -84,15 +84,14 @@ void CAT(lstm_forward, SUFFIX)(const struct lstm_step *s, REAL *a, const REAL *r
  * block of ones (its constant value) and writes its gradient into a scratch block, an
  * absent gate-recurrence term reads zeros. spare holds 2 N elements for the ones and zeros;
  * the scratch block is each row's own (rows may run on different threads). */
-void CAT(lstm_backward, SUFFIX)(const struct lstm_step *s, const REAL *a, const REAL *cp,
+static void CAT(lstm_backward, SUFFIX)(const struct lstm_step *s, const REAL *a, const REAL *cp,
                                 const REAL *c, const REAL *hc, const REAL *dh, const REAL *dy,
                                 REAL *dc, REAL *g, REAL *spare) {
     const int N = s->n;
     const int oi = s->oi, of = s->of, oz = s->oz, oo = s->oo;
     const int coupled = (s->flags & COUPLED) != 0, tanh_g = (s->flags & TANH_G) != 0;
     const int tanh_h = (s->flags & TANH_H) != 0, fgr = (s->flags & FGR) != 0;
-    REAL *ones = spare, *zeros = spare + N;
-    for (int j = 0; j < N; j++) { ones[j] = (REAL)1; zeros[j] = (REAL)0; }
+    const REAL *ones = spare, *zeros = spare + N;
     /* where the gates sit inside dh under full gate recurrence (order i, f, o), else -1 */
     int hi = -1, hf = -1, ho = -1;
     if (fgr) {
@@ -138,6 +137,81 @@ void CAT(lstm_backward, SUFFIX)(const struct lstm_step *s, const REAL *a, const 
             gf[j] = df;
             /* c' reaches c through c = z i + c' f (f = 1 - i when coupled), and peepholes */
             dcr[j] = dcj * (coupled ? (REAL)1 - ij : fj) + di * pi[j] + df * pf[j];
+        }
+    }
+}
+
+/* One trial of a stack as a stack of one: its struct and its blocks of the buffers. */
+static struct lstm_step CAT(lstm_trial, SUFFIX)(const struct lstm_step *s, int k) {
+    struct lstm_step t = *s;
+    const long n = s->n;
+    t.k = 1;
+    t.p_i = s->p_i ? (const REAL *)s->p_i + k * n : 0;
+    t.p_f = s->p_f ? (const REAL *)s->p_f + k * n : 0;
+    t.p_o = s->p_o ? (const REAL *)s->p_o + k * n : 0;
+    return t;
+}
+
+/* The whole sequence forward: each step R h' (the BLAS gemm; R [K, G, H]) into rh, then the
+ * step above. Buffers as lstm_native.py lays them out: a [K, T, B, G], c [K, T+1, B, N],
+ * hc [K, T, B, N] (or NULL), h [K, T+1, B, H], rh [K, B, G]. Trials never meet: a stack runs
+ * whole trials on each thread (no synchronisation per step; BLAS runs single-threaded inside
+ * a parallel region), one trial shares each step's rows among the threads instead. */
+void CAT(lstm_forward_seq, SUFFIX)(const struct lstm_step *s, int steps, void *gemm,
+                                   const REAL *r, REAL *a, REAL *rh, REAL *c, REAL *hc,
+                                   REAL *h) {
+    GEMM gemm_ = (GEMM)gemm;
+    const int B = s->b, G = (int)s->a_rs, H = (int)s->h_rs;
+    const REAL one = 1, zero = 0;
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (s->k > 1)
+#endif
+    for (int k = 0; k < s->k; k++) {
+        const struct lstm_step t = CAT(lstm_trial, SUFFIX)(s, k);
+        const REAL *rk = r + (long)k * G * H;
+        REAL *ak = a + k * s->a_ks, *rhk = rh + k * s->rh_ks, *ck = c + k * s->c_ks;
+        REAL *hck = hc ? hc + k * s->hc_ks : 0, *hk = h + k * s->h_ks;
+        for (int step = 0; step < steps; step++) {
+            gemm_("T", "N", &G, &B, &H, &one, rk, &H, hk + step * B * s->h_rs, &H, &zero,
+                  rhk, &G);
+            CAT(lstm_forward, SUFFIX)(&t, ak + step * B * s->a_rs, rhk,
+                                      ck + step * B * s->c_rs, ck + (step + 1) * B * s->c_rs,
+                                      hck ? hck + step * B * s->hc_rs : 0,
+                                      hk + (step + 1) * B * s->h_rs);
+        }
+    }
+}
+
+/* The whole sequence back: each step, in reverse, the step above, then g R (BLAS) into one
+ * of two buffers [K, B, H] (the kernel reads one while the product writes the other). dh:
+ * the final state's gradient [K, B, H]; dy [K, T, B, N]; dc [K, B, N] (the final cell's,
+ * replaced by c0's); g [K, T, B, G]. The gradient of h0 is left in buffers[0]. */
+void CAT(lstm_backward_seq, SUFFIX)(const struct lstm_step *s, int steps, void *gemm,
+                                    const REAL *r, const REAL *a, const REAL *c,
+                                    const REAL *hc, const REAL *dh, const REAL *dy, REAL *dc,
+                                    REAL *g, REAL *spare, REAL *buffer0, REAL *buffer1) {
+    GEMM gemm_ = (GEMM)gemm;
+    const int B = s->b, G = (int)s->g_rs, H = (int)s->dh_rs, N = s->n;
+    const REAL one = 1, zero = 0;
+    for (int j = 0; j < N; j++) { spare[j] = (REAL)1; spare[N + j] = (REAL)0; }
+#ifdef _OPENMP
+#pragma omp parallel for schedule(static) if (s->k > 1)
+#endif
+    for (int k = 0; k < s->k; k++) {
+        const struct lstm_step t = CAT(lstm_trial, SUFFIX)(s, k);
+        const REAL *rk = r + (long)k * G * H, *ak = a + k * s->a_ks, *ck = c + k * s->c_ks;
+        const REAL *hck = hc ? hc + k * s->hc_ks : 0, *dyk = dy + k * s->dy_ks;
+        REAL *dck = dc + k * s->dc_ks, *gk = g + k * s->g_ks;
+        REAL *buffers[2] = {buffer0 + k * s->dh_ks, buffer1 + k * s->dh_ks};
+        const REAL *dhk = dh + k * s->dh_ks;
+        for (int step = steps - 1; step >= 0; step--) {
+            REAL *gs = gk + step * B * s->g_rs;
+            CAT(lstm_backward, SUFFIX)(&t, ak + step * B * s->a_rs, ck + step * B * s->c_rs,
+                                       ck + (step + 1) * B * s->c_rs,
+                                       hck ? hck + step * B * s->hc_rs : 0, dhk,
+                                       dyk + step * B * s->dy_rs, dck, gs, spare);
+            gemm_("N", "N", &H, &B, &G, &one, rk, &H, gs, &G, &zero, buffers[step % 2], &H);
+            dhk = buffers[step % 2];
         }
     }
 }
