@@ -70,6 +70,27 @@ def test_without_a_compiler_cells_fall_back_to_the_torch_loop(tmp_path, monkeypa
     assert "no C compiler" in out[1]
 
 
+def test_without_a_blas_the_cells_run_their_torch_loops(monkeypatch) -> None:
+    # The time loops call a BLAS gemm found at run time; where none is found the kernels
+    # are not used, and a cell computes the same numbers on its torch loop.
+    torch.manual_seed(0)
+    cell = variants.build("lstm", 3, 4)
+    x = torch.randn(6, 2, 3)
+    expected, _ = cell(x)
+    assert cell.runs_on(x) == "native"
+    monkeypatch.setattr(native, "gemm", lambda dtype: None)
+    assert not native.available()
+    assert cell.runs_on(x) == "generic"
+    torch.testing.assert_close(cell(x)[0], expected, rtol=1e-5, atol=1e-6)
+
+
+def test_the_blas_is_torch_own() -> None:
+    # torch's wheels export the Fortran gemm (MKL on x86, OpenBLAS on ARM): no system BLAS is
+    # needed, and the kernels multiply with the library torch itself uses
+    assert native.gemm(torch.float32) and native.gemm(torch.float64)
+    assert "libtorch_cpu" in native._blas_candidates()[0]
+
+
 def test_the_structs_are_checked_against_the_library() -> None:
     import ctypes
 
