@@ -127,9 +127,25 @@ class Addition(SyntheticTask):
         return x, y, mask
 
     def _generate(self, rng: np.random.Generator, n: int, heldout: bool) -> Arrays:
+        """``layout(*encode(a, b))`` of every row, built for all rows at once with numpy
+        (a row at a time in Python took a third of a training step)."""
         a, b = self._operands(rng, n), self._operands(rng, n)
-        rows = [self.layout(*self.encode(int(i), int(j))) for i, j in zip(a, b)]
-        return tuple(np.stack(part) for part in zip(*rows))  # type: ignore[return-value]
+        total, start = a + b, self.source_steps
+        # the source "a+b" right-aligned before ``start``: r counts steps back from its end
+        r, b_digits = np.arange(start)[::-1][None, :], _digit_count(b)
+        a_at = r - b_digits - 1  # the place of a's digit at each step
+        source = np.where(r < b_digits, _digit(b, r), BLANK)
+        source[r == b_digits] = PLUS
+        source = np.where((a_at >= 0) & (a_at < _digit_count(a)), _digit(a, a_at), source)
+        # the answer: the sum's digits, most significant first, then the end symbol
+        k = np.arange(self.answer_steps)[None, :]
+        place = _digit_count(total) - 1 - k
+        answer = np.where(place >= 0, _digit(total, place), np.where(place == -1, END, 0))
+        fed = np.where(place >= -1, np.roll(answer, 1, 1), BLANK)  # the previous symbols
+        fed[:, 0] = START
+        blank = np.zeros((n, start), dtype=np.int64)
+        return (np.hstack([source, fed]), np.hstack([blank, answer]),
+                np.hstack([blank.astype(bool), place >= -1]))
 
     @cached_property
     def _modes(self) -> np.ndarray:
@@ -161,3 +177,15 @@ class Addition(SyntheticTask):
 
     def _count(self, metric: str, batch: Batch) -> int:
         return int(batch.mask.any(0).sum()) if metric == "exact" else batch.scored
+
+
+def _digit_count(values: np.ndarray) -> np.ndarray:
+    """``[n, 1]``: how many digits each of ``values`` (``[n]``, below 10^10) is written
+    with (0 with one)."""
+    return 1 + (values[:, None] >= 10 ** np.arange(1, 11)).sum(1, keepdims=True)
+
+
+def _digit(values: np.ndarray, place: np.ndarray) -> np.ndarray:
+    """The digit of each of ``values`` (``[n]``) at ``place`` (10^place; ``[n or 1, T]``,
+    negative places read as 0)."""
+    return values[:, None] // 10 ** np.maximum(place, 0) % 10

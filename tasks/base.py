@@ -162,8 +162,11 @@ class Task:
         """``loss`` of K trials at once, ``[K]``: ``outputs`` ``[T, K, B, ...]`` and a batch
         whose tensors are stacked along dimension 1 (``mask`` ``[T, K, B]``)."""
         per_step = self._per_step_loss(outputs, batch)
-        dense = per_step.new_zeros(batch.mask.shape)
-        dense[batch.mask] = per_step
+        if per_step.numel() == batch.mask.numel():  # every slot scored: already dense
+            dense = per_step.view(batch.mask.shape)
+        else:
+            dense = per_step.new_zeros(batch.mask.shape)
+            dense[batch.mask] = per_step
         return dense.sum((0, 2)) / batch.mask.sum((0, 2)).clamp(min=1)
 
     def sequence_scale(self, batch: Batch) -> Tensor:
@@ -179,16 +182,16 @@ class Task:
 
     def _per_step_loss(self, outputs: Tensor, batch: Batch) -> Tensor:
         """Loss at each scored step, shape ``[scored]``."""
-        out, mask = outputs[batch.mask], batch.mask
+        out, y = at_scored(batch.mask, outputs, batch.y)
         # at least float32 (outputs may be bfloat16 under autocast), float64 kept as it is
         out = out if out.dtype == torch.float64 else out.float()
         kind = self.io.output
         if kind == "classes":
-            return F.cross_entropy(out, batch.y[mask], reduction="none")
+            return F.nll_loss(log_softmax(out), y, reduction="none")
         if kind == "multilabel":
             return F.binary_cross_entropy_with_logits(
-                out, batch.y[mask].to(out.dtype), reduction="none").sum(-1)
-        return (out - batch.y[mask].to(out.dtype)).pow(2).mean(-1)
+                out, y.to(out.dtype), reduction="none").sum(-1)
+        return (out - y.to(out.dtype)).pow(2).mean(-1)
 
     def score(self, outputs: Tensor, batch: Batch) -> dict[str, tuple[float, int]]:
         """Per metric, the sum over scored steps and their count (to average over batches)."""
@@ -223,6 +226,27 @@ class Task:
         return self.evaluate(lambda batch, state: (self.trivial_outputs(batch), None), split)
 
 
+def at_scored(mask: Tensor, *values: Tensor) -> tuple[Tensor, ...]:
+    """Each of ``values`` at the scored slots, ``[scored, ...]``, in the order of
+    ``value[mask]``: where every slot is scored (a language model, a fixed-length copy
+    task), the slots flattened, without the boolean gather (and its scatter back in the
+    backward pass) that costs more than the loss itself."""
+    if mask.all():
+        return tuple(v.reshape(-1, *v.shape[mask.dim():]) for v in values)
+    return tuple(v[mask] for v in values)
+
+
+def log_softmax(logits: Tensor) -> Tensor:
+    """``F.log_softmax(logits, -1)`` (``[rows, classes]``). Under 16 classes torch's CPU
+    kernel along the last dimension runs one row at a time (4-7x slower forward and
+    backward, measured at 2-15 classes: the copy task's 10, lookahead's 4); along the
+    first dimension of the transposed logits it runs the rows side by side with the same
+    arithmetic (float32 bitwise equal where the CPU has AVX-512)."""
+    if logits.device.type == "cpu" and logits.shape[-1] < 16:
+        return F.log_softmax(logits.t(), 0).t()
+    return F.log_softmax(logits, -1)
+
+
 def check_split(split: str) -> None:
     if split not in SPLITS:
         raise TaskError(f"unknown split {split!r}; splits are {', '.join(SPLITS)}")
@@ -238,4 +262,5 @@ def percent(mean: float) -> float:
 
 def accuracy_sum(outputs: Tensor, batch: Batch) -> float:
     """Number of scored steps whose most likely class is the target."""
-    return float((outputs[batch.mask].argmax(-1) == batch.y[batch.mask]).sum())
+    out, y = at_scored(batch.mask, outputs, batch.y)
+    return float((out.argmax(-1) == y).sum())

@@ -137,12 +137,13 @@ class LanguageModel(Task):
         """Columns of the stream read ``seq_len`` steps at a time; the first window resets."""
         columns = max(1, min(self.settings.batch_size, len(stream) - 1))
         length = (len(stream) - 1) // columns
-        data = torch.from_numpy(stream[: columns * length + 1].copy())
-        x = data[:-1].view(columns, length).t()
-        y = data[1:].view(columns, length).t()
+        # views of the stream, each window copied alone: a copy of the whole stream per
+        # reader (every trial, every epoch) took longer than a short run's steps
+        x = stream[: columns * length].reshape(columns, length)
+        y = stream[1: columns * length + 1].reshape(columns, length)
         for start in range(0, length, self.seq_len):
-            stop = start + self.seq_len
-            xs, ys = x[start:stop].contiguous(), y[start:stop].contiguous()
+            window = slice(start, start + self.seq_len)
+            xs, ys = (torch.from_numpy(np.ascontiguousarray(a[:, window].T)) for a in (x, y))
             yield Batch(xs, ys, torch.ones_like(xs, dtype=torch.bool), reset=start == 0)
 
     def _score(self, outputs: Tensor, batch: Batch) -> dict[str, float]:

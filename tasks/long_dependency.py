@@ -78,13 +78,13 @@ class LongDependency(SyntheticTask):
         symbols = rng.integers(0, s.alphabet, (n, s.copy_len))
         x = np.full((n, width), blank, dtype=np.int64)
         y = np.full((n, width), blank, dtype=np.int64)
-        mask = np.zeros((n, width), dtype=bool)
         x[:, : s.copy_len] = symbols
-        for k, delay in enumerate(delays):
-            x[k, s.copy_len + delay - 1] = blank + 1  # the delimiter
-            y[k, s.copy_len + delay: 2 * s.copy_len + delay] = symbols[k]
-            mask[k, : 2 * s.copy_len + delay] = True
-        return x, y, mask
+        recall = s.copy_len + delays[:, None]  # where each row's recall starts
+        x[np.arange(n), recall[:, 0] - 1] = blank + 1  # the delimiter
+        steps = np.arange(width)
+        # each row's copy_len recall steps, in order: the row's symbols in order
+        y[(steps >= recall) & (steps < recall + s.copy_len)] = symbols.ravel()
+        return x, y, steps < recall + s.copy_len
 
     def _recalled(self, batch: Batch) -> Tensor:
         return batch.mask & (batch.y < self._blank)

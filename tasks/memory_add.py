@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 import torch
@@ -84,8 +85,7 @@ class MemoryAdd(SyntheticTask):
         s = self.settings
         t = np.arange(s.seq_len, dtype=np.float64)
         mean, var = np.zeros(s.seq_len), np.zeros(s.seq_len)
-        for q, (start, stop) in enumerate(self._segments()):
-            parts = np.linspace(start, stop, s.markers + 1).astype(int)
+        for q, (start, stop, parts) in enumerate(self._segments):
             counted = (t >= start) if not s.reset else (t >= start) & (t < stop)
             for low, high in zip(parts[:-1], parts[1:]):
                 p = np.clip((t - low + 1) / (high - low), 0.0, 1.0) * counted
@@ -93,9 +93,14 @@ class MemoryAdd(SyntheticTask):
                 var += p / 3 - p**2 / 4
         return mean, var
 
-    def _segments(self) -> list[tuple[int, int]]:
-        edges = np.linspace(0, self.settings.seq_len, self.settings.queries + 1).astype(int)
-        return list(zip(edges[:-1], edges[1:]))
+    @cached_property
+    def _segments(self) -> list[tuple[int, int, np.ndarray]]:
+        """Each segment's start and stop, and the edges of its parts (a marker in each);
+        computed once, not for every batch drawn."""
+        s = self.settings
+        edges = np.linspace(0, s.seq_len, s.queries + 1).astype(int)
+        return [(start, stop, np.linspace(start, stop, s.markers + 1).astype(int))
+                for start, stop in zip(edges[:-1], edges[1:])]
 
     def _generate(self, rng: np.random.Generator, n: int, heldout: bool) -> Arrays:
         s = self.settings
@@ -104,11 +109,10 @@ class MemoryAdd(SyntheticTask):
         y = np.zeros((n, s.seq_len, 1), dtype=np.float32)
         mask = np.zeros((n, s.seq_len), dtype=bool)
         rows, total = np.arange(n), np.zeros(n, dtype=np.float64)
-        for q, (start, stop) in enumerate(self._segments()):
+        for q, (start, stop, parts) in enumerate(self._segments):
             if s.reset and q > 0:
                 x[:, start, 2] = 1.0
                 total[:] = 0.0
-            parts = np.linspace(start, stop, s.markers + 1).astype(int)
             for low, high in zip(parts[:-1], parts[1:]):
                 where = rng.integers(low, high, n)
                 x[rows, where, 1] = 1.0

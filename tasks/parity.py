@@ -54,18 +54,14 @@ class Parity(SyntheticTask):
 
     def _generate(self, rng: np.random.Generator, n: int, heldout: bool) -> Arrays:
         width = self.settings.seq_len
-        lengths = self._lengths(rng, n)
+        last = self._lengths(rng, n)[:, None] - 1
         steps = np.arange(width)
-        bits = rng.integers(0, 2, (n, width)) * (steps < lengths[:, None])
-        rows, last = np.arange(n), lengths - 1
+        bits = rng.integers(0, 2, (n, width)) * (steps <= last)
+        mask = steps == last
         if heldout:  # balanced labels: set the last bit so that row k has parity k % 2
-            bits[rows, last] = 0
-            bits[rows, last] = (bits.sum(1) + rows) % 2
-        y = np.zeros((n, width), dtype=np.int64)
-        mask = np.zeros((n, width), dtype=bool)
-        y[rows, last] = bits.sum(1) % 2
-        mask[rows, last] = True
-        return bits.astype(np.int64), y, mask
+            bits[mask] = 0
+            bits[mask] = (bits.sum(1) + np.arange(n)) % 2
+        return bits, mask * (bits.sum(1, keepdims=True) % 2), mask
 
     def _score(self, outputs: Tensor, batch: Batch) -> dict[str, float]:
         return {"accuracy": accuracy_sum(outputs, batch),

@@ -50,15 +50,23 @@ class _Coins:
         return int(self.flips[self.next - 1])
 
 
-def _inner(coin: _Coins) -> tuple[str, list[set[str]]]:
-    """One Reber string and, after each of its symbols, the set of legal next symbols."""
-    state, text, legal = 0, "", []
+# a step's target as bits, bit k for symbol k of ALPHABET; _LEGAL[state]: what may follow
+# a symbol that took the automaton to ``state`` (the inner string's E, at _END)
+_BIT = {c: 1 << k for k, c in enumerate(ALPHABET)}
+_LEGAL = {state: sum(_BIT[s] for s, _ in _GRAMMAR.get(state, [("E", None)]))
+          for state in range(_END + 1)}
+
+
+def _inner(coin: _Coins) -> tuple[list[int], list[int]]:
+    """One Reber string's symbol ids (its E included) and, after each symbol before the E,
+    the legal next symbols as bits (``_BIT``)."""
+    state, ids, legal = 0, [], []
     while state != _END:
         options = _GRAMMAR[state]
         symbol, state = options[coin()] if len(options) == 2 else options[0]
-        text += symbol
-        legal.append({s for s, _ in _GRAMMAR[state]} if state != _END else {"E"})
-    return text + "E", legal
+        ids.append(_ID[symbol])
+        legal.append(_LEGAL[state])
+    return ids + [_ID["E"]], legal
 
 
 @register("reber", kind="synthetic",
@@ -90,9 +98,11 @@ class Reber(SyntheticTask):
     def _generate(self, rng: np.random.Generator, n: int, heldout: bool) -> Arrays:
         s = self.settings
         width = s.max_len - 1
-        x = np.zeros((n, width, 7), dtype=np.float32)
-        y = np.zeros((n, width, 7), dtype=np.float32)
-        mask = np.zeros((n, width), dtype=bool)
+        # every row's symbol ids and legal next symbols (bits) one after the other, then
+        # one-hot for all rows at once: setting them symbol by symbol took half of a step
+        symbols: list[int] = []
+        legal: list[int] = []
+        lengths = np.zeros(n, dtype=np.int64)
         coin = _Coins(rng)
         for k in range(n):
             while True:
@@ -101,12 +111,15 @@ class Reber(SyntheticTask):
                 if long_enough and len(inner) + 4 <= s.max_len:
                     break
             second = "TP"[k % 2] if heldout else "TP"[coin()]
-            text = "B" + second + inner + second + "E"
-            legal = [{"T", "P"}, {"B"}] + inner_legal + [{second}, {"E"}]
-            for t, (symbol, allowed) in enumerate(zip(text[:-1], legal)):
-                x[k, t, _ID[symbol]] = 1.0
-                y[k, t, [_ID[a] for a in allowed]] = 1.0
-                mask[k, t] = True
+            symbols += [_ID["B"], _ID[second], *inner, _ID[second]]  # the final E: no input
+            legal += [_BIT["T"] | _BIT["P"], _BIT["B"], *inner_legal, _BIT[second], _BIT["E"]]
+            lengths[k] = len(inner) + 3
+        mask = np.arange(width) < lengths[:, None]
+        ids = np.arange(7)
+        x = np.zeros((n, width, 7), dtype=np.float32)
+        y = np.zeros((n, width, 7), dtype=np.float32)
+        x[mask] = np.array(symbols)[:, None] == ids
+        y[mask] = np.array(legal)[:, None] >> ids & 1
         return x, y, mask
 
     def _last(self, batch: Batch) -> tuple[Tensor, Tensor]:

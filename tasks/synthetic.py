@@ -104,11 +104,12 @@ class SyntheticTask(Task):
         parts, missing, size = [], n, n
         for _ in range(1000):
             arrays = self._generate(rng, size, False)
-            keep = np.fromiter((key not in taken for key in _row_keys(arrays)), bool,
-                               len(arrays[0]))
-            arrays = tuple(a[keep][:missing] for a in arrays)
-            parts.append(arrays)
-            missing -= len(arrays[0])
+            clash = np.fromiter(map(taken.__contains__, _row_keys(arrays)), bool, size)
+            if not parts and not clash.any():
+                return arrays  # the usual case: a first draw with nothing held out
+            rows = np.flatnonzero(~clash)[:missing]
+            parts.append(tuple(a[rows] for a in arrays))
+            missing -= len(rows)
             if missing == 0:
                 return tuple(np.concatenate(p) for p in zip(*parts))  # type: ignore[return-value]
             size = max(2 * missing, 16)
@@ -117,8 +118,14 @@ class SyntheticTask(Task):
 
 
 def _row_keys(arrays: Arrays) -> list[bytes]:
+    """Each row's input and mask bytes, ``x[k].tobytes() + mask[k].tobytes()``, made for all
+    rows in one pass (the bytes of a row read as one numpy ``void``)."""
     x, _, mask = arrays
-    return [x[k].tobytes() + mask[k].tobytes() for k in range(len(x))]
+    if not len(x):
+        return []
+    rows = np.hstack([np.ascontiguousarray(a).reshape(len(x), -1).view(np.uint8)
+                      for a in (x, mask)])
+    return rows.view(f"V{rows.shape[1]}").ravel().tolist()
 
 
 def _keys(arrays: Arrays) -> set[bytes]:

@@ -23,20 +23,16 @@ def stack_batches(batches: list[tasks.Batch]) -> tasks.Batch:
     time, so the padding changes none of a trial's scored outputs, loss or gradients."""
     steps = max(b.x.shape[0] for b in batches)
     rows = max(b.x.shape[1] for b in batches)
-    if any(b.x.shape[:2] != (steps, rows) for b in batches):
-        batches = [_pad(b, steps, rows) for b in batches]
-    x = torch.stack([b.x for b in batches], 1)
-    y = torch.stack([b.y for b in batches], 1)
-    mask = torch.stack([b.mask for b in batches], 1)
-    return tasks.Batch(x, y, mask)
+    xs_ys_masks = list(zip(*((b.x, b.y, b.mask) for b in batches)))
+    if all(b.x.shape[:2] == (steps, rows) for b in batches):
+        return tasks.Batch(*(torch.stack(parts, 1) for parts in xs_ys_masks))
 
-
-def _pad(batch: tasks.Batch, steps: int, rows: int) -> tasks.Batch:
-    def grow(t: Tensor) -> Tensor:
-        out = t.new_zeros((steps, rows) + tuple(t.shape[2:]))
-        out[: t.shape[0], : t.shape[1]] = t
+    def padded(parts: tuple[Tensor, ...]) -> Tensor:  # copied once, into the stack's zeros
+        out = parts[0].new_zeros((steps, len(parts), rows, *parts[0].shape[2:]))
+        for k, part in enumerate(parts):
+            out[: part.shape[0], k, : part.shape[1]] = part
         return out
-    return tasks.Batch(grow(batch.x), grow(batch.y), grow(batch.mask), batch.reset)
+    return tasks.Batch(*(padded(parts) for parts in xs_ys_masks))
 
 
 def held_out(task: tasks.Task, model: TrialStack, split: str, device: torch.device,

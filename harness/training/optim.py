@@ -34,6 +34,8 @@ class TrialOptimizer:
         self.lr = lr.to(like.device, like.dtype).unsqueeze(1)  # [K, 1] against [K, P]
         self.momentum = momentum.to(like.device, like.dtype).unsqueeze(1)
         self.limits = limits.to(like.device)
+        self.clipping = bool(torch.isfinite(limits).any())  # else every coefficient is 1
+        self.sizes = [p[0].numel() for p in params]  # each parameter's share of a row
         self.steps = torch.zeros(len(lr), dtype=torch.float64)
         self.state: dict[str, Tensor] = {}
 
@@ -48,40 +50,50 @@ class TrialOptimizer:
         gradient norm before clipping, ``[K]``."""
         g = self.gradients()
         norms = g.pow(2).sum(1).sqrt()
-        # clip_grad_norm_: coefficient limit / (norm + 1e-6), at most 1 (a NaN norm: no
-        # clipping; that trial is no longer updated anyway)
-        coefficient = (self.limits.to(norms.dtype) / (norms + 1e-6)).clamp(max=1.0)
-        g = g * torch.nan_to_num(coefficient, nan=1.0).unsqueeze(1)
-        on = active.to(g.device).unsqueeze(1)
+        if self.clipping:
+            # clip_grad_norm_: coefficient limit / (norm + 1e-6), at most 1 (a NaN norm: no
+            # clipping; that trial is no longer updated anyway)
+            coefficient = (self.limits.to(norms.dtype) / (norms + 1e-6)).clamp(max=1.0)
+            g = g * torch.nan_to_num(coefficient, nan=1.0).unsqueeze(1)
+        # ``on`` is None while every trial trains (the usual case): no masking, whose
+        # ``where``s cost more than the update's arithmetic
+        on = None if bool(active.all()) else active.to(g.device).unsqueeze(1)
         self.steps += active.to(self.steps.dtype)
         update = self._sgd(g, on) if self.kind == "sgd" else self._adam(g, on)
-        update = torch.where(on, update, torch.zeros_like(update))
-        offset = 0
-        for p in self.params:
-            size = p[0].numel()
-            p.sub_(update[:, offset:offset + size].view_as(p))
-            offset += size
+        if on is not None:
+            update = torch.where(on, update, torch.zeros_like(update))
+        torch._foreach_sub_(self.params, [part.view_as(p) for p, part in zip(
+            self.params, update.split(self.sizes, 1))])
         return norms
 
-    def _sgd(self, g: Tensor, on: Tensor) -> Tensor:
+    def _sgd(self, g: Tensor, on: Tensor | None) -> Tensor:
         if "buffer" not in self.state:
             self.state["buffer"] = torch.zeros_like(g)
-            self.state["started"] = torch.zeros_like(on)
+            self.state["started"] = torch.zeros_like(self.momentum, dtype=torch.bool)
         # torch's first step sets the buffer to g; later ones to mu * buffer + g
         buffer = torch.where(self.state["started"], self.momentum * self.state["buffer"] + g, g)
-        self.state["buffer"] = torch.where(on, buffer, self.state["buffer"])
-        self.state["started"] = self.state["started"] | on
+        self.state["buffer"] = _kept(on, buffer, self.state["buffer"])
+        self.state["started"] = self.state["started"] | (True if on is None else on)
         return self.lr * (g + self.momentum * buffer)  # Nesterov; mu = 0 gives plain SGD
 
-    def _adam(self, g: Tensor, on: Tensor) -> Tensor:
+    def _adam(self, g: Tensor, on: Tensor | None) -> Tensor:
         if "m" not in self.state:
             self.state["m"], self.state["v"] = torch.zeros_like(g), torch.zeros_like(g)
-        m = torch.where(on, self.state["m"].lerp(g, 1 - BETAS[0]), self.state["m"])
-        v = torch.where(on, self.state["v"].mul(BETAS[1]).addcmul(g, g, value=1 - BETAS[1]),
-                        self.state["v"])
+        m, v = self.state["m"], self.state["v"]
+        if on is None:  # in place: fresh [K, P] tensors cost more than the arithmetic
+            m, v = m.lerp_(g, 1 - BETAS[0]), v.mul_(BETAS[1]).addcmul_(g, g, value=1 - BETAS[1])
+        else:
+            m = torch.where(on, m.lerp(g, 1 - BETAS[0]), m)
+            v = torch.where(on, v.mul(BETAS[1]).addcmul(g, g, value=1 - BETAS[1]), v)
         self.state["m"], self.state["v"] = m, v
         steps = self.steps.clamp(min=1).unsqueeze(1).to(g.device)
         correction1 = (1 - BETAS[0] ** steps).to(g.dtype)
         correction2 = (1 - BETAS[1] ** steps).sqrt().to(g.dtype)
-        denominator = (v.sqrt() / correction2).add_(EPS)
-        return (self.lr / correction1) * m / denominator
+        denominator = v.sqrt().div_(correction2).add_(EPS)
+        return m.mul(self.lr / correction1).div_(denominator)
+
+
+def _kept(on: Tensor | None, new: Tensor, old: Tensor) -> Tensor:
+    """``new`` for the trials ``on``, ``old`` for the others (all ``new`` where ``on`` is
+    None: every trial trains)."""
+    return new if on is None else torch.where(on, new, old)

@@ -28,7 +28,7 @@ output layer's input ([s_t; c_t]), as in the paper, where c_i enters s_i and the
 K trials train as one stacked model (``EncoderDecoderStack``), as ``model.TrialStack``
 does for a stack: each parameter has a leading trial dimension and the cells are
 ``variants.stack``ed, so a variant that cannot stack trains one run at a time through the
-queue's existing check (``store._stackable``).
+queue's existing check (``worker._stackable``).
 """
 
 from __future__ import annotations
@@ -41,7 +41,8 @@ from torch import Tensor, nn
 import tasks
 import variants
 from harness.plans.config import ConfigError, RunConfig
-from harness.training.model import State, TrialStack, noise_generators, with_input_noise
+from harness.training.model import (State, TrialStack, noise_generators, trial_embedding,
+                                    with_input_noise)
 
 
 class EncoderDecoder(nn.Module):
@@ -144,9 +145,7 @@ class EncoderDecoderStack(nn.Module):
 
     def embed(self, ids: Tensor) -> Tensor:
         """Ids ``[..., K, B]`` -> each trial's embedding ``[..., K, B, N]``."""
-        table = self.w("embedding.weight")
-        offsets = torch.arange(self.trials, device=ids.device).view(-1, 1) * table.shape[1]
-        return nn.functional.embedding(ids + offsets, table.flatten(0, 1))
+        return trial_embedding(ids, self.w("embedding.weight"))
 
     def forward(self, x: Tensor, state: State | None = None,
                 hidden: list[Tensor] | None = None,

@@ -290,13 +290,14 @@ def _train_population(configs: list[RunConfig],
                 p[k].copy_(saved)
     tests = held_out(scorer, model, "test", device, autocast) if valid_tests else []
     wall = time.perf_counter() - started
+    environment = telemetry.environment(device)  # once: it asks git, a process a call
     results = []
     for k, t in enumerate(trials):
         if k in valid_tests:
             valid, best_step, test = t.best[2], t.best[1], tests[k]
         else:
             t.status, valid, test, best_step = "diverged", dict(task.chance), dict(task.chance), 0
-        record = {**telemetry.environment(device), "population": len(trials),
+        record = {**environment, "population": len(trials),
                   "population_seconds": wall,
                   "population_steps×batch/s": len(trials) * timer.per_second
                   if timer.per_second is not None else None,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from itertools import islice
 
+import numpy as np
 import pytest
 import torch
 
@@ -71,3 +72,15 @@ def test_bad_settings_are_refused_in_one_line(settings: dict, message: str) -> N
     assert message in str(error.value) and "\n" not in str(error.value)
     with pytest.raises(tasks.TaskError, match="two numbers of 1 to 3 digits"):
         tasks.build("addition").parse("12+")
+
+
+def test_rows_drawn_together_are_each_examples_layout() -> None:
+    """``_generate`` builds all rows at once; each is ``layout(*encode(a, b))`` of its
+    operands, the one-example form that sampling and answers use."""
+    task = tasks.build("addition", digits=4, min_digits=1)
+    x, y, mask = task._generate(np.random.default_rng(0), 300, heldout=False)
+    rng = np.random.default_rng(0)
+    operands = zip(task._operands(rng, 300), task._operands(rng, 300))
+    for row, (a, b) in enumerate(operands):
+        for drawn, example in zip((x, y, mask), task.layout(*task.encode(int(a), int(b)))):
+            assert drawn[row].dtype == example.dtype and (drawn[row] == example).all()
