@@ -236,6 +236,7 @@ def project(x: Tensor, w_x: Tensor, bias: Tensor | None) -> Tensor:
     (one product per trial; autograd forms the gradients of W and b from it)."""
     steps, k, batch, m = x.shape
     flat = x.transpose(0, 1).reshape(k, steps * batch, m)
-    out = (torch.baddbmm(bias.unsqueeze(1), flat, w_x.transpose(1, 2)) if bias is not None
-           else torch.bmm(flat, w_x.transpose(1, 2)))
+    out = torch.bmm(flat, w_x.transpose(1, 2))
+    if bias is not None:  # after the product: baddbmm would first copy it over all T B rows
+        out = out + bias.unsqueeze(1)
     return out.view(k, steps, batch, -1)

@@ -77,8 +77,9 @@ class LSTMNative(torch.autograd.Function):
         n, _, flags = meta
         k, steps, batch, m = x.shape
         g, h = r.shape[1], r.shape[2]
-        acts = torch.baddbmm(bias.unsqueeze(1), x.view(k, steps * batch, m),
-                             w_x.transpose(1, 2)).view(k, steps, batch, g)
+        # the product, then the bias: baddbmm would first copy the bias over all T B rows
+        acts = torch.bmm(x.view(k, steps * batch, m), w_x.transpose(1, 2)).add_(
+            bias.unsqueeze(1)).view(k, steps, batch, g)
         hs = x.new_empty(k, steps + 1, batch, h)
         hs[:, 0] = h0
         cells = x.new_empty(k, steps + 1, batch, n)
