@@ -94,6 +94,27 @@ def closing_summary(name: str, runs: pd.DataFrame, wall_seconds: float, report: 
                       f"        {html_path} (open in a browser)"])
 
 
+TIME_PARTS = ("data", "forward", "backward", "optimiser", "evaluation", "bookkeeping",
+              "outside")  # a record's ``time.PART`` seconds (harness/training/phases.py)
+
+
+def time_breakdown(runs: pd.DataFrame) -> str | None:
+    """Where the workers' time went, over the finished runs that recorded it (a CPU run
+    records its share of its population's time per phase; ``outside`` is building the
+    model and scoring the test set): one line, or None when no run recorded it."""
+    columns = [f"time.{part}" for part in TIME_PARTS]
+    if not set(columns) <= set(runs.columns):
+        return None
+    timed = runs.dropna(subset=columns)
+    if timed.empty:
+        return None
+    seconds = timed[columns].sum()
+    total = float(seconds.sum())
+    shares = ", ".join(f"{part} {seconds[f'time.{part}'] / total:.0%}" for part in TIME_PARTS)
+    return (f"the workers' time, {duration(total)} over {len(timed):,} runs: {shares} "
+            "(outside: building the models and scoring the test sets)")
+
+
 def duration(seconds: float) -> str:
     """``42 s``, ``3 min 05 s``, ``1 h 02 min``: a wall time at the precision that matters."""
     seconds = max(0, round(seconds))

@@ -6,11 +6,12 @@ The loop (``train._train_population``) wraps each part of a step in ``phases.pha
 state), ``forward`` (the model and the losses), ``backward``, ``optimiser`` (clipping and the
 update) and ``evaluation`` (validation and the gradient probes); ``bookkeeping`` is the rest
 of the loop (divergence checks, curves, ``on_step``), the loop's wall time less the named
-phases. The first ``warmup`` steps are not recorded. Without a recorder the loop uses
-``OFF``, whose ``phase`` is one shared null context: nothing is timed, nothing
-synchronised, and the numerics and random streams of training are the same either way (the
-recorder only reads the clock, and calls its ``companion``, a reference timed beside each
-step, which draws on no random stream of training).
+phases. The first ``warmup`` steps are not recorded. On the CPU every run records its own
+(``per_trial``: what its record stores); on a GPU, where timing means waiting for the
+device, the loop uses ``OFF``, whose ``phase`` is one shared null context: nothing is
+timed, nothing synchronised. The numerics and random streams of training are the same
+either way (the recorder only reads the clock, and calls its ``companion``, a reference
+timed beside each step, which draws on no random stream of training).
 """
 
 from __future__ import annotations
@@ -151,3 +152,18 @@ class Phases(Off):
         parts = self.breakdown()
         total = sum(parts.values())
         return {k: (v / total if total > 0 else 0.0) for k, v in parts.items()}
+
+
+OUTSIDE = "outside"  # a run's time outside its loop: building the model, scoring the test set
+
+
+def per_trial(recorder: Off, wall: float, trials: int) -> dict[str, float]:
+    """What a trial's record says of its population's time (``time.PHASE`` seconds, each
+    phase's seconds over the trials, and ``time.outside``): nothing without a recorder, or
+    where the recorder left steps out (a warm-up: then the phases do not add up to the
+    wall time)."""
+    if not isinstance(recorder, Phases) or recorder.warmup or not recorder.steps:
+        return {}
+    parts = recorder.breakdown()
+    parts[OUTSIDE] = max(wall - recorder.loop_seconds, 0.0)
+    return {f"time.{name}": seconds / trials for name, seconds in parts.items()}

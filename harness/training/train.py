@@ -183,9 +183,13 @@ def train_population(configs: list[RunConfig],
     x86 CPUs handle in microcode, 6x slower for the whole run, for a difference below 1e-38.
 
     ``phases`` (a ``phases.Phases``) records where the loop's time goes (``harness bench
-    --runs``); it only reads the clock, so training computes the same with it or without."""
+    --runs``); it only reads the clock, so training computes the same with it or without.
+    Without one, a run on the CPU records its own (no warm-up, no reference), and each
+    trial's record says where its share of the population's time went (``time.data`` ...,
+    ``time.outside``: building, the test scoring); on a GPU, where timing a phase means
+    waiting for it, nothing is timed."""
     with subnormals_flushed():
-        return _train_population(configs, on_step, phases or phase_timing.OFF)
+        return _train_population(configs, on_step, phases)
 
 
 @contextlib.contextmanager
@@ -207,7 +211,7 @@ def precision(device: torch.device) -> Any:
 
 def _train_population(configs: list[RunConfig],
                       on_step: Callable[[int, int, float], None] | None,
-                      clock: phase_timing.Off = phase_timing.OFF) -> list[RunResult]:
+                      clock: phase_timing.Off | None = None) -> list[RunResult]:
     started = time.perf_counter()
     keys = {stack_key(c) for c in configs}
     if len(keys) != 1:
@@ -215,6 +219,8 @@ def _train_population(configs: list[RunConfig],
                          f"{', '.join(PER_TRIAL)}")
     first = configs[0]
     device = resolve_device(first.device)
+    if clock is None:
+        clock = phase_timing.Phases() if device.type == "cpu" else phase_timing.OFF
     task = build_task(first)
     scorer = build_scorer(first, task)
     model = seq2seq.stack_models([build_model(c, task, device) for c in configs],
@@ -291,6 +297,7 @@ def _train_population(configs: list[RunConfig],
     tests = held_out(scorer, model, "test", device, autocast) if valid_tests else []
     wall = time.perf_counter() - started
     environment = telemetry.environment(device)  # once: it asks git, a process a call
+    time_shares = phase_timing.per_trial(clock, wall, len(trials))
     results = []
     for k, t in enumerate(trials):
         if k in valid_tests:
@@ -306,7 +313,8 @@ def _train_population(configs: list[RunConfig],
                   "parameters": sum(p[k].numel() for p in params),
                   "cell_parameters": sum(variants.count_parameters(c) for c in model.cells)
                   // len(trials),
-                  "backend": model.backend(device), "lr": t.lr, "task_source": task.source}
+                  "backend": model.backend(device), "lr": t.lr, "task_source": task.source,
+                  **time_shares}
         kept = snapshot.serialize(
             t.config, snapshot.single_weights(model, k), len(trials), k,
             snapshot.vocabulary_of(task), test) if k in valid_tests else None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import subprocess
 import sys
@@ -10,7 +11,8 @@ import pytest
 import torch
 
 from harness.plans.config import ConfigError, RunConfig, apply_overrides
-from harness.training.train import train
+from harness.training import phases
+from harness.training.train import train, train_population
 
 TINY = dict(hidden_size=16, steps=40, eval_every=20, log_every=5)
 
@@ -100,3 +102,15 @@ def test_run_command_prints_a_summary_line(tmp_path) -> None:
     assert stored.startswith("stored as trial 0 of study runs-reber in ")
     assert line.startswith("cifg on reber (seed 2): test nll ") and "(chance 4.852)" in line
     assert " steps×batch/s, " in line and "population" not in line  # a run alone
+
+
+def test_a_cpu_run_records_where_its_time_went() -> None:
+    # each trial's share of its population's time, per phase, adds up to its trial_seconds
+    config = RunConfig(task="parity", hidden_size=8, steps=12, eval_every=6, device="cpu",
+                       task_settings={"seq_len": 10, "eval_size": 32})
+    results = train_population([config, dataclasses.replace(config, seed=1)])
+    for result in results:
+        parts = {k: v for k, v in result.telemetry.items() if k.startswith("time.")}
+        assert set(parts) == {f"time.{p}" for p in (*phases.ALL, phases.OUTSIDE)}
+        assert all(v >= 0 for v in parts.values()) and parts["time.forward"] > 0
+        assert sum(parts.values()) == pytest.approx(result.telemetry["trial_seconds"])

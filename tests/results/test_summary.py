@@ -41,3 +41,15 @@ def test_closing_summary() -> None:
         "report: outputs/grid-default/report.md",
         "        outputs/grid-default/report.html (open in a browser)"]
     assert summary.duration(42.4) == "42 s" and summary.duration(185) == "3 min 05 s"
+
+
+def test_time_breakdown_sums_the_runs_time_per_part() -> None:
+    parts = summary.TIME_PARTS
+    rows = [{f"time.{p}": s for p, s in zip(parts, (1, 3, 4, 1, 1, 0, 0))},
+            {f"time.{p}": s for p, s in zip(parts, (1, 1, 2, 1, 1, 1, 3))},
+            {f"time.{p}": None for p in parts}]  # a run that recorded nothing (a GPU's)
+    line = summary.time_breakdown(pd.DataFrame(rows))
+    assert line.startswith("the workers' time, 20 s over 2 runs: data 10%, forward 20%, "
+                           "backward 30%, optimiser 10%, evaluation 10%, bookkeeping 5%, "
+                           "outside 15%")
+    assert summary.time_breakdown(pd.DataFrame([{"test": 1.0}])) is None
