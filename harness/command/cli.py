@@ -106,7 +106,7 @@ def cmd_report(args: argparse.Namespace) -> int:
         from harness.command.cli_search import cmd_findings
 
         return cmd_findings(args)
-    from harness.command.cli_grid import cmd_report as report
+    from harness.command.cli_report import cmd_report as report
 
     args.study = args.study or "grid-default"
     return report(args)

@@ -1,23 +1,23 @@
-"""``run --grid`` and ``report``: the grid from the command line to the finished report."""
+"""``run --grid``, ``run`` and ``worker``: the grid from the command line through the queue
+to the finished report (written by ``cli_report``)."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 import time
-from collections.abc import Callable
-from pathlib import Path
+from collections.abc import Iterator
 
 from tqdm import tqdm
 
+from harness.command import cli_report
 from harness.plans import grid, plugins
 from harness.plans.config import RunConfig
-from harness.queue import runner, signals, storage_url, store
+from harness.queue import finished, queueing, runner, signals, storage_url, store
 from harness.queue.outage import ride_out
 from harness.training.train import RunResult, check_data, summary_line
-from results import record, report_folder
-from results import report as reports
-from results.summary import closing_summary, task_table, to_markdown
+from results import record
 
 
 def cmd_grid(args: argparse.Namespace) -> int:
@@ -25,8 +25,10 @@ def cmd_grid(args: argparse.Namespace) -> int:
     spec = grid.from_command(args.profile, args.variants, args.tasks, args.seeds, args.config,
                              args.set)
     study_name = args.study or f"grid-{spec.profile}"
-    check_data(spec.runs())
-    prepared = runner.open_grid(spec, study_name, args.storage, *models_choice(args))
+    runs = spec.runs()
+    check_data(runs)
+    prepared = queueing.open_grid(runs, grid.as_dict(spec), study_name, args.storage,
+                                  *models_choice(args))
     device = None if args.device == "auto" else args.device
     done = prepared.done()
     print(f"grid {study_name}: {prepared.total} runs ({len(spec.variants)} variants × "
@@ -52,23 +54,22 @@ def cmd_grid(args: argparse.Namespace) -> int:
 
     reported = set(done)
 
-    def on_progress(finished: dict[str, dict]) -> None:
-        for key in sorted(set(finished) - reported):
-            tqdm.write(summary_line(finished[key]), file=sys.stderr)
+    def on_progress(found: dict[str, dict]) -> None:
+        for key in sorted(set(found) - reported):
+            tqdm.write(summary_line(found[key]), file=sys.stderr)
             reported.add(key)
-        bar.update(len(finished) - bar.n)
+        bar.update(len(found) - bar.n)
 
-    stopped = run_with_bar(bar, lambda: runner.run(
-        prepared, args.storage, args.workers, device, args.population, on_run, on_progress,
-        on_step=on_step, on_start=on_start),
-        "finished runs are stored, the runs in hand are back in the queue; run the same "
-        "command to resume")
-    if stopped is not None:
-        return stopped
+    with stopping(bar, "finished runs are stored, the runs in hand are back in the queue; "
+                  "run the same command to resume") as stopped:
+        runner.run(prepared, args.storage, args.workers, device, args.population, on_run,
+                   on_progress, on_step=on_step, on_start=on_start)
+    if stopped.code is not None:
+        return stopped.code
     for error in prepared.failures():
         print(f"failed run: {error}", file=sys.stderr)
-    return ride_out(lambda: _write_report(prepared.studies, study_name, args.out, started),
-                    "writing the report")
+    return ride_out(lambda: cli_report.write_report(prepared.studies, study_name, args.out,
+                                                    started), "writing the report")
 
 
 def models_choice(args: argparse.Namespace) -> tuple[str | None, bool]:
@@ -80,9 +81,9 @@ def cmd_single(args: argparse.Namespace, config: RunConfig) -> int:
     """``run`` without ``--grid``: one run, stored like a grid's (study ``NAME-TASK``,
     default ``runs-TASK``), with its model; it says where."""
     check_data([config])
-    prepared = runner.open_runs([config], args.study or "runs", args.storage,
-                                *models_choice(args))
-    key = store.run_key(config)
+    prepared = queueing.open_runs([config], args.study or "runs", args.storage,
+                                  *models_choice(args))
+    key = queueing.run_key(config)
     if key not in prepared.done():
         bar = tqdm(desc=f"{config.variant} × {config.task}", unit="step", disable=None,
                    leave=False)
@@ -92,16 +93,18 @@ def cmd_single(args: argparse.Namespace, config: RunConfig) -> int:
             bar.update(1)
             if step % 10 == 0:
                 bar.set_postfix(loss=f"{loss:.4g}")
-        stopped = run_with_bar(bar, lambda: runner.run_in_process(
-            prepared, None if args.device == "auto" else args.device, on_step, None),
-            "the run is back in the queue; run the same command to run it")
-        if stopped is not None:
-            return stopped
+        with stopping(bar, "the run is back in the queue; run the same command to run it"
+                      ) as stopped:
+            runner.run_in_process(prepared, None if args.device == "auto" else args.device,
+                                  on_step, None)
+        if stopped.code is not None:
+            return stopped.code
         again = ""
     else:
         again = " (already stored: not trained again; --study NAME keeps another copy)"
     study = prepared.studies[0]
-    trial = next((t for t in store.completed(study) if t.user_attrs[record.KEY] == key), None)
+    trial = next((t for t in finished.completed(study) if t.user_attrs[record.KEY] == key),
+                 None)
     if trial is None:
         for error in prepared.failures():
             print(f"failed run: {error}", file=sys.stderr)
@@ -123,8 +126,8 @@ def cmd_worker(args: argparse.Namespace) -> int:
         studies = store.named_studies(storage, args.study)
         keys = {t.user_attrs[record.KEY] for s in studies for t in s.get_trials(deepcopy=False)
                 if record.KEY in t.user_attrs}
-        before = {k for s in studies for k in runner.done_keys(s)}
-        return studies, keys, before, sum(store.counts(s).get("waiting", 0) for s in studies)
+        before = {k for s in studies for k in finished.done_keys(s)}
+        return studies, keys, before, sum(finished.counts(s).get("waiting", 0) for s in studies)
     studies, keys, before, waiting = ride_out(join, "joining the study")
     needed = plugins.recorded(studies)
     if needed:  # the cells and tasks of the machine that queued the work
@@ -135,21 +138,22 @@ def cmd_worker(args: argparse.Namespace) -> int:
           f"{waiting} waiting", file=sys.stderr)
     reported = set(before)
 
-    def on_progress(finished: dict[str, dict]) -> None:
-        for key in sorted(set(finished) - reported):
-            print(summary_line(finished[key]), file=sys.stderr)
+    def on_progress(found: dict[str, dict]) -> None:
+        for key in sorted(set(found) - reported):
+            print(summary_line(found[key]), file=sys.stderr)
             reported.add(key)
 
     def on_run(config, result: RunResult | None) -> None:
         print(result.summary() if result else f"{config.variant} on {config.task}: FAILED",
               file=sys.stderr)
 
-    stopped = run_with_bar(None, lambda: runner.run(
-        studies, args.storage, args.workers, device, args.population, on_run, on_progress,
-        keys), "finished runs are stored, the runs in hand are back in the queue")
-    if stopped is not None:
-        return stopped
-    done = ride_out(lambda: {k for s in studies for k in runner.done_keys(s)},
+    with stopping(None, "finished runs are stored, the runs in hand are back in the queue"
+                  ) as stopped:
+        runner.run(studies, args.storage, args.workers, device, args.population, on_run,
+                   on_progress, keys)
+    if stopped.code is not None:
+        return stopped.code
+    done = ride_out(lambda: {k for s in studies for k in finished.done_keys(s)},
                     "reading the finished runs")
     print(f"no waiting runs left: {len(done)} done in all, {len(done - before)} by this "
           "worker's processes" if args.workers > 1 else
@@ -157,42 +161,28 @@ def cmd_worker(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_with_bar(bar: tqdm | None, work: Callable[[], None], kept: str) -> int | None:
-    """Run ``work`` (under a progress bar, if any); on Ctrl-C or SIGTERM close the bar, say
-    what is kept (``kept``) and return the exit code (None when the work ended)."""
+class Stopped:
+    """How work under ``stopping`` ended: the exit code of its interruption, or None."""
+
+    code: int | None = None
+
+
+@contextlib.contextmanager
+def stopping(bar: tqdm | None, kept: str) -> Iterator[Stopped]:
+    """Work (under a progress bar, if any) that Ctrl-C or SIGTERM ends cleanly: the bar
+    closed, what is kept said (``kept``), and the exit code noted in what it yields."""
+    stopped = Stopped()
     try:
-        work()
+        yield stopped
     except KeyboardInterrupt as interrupt:
         if bar is not None:
             bar.close()
         print(f"{_stopped_by(interrupt)}: {kept}", file=sys.stderr)
-        return signals.exit_code(interrupt)
+        stopped.code = signals.exit_code(interrupt)
+        return
     if bar is not None:
         bar.close()
-    return None
 
 
 def _stopped_by(interrupt: KeyboardInterrupt) -> str:
     return "terminated (SIGTERM)" if isinstance(interrupt, signals.Terminated) else "interrupted"
-
-
-def cmd_report(args: argparse.Namespace) -> int:
-    studies = store.named_studies(store.open_storage(args.storage), args.study)
-    return _write_report(studies, args.study, args.out)
-
-
-def _write_report(studies: list, name: str, out: str | None,
-                  started: float | None = None) -> int:
-    """Build the report and print its tables; a grid (``started``: when its command began)
-    ends with its summary line and both reports' paths."""
-    folder = Path(out or Path(storage_url.OUTPUT) / name)
-    path = report_folder.write(folder, lambda staging: reports.build(studies, name, staging))
-    runs = reports.frames.runs_frame(studies)
-    for task in sorted(runs["task"].unique()) if len(runs) else []:
-        table = task_table(runs, task)
-        if not table.empty:
-            print(f"\n{task} (test {runs.loc[runs['task'] == task, 'metric'].dropna().iloc[0]})")
-            print(to_markdown(table))
-    print("\n" + (closing_summary(name, runs, time.monotonic() - started, path)
-                  if started is not None else f"report: {path}"))
-    return 0

@@ -16,7 +16,7 @@ import variants
 from harness.command import model_choice
 from harness.command.table import format_table
 from harness.plans.grid import split_names
-from harness.queue import kept_models, storage_url, store
+from harness.queue import finished, kept_models, storage_url, store
 from harness.training.inspect import DEFAULT_STEPS, look_inside
 from results import inspection, record
 from results.inside import Inside
@@ -78,7 +78,7 @@ def _best_runs(storage: str | None, study_name: str, wanted_variants: list[str] 
     targets, seen = [], set()
     for study in store.named_studies(store.open_storage(storage), study_name):
         best: dict[tuple[str, str], tuple[float, FrozenTrial]] = {}
-        for trial in store.completed(study):
+        for trial in finished.completed(study):
             config = trial.user_attrs[record.CONFIG]
             key = (config["task"], config["variant"])
             seen.add(key[1])

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from harness.queue import kept_models, store
+from harness.queue import finished, kept_models, store
 from harness.command.table import format_table
 from results import record
 
@@ -15,7 +15,7 @@ def cmd_models(args: argparse.Namespace) -> int:
     studies = store.named_studies(store.open_storage(args.storage), args.study)
     rows, differ, missing = [], 0, 0
     for study in studies:
-        for trial in store.completed(study):
+        for trial in finished.completed(study):
             result = trial.user_attrs[record.RESULT]
             config, metric = result["config"], result["primary"]
             if not result.get("model"):

@@ -11,11 +11,11 @@ from pathlib import Path
 import optuna
 from tqdm import tqdm
 
-from harness.command.cli_grid import models_choice, run_with_bar
+from harness.command.cli_grid import models_choice, stopping
 from harness.plans import grid, search
 from harness.plans.config import ConfigError, parse_assignments
 from harness.plans.profiles import reproduce_spec
-from harness.queue import kept_models, runner, storage_url, store
+from harness.queue import finished, kept_models, queueing, runner, storage_url, store
 from harness.queue.outage import ride_out
 from harness.training.train import summary_line
 from results import report_folder
@@ -34,7 +34,7 @@ def cmd_search(args: argparse.Namespace) -> int:
     if isinstance(studies, int):
         return studies
     for study in studies:
-        print(f"{study.study_name}: {len(store.completed(study))} trials finished")
+        print(f"{study.study_name}: {len(finished.completed(study))} trials finished")
     print(f"analyse with: python -m harness report --findings --study {spec.prefix}"
           + (f" --storage {storage_url.shown(args.storage)}" if args.storage else ""))
     return 0
@@ -77,8 +77,8 @@ def _run(spec: search.SearchSpec, args: argparse.Namespace) -> list[optuna.Study
     folder = kept_models.chosen_folder(*models_choice(args), args.storage)
     prepared = ride_out(lambda: search.prepare(spec, storage, folder), "queueing the search")
     studies = [p[0] for p in prepared.values()]
-    keys = {store.run_key(c) for task in spec.tasks for c in spec.runs(task)}
-    done = sum(len(keys & runner.done_keys(s)) for s in studies)
+    keys = {queueing.run_key(c) for task in spec.tasks for c in spec.runs(task)}
+    done = sum(len(keys & finished.done_keys(s)) for s in studies)
     added = sum(p[1] for p in prepared.values())
     requeued = sum(p[3] for p in prepared.values())
     print(f"search {spec.prefix}: {len(keys)} trials ({len(spec.variants)} variants × "
@@ -89,26 +89,26 @@ def _run(spec: search.SearchSpec, args: argparse.Namespace) -> list[optuna.Study
     device = None if args.device == "auto" else args.device
     reported: set[str] = set()
 
-    def on_progress(finished: dict[str, dict]) -> None:
-        for key in sorted(set(finished) - reported):
+    def on_progress(found: dict[str, dict]) -> None:
+        for key in sorted(set(found) - reported):
             if args.verbose:
-                tqdm.write(summary_line(finished[key]), file=sys.stderr)
+                tqdm.write(summary_line(found[key]), file=sys.stderr)
             reported.add(key)
-        bar.update(len(finished) - bar.n)
+        bar.update(len(found) - bar.n)
 
     def on_run(config, result) -> None:
         bar.update(1)
         if args.verbose and result is not None:
             tqdm.write(result.summary(), file=sys.stderr)
 
-    stopped = run_with_bar(bar, lambda: runner.run(
-        studies, args.storage, args.workers, device, args.population, on_run, on_progress,
-        keys), "finished trials are stored, the trials in hand are back in the queue; run "
-        "the same command to resume")
-    if stopped is not None:
-        return stopped
+    with stopping(bar, "finished trials are stored, the trials in hand are back in the "
+                  "queue; run the same command to resume") as stopped:
+        runner.run(studies, args.storage, args.workers, device, args.population, on_run,
+                   on_progress, keys)
+    if stopped.code is not None:
+        return stopped.code
     for study in studies:
-        for error in runner.failed(study, keys):
+        for error in finished.failed(study, keys):
             print(f"failed trial: {error}", file=sys.stderr)
     return studies
 

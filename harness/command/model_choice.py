@@ -14,7 +14,7 @@ from pathlib import Path
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from harness.queue import kept_models, store
+from harness.queue import finished, kept_models, store
 from results import record
 
 
@@ -62,7 +62,7 @@ def best_of(storage: str | None, study_name: str, variant: str, task: str) -> Ch
     score of the task's primary metric (its direction respected) among those that kept a
     model; the lowest trial number among equals."""
     studies = store.named_studies(store.open_storage(storage), study_name)
-    runs = [(s, t) for s in studies for t in store.completed(s) if _task_of(t) == task]
+    runs = [(s, t) for s in studies for t in finished.completed(s) if _task_of(t) == task]
     if not runs:
         raise LookupError(f"no completed run on task {task} in {study_name}")
     of_variant = [(s, t) for s, t in runs if t.user_attrs[record.CONFIG]["variant"] == variant]

@@ -3,7 +3,7 @@ from the search seed and k, all trials enqueued up front (so many workers share 
 re-run resumes), and the analysis read back from the studies.
 
 A trial is a run like any other (``RunConfig`` with the drawn hyperparameters, ``seed = k``),
-stored by the grid's machinery: ``store.enqueue`` keys it by its whole configuration, so
+stored by the grid's machinery: ``queueing.enqueue`` keys it by its whole configuration, so
 enqueueing the same search again adds nothing and a wider one (more trials, another
 variant) adds only the new trials. Trials are enqueued variant by variant and size by
 size, so that a worker's population (same variant, same hidden size) forms from adjacent
@@ -21,8 +21,8 @@ import optuna
 
 import tasks
 import variants
-from harness.plans import plugins, spaces
-from harness.queue import kept_models, liveness, store, study_terms
+from harness.plans import spaces
+from harness.queue import queueing, study_terms
 from harness.plans.config import ConfigError, RunConfig
 
 
@@ -80,11 +80,7 @@ def prepare(spec: SearchSpec, storage: optuna.storages.BaseStorage,
         study = study_terms.open_task_study(storage, spec.study_name(task), runs[0],
                                             study_terms.search_distributions(runs, space))
         study.set_user_attr("search", as_dict(spec, task))
-        kept_models.record_folder(study, models)
-        plugins.record(study)
-        requeued = liveness.recover(study)
-        added, already = store.enqueue(study, runs)
-        out[task] = (study, added, already, requeued)
+        out[task] = (study, *queueing.queue_runs(study, runs, models))
     return out
 
 

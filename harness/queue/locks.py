@@ -5,7 +5,7 @@ otherwise each read "point not queued yet" and each enqueue it. The lock is the 
 own kind: a lock file beside a journal (Optuna's ``JournalFileSymlinkLock``, which works on
 network file systems) or a SQLite file, and a PostgreSQL advisory lock on a connection of
 its own. Other databases get no lock; workers still never run two copies of a point
-(``store._take`` drops a duplicate), but one may be queued.
+(``worker._take`` drops a duplicate), but one may be queued.
 """
 
 from __future__ import annotations

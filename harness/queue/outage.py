@@ -1,7 +1,8 @@
 """Riding out a database that goes away for a while (a restart, a failover, a network blip).
 
-A worker's every touch of the storage goes through :func:`ride_out`: an error that says the
-connection is gone is retried with backoff (1 s, doubling, at most 30 s apart), with one
+A worker's every touch of the storage goes through :func:`ride_out` (a function marked
+:func:`riding_out` has it applied where it is defined): an error that says the connection
+is gone is retried with backoff (1 s, doubling, at most 30 s apart), with one
 line when the outage starts and one when it ends, for at most ``HARNESS_DB_PATIENCE``
 seconds (default 600); then :class:`StorageDown` ends the worker with the reason. A run that
 was training meanwhile finishes, and its result is stored once the database is back.
@@ -9,16 +10,18 @@ was training meanwhile finishes, and its result is stored once the database is b
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import time
 from collections.abc import Callable
-from typing import TypeVar
+from typing import ParamSpec, TypeVar
 
 import optuna
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+P = ParamSpec("P")
 PATIENCE = "HARNESS_DB_PATIENCE"
 # when this process last saw the database come back (monotonic seconds): for a grace
 # period after an outage nobody's heartbeat is fresh, and liveness waits before judging
@@ -86,3 +89,14 @@ def ride_out(call: Callable[[], T], what: str, sleep: Callable[[float], None] = 
             log.warning("the database is back after %.0f s; %s goes on", clock() - began, what)
             _back[:] = [time.monotonic()]
         return result
+
+
+def riding_out(what: str) -> Callable[[Callable[P, T]], Callable[P, T]]:
+    """Mark a function whose every call is :func:`ride_out` (``what`` names its work): for a
+    step that repeats harmlessly, so that a retry after an outage does it whole."""
+    def mark(function: Callable[P, T]) -> Callable[P, T]:
+        @functools.wraps(function)
+        def ridden(*args: P.args, **kwargs: P.kwargs) -> T:
+            return ride_out(lambda: function(*args, **kwargs), what)
+        return ridden
+    return mark

@@ -10,13 +10,13 @@ import pytest
 from optuna.trial import TrialState
 
 from harness.plans import grid
-from harness.queue import liveness, store
+from harness.queue import liveness, queueing, store, worker
 
 
 def _one_running_run(tmp_path: Path, dead_pid: int):
     journal = str(tmp_path / "race.journal")
     study = store.open_study(store.open_storage(journal), "race")
-    store.enqueue(study, grid.resolve("smoke", ["lstm"], ["parity"], 1).runs())
+    queueing.enqueue(study, grid.resolve("smoke", ["lstm"], ["parity"], 1).runs())
     trial = study.ask()
     trial.set_user_attr("worker", {"host": platform.node(), "pid": dead_pid})
     # a second worker's handle on the same journal
@@ -37,7 +37,7 @@ def test_two_workers_failing_one_abandoned_run_enqueue_it_once(tmp_path: Path) -
 def test_a_result_told_after_its_run_was_failed_elsewhere_is_dropped(tmp_path: Path) -> None:
     study, other, trial = _one_running_run(tmp_path, dead_pid=2**22 + 12345)
     assert liveness.requeue_abandoned(other) == 1  # another worker gave the run up
-    assert not store._tell(study, trial, error="late")  # no error, nothing stored twice
+    assert not worker._tell(study, trial, error="late")  # no error, nothing stored twice
     assert [t.state for t in study.get_trials(deepcopy=False)] == [TrialState.FAIL,
                                                                    TrialState.WAITING]
 
@@ -69,7 +69,7 @@ def test_a_claim_cut_short_is_completed_on_the_retry_or_lost_to_whoever_failed_i
     enqueued runs it, once."""
     study, other, trial = _one_running_run(tmp_path, dead_pid=2**22 + 12345)
     taken, carried = [], []
-    store._take(study, 1, None, taken, carried, [trial])  # the retry: claims the asked trial
+    worker._take(study, 1, None, taken, carried, [trial])  # the retry: claims the asked trial
     assert [t.number for t, _ in taken] == [trial.number] and not carried
     assert study.get_trials(deepcopy=False)[trial.number].user_attrs["worker"]["pid"] != \
         2**22 + 12345
@@ -77,6 +77,6 @@ def test_a_claim_cut_short_is_completed_on_the_retry_or_lost_to_whoever_failed_i
     study, other, trial = _one_running_run(tmp_path / "again", dead_pid=2**22 + 12345)
     assert liveness.requeue_abandoned(other) == 1  # another worker gave the run up
     taken, carried = [], []
-    store._take(study, 1, None, taken, carried, [trial])  # lost; the requeued copy taken
+    worker._take(study, 1, None, taken, carried, [trial])  # lost; the requeued copy taken
     assert [t.number for t, _ in taken] == [trial.number + 1]
     assert taken[0][0].user_attrs["attempt"] == 2

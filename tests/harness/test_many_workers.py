@@ -15,7 +15,7 @@ import pytest
 from optuna.trial import TrialState
 
 from harness.plans import grid
-from harness.queue import store
+from harness.queue import finished, queueing, store
 
 
 # 5 variants × 3 tasks × 2 seeds = 30 runs, a few seconds each
@@ -36,7 +36,7 @@ def _worker(storage: str, study: str, cwd: Path) -> subprocess.Popen:
 
 
 def _one_result_per_point(study, configs) -> Counter:
-    keys = {store.run_key(c) for c in configs}
+    keys = {queueing.run_key(c) for c in configs}
     complete = Counter(t.user_attrs["key"] for t in study.get_trials(
         deepcopy=False, states=(TrialState.COMPLETE,)))
     assert set(complete) == keys, f"missing: {keys - set(complete)}"
@@ -65,13 +65,13 @@ def test_three_workers_share_a_grid_on_postgresql(postgres_url: str, tmp_path: P
     storage = store.open_storage(postgres_url)
     study = store.open_study(storage, "pg-three")
     configs = _grid(12)
-    assert store.enqueue(study, configs) == (30, 0)
+    assert queueing.enqueue(study, configs) == (30, 0)
     workers = [_worker(postgres_url, "pg-three", tmp_path) for _ in range(3)]
     outputs = [w.communicate(timeout=600) for w in workers]
     assert all(w.returncode == 0 for w in workers), [o[1][-2000:] for o in outputs]
     done = _one_result_per_point(study, configs)
     assert sum(done.values()) == 30
-    by_pid = Counter(t.user_attrs["worker"]["pid"] for t in store.completed(study))
+    by_pid = Counter(t.user_attrs["worker"]["pid"] for t in finished.completed(study))
     assert len(by_pid) == 3  # all three took part
 
 
@@ -80,7 +80,7 @@ def _grid_with_a_killed_worker(storage: str, name: str, workers: int, cwd: Path)
     run's trial number, once every worker has ended and every point has one result."""
     study = store.open_study(store.open_storage(storage), name)
     configs = _grid(60)
-    store.enqueue(study, configs)
+    queueing.enqueue(study, configs)
     processes = [_worker(storage, name, cwd) for _ in range(workers)]
     killed = _kill_one_mid_run(study, processes)
     errors = [w.communicate(timeout=600)[1] for w in processes]
@@ -96,7 +96,7 @@ def test_a_killed_worker_s_run_is_retried_on_postgresql(postgres_url: str,
     study, killed = _grid_with_a_killed_worker(postgres_url, "pg-killed", 3, tmp_path)
     lost = study.get_trials(deepcopy=False)[killed]
     assert lost.state == TrialState.FAIL  # failed by the heartbeat, its run done again
-    again = [t for t in store.completed(study) if t.user_attrs["key"] == lost.user_attrs["key"]]
+    again = [t for t in finished.completed(study) if t.user_attrs["key"] == lost.user_attrs["key"]]
     assert len(again) == 1 and again[0].user_attrs["attempt"] == 2
 
 

@@ -17,7 +17,7 @@ import pytest
 from optuna.distributions import CategoricalDistribution, IntDistribution
 from optuna.study import StudyDirection
 
-from harness.queue import kept_models, store
+from harness.queue import finished, kept_models, queueing, store, worker
 from harness.plans.config import RunConfig
 from tests.harness.test_grid import harness
 
@@ -48,12 +48,12 @@ def test_a_grid_is_one_study_per_task_with_its_direction_and_metric(grid_journal
     assert studies["grid-smoke-parity"].metric_names == ["accuracy"]
     # a best trial is picked against its own task: the highest parity accuracy
     parity = studies["grid-smoke-parity"]
-    assert parity.best_value == max(t.value for t in store.completed(parity))
+    assert parity.best_value == max(t.value for t in finished.completed(parity))
 
 
 def test_every_trial_carries_the_grid_point_as_params(grid_journal) -> None:
     for study in _studies(grid_journal):
-        trials = store.completed(study)
+        trials = finished.completed(study)
         assert len(trials) == 6
         for trial in trials:
             config = trial.user_attrs["config"]
@@ -65,7 +65,7 @@ def test_every_trial_carries_the_grid_point_as_params(grid_journal) -> None:
 
 def test_validation_curves_are_intermediate_values(grid_journal) -> None:
     for study in _studies(grid_journal):
-        for trial in store.completed(study):
+        for trial in finished.completed(study):
             result = trial.user_attrs["result"]
             curve = {step: value for step, name, value in result["curves"]
                      if name == f"valid_{result['primary']}" and value is not None
@@ -76,7 +76,7 @@ def test_validation_curves_are_intermediate_values(grid_journal) -> None:
 def test_kept_models_reload_to_the_stored_test_metric_bit_for_bit(grid_journal) -> None:
     checked = 0
     for study in _studies(grid_journal):
-        for trial in store.completed(study):
+        for trial in finished.completed(study):
             result = trial.user_attrs["result"]
             kept = kept_models.load(kept_models.path_of(study, trial))
             assert kept.config == RunConfig(**{**result["config"], "device": "cpu"})
@@ -115,14 +115,14 @@ def test_a_single_run_is_stored_and_keeps_its_model(tmp_path: Path) -> None:
     assert "stored as trial 0 of study runs-parity in one.journal; model " in first.stdout
     study = store.open_study(store.open_storage(str(tmp_path / "one.journal")), "runs-parity",
                              create=False)
-    (trial,) = store.completed(study)
+    (trial,) = finished.completed(study)
     kept = kept_models.load(kept_models.path_of(study, trial))
     assert kept_models.rescore(kept) == trial.user_attrs["result"]["test"]
     assert trial.params == {"variant": "gru", "seed": 0}
     again = harness(*args, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
     assert "already stored: not trained again" in again.stdout
-    assert len(store.completed(study)) == 1
+    assert len(finished.completed(study)) == 1
 
 
 def test_a_grid_stored_by_an_older_version_is_read_and_resumed(tmp_path: Path) -> None:
@@ -132,8 +132,8 @@ def test_a_grid_stored_by_an_older_version_is_read_and_resumed(tmp_path: Path) -
     configs = [RunConfig(variant="rnn", task=task, steps=10, eval_every=5, hidden_size=8)
                for task in ("parity", "memory-add")]
     study.set_user_attr("grid", {"profile": "smoke"})
-    store.enqueue(study, configs)
-    assert store.work(study) == 2
+    queueing.enqueue(study, configs)
+    assert worker.work(study) == 2
     report = harness("report", "--study", "grid-old", "--storage", journal, "--out", "rep",
                      cwd=tmp_path)
     assert report.returncode == 0, report.stderr

@@ -20,7 +20,7 @@ import pytest
 from optuna.trial import TrialState
 
 from harness.plans import grid
-from harness.queue import liveness, outage, storage_url, store
+from harness.queue import finished, liveness, outage, queueing, storage_url, store
 from tests.harness.postgres import Server
 
 ROOT = Path(__file__).parents[2]
@@ -139,10 +139,10 @@ def test_workers_ride_out_a_database_restart(postgres_server: Server, tmp_path: 
     configs = grid.resolve("smoke", ["lstm", "gru", "cifg", "np", "rnn"],
                            ["parity", "memory-add", "long-dependency"], 2,
                            run_overrides={"steps": 60, "eval_every": 30}).runs()
-    store.enqueue(study, configs)
+    queueing.enqueue(study, configs)
     workers = [_start(["worker", "--study", "outage", "--storage", url, "--population", "1"],
                       tmp_path, _env()) for _ in range(3)]
-    _wait_for(lambda: len(store.completed(study)) >= 3, "three finished runs")
+    _wait_for(lambda: len(finished.completed(study)) >= 3, "three finished runs")
     postgres_server.stop()
     try:
         time.sleep(20)  # the outage itself: twenty seconds without a database
@@ -193,7 +193,7 @@ def test_an_outage_longer_than_the_patience_ends_in_one_line() -> None:
 def _finished(journal: Path, name: str = "grid-smoke") -> dict[str, object]:
     studies = store.named_studies(store.open_storage(str(journal)), name)
     return {t.user_attrs["key"]: t.user_attrs["result"] for s in studies
-            for t in store.completed(s)}
+            for t in finished.completed(s)}
 
 
 def test_a_full_disk_leaves_the_journal_readable_and_the_grid_resumes(tmp_path: Path) -> None:
@@ -266,13 +266,13 @@ def test_a_journal_ending_in_half_a_record_is_cut_back_before_the_next_append(
         tmp_path: Path) -> None:
     journal = tmp_path / "cut.journal"
     study = store.open_study(store.open_storage(str(journal)), "cut")
-    store.enqueue(study, grid.resolve("smoke", ["rnn"], ["parity"], 2).runs())
+    queueing.enqueue(study, grid.resolve("smoke", ["rnn"], ["parity"], 2).runs())
     whole = journal.read_bytes()
     journal.write_bytes(whole + b'{"op_code": 4, "worker_id": "x", "tri')  # a writer killed
     again = store.open_study(store.open_storage(str(journal)), "cut", create=False)
     assert journal.read_bytes() == whole
-    store.enqueue(again, grid.resolve("smoke", ["rnn"], ["parity"], 3).runs())
-    assert store.counts(store.open_study(store.open_storage(str(journal)), "cut",
+    queueing.enqueue(again, grid.resolve("smoke", ["rnn"], ["parity"], 3).runs())
+    assert finished.counts(store.open_study(store.open_storage(str(journal)), "cut",
                                          create=False)) == {"waiting": 3}
 
 
@@ -337,7 +337,7 @@ def test_a_dead_host_s_run_is_taken_back_by_another_host(tmp_path: Path) -> None
     study = store.open_study(store.open_storage(journal), "hosts")
     configs = grid.resolve("smoke", ["lstm", "gru", "rnn"], ["parity", "memory-add"], 2,
                            run_overrides={"steps": 60, "eval_every": 30}).runs()
-    store.enqueue(study, configs)
+    queueing.enqueue(study, configs)
     worker = ["worker", "--study", "hosts", "--storage", journal, "--population", "1"]
     a = _start(worker, tmp_path, _env(HARNESS_HOST="host-a"))
     held = []
@@ -357,7 +357,7 @@ def test_a_dead_host_s_run_is_taken_back_by_another_host(tmp_path: Path) -> None
     assert len(complete) == 12 and set(complete.values()) == {1}
     lost = study.get_trials(deepcopy=False)[held[0].number]
     assert lost.state == TrialState.FAIL
-    retried = [t for t in store.completed(study) if t.user_attrs["key"] == lost.user_attrs["key"]]
+    retried = [t for t in finished.completed(study) if t.user_attrs["key"] == lost.user_attrs["key"]]
     assert retried[0].user_attrs["attempt"] == 2
     assert retried[0].user_attrs["worker"]["host"] == "host-b"
 

@@ -15,7 +15,7 @@ import pytest
 from optuna.distributions import FloatDistribution, IntDistribution
 
 from harness.plans import search, spaces
-from harness.queue import kept_models, store
+from harness.queue import finished, kept_models, store
 from tests.tasks.data import data_dir
 from harness.plans.config import ConfigError
 from harness.plans.profiles import REPRODUCE_VARIANTS, reproduce_spec
@@ -96,14 +96,14 @@ def test_search_resumes_and_widens_then_reports_findings(tmp_path: Path) -> None
     assert first.returncode == 0, first.stderr
     assert "4 trials (2 variants × 1 tasks × 2 draws" in first.stderr
     study = store.open_study(store.open_storage(journal), "search-parity", create=False)
-    before = {t.user_attrs["key"]: t.user_attrs["result"] for t in store.completed(study)}
+    before = {t.user_attrs["key"]: t.user_attrs["result"] for t in finished.completed(study)}
     assert len(before) == 4
     wider = harness(*base, "--trials", "3", cwd=tmp_path)
     assert wider.returncode == 0, wider.stderr
     assert "6 trials" in wider.stderr and "4 done, 2 to run (2 newly queued" in wider.stderr
-    after = {t.user_attrs["key"]: t.user_attrs["result"] for t in store.completed(study)}
+    after = {t.user_attrs["key"]: t.user_attrs["result"] for t in finished.completed(study)}
     assert len(after) == 6 and all(after[k] == v for k, v in before.items())
-    for trial in store.completed(study):  # the drawn point as params, over the space's ranges
+    for trial in finished.completed(study):  # the drawn point as params, over the space's ranges
         config = trial.user_attrs["config"]
         assert trial.params == {k: config[k] for k in ("variant", "seed", "hidden_size", "lr",
                                                        "momentum", "input_noise")}
@@ -140,7 +140,7 @@ def test_reproduce_ci_runs_the_whole_protocol(tmp_path: Path) -> None:
     for task in ("music", "reber", "lm"):
         study = store.open_study(store.open_storage(journal), f"reproduce-ci-{task}",
                                  create=False)
-        done = store.completed(study)
+        done = finished.completed(study)
         assert len(done) == len(REPRODUCE_VARIANTS) * 3
         values = [t.value for t in done]
         assert all(math.isfinite(v) for v in values)  # diverged trials at chance, not NaN
@@ -163,5 +163,5 @@ def test_reproduce_ci_runs_the_whole_protocol(tmp_path: Path) -> None:
                                              ("lm", "music", "reber")]
     assert [s.study_name for s in seed1] == ["reproduce-ci-seed1-reber"]
     lrs = {t.user_attrs["config"]["lr"] for s in (seed0[2], seed1[0]) for t in
-           store.completed(s) if t.user_attrs["config"]["variant"] == "lstm"}
+           finished.completed(s) if t.user_attrs["config"]["variant"] == "lstm"}
     assert len(lrs) == 6  # three draws each, none shared
