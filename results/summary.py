@@ -77,7 +77,8 @@ def glossary(columns: list[str] | None = None) -> pd.DataFrame:
 
 def closing_summary(name: str, runs: pd.DataFrame, wall_seconds: float, report: Path) -> str:
     """The lines a grid ends with: its wall time, how many runs are done (and of those,
-    diverged), failed or left, and where the report is, Markdown and HTML (``report`` is
+    diverged), failed or left, where the workers' time went (``time_breakdown``), and where
+    the report is, Markdown and HTML (``report`` is
     ``report.md``; ``report.html`` lies next to it). ``runs`` is the grid's runs frame
     (``results.frames.runs_frame``), ``wall_seconds`` what the command took."""
     status = runs["status"].value_counts() if len(runs) else pd.Series(dtype=int)
@@ -88,8 +89,9 @@ def closing_summary(name: str, runs: pd.DataFrame, wall_seconds: float, report: 
     parts += [f"{failed} failed"] if failed else []
     parts += [f"{left} not finished"] if left else []
     html_path = Path(report).with_suffix(".html")
+    spent = time_breakdown(runs)
     return "\n".join([f"grid {name} finished in {duration(wall_seconds)}: {len(runs)} runs, "
-                      f"{', '.join(parts)}.",
+                      f"{', '.join(parts)}.", *([spent] if spent else []),
                       f"report: {report}",
                       f"        {html_path} (open in a browser)"])
 

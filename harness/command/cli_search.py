@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 
 import optuna
@@ -18,8 +19,9 @@ from harness.plans.profiles import reproduce_spec
 from harness.queue import finished, kept_models, queueing, runner, storage_url, store
 from harness.queue.outage import ride_out
 from harness.training.train import summary_line
-from results import report_folder
+from results import frames, report_folder
 from results import trials as search_trials
+from results.summary import duration, time_breakdown
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -44,11 +46,17 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     """The whole protocol of a profile: the search, then the findings report."""
     spec = reproduce_spec(args.profile, grid.split_names(args.tasks), grid.split_names(args.variants),
                           args.trials, parse_assignments(args.set), args.seed)
+    started = time.monotonic()
     studies = _run(spec, args)
     if isinstance(studies, int):
         return studies
-    return _findings(studies, spec.prefix, args.storage, args.out,
+    code = _findings(studies, spec.prefix, args.storage, args.out,
                      {"profile": args.profile, "command": "reproduce"})
+    runs = frames.runs_frame(studies)
+    spent = time_breakdown(runs)
+    print(f"\nreproduce {spec.prefix} finished in {duration(time.monotonic() - started)} "
+          f"({len(runs):,} trials stored)" + (f"; {spent}" if spent else ""))
+    return code
 
 
 def cmd_findings(args: argparse.Namespace) -> int:

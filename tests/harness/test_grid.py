@@ -93,7 +93,9 @@ def test_smoke_grid_end_to_end_then_report_from_storage_alone(tmp_path: Path) ->
     assert len(runs) == 68 and set(runs["status"]) <= {"complete", "diverged"}
     diverged = (runs["status"] == "diverged").sum()
     assert re.search(r"grid grid-smoke finished in [^:]+: 68 runs, 68 done "
-                     + re.escape(f"({diverged} diverged).\nreport: out/report.md\n")
+                     + re.escape(f"({diverged} diverged).\n")
+                     + r"the workers' time, [^\n]+ over 68 runs: data \d+%[^\n]+\n"
+                     + re.escape("report: out/report.md\n")
                      + r" +out/report\.html", result.stdout), result.stdout
     assert runs.groupby("task")["variant"].nunique().eq(17).all()
     assert runs["steps×batch/s"].gt(0).all() and runs["key"].nunique() == 68

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -137,6 +138,10 @@ def test_reproduce_ci_runs_the_whole_protocol(tmp_path: Path) -> None:
     first_table = markdown[markdown.index("|"):].split("\n\n")[0]
     assert first_table.count("\n") == 11  # header, rule, ten findings
     assert "findings report:" in result.stdout
+    # the wall time, and where the workers' time went over every stored trial
+    assert re.search(rf"reproduce reproduce-ci finished in \d+ (min \d+ )?s \({n} trials "
+                     r"stored\); the workers' time, .* over \d+ runs: data \d+%, forward \d+%",
+                     result.stdout), result.stdout[-2000:]
     for task in ("music", "reber", "lm"):
         study = store.open_study(store.open_storage(journal), f"reproduce-ci-{task}",
                                  create=False)
