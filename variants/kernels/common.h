@@ -54,26 +54,49 @@ static inline float tanh_f32(float x) {
     return a < 0.625f ? small : (x < 0.0f ? -large : large);
 }
 
-/* Rows (one trial's batch row) are independent within a step: where the library is built
- * with OpenMP, a loop over them that follows PARALLEL_ROWS(work) is shared among the threads
- * of the OpenMP runtime torch itself uses (same libgomp, so torch.set_num_threads holds),
- * when the step has enough elements (work) to pay for waking them. Without OpenMP it is a
- * plain loop. */
+/* How a sequence is shared among threads. Neither trials nor batch rows ever meet: a row's
+ * step reads only its own row of the step before. So the work is cut into units, each a
+ * block of one trial's batch rows run through the whole sequence on one thread with no
+ * synchronisation between steps: whole trials when a stack has at least as many as there are
+ * threads, else each trial's rows cut into blocks. The BLAS products run single-threaded
+ * inside (OpenMP keeps one level active), each on its unit's rows. The threads are those of
+ * the OpenMP runtime torch itself uses (same libgomp, so torch.set_num_threads holds); a
+ * sequence of little work (in multiply-adds of its recurrent products) stays on one. */
 #define PRAGMA_(x) _Pragma(#x)
+#define PARALLEL_WORK 1048576.0
 #ifdef _OPENMP
-#define PARALLEL_ROWS(work) PRAGMA_(omp parallel for schedule(static) if ((work) >= 4096))
+#include <omp.h>
+static inline int blocks_per_trial(int trials, int rows, double work) {
+    const int threads = omp_get_max_threads();
+    if (threads < 2 || work < PARALLEL_WORK || trials >= threads) return 1;
+    const int blocks = (threads + trials - 1) / trials;
+    return blocks < rows ? blocks : rows;
+}
+#define FOR_UNITS(s, work) \
+    const double work_ = (work); \
+    const int blocks_ = blocks_per_trial((s)->k, (s)->b, work_); \
+    PRAGMA_(omp parallel for schedule(static) if ((s)->k * blocks_ > 1 && work_ >= PARALLEL_WORK)) \
+    for (int unit_ = 0; unit_ < (s)->k * blocks_; unit_++)
 #else
-#define PARALLEL_ROWS(work)
+#define FOR_UNITS(s, work) \
+    const int blocks_ = 1; \
+    for (int unit_ = 0; unit_ < (s)->k; unit_++)
 #endif
+/* a unit's trial k, its first row b0 and its number of rows nb */
+#define UNIT(s) \
+    const int k = unit_ / blocks_, b0 = (s)->b * (unit_ % blocks_) / blocks_; \
+    const int nb = (s)->b * (unit_ % blocks_ + 1) / blocks_ - b0
+/* a unit's first row in buffer ptr (step 0 where the buffer has steps), whose strides are the
+ * fields <layout>_ks and <layout>_rs of s */
+#define OWN(ptr, layout) ((ptr) + (long)k * s->layout##_ks + (long)b0 * s->layout##_rs)
 
 /* The BLAS matrix product, in its Fortran calling convention (column-major, every argument
  * by pointer): C = alpha op(A) op(B) + beta C. Any BLAS has it (MKL, OpenBLAS, Accelerate);
  * variants/native.py passes torch's own. A row-major X [r, c] is the column-major X^T. */
 #define GEMM CAT(gemm, SUFFIX)
 
-/* every row of a step (trial k, batch row b: the loop's body declares them from kb) */
-#define FOR_ROWS(s, n) PARALLEL_ROWS((long)(s)->k * (s)->b * (n)) \
-    for (int kb = 0; kb < (s)->k * (s)->b; kb++)
+/* every row of a unit's step (the loop's body declares k and b from kb) */
+#define FOR_ROWS(s, n) for (int kb = 0; kb < (s)->k * (s)->b; kb++)
 
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)

@@ -193,24 +193,19 @@ static void CAT(elman_backward, SUFFIX)(const struct gru_step *s, const REAL *h,
  * above, as lstm.h's sequences do. The recurrent matrices are dense [K, rows, N] (row-major,
  * trial after trial). Buffers with a time axis are [K, T(+1), B, width]: step t of trial k
  * at  base + k * ks + t * B * rs  (a zero row standing for an absent term has ks = rs = 0
- * and keeps pointing at itself). Trials never meet: a stack runs whole trials on each
- * thread (no synchronisation per step; BLAS runs single-threaded inside a parallel region),
- * one trial shares each step's rows among the threads instead. */
+ * and keeps pointing at itself). Shared among threads by units of a trial's rows
+ * (FOR_UNITS, common.h). */
 
-/* step t of trial k of buffer ptr, whose strides are the fields <layout>_ks and <layout>_rs */
-#define AT(ptr, layout, k, t) \
-    ((ptr) + (long)(k) * s->layout##_ks + (long)(t) * s->b * s->layout##_rs)
-#ifdef _OPENMP
-#define FOR_TRIALS(s) PRAGMA_(omp parallel for schedule(static) if ((s)->k > 1)) \
-    for (int k = 0; k < (s)->k; k++)
-#else
-#define FOR_TRIALS(s) for (int k = 0; k < (s)->k; k++)
-#endif
+/* step t of a unit's rows (trial k from row b0, UNIT) of buffer ptr, whose strides are the
+ * fields <layout>_ks and <layout>_rs */
+#define AT(ptr, layout, k, t) (OWN(ptr, layout) + (long)(t) * s->b * s->layout##_rs)
 
-/* One trial of a stack as a stack of one: its struct (and its b_Rh, where there is one). */
-static struct gru_step CAT(gru_trial, SUFFIX)(const struct gru_step *s, int k) {
+/* A unit (nb rows of trial k) as a stack of one trial: its struct (and its b_Rh, where
+ * there is one); the callers offset the buffers (OWN, AT). */
+static struct gru_step CAT(gru_trial, SUFFIX)(const struct gru_step *s, int k, int nb) {
     struct gru_step t = *s;
     t.k = 1;
+    t.b = nb;
     t.bias = s->bias ? (const REAL *)s->bias + (long)k * s->n : 0;
     return t;
 }
@@ -223,13 +218,14 @@ void CAT(gru_forward_seq, SUFFIX)(const struct gru_step *s, int steps, void *gem
     GEMM gemm_ = (GEMM)gemm;
     const int B = s->b, N = s->n, G = 3 * N, ldh = (int)s->h_rs, ldrh = (int)s->rh_rs;
     const REAL one = 1, zero = 0;
-    FOR_TRIALS(s) {
-        const struct gru_step t = CAT(gru_trial, SUFFIX)(s, k);
+    FOR_UNITS(s, 3.0 * s->k * B * N * N * steps) {
+        UNIT(s);
+        const struct gru_step t = CAT(gru_trial, SUFFIX)(s, k, nb);
         const REAL *rk = r + (long)k * G * N;
-        REAL *rhk = rh + k * s->rh_ks;
+        REAL *rhk = OWN(rh, rh);
         for (int step = 0; step < steps; step++) {
             const REAL *hp = AT(h, h, k, step);
-            gemm_("T", "N", &G, &B, &N, &one, rk, &N, hp, &ldh, &zero, rhk, &ldrh);
+            gemm_("T", "N", &G, &nb, &N, &one, rk, &N, hp, &ldh, &zero, rhk, &ldrh);
             CAT(gru_forward, SUFFIX)(&t, AT(a, a, k, step), rhk, hp, AT(gates, gates, k, step),
                                      AT(h, h, k, step + 1));
         }
@@ -246,15 +242,16 @@ void CAT(gru_backward_seq, SUFFIX)(const struct gru_step *s, int steps, void *ge
     GEMM gemm_ = (GEMM)gemm;
     const int B = s->b, N = s->n, G = 3 * N, ldg = (int)s->g_rs, lddh = (int)s->dh_rs;
     const REAL one = 1, zero = 0;
-    FOR_TRIALS(s) {
-        const struct gru_step t = CAT(gru_trial, SUFFIX)(s, k);
+    FOR_UNITS(s, 3.0 * s->k * B * N * N * steps) {
+        UNIT(s);
+        const struct gru_step t = CAT(gru_trial, SUFFIX)(s, k, nb);
         const REAL *rk = r + (long)k * G * N;
-        REAL *dmk = dmm + k * s->dh_ks, *ddk = ddir + k * s->dh_ks;
+        REAL *dmk = OWN(dmm, dh), *ddk = OWN(ddir, dh);
         for (int step = steps - 1; step >= 0; step--) {
             REAL *ghs = AT(gh, g, k, step);
             CAT(gru_backward, SUFFIX)(&t, AT(gates, gates, k, step), AT(h, h, k, step), dmk,
                                       ddk, AT(dy, dy, k, step), AT(gx, g, k, step), ghs);
-            gemm_("N", "N", &N, &B, &G, &one, rk, &N, ghs, &ldg, &zero, dmk, &lddh);
+            gemm_("N", "N", &N, &nb, &G, &one, rk, &N, ghs, &ldg, &zero, dmk, &lddh);
         }
     }
 }
@@ -272,21 +269,22 @@ void CAT(reset_forward_seq, SUFFIX)(const struct gru_step *s, int steps, void *g
     const int B = s->b, N = s->n, G = (int)s->rr_rs, ldh = (int)s->h_rs;
     const int ldrz = (int)s->rz_rs, ldrh = (int)s->rh_rs, ldsh = (int)s->sh_rs;
     const REAL one = 1, zero = 0;
-    FOR_TRIALS(s) {
-        const struct gru_step t = CAT(gru_trial, SUFFIX)(s, k);
+    FOR_UNITS(s, 3.0 * s->k * B * N * N * steps) {
+        UNIT(s);
+        const struct gru_step t = CAT(gru_trial, SUFFIX)(s, k, nb);
         const REAL *rgk = r_g + (long)k * G * N, *rhk = r_h + (long)k * N * N;
         const REAL *rztk = r_zt ? r_zt + (long)k * N * N : 0;
-        REAL *rgo = rg + k * s->rr_ks, *rzk = rz + k * s->rz_ks, *rrk = rr + k * s->rr_ks;
-        REAL *rho = rh + k * s->rh_ks;
+        REAL *rgo = OWN(rg, rr), *rzk = OWN(rz, rz), *rrk = OWN(rr, rr);
+        REAL *rho = OWN(rh, rh);
         for (int step = 0; step < steps; step++) {
             const REAL *hp = AT(h, h, k, step), *as = AT(a, a, k, step);
             REAL *gs = AT(gates, gates, k, step), *shs = AT(sh, sh, k, step);
-            gemm_("T", "N", &G, &B, &N, &one, rgk, &N, hp, &ldh, &zero, rgo, &G);
+            gemm_("T", "N", &G, &nb, &N, &one, rgk, &N, hp, &ldh, &zero, rgo, &G);
             if (rztk)
-                gemm_("T", "N", &N, &B, &N, &one, rztk, &N, AT(th, h, k, step), &ldh, &zero,
+                gemm_("T", "N", &N, &nb, &N, &one, rztk, &N, AT(th, h, k, step), &ldh, &zero,
                       rzk, &ldrz);
             CAT(reset_gates, SUFFIX)(&t, as, rzk, rrk, hp, gs, shs);
-            gemm_("T", "N", &N, &B, &N, &one, rhk, &N, shs, &ldsh, &zero, rho, &ldrh);
+            gemm_("T", "N", &N, &nb, &N, &one, rhk, &N, shs, &ldsh, &zero, rho, &ldrh);
             CAT(reset_state, SUFFIX)(&t, as, rho, hp, gs, AT(h, h, k, step + 1),
                                      th ? AT(th, h, k, step + 1) : 0);
         }
@@ -308,23 +306,24 @@ void CAT(reset_backward_seq, SUFFIX)(const struct gru_step *s, int steps, void *
     const int lddh = (int)s->dh_rs, lddz = (int)s->dmz_rs;
     const long oz = (long)s->oz * N, oh = (long)s->oh * N;
     const REAL one = 1, zero = 0;
-    FOR_TRIALS(s) {
-        const struct gru_step t = CAT(gru_trial, SUFFIX)(s, k);
+    FOR_UNITS(s, 3.0 * s->k * B * N * N * steps) {
+        UNIT(s);
+        const struct gru_step t = CAT(gru_trial, SUFFIX)(s, k, nb);
         const REAL *rgk = r_g + (long)k * G * N, *rhk = r_h + (long)k * N * N;
         const REAL *rztk = r_zt ? r_zt + (long)k * N * N : 0;
-        REAL *dmk = dmm + k * s->dh_ks, *ddk = ddir + k * s->dh_ks, *dsk = ds + k * s->dh_ks;
-        REAL *dzk = dmz + k * s->dmz_ks;
+        REAL *dmk = OWN(dmm, dh), *ddk = OWN(ddir, dh), *dsk = OWN(ds, dh);
+        REAL *dzk = OWN(dmz, dmz);
         for (int step = steps - 1; step >= 0; step--) {
             const REAL *gs = AT(gates, gates, k, step), *hp = AT(h, h, k, step);
             REAL *gxs = AT(gx, g, k, step);
             CAT(reset_back_state, SUFFIX)(&t, gs, hp, dmk, dzk, AT(th, th, k, step + 1), ddk,
                                           AT(dy, dy, k, step), gxs);
-            gemm_("N", "N", &N, &B, &N, &one, rhk, &N, gxs + oh, &ldg, &zero, dsk, &lddh);
+            gemm_("N", "N", &N, &nb, &N, &one, rhk, &N, gxs + oh, &ldg, &zero, dsk, &lddh);
             CAT(reset_back_gate, SUFFIX)(&t, gs, hp, dsk, ddk, gxs);
-            gemm_("N", "N", &N, &B, &G, &one, rgk, &N, AT(gx_g, g, k, step), &ldg, &zero, dmk,
+            gemm_("N", "N", &N, &nb, &G, &one, rgk, &N, AT(gx_g, g, k, step), &ldg, &zero, dmk,
                   &lddh);
             if (rztk)
-                gemm_("N", "N", &N, &B, &N, &one, rztk, &N, gxs + oz, &ldg, &zero, dzk, &lddz);
+                gemm_("N", "N", &N, &nb, &N, &one, rztk, &N, gxs + oz, &ldg, &zero, dzk, &lddz);
         }
     }
 }
@@ -336,12 +335,13 @@ void CAT(elman_forward_seq, SUFFIX)(const struct gru_step *s, int steps, void *g
     GEMM gemm_ = (GEMM)gemm;
     const int B = s->b, N = s->n, ldh = (int)s->h_rs, ldrh = (int)s->rh_rs;
     const REAL one = 1, zero = 0;
-    FOR_TRIALS(s) {
-        const struct gru_step t = CAT(gru_trial, SUFFIX)(s, k);
+    FOR_UNITS(s, 3.0 * s->k * B * N * N * steps) {
+        UNIT(s);
+        const struct gru_step t = CAT(gru_trial, SUFFIX)(s, k, nb);
         const REAL *rk = r + (long)k * N * N;
-        REAL *rhk = rh + k * s->rh_ks;
+        REAL *rhk = OWN(rh, rh);
         for (int step = 0; step < steps; step++) {
-            gemm_("T", "N", &N, &B, &N, &one, rk, &N, AT(h, h, k, step), &ldh, &zero, rhk,
+            gemm_("T", "N", &N, &nb, &N, &one, rk, &N, AT(h, h, k, step), &ldh, &zero, rhk,
                   &ldrh);
             CAT(elman_forward, SUFFIX)(&t, AT(a, a, k, step), rhk, AT(h, h, k, step + 1));
         }
@@ -356,20 +356,20 @@ void CAT(elman_backward_seq, SUFFIX)(const struct gru_step *s, int steps, void *
     GEMM gemm_ = (GEMM)gemm;
     const int B = s->b, N = s->n, ldg = (int)s->g_rs, lddh = (int)s->dh_rs;
     const REAL one = 1, zero = 0;
-    FOR_TRIALS(s) {
-        const struct gru_step t = CAT(gru_trial, SUFFIX)(s, k);
+    FOR_UNITS(s, 3.0 * s->k * B * N * N * steps) {
+        UNIT(s);
+        const struct gru_step t = CAT(gru_trial, SUFFIX)(s, k, nb);
         const REAL *rk = r + (long)k * N * N;
-        REAL *dmk = dmm + k * s->dh_ks;
+        REAL *dmk = OWN(dmm, dh);
         for (int step = steps - 1; step >= 0; step--) {
             REAL *gxs = AT(gx, g, k, step);
             CAT(elman_backward, SUFFIX)(&t, AT(h, h, k, step + 1), dmk, AT(dy, dy, k, step),
                                         gxs);
-            gemm_("N", "N", &N, &B, &N, &one, rk, &N, gxs, &ldg, &zero, dmk, &lddh);
+            gemm_("N", "N", &N, &nb, &N, &one, rk, &N, gxs, &ldg, &zero, dmk, &lddh);
         }
     }
 }
 
-#undef FOR_TRIALS
 #undef AT
 #undef SIGM
 #undef ROW

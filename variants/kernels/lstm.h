@@ -141,11 +141,13 @@ static void CAT(lstm_backward, SUFFIX)(const struct lstm_step *s, const REAL *a,
     }
 }
 
-/* One trial of a stack as a stack of one: its struct and its blocks of the buffers. */
-static struct lstm_step CAT(lstm_trial, SUFFIX)(const struct lstm_step *s, int k) {
+/* A unit (nb rows of trial k) as a stack of one trial of nb rows: its struct (the callers
+ * offset the buffers to the unit's rows, OWN). */
+static struct lstm_step CAT(lstm_trial, SUFFIX)(const struct lstm_step *s, int k, int nb) {
     struct lstm_step t = *s;
     const long n = s->n;
     t.k = 1;
+    t.b = nb;
     t.p_i = s->p_i ? (const REAL *)s->p_i + k * n : 0;
     t.p_f = s->p_f ? (const REAL *)s->p_f + k * n : 0;
     t.p_o = s->p_o ? (const REAL *)s->p_o + k * n : 0;
@@ -154,25 +156,22 @@ static struct lstm_step CAT(lstm_trial, SUFFIX)(const struct lstm_step *s, int k
 
 /* The whole sequence forward: each step R h' (the BLAS gemm; R [K, G, H]) into rh, then the
  * step above. Buffers as lstm_native.py lays them out: a [K, T, B, G], c [K, T+1, B, N],
- * hc [K, T, B, N] (or NULL), h [K, T+1, B, H], rh [K, B, G]. Trials never meet: a stack runs
- * whole trials on each thread (no synchronisation per step; BLAS runs single-threaded inside
- * a parallel region), one trial shares each step's rows among the threads instead. */
+ * hc [K, T, B, N] (or NULL), h [K, T+1, B, H], rh [K, B, G]. Shared among threads by units
+ * (FOR_UNITS, common.h). */
 void CAT(lstm_forward_seq, SUFFIX)(const struct lstm_step *s, int steps, void *gemm,
                                    const REAL *r, REAL *a, REAL *rh, REAL *c, REAL *hc,
                                    REAL *h) {
     GEMM gemm_ = (GEMM)gemm;
     const int B = s->b, G = (int)s->a_rs, H = (int)s->h_rs;
     const REAL one = 1, zero = 0;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (s->k > 1)
-#endif
-    for (int k = 0; k < s->k; k++) {
-        const struct lstm_step t = CAT(lstm_trial, SUFFIX)(s, k);
+    FOR_UNITS(s, (double)s->k * B * G * H * steps) {
+        UNIT(s);
+        const struct lstm_step t = CAT(lstm_trial, SUFFIX)(s, k, nb);
         const REAL *rk = r + (long)k * G * H;
-        REAL *ak = a + k * s->a_ks, *rhk = rh + k * s->rh_ks, *ck = c + k * s->c_ks;
-        REAL *hck = hc ? hc + k * s->hc_ks : 0, *hk = h + k * s->h_ks;
+        REAL *ak = OWN(a, a), *rhk = OWN(rh, rh), *ck = OWN(c, c);
+        REAL *hck = hc ? OWN(hc, hc) : 0, *hk = OWN(h, h);
         for (int step = 0; step < steps; step++) {
-            gemm_("T", "N", &G, &B, &H, &one, rk, &H, hk + step * B * s->h_rs, &H, &zero,
+            gemm_("T", "N", &G, &nb, &H, &one, rk, &H, hk + step * B * s->h_rs, &H, &zero,
                   rhk, &G);
             CAT(lstm_forward, SUFFIX)(&t, ak + step * B * s->a_rs, rhk,
                                       ck + step * B * s->c_rs, ck + (step + 1) * B * s->c_rs,
@@ -194,23 +193,21 @@ void CAT(lstm_backward_seq, SUFFIX)(const struct lstm_step *s, int steps, void *
     const int B = s->b, G = (int)s->g_rs, H = (int)s->dh_rs, N = s->n;
     const REAL one = 1, zero = 0;
     for (int j = 0; j < N; j++) { spare[j] = (REAL)1; spare[N + j] = (REAL)0; }
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (s->k > 1)
-#endif
-    for (int k = 0; k < s->k; k++) {
-        const struct lstm_step t = CAT(lstm_trial, SUFFIX)(s, k);
-        const REAL *rk = r + (long)k * G * H, *ak = a + k * s->a_ks, *ck = c + k * s->c_ks;
-        const REAL *hck = hc ? hc + k * s->hc_ks : 0, *dyk = dy + k * s->dy_ks;
-        REAL *dck = dc + k * s->dc_ks, *gk = g + k * s->g_ks;
-        REAL *buffers[2] = {buffer0 + k * s->dh_ks, buffer1 + k * s->dh_ks};
-        const REAL *dhk = dh + k * s->dh_ks;
+    FOR_UNITS(s, (double)s->k * B * G * H * steps) {
+        UNIT(s);
+        const struct lstm_step t = CAT(lstm_trial, SUFFIX)(s, k, nb);
+        const REAL *rk = r + (long)k * G * H, *ak = OWN(a, a), *ck = OWN(c, c);
+        const REAL *hck = hc ? OWN(hc, hc) : 0, *dyk = OWN(dy, dy);
+        REAL *dck = OWN(dc, dc), *gk = OWN(g, g);
+        REAL *buffers[2] = {OWN(buffer0, dh), OWN(buffer1, dh)};
+        const REAL *dhk = OWN(dh, dh);
         for (int step = steps - 1; step >= 0; step--) {
             REAL *gs = gk + step * B * s->g_rs;
             CAT(lstm_backward, SUFFIX)(&t, ak + step * B * s->a_rs, ck + step * B * s->c_rs,
                                        ck + (step + 1) * B * s->c_rs,
                                        hck ? hck + step * B * s->hc_rs : 0, dhk,
                                        dyk + step * B * s->dy_rs, dck, gs, spare);
-            gemm_("N", "N", &H, &B, &G, &one, rk, &H, gs, &G, &zero, buffers[step % 2], &H);
+            gemm_("N", "N", &H, &nb, &G, &one, rk, &H, gs, &G, &zero, buffers[step % 2], &H);
             dhk = buffers[step % 2];
         }
     }

@@ -111,34 +111,33 @@ static void CAT(nas_backward, SUFFIX)(const struct nas_step *s, const REAL *a, c
     }
 }
 
-/* One trial of a stack as a stack of one (its bias block; the buffers' bases are offset by
- * the callers). */
-static struct nas_step CAT(nas_trial, SUFFIX)(const struct nas_step *s, int k) {
+/* A unit (nb rows of trial k) as a stack of one trial (its bias block; the callers offset
+ * the buffers, OWN). */
+static struct nas_step CAT(nas_trial, SUFFIX)(const struct nas_step *s, int k, int nb) {
     struct nas_step t = *s;
     t.k = 1;
+    t.b = nb;
     t.bias = (const REAL *)s->bias + (long)k * 8 * s->n;
     return t;
 }
 
 /* The whole sequence forward, as lstm_forward_seq (lstm.h): each step U m' (BLAS; U
  * [K, 8N, N]) into rh [K, B, 8N], then the step above. a [K, T, B, 8N], c and m
- * [K, T+1, B, N], sv [K, T, B, 7N]. A stack runs whole trials on each thread. */
+ * [K, T+1, B, N], sv [K, T, B, 7N]. Shared among threads by units (FOR_UNITS, common.h). */
 void CAT(nas_forward_seq, SUFFIX)(const struct nas_step *s, int steps, void *gemm,
                                   const REAL *u, REAL *a, REAL *rh, REAL *c, REAL *sv,
                                   REAL *m) {
     GEMM gemm_ = (GEMM)gemm;
     const int B = s->b, N = s->n, G = 8 * s->n;
     const REAL one = 1, zero = 0;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (s->k > 1)
-#endif
-    for (int k = 0; k < s->k; k++) {
-        const struct nas_step t = CAT(nas_trial, SUFFIX)(s, k);
+    FOR_UNITS(s, (double)s->k * B * G * N * steps) {
+        UNIT(s);
+        const struct nas_step t = CAT(nas_trial, SUFFIX)(s, k, nb);
         const REAL *uk = u + (long)k * G * N;
-        REAL *ak = a + k * s->a_ks, *rhk = rh + k * s->rh_ks, *ck = c + k * s->c_ks;
-        REAL *svk = sv + k * s->sv_ks, *mk = m + k * s->h_ks;
+        REAL *ak = OWN(a, a), *rhk = OWN(rh, rh), *ck = OWN(c, c);
+        REAL *svk = OWN(sv, sv), *mk = OWN(m, h);
         for (int step = 0; step < steps; step++) {
-            gemm_("T", "N", &G, &B, &N, &one, uk, &N, mk + step * B * s->h_rs, &N, &zero,
+            gemm_("T", "N", &G, &nb, &N, &one, uk, &N, mk + step * B * s->h_rs, &N, &zero,
                   rhk, &G);
             CAT(nas_forward, SUFFIX)(&t, ak + step * B * s->a_rs, rhk,
                                      ck + step * B * s->c_rs, ck + (step + 1) * B * s->c_rs,
@@ -158,16 +157,14 @@ void CAT(nas_backward_seq, SUFFIX)(const struct nas_step *s, int steps, void *ge
     GEMM gemm_ = (GEMM)gemm;
     const int B = s->b, N = s->n, G = 8 * s->n;
     const REAL one = 1, zero = 0;
-#ifdef _OPENMP
-#pragma omp parallel for schedule(static) if (s->k > 1)
-#endif
-    for (int k = 0; k < s->k; k++) {
-        const struct nas_step t = CAT(nas_trial, SUFFIX)(s, k);
-        const REAL *uk = u + (long)k * G * N, *ak = a + k * s->a_ks;
-        const REAL *svk = sv + k * s->sv_ks, *ck = c + k * s->c_ks, *mk = m + k * s->h_ks;
-        const REAL *dyk = dy + k * s->dy_ks;
-        REAL *dhk = dh + k * s->dh_ks, *dck = dc + k * s->dc_ks;
-        REAL *gak = ga + k * s->a_ks, *gbk = gb + k * s->a_ks;
+    FOR_UNITS(s, (double)s->k * B * G * N * steps) {
+        UNIT(s);
+        const struct nas_step t = CAT(nas_trial, SUFFIX)(s, k, nb);
+        const REAL *uk = u + (long)k * G * N, *ak = OWN(a, a);
+        const REAL *svk = OWN(sv, sv), *ck = OWN(c, c), *mk = OWN(m, h);
+        const REAL *dyk = OWN(dy, dy);
+        REAL *dhk = OWN(dh, dh), *dck = OWN(dc, dc);
+        REAL *gak = OWN(ga, a), *gbk = OWN(gb, a);
         for (int step = steps - 1; step >= 0; step--) {
             REAL *gbs = gbk + step * B * s->a_rs;
             CAT(nas_backward, SUFFIX)(&t, ak + step * B * s->a_rs, svk + step * B * s->sv_rs,
@@ -175,7 +172,7 @@ void CAT(nas_backward_seq, SUFFIX)(const struct nas_step *s, int steps, void *ge
                                       mk + (step + 1) * B * s->h_rs, dhk,
                                       dyk + step * B * s->dy_rs, dck,
                                       gak + step * B * s->a_rs, gbs);
-            gemm_("N", "N", &N, &B, &G, &one, uk, &N, gbs, &G, &zero, dhk, &N);
+            gemm_("N", "N", &N, &nb, &G, &one, uk, &N, gbs, &G, &zero, dhk, &N);
         }
     }
 }
