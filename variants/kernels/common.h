@@ -94,6 +94,8 @@ static inline int blocks_per_trial(int trials, int rows, double work) {
  * by pointer): C = alpha op(A) op(B) + beta C. Any BLAS has it (MKL, OpenBLAS, Accelerate);
  * variants/native.py passes torch's own. A row-major X [r, c] is the column-major X^T. */
 #define GEMM CAT(gemm, SUFFIX)
+/* a sequence function's product (gemm_) and its constants alpha = 1, beta = 0 */
+#define USING_BLAS(gemm) GEMM gemm_ = (GEMM)(gemm); const REAL one = 1, zero = 0
 
 /* every row of a unit's step (the loop's body declares k and b from kb) */
 #define FOR_ROWS(s, n) for (int kb = 0; kb < (s)->k * (s)->b; kb++)

@@ -210,17 +210,18 @@ static struct gru_step CAT(gru_trial, SUFFIX)(const struct gru_step *s, int k, i
     return t;
 }
 
+/* a unit (UNIT) and its struct t */
+#define GRU_UNIT(s) UNIT(s); const struct gru_step t = CAT(gru_trial, SUFFIX)(s, k, nb)
+
 /* Reset after, forward: each step rh = R h' (R [K, 3N, N]), then the kernel. a [K, T, B, 3N],
  * rh [K, B, 3N], gates [K, T, B, 4N], h [K, T+1, B, N] (h0 in place). */
 void CAT(gru_forward_seq, SUFFIX)(const struct gru_step *s, int steps, void *gemm,
                                   const REAL *r, const REAL *a, REAL *rh, REAL *gates,
                                   REAL *h) {
-    GEMM gemm_ = (GEMM)gemm;
+    USING_BLAS(gemm);
     const int B = s->b, N = s->n, G = 3 * N, ldh = (int)s->h_rs, ldrh = (int)s->rh_rs;
-    const REAL one = 1, zero = 0;
     FOR_UNITS(s, 3.0 * s->k * B * N * N * steps) {
-        UNIT(s);
-        const struct gru_step t = CAT(gru_trial, SUFFIX)(s, k, nb);
+        GRU_UNIT(s);
         const REAL *rk = r + (long)k * G * N;
         REAL *rhk = OWN(rh, rh);
         for (int step = 0; step < steps; step++) {
@@ -239,12 +240,10 @@ void CAT(gru_backward_seq, SUFFIX)(const struct gru_step *s, int steps, void *ge
                                    const REAL *r, const REAL *gates, const REAL *h,
                                    REAL *dmm, REAL *ddir, const REAL *dy, REAL *gx,
                                    REAL *gh) {
-    GEMM gemm_ = (GEMM)gemm;
+    USING_BLAS(gemm);
     const int B = s->b, N = s->n, G = 3 * N, ldg = (int)s->g_rs, lddh = (int)s->dh_rs;
-    const REAL one = 1, zero = 0;
     FOR_UNITS(s, 3.0 * s->k * B * N * N * steps) {
-        UNIT(s);
-        const struct gru_step t = CAT(gru_trial, SUFFIX)(s, k, nb);
+        GRU_UNIT(s);
         const REAL *rk = r + (long)k * G * N;
         REAL *dmk = OWN(dmm, dh), *ddk = OWN(ddir, dh);
         for (int step = steps - 1; step >= 0; step--) {
@@ -265,13 +264,11 @@ void CAT(reset_forward_seq, SUFFIX)(const struct gru_step *s, int steps, void *g
                                     const REAL *r_g, const REAL *r_zt, const REAL *r_h,
                                     const REAL *a, REAL *rg, REAL *rz, REAL *rr, REAL *rh,
                                     REAL *gates, REAL *sh, REAL *h, REAL *th) {
-    GEMM gemm_ = (GEMM)gemm;
+    USING_BLAS(gemm);
     const int B = s->b, N = s->n, G = (int)s->rr_rs, ldh = (int)s->h_rs;
     const int ldrz = (int)s->rz_rs, ldrh = (int)s->rh_rs, ldsh = (int)s->sh_rs;
-    const REAL one = 1, zero = 0;
     FOR_UNITS(s, 3.0 * s->k * B * N * N * steps) {
-        UNIT(s);
-        const struct gru_step t = CAT(gru_trial, SUFFIX)(s, k, nb);
+        GRU_UNIT(s);
         const REAL *rgk = r_g + (long)k * G * N, *rhk = r_h + (long)k * N * N;
         const REAL *rztk = r_zt ? r_zt + (long)k * N * N : 0;
         REAL *rgo = OWN(rg, rr), *rzk = OWN(rz, rz), *rrk = OWN(rr, rr);
@@ -301,14 +298,12 @@ void CAT(reset_backward_seq, SUFFIX)(const struct gru_step *s, int steps, void *
                                      const REAL *gates, const REAL *h, const REAL *th,
                                      REAL *dmm, REAL *dmz, REAL *ddir, REAL *ds,
                                      const REAL *dy, REAL *gx, const REAL *gx_g) {
-    GEMM gemm_ = (GEMM)gemm;
+    USING_BLAS(gemm);
     const int B = s->b, N = s->n, G = (int)s->rr_rs, ldg = (int)s->g_rs;
     const int lddh = (int)s->dh_rs, lddz = (int)s->dmz_rs;
     const long oz = (long)s->oz * N, oh = (long)s->oh * N;
-    const REAL one = 1, zero = 0;
     FOR_UNITS(s, 3.0 * s->k * B * N * N * steps) {
-        UNIT(s);
-        const struct gru_step t = CAT(gru_trial, SUFFIX)(s, k, nb);
+        GRU_UNIT(s);
         const REAL *rgk = r_g + (long)k * G * N, *rhk = r_h + (long)k * N * N;
         const REAL *rztk = r_zt ? r_zt + (long)k * N * N : 0;
         REAL *dmk = OWN(dmm, dh), *ddk = OWN(ddir, dh), *dsk = OWN(ds, dh);
@@ -332,12 +327,10 @@ void CAT(reset_backward_seq, SUFFIX)(const struct gru_step *s, int steps, void *
  * rh [K, B, N], h [K, T+1, B, N] (h0 in place). */
 void CAT(elman_forward_seq, SUFFIX)(const struct gru_step *s, int steps, void *gemm,
                                     const REAL *r, const REAL *a, REAL *rh, REAL *h) {
-    GEMM gemm_ = (GEMM)gemm;
+    USING_BLAS(gemm);
     const int B = s->b, N = s->n, ldh = (int)s->h_rs, ldrh = (int)s->rh_rs;
-    const REAL one = 1, zero = 0;
     FOR_UNITS(s, 3.0 * s->k * B * N * N * steps) {
-        UNIT(s);
-        const struct gru_step t = CAT(gru_trial, SUFFIX)(s, k, nb);
+        GRU_UNIT(s);
         const REAL *rk = r + (long)k * N * N;
         REAL *rhk = OWN(rh, rh);
         for (int step = 0; step < steps; step++) {
@@ -353,12 +346,10 @@ void CAT(elman_forward_seq, SUFFIX)(const struct gru_step *s, int steps, void *g
 void CAT(elman_backward_seq, SUFFIX)(const struct gru_step *s, int steps, void *gemm,
                                      const REAL *r, const REAL *h, REAL *dmm, const REAL *dy,
                                      REAL *gx) {
-    GEMM gemm_ = (GEMM)gemm;
+    USING_BLAS(gemm);
     const int B = s->b, N = s->n, ldg = (int)s->g_rs, lddh = (int)s->dh_rs;
-    const REAL one = 1, zero = 0;
     FOR_UNITS(s, 3.0 * s->k * B * N * N * steps) {
-        UNIT(s);
-        const struct gru_step t = CAT(gru_trial, SUFFIX)(s, k, nb);
+        GRU_UNIT(s);
         const REAL *rk = r + (long)k * N * N;
         REAL *dmk = OWN(dmm, dh);
         for (int step = steps - 1; step >= 0; step--) {
@@ -370,6 +361,7 @@ void CAT(elman_backward_seq, SUFFIX)(const struct gru_step *s, int steps, void *
     }
 }
 
+#undef GRU_UNIT
 #undef AT
 #undef SIGM
 #undef ROW

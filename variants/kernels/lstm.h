@@ -161,9 +161,8 @@ static struct lstm_step CAT(lstm_trial, SUFFIX)(const struct lstm_step *s, int k
 void CAT(lstm_forward_seq, SUFFIX)(const struct lstm_step *s, int steps, void *gemm,
                                    const REAL *r, REAL *a, REAL *rh, REAL *c, REAL *hc,
                                    REAL *h) {
-    GEMM gemm_ = (GEMM)gemm;
+    USING_BLAS(gemm);
     const int B = s->b, G = (int)s->a_rs, H = (int)s->h_rs;
-    const REAL one = 1, zero = 0;
     FOR_UNITS(s, (double)s->k * B * G * H * steps) {
         UNIT(s);
         const struct lstm_step t = CAT(lstm_trial, SUFFIX)(s, k, nb);
@@ -189,9 +188,8 @@ void CAT(lstm_backward_seq, SUFFIX)(const struct lstm_step *s, int steps, void *
                                     const REAL *r, const REAL *a, const REAL *c,
                                     const REAL *hc, const REAL *dh, const REAL *dy, REAL *dc,
                                     REAL *g, REAL *spare, REAL *buffer0, REAL *buffer1) {
-    GEMM gemm_ = (GEMM)gemm;
+    USING_BLAS(gemm);
     const int B = s->b, G = (int)s->g_rs, H = (int)s->dh_rs, N = s->n;
-    const REAL one = 1, zero = 0;
     for (int j = 0; j < N; j++) { spare[j] = (REAL)1; spare[N + j] = (REAL)0; }
     FOR_UNITS(s, (double)s->k * B * G * H * steps) {
         UNIT(s);

@@ -127,9 +127,8 @@ static struct nas_step CAT(nas_trial, SUFFIX)(const struct nas_step *s, int k, i
 void CAT(nas_forward_seq, SUFFIX)(const struct nas_step *s, int steps, void *gemm,
                                   const REAL *u, REAL *a, REAL *rh, REAL *c, REAL *sv,
                                   REAL *m) {
-    GEMM gemm_ = (GEMM)gemm;
+    USING_BLAS(gemm);
     const int B = s->b, N = s->n, G = 8 * s->n;
-    const REAL one = 1, zero = 0;
     FOR_UNITS(s, (double)s->k * B * G * N * steps) {
         UNIT(s);
         const struct nas_step t = CAT(nas_trial, SUFFIX)(s, k, nb);
@@ -154,9 +153,8 @@ void CAT(nas_backward_seq, SUFFIX)(const struct nas_step *s, int steps, void *ge
                                    const REAL *u, const REAL *a, const REAL *sv,
                                    const REAL *c, const REAL *m, REAL *dh, const REAL *dy,
                                    REAL *dc, REAL *ga, REAL *gb) {
-    GEMM gemm_ = (GEMM)gemm;
+    USING_BLAS(gemm);
     const int B = s->b, N = s->n, G = 8 * s->n;
-    const REAL one = 1, zero = 0;
     FOR_UNITS(s, (double)s->k * B * G * N * steps) {
         UNIT(s);
         const struct nas_step t = CAT(nas_trial, SUFFIX)(s, k, nb);
