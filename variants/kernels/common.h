@@ -97,8 +97,8 @@ static inline int blocks_per_trial(int trials, int rows, double work) {
 /* a sequence function's product (gemm_) and its constants alpha = 1, beta = 0 */
 #define USING_BLAS(gemm) GEMM gemm_ = (GEMM)(gemm); const REAL one = 1, zero = 0
 
-/* every row of a unit's step (the loop's body declares k and b from kb) */
-#define FOR_ROWS(s, n) for (int kb = 0; kb < (s)->k * (s)->b; kb++)
+/* every row of a step: trial k, batch row b */
+#define FOR_ROWS(s) for (int k = 0; k < (s)->k; k++) for (int b = 0; b < (s)->b; b++)
 
 #define CAT_(a, b) a##_##b
 #define CAT(a, b) CAT_(a, b)

@@ -24,8 +24,7 @@
 static void CAT(gru_forward, SUFFIX)(const struct gru_step *s, const REAL *a, const REAL *rh,
                                      const REAL *hp, REAL *gates, REAL *h) {
     const int N = s->n;
-    FOR_ROWS(s, N) {
-        const int k = kb / s->b, b = kb % s->b;
+    FOR_ROWS(s) {
         const REAL *bias = (const REAL *)s->bias + (long)k * N;
         const REAL *ar = ROW(a, a, k, b), *rr = ROW(rh, rh, k, b);
         const REAL *hpr = ROW(hp, h, k, b);
@@ -51,8 +50,7 @@ static void CAT(gru_backward, SUFFIX)(const struct gru_step *s, const REAL *gate
                                       const REAL *hp, const REAL *dmm, REAL *ddir,
                                       const REAL *dy, REAL *gx, REAL *gh) {
     const int N = s->n;
-    FOR_ROWS(s, N) {
-        const int k = kb / s->b, b = kb % s->b;
+    FOR_ROWS(s) {
         const REAL *g = ROW(gates, gates, k, b), *hpr = ROW(hp, h, k, b);
         const REAL *dmr = ROW(dmm, dh, k, b), *dyr = ROW(dy, dy, k, b);
         REAL *ddr = ROW(ddir, dh, k, b);
@@ -77,8 +75,7 @@ static void CAT(gru_backward, SUFFIX)(const struct gru_step *s, const REAL *gate
 static void CAT(reset_gates, SUFFIX)(const struct gru_step *s, const REAL *a, const REAL *rz,
                                      const REAL *rr, const REAL *hp, REAL *gates, REAL *sh) {
     const int N = s->n, oz = s->oz * N, or_ = s->or_ * N;
-    FOR_ROWS(s, N) {
-        const int k = kb / s->b, b = kb % s->b;
+    FOR_ROWS(s) {
         const REAL *ar = ROW(a, a, k, b), *rzr = ROW(rz, rz, k, b);
         const REAL *rrr = ROW(rr, rr, k, b), *hpr = ROW(hp, h, k, b);
         REAL *gr = ROW(gates, gates, k, b), *sr = ROW(sh, sh, k, b);
@@ -96,8 +93,7 @@ static void CAT(reset_gates, SUFFIX)(const struct gru_step *s, const REAL *a, co
 static void CAT(reset_state, SUFFIX)(const struct gru_step *s, const REAL *a, const REAL *rh,
                                      const REAL *hp, REAL *gates, REAL *h, REAL *th) {
     const int N = s->n, oh = s->oh * N;
-    FOR_ROWS(s, N) {
-        const int k = kb / s->b, b = kb % s->b;
+    FOR_ROWS(s) {
         const REAL *ar = ROW(a, a, k, b), *rhr = ROW(rh, rh, k, b);
         const REAL *hpr = ROW(hp, h, k, b);
         REAL *gr = ROW(gates, gates, k, b), *hr = ROW(h, h, k, b);
@@ -124,8 +120,7 @@ static void CAT(reset_back_state, SUFFIX)(const struct gru_step *s, const REAL *
                                           const REAL *th, REAL *ddir, const REAL *dy,
                                           REAL *gx) {
     const int N = s->n, oz = s->oz * N, oh = s->oh * N;
-    FOR_ROWS(s, N) {
-        const int k = kb / s->b, b = kb % s->b;
+    FOR_ROWS(s) {
         const REAL *g = ROW(gates, gates, k, b), *hpr = ROW(hp, h, k, b);
         const REAL *dmr = ROW(dmm, dh, k, b), *dzr = ROW(dmz, dmz, k, b);
         const REAL *thr = ROW(th, th, k, b), *dyr = ROW(dy, dy, k, b);
@@ -147,8 +142,7 @@ static void CAT(reset_back_gate, SUFFIX)(const struct gru_step *s, const REAL *g
                                          const REAL *hp, const REAL *ds, REAL *ddir,
                                          REAL *gx) {
     const int N = s->n, or_ = s->or_ * N;
-    FOR_ROWS(s, N) {
-        const int k = kb / s->b, b = kb % s->b;
+    FOR_ROWS(s) {
         const REAL *g = ROW(gates, gates, k, b), *hpr = ROW(hp, h, k, b);
         const REAL *dsr = ROW(ds, dh, k, b);
         REAL *ddr = ROW(ddir, dh, k, b), *gxr = ROW(gx, g, k, b);
@@ -166,8 +160,7 @@ static void CAT(reset_back_gate, SUFFIX)(const struct gru_step *s, const REAL *g
 static void CAT(elman_forward, SUFFIX)(const struct gru_step *s, const REAL *a, const REAL *rh,
                                        REAL *h) {
     const int N = s->n;
-    FOR_ROWS(s, N) {
-        const int k = kb / s->b, b = kb % s->b;
+    FOR_ROWS(s) {
         const REAL *ar = ROW(a, a, k, b), *rr = ROW(rh, rh, k, b);
         REAL *hr = ROW(h, h, k, b);
         for (int j = 0; j < N; j++) hr[j] = TANH(ar[j] + rr[j]);
@@ -177,8 +170,7 @@ static void CAT(elman_forward, SUFFIX)(const struct gru_step *s, const REAL *a, 
 static void CAT(elman_backward, SUFFIX)(const struct gru_step *s, const REAL *h,
                                         const REAL *dmm, const REAL *dy, REAL *gx) {
     const int N = s->n;
-    FOR_ROWS(s, N) {
-        const int k = kb / s->b, b = kb % s->b;
+    FOR_ROWS(s) {
         const REAL *hr = ROW(h, h, k, b), *dmr = ROW(dmm, dh, k, b);
         const REAL *dyr = ROW(dy, dy, k, b);
         REAL *gxr = ROW(gx, g, k, b);

@@ -22,8 +22,7 @@ static void CAT(lstm_forward, SUFFIX)(const struct lstm_step *s, REAL *a, const 
     const int oi = s->oi, of = s->of, oz = s->oz, oo = s->oo;
     const int coupled = s->flags & COUPLED, tanh_g = s->flags & TANH_G;
     const int tanh_h = s->flags & TANH_H, fgr = s->flags & FGR;
-    FOR_ROWS(s, N) {
-        const int k = kb / s->b, b = kb % s->b;
+    FOR_ROWS(s) {
         const REAL *pi = s->p_i ? (const REAL *)s->p_i + (long)k * N : 0;
         const REAL *pf = s->p_f ? (const REAL *)s->p_f + (long)k * N : 0;
         const REAL *po = s->p_o ? (const REAL *)s->p_o + (long)k * N : 0;
@@ -100,8 +99,7 @@ static void CAT(lstm_backward, SUFFIX)(const struct lstm_step *s, const REAL *a,
         if (of >= 0) { hf = at; at += N; }
         if (oo >= 0) { ho = at; }
     }
-    FOR_ROWS(s, N) {
-        const int k = kb / s->b, b = kb % s->b;
+    FOR_ROWS(s) {
         REAL scratch[N];
         const REAL *pi = s->p_i ? (const REAL *)s->p_i + (long)k * N : zeros;
         const REAL *pf = s->p_f ? (const REAL *)s->p_f + (long)k * N : zeros;

@@ -24,8 +24,7 @@
 static void CAT(nas_forward, SUFFIX)(const struct nas_step *s, REAL *a, const REAL *rh,
                               const REAL *cp, REAL *c, REAL *sv, REAL *m) {
     const int N = s->n;
-    FOR_ROWS(s, N) {
-        const int k = kb / s->b, b = kb % s->b;
+    FOR_ROWS(s) {
         const REAL *bias = (const REAL *)s->bias + (long)k * 8 * N;
         REAL *ar = ROW(a, a, k, b), *svr = ROW(sv, sv, k, b);
         const REAL *rr = ROW(rh, rh, k, b), *cpr = ROW(cp, c, k, b);
@@ -68,8 +67,7 @@ static void CAT(nas_backward, SUFFIX)(const struct nas_step *s, const REAL *a, c
                                const REAL *c, const REAL *m, const REAL *dh, const REAL *dy,
                                REAL *dc, REAL *ga, REAL *gb) {
     const int N = s->n;
-    FOR_ROWS(s, N) {
-        const int k = kb / s->b, b = kb % s->b;
+    FOR_ROWS(s) {
         const REAL *ar = ROW(a, a, k, b), *svr = ROW(sv, sv, k, b);
         const REAL *cr = ROW(c, c, k, b), *mr = ROW(m, h, k, b);
         const REAL *dhr = ROW(dh, dh, k, b), *dyr = ROW(dy, dy, k, b);
