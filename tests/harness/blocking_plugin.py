@@ -12,8 +12,8 @@ like ``rnn``, so the resumed grid finishes.
 from __future__ import annotations
 
 import os
-import signal
 import sys
+import time
 
 import torch
 
@@ -26,7 +26,13 @@ class BlockingCell(variants.ElmanCell):
     def forward(self, x, state=None):  # type: ignore[no-untyped-def]
         if os.environ.get("BLOCKER_ARMED") == "1" and torch.is_grad_enabled():
             print(MARKER, file=sys.stderr, flush=True)
-            signal.pause()  # returns only after a signal's handler (Ctrl-C raises here)
+            # until a signal's handler raises here (Ctrl-C, SIGTERM). Not signal.pause():
+            # the kernel may hand the signal to another thread of the process (a heartbeat,
+            # a queue's feeder), which wakes no pause() in this one; a short sleep returns,
+            # and Python runs the handler on the main thread. What the test waits for is
+            # still the marker above, not a clock.
+            while True:
+                time.sleep(0.05)
         return super().forward(x, state)
 
 
