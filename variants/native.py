@@ -1,17 +1,20 @@
 """The C kernels in ``variants/kernels``: compiled once per machine, loaded with ctypes.
 
-A recurrent step does one matrix product (torch's BLAS does it well) and a dozen elementwise
-operations on small tensors, each of which costs torch several microseconds of dispatch
-whatever its size. The kernels do a cell's whole elementwise step, forward or backward, in
-one call, with the compiler vectorising the loops (glibc's libmvec gives vector exp and tanh).
+A recurrent step does one matrix product and a dozen elementwise operations on small
+tensors, each of which costs torch several microseconds of dispatch whatever its size. A
+kernel runs a cell's whole time loop in one call, forward or backward through time: each
+step's product through torch's own BLAS (``gemm``, called from C), then the step's gate
+arithmetic in one loop the compiler vectorises (glibc's libmvec gives vector exp and tanh
+in double; float has its own, ``kernels/common.h``). Rows and trials never meet, so a call
+shares them among OpenMP threads (``FOR_UNITS`` in ``common.h``).
 
 The library is built with the system C compiler (``$CC``, else ``cc``/``gcc``) into a cache
 folder (``$HARNESS_CACHE``, else the per-user cache, ``~/.cache/rnn-harness`` on Linux)
-under a name that hashes the sources, flags, the compiler's name and version and the CPU, so each machine compiles once (about a
-second) and later processes load the file. Nothing is compiled when a cell is built (``harness
-list`` never runs the compiler): the first kernel call does it. Where no compiler works,
-``library()`` is ``None`` and the cells use their step-by-step torch loops; ``status()``
-says why.
+under a name that hashes the sources, flags, the compiler's name and version and the CPU,
+so each machine compiles once (a few seconds) and later processes load the file. Nothing is
+compiled when a cell is built (``harness list`` never runs the compiler): the first kernel
+call does it. Where no compiler works, or no BLAS is found, the cells use their
+step-by-step torch loops; ``status()`` says why.
 
 Before a kernel is first bound (``kernel``), the library's own description of each struct it
 takes (field names, offsets, size, from the same list that declares the struct in
@@ -63,8 +66,9 @@ def _compiler() -> str | None:
 def _flag_sets() -> list[tuple[str, ...]]:
     """The flags to try, best first: this CPU's own instruction set (the file is per machine:
     its name hashes the CPU's description, so a shared cache folder never hands it to
-    another CPU) and OpenMP (the rows of a step shared among torch's threads); then without
-    ``-march=native``, which some compilers lack; then without OpenMP, which some lack too
+    another CPU) and OpenMP (a sequence's rows and trials shared among torch's threads);
+    then without ``-march=native``, which some compilers lack; then without OpenMP, which
+    some lack too
     (Apple's clang): slower, never wrong."""
     vector = ("-march=native",)
     fallback = _avx2_flags()
