@@ -68,8 +68,7 @@ def _flag_sets() -> list[tuple[str, ...]]:
     its name hashes the CPU's description, so a shared cache folder never hands it to
     another CPU) and OpenMP (a sequence's rows and trials shared among torch's threads);
     then without ``-march=native``, which some compilers lack; then without OpenMP, which
-    some lack too
-    (Apple's clang): slower, never wrong."""
+    some lack too (Apple's clang): slower, never wrong."""
     vector = ("-march=native",)
     fallback = _avx2_flags()
     return [(*BASE_FLAGS, *vector, "-fopenmp"), (*BASE_FLAGS, *fallback, "-fopenmp"),
