@@ -7,7 +7,6 @@ never saw), with its provenance: where it came from, its size and sha256.
 
 from __future__ import annotations
 
-import difflib
 import functools
 import hashlib
 import logging
@@ -18,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tasks.base import SPLITS, TaskError
+from tasks.base import SPLITS, TaskError, did_you_mean
 from tasks.datafiles import Source, data_root, locate, sha256_of
 
 log = logging.getLogger(__name__)
@@ -105,8 +104,8 @@ def load(corpus: str, level: str | None, data_dir: str | None) -> Corpus:
     path = Path(corpus).expanduser()
     if not path.exists():
         known = sorted([*NAMED, EMBEDDED])
-        close = difflib.get_close_matches(corpus, known, n=2)
-        hint = f"did you mean {', '.join(close)}? " if close else ""
+        hint = did_you_mean(corpus, known, n=2)
+        hint = f"{hint} " if hint else ""
         raise TaskError(f"unknown corpus {corpus!r}: not a name ({', '.join(known)}) nor an "
                         f"existing file or folder; {hint}give a name or a path to UTF-8 text")
     texts, source = _read_path(path)

@@ -11,13 +11,12 @@ A user adds a task in one file::
 from __future__ import annotations
 
 import dataclasses
-import difflib
 import types
 import typing
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from tasks.base import Task, TaskError
+from tasks.base import Task, TaskError, did_you_mean
 
 T = TypeVar("T", bound=type[Task])
 
@@ -60,12 +59,10 @@ def names() -> list[str]:
 
 
 def info(name: str) -> TaskInfo:
-    try:
+    if name in _REGISTRY:
         return _REGISTRY[name]
-    except KeyError:
-        close = difflib.get_close_matches(str(name).lower(), list(_REGISTRY), n=3, cutoff=0.4)
-        hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(names())}"
-        raise UnknownTaskError(f"unknown task {name!r}; {hint}") from None
+    hint = did_you_mean(str(name).lower(), names(), n=3, cutoff=0.4)
+    raise UnknownTaskError(f"unknown task {name!r}; {hint or 'known: ' + ', '.join(names())}")
 
 
 def build(name: str, **overrides: Any) -> Task:
@@ -91,9 +88,8 @@ def make_settings(settings_class: type, name: str, overrides: dict[str, Any]) ->
     fields = {f.name for f in dataclasses.fields(settings_class)}
     for key, value in overrides.items():
         if key not in fields:
-            close = difflib.get_close_matches(key, sorted(fields), n=1)
-            hint = f"did you mean {close[0]!r}? " if close else ""
-            raise TaskError(f"task {name!r} has no setting {key!r}; {hint}"
+            hint = did_you_mean(key, sorted(fields), quote=True)
+            raise TaskError(f"task {name!r} has no setting {key!r}; {hint + ' ' if hint else ''}"
                             f"its settings are: {', '.join(sorted(fields))}")
         if not _fits(value, hints[key]):
             raise TaskError(f"task {name!r}: setting {key!r} expects {_describe(hints[key])}, "

@@ -182,6 +182,7 @@ class RecurrentCell(nn.Module):
     def _paper_layout(self) -> Layout:
         raise NotImplementedError
 
+
     def _choose_backend(self, requested: str, fused_exact: bool) -> str:
         """Resolve ``backend``: ``auto`` takes torch's fused kernel exactly where it is exact."""
         if requested not in BACKENDS:
@@ -224,6 +225,32 @@ class RecurrentCell(nn.Module):
                 f"({', '.join(self.state_names)}) of shape {list(expected)}, got "
                 f"{[list(s.shape) for s in state]}"
             )
+
+
+class ProductCell(RecurrentCell):
+    """A cell whose ``gates`` blocks of N rows read the input through one product W x + b
+    and the state through one product R h' (the Elman and GRU families): ``weight_x``
+    (gates·N × M), ``weight_h`` (gates·N × N), ``bias`` (gates·N), and whatever
+    ``_more_parameters`` adds. The native kernels run them; ``auto`` takes torch's fused
+    kernel only where ``has_fused_kernel`` says it computes the same equations."""
+
+    gates: ClassVar[int] = 1
+    has_native_kernel = True
+    supports_trials = True
+
+    def __init__(self, input_size: int, hidden_size: int, *, backend: str = "auto") -> None:
+        super().__init__(input_size, hidden_size)
+        self.backend = self._choose_backend(backend, self.has_fused_kernel)
+        rows = self.gates * hidden_size
+        self.weight_x = nn.Parameter(torch.empty(rows, input_size))
+        self.weight_h = nn.Parameter(torch.empty(rows, hidden_size))
+        self.bias = nn.Parameter(torch.empty(rows))
+        self._more_parameters()
+        self.reset_parameters()
+
+    def _more_parameters(self) -> None:
+        """Parameters beyond W, R and b (none here)."""
+
 
 
 def stack(cells: Sequence[RecurrentCell]) -> RecurrentCell:

@@ -7,7 +7,7 @@ from torch import Tensor, nn
 
 from variants import fused
 from variants.gru_native import GRUNative, ResetBeforeNative, project
-from variants.base import Layout, RecurrentCell, State, premultiply, rows
+from variants.base import Layout, ProductCell, State, premultiply, rows
 from variants.registry import register
 
 _GATES = ["r", "z", "h"]
@@ -15,7 +15,7 @@ _GATES = ["r", "z", "h"]
 
 @register("gru", family="gru", paper="Cho et al. 2014; cuDNN form",
           description="GRU as torch.nn.GRU/cuDNN compute it (reset after R_h h')")
-class GRUCell(RecurrentCell):
+class GRUCell(ProductCell):
     """GRU in the form torch's ``nn.GRU`` and cuDNN compute (N units, M inputs)::
 
         r = σ(W_r x + R_r h' + b_r)                      reset gate
@@ -31,19 +31,11 @@ class GRUCell(RecurrentCell):
     is not fused there) and on torch's fused GRU kernel (cuDNN) elsewhere.
     """
 
+    gates = 3
     has_fused_kernel = True
-    has_native_kernel = True
-    supports_trials = True
 
-    def __init__(self, input_size: int, hidden_size: int, *, backend: str = "auto") -> None:
-        super().__init__(input_size, hidden_size)
-        self.backend = self._choose_backend(backend, True)
-        n = hidden_size
-        self.weight_x = nn.Parameter(torch.empty(3 * n, input_size))
-        self.weight_h = nn.Parameter(torch.empty(3 * n, n))
-        self.bias = nn.Parameter(torch.empty(3 * n))
-        self.bias_rh = nn.Parameter(torch.empty(n))
-        self.reset_parameters()
+    def _more_parameters(self) -> None:
+        self.bias_rh = nn.Parameter(torch.empty(self.hidden_size))  # b_Rh, inside the reset
 
     def _paper_layout(self) -> Layout:
         n = self.hidden_size
@@ -84,7 +76,7 @@ class GRUCell(RecurrentCell):
 
 @register("gru-cho", family="gru", paper="Cho et al. 2014",
           description="GRU as first published: reset before R_h, h = (1-z) h' + z h~")
-class GRUChoCell(RecurrentCell):
+class GRUChoCell(ProductCell):
     """GRU exactly as Cho et al. 2014 publish it (and as the lecture notes write it)::
 
         r  = σ(W_r x + R_r h' + b_r)
@@ -97,17 +89,7 @@ class GRUChoCell(RecurrentCell):
     No fused kernel computes this form.
     """
 
-    has_native_kernel = True
-    supports_trials = True
-
-    def __init__(self, input_size: int, hidden_size: int, *, backend: str = "auto") -> None:
-        super().__init__(input_size, hidden_size)
-        self.backend = self._choose_backend(backend, False)
-        n = hidden_size
-        self.weight_x = nn.Parameter(torch.empty(3 * n, input_size))
-        self.weight_h = nn.Parameter(torch.empty(3 * n, n))
-        self.bias = nn.Parameter(torch.empty(3 * n))
-        self.reset_parameters()
+    gates = 3
 
     def _paper_layout(self) -> Layout:
         n = self.hidden_size

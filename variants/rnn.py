@@ -3,17 +3,17 @@
 from __future__ import annotations
 
 import torch
-from torch import Tensor, nn
+from torch import Tensor
 
 from variants import fused
 from variants.gru_native import ElmanNative, project
-from variants.base import Layout, RecurrentCell, State, premultiply
+from variants.base import Layout, ProductCell, State, premultiply
 from variants.registry import register
 
 
 @register("rnn", family="rnn", paper="Elman 1990",
           description="Elman (vanilla tanh) RNN; torch.nn.RNN's arithmetic")
-class ElmanCell(RecurrentCell):
+class ElmanCell(ProductCell):
     """Elman's simple recurrent network (N units, M inputs)::
 
         h = tanh(W x + R h' + b)
@@ -23,16 +23,6 @@ class ElmanCell(RecurrentCell):
     """
 
     has_fused_kernel = True
-    has_native_kernel = True
-    supports_trials = True
-
-    def __init__(self, input_size: int, hidden_size: int, *, backend: str = "auto") -> None:
-        super().__init__(input_size, hidden_size)
-        self.backend = self._choose_backend(backend, True)
-        self.weight_x = nn.Parameter(torch.empty(hidden_size, input_size))
-        self.weight_h = nn.Parameter(torch.empty(hidden_size, hidden_size))
-        self.bias = nn.Parameter(torch.empty(hidden_size))
-        self.reset_parameters()
 
     def _paper_layout(self) -> Layout:
         whole = (slice(None),)

@@ -83,7 +83,7 @@ def cmd_single(args: argparse.Namespace, config: RunConfig) -> int:
     check_data([config])
     prepared = queueing.open_runs([config], args.study or "runs", args.storage,
                                   *models_choice(args))
-    key = queueing.run_key(config)
+    key = config.key
     if key not in prepared.done():
         bar = tqdm(desc=f"{config.variant} × {config.task}", unit="step", disable=None,
                    leave=False)
@@ -120,7 +120,7 @@ def cmd_single(args: argparse.Namespace, config: RunConfig) -> int:
 
 def cmd_worker(args: argparse.Namespace) -> int:
     """Join the grid or search in a storage and take its waiting runs until none is left."""
-    storage = store.open_storage(args.storage)
+    storage = storage_url.open_storage(args.storage)
 
     def join() -> tuple[list, set[str], set[str], int]:
         studies = store.named_studies(storage, args.study)

@@ -76,7 +76,7 @@ def _best_runs(storage: str | None, study_name: str, wanted_variants: list[str] 
     """Per task and variant, the run ``harness sample --variant V --task T`` takes: the
     completed run with the best test score that kept its model (``model_choice``'s rule)."""
     targets, seen = [], set()
-    for study in store.named_studies(store.open_storage(storage), study_name):
+    for study in store.named_studies(storage_url.open_storage(storage), study_name):
         best: dict[tuple[str, str], tuple[float, FrozenTrial]] = {}
         for trial in finished.completed(study):
             config = trial.user_attrs[record.CONFIG]

@@ -6,13 +6,13 @@ from __future__ import annotations
 import argparse
 import sys
 
-from harness.queue import finished, kept_models, store
+from harness.queue import finished, kept_models, storage_url, store
 from harness.command.table import format_table
 from results import record
 
 
 def cmd_models(args: argparse.Namespace) -> int:
-    studies = store.named_studies(store.open_storage(args.storage), args.study)
+    studies = store.named_studies(storage_url.open_storage(args.storage), args.study)
     rows, differ, missing = [], 0, 0
     for study in studies:
         for trial in finished.completed(study):

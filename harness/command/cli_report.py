@@ -14,7 +14,7 @@ from results.summary import closing_summary, task_table, to_markdown
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    studies = store.named_studies(store.open_storage(args.storage), args.study)
+    studies = store.named_studies(storage_url.open_storage(args.storage), args.study)
     return write_report(studies, args.study, args.out)
 
 

@@ -16,8 +16,7 @@ from harness.command.cli_grid import models_choice, stopping
 from harness.plans import grid, search
 from harness.plans.config import ConfigError, parse_assignments
 from harness.plans.profiles import reproduce_spec
-from harness.queue import finished, kept_models, queueing, runner, storage_url, store
-from harness.queue.outage import ride_out
+from harness.queue import finished, runner, storage_url, store
 from harness.training.train import summary_line
 from results import frames, report_folder
 from results import trials as search_trials
@@ -61,7 +60,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
 
 def cmd_findings(args: argparse.Namespace) -> int:
     """``report --findings``: the analysis alone, from the storage."""
-    storage = store.open_storage(args.storage)
+    storage = storage_url.open_storage(args.storage)
     name = args.study or _only_search(storage)
     studies = store.named_studies(storage, name)
     return _findings(studies, name, args.storage, args.out, {"command": "report"})
@@ -81,18 +80,13 @@ def _only_search(storage: optuna.storages.BaseStorage) -> str:
 
 def _run(spec: search.SearchSpec, args: argparse.Namespace) -> list[optuna.Study] | int:
     """Enqueue the search and work through it; the exit code when interrupted."""
-    storage = store.open_storage(args.storage)
-    folder = kept_models.chosen_folder(*models_choice(args), args.storage)
-    prepared = ride_out(lambda: search.prepare(spec, storage, folder), "queueing the search")
-    studies = [p[0] for p in prepared.values()]
-    keys = {queueing.run_key(c) for task in spec.tasks for c in spec.runs(task)}
-    done = sum(len(keys & finished.done_keys(s)) for s in studies)
-    added = sum(p[1] for p in prepared.values())
-    requeued = sum(p[3] for p in prepared.values())
+    prepared = search.prepare(spec, args.storage, *models_choice(args))
+    studies, keys = prepared.studies, prepared.keys
+    done = len(prepared.done())
     print(f"search {spec.prefix}: {len(keys)} trials ({len(spec.variants)} variants × "
           f"{len(spec.tasks)} tasks × {spec.trials} draws from {spec.space!r}); {done} done, "
-          f"{len(keys) - done} to run ({added} newly queued, {requeued} re-queued from a "
-          "stopped worker)", file=sys.stderr)
+          f"{len(keys) - done} to run ({prepared.added} newly queued, {prepared.requeued} "
+          "re-queued from a stopped worker)", file=sys.stderr)
     bar = tqdm(total=len(keys), initial=done, unit="trial", disable=None, desc=spec.prefix)
     device = None if args.device == "auto" else args.device
     reported: set[str] = set()
@@ -115,9 +109,8 @@ def _run(spec: search.SearchSpec, args: argparse.Namespace) -> list[optuna.Study
                    on_progress, keys)
     if stopped.code is not None:
         return stopped.code
-    for study in studies:
-        for error in finished.failed(study, keys):
-            print(f"failed trial: {error}", file=sys.stderr)
+    for error in prepared.failures():
+        print(f"failed trial: {error}", file=sys.stderr)
     return studies
 
 

@@ -17,7 +17,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import optuna
 
-from harness.queue import kept_models, storage_url, store
+from harness.queue import kept_models, storage_url
 
 
 class _Quiet(WSGIRequestHandler):
@@ -31,7 +31,7 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     except ImportError:
         raise LookupError("optuna-dashboard is not installed; pip install -e '.[dashboard]'"
                           ) from None
-    storage = store.open_storage(args.storage)
+    storage = storage_url.open_storage(args.storage)
     summaries = optuna.get_all_study_summaries(storage)
     if not summaries:
         raise LookupError(f"no study in {storage_url.shown(args.storage)}; run a grid or "

@@ -14,7 +14,7 @@ from pathlib import Path
 import optuna
 from optuna.trial import FrozenTrial, TrialState
 
-from harness.queue import finished, kept_models, store
+from harness.queue import finished, kept_models, storage_url, store
 from results import record
 
 
@@ -30,7 +30,7 @@ class Chosen:
 def of_trial(storage: str | None, study_name: str, number: int, task: str | None) -> Chosen:
     """Trial ``number`` of the study ``study_name``, or of the one study of that grid or
     search that has such a trial on ``task``."""
-    studies = store.named_studies(store.open_storage(storage), study_name)
+    studies = store.named_studies(storage_url.open_storage(storage), study_name)
     found = [(s, t) for s in studies for t in s.get_trials(deepcopy=False)
              if t.number == number]
     if not found:
@@ -61,7 +61,7 @@ def best_of(storage: str | None, study_name: str, variant: str, task: str) -> Ch
     """The completed run of ``variant`` on ``task`` in ``study_name`` with the best test
     score of the task's primary metric (its direction respected) among those that kept a
     model; the lowest trial number among equals."""
-    studies = store.named_studies(store.open_storage(storage), study_name)
+    studies = store.named_studies(storage_url.open_storage(storage), study_name)
     runs = [(s, t) for s in studies for t in finished.completed(s) if _task_of(t) == task]
     if not runs:
         raise LookupError(f"no completed run on task {task} in {study_name}")

@@ -5,6 +5,8 @@ from __future__ import annotations
 import ast
 import dataclasses
 import functools
+import hashlib
+import json
 import typing
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +18,12 @@ DEVICES = ("auto", "cpu", "cuda")
 # library computes every error (Qwlouse/pylstm, error_functions.py: norm = Y.shape[1])
 LOSS_REDUCTIONS = ("mean", "sum")
 ARCHITECTURES = ("stack", "encoder-decoder")
+
+
+# Settings added after runs were first stored: left out of a run's key while at their
+# default, so that a run stored before they existed keeps its key (and is not run again).
+_LATER_SETTINGS = {"loss_reduction": "mean", "momentum_scaled_lr": False, "sequences": None,
+                   "bidirectional": False, "architecture": "stack", "attention": False}
 
 
 class ConfigError(ValueError):
@@ -96,6 +104,15 @@ class RunConfig:
         if self.bidirectional:
             _check_bidirectional(self.task)
         _check_architecture(self)
+
+    @property
+    def key(self) -> str:
+        """The identity of a run in the queue (its resume key): a hash of its whole
+        configuration, every number in its one spelling (``_canonical_numbers``)."""
+        settings = {k: v for k, v in dataclasses.asdict(self).items()
+                    if not (k in _LATER_SETTINGS and v == _LATER_SETTINGS[k])}
+        canonical = json.dumps(settings, sort_keys=True, default=str)
+        return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
     def steps_for(self, batch_size: int, default: int) -> int:
         """Training steps: from ``sequences`` when set, else ``steps``, else ``default``."""

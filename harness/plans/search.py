@@ -3,7 +3,7 @@ from the search seed and k, all trials enqueued up front (so many workers share 
 re-run resumes), and the analysis read back from the studies.
 
 A trial is a run like any other (``RunConfig`` with the drawn hyperparameters, ``seed = k``),
-stored by the grid's machinery: ``queueing.enqueue`` keys it by its whole configuration, so
+stored by the grid's machinery: ``entries.enqueue`` keys it by its whole configuration, so
 enqueueing the same search again adds nothing and a wider one (more trials, another
 variant) adds only the new trials. Trials are enqueued variant by variant and size by
 size, so that a worker's population (same variant, same hidden size) forms from adjacent
@@ -14,15 +14,14 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
-
-import optuna
 
 import tasks
 import variants
 from harness.plans import spaces
-from harness.queue import queueing, study_terms
+from harness.queue import queueing
+from harness.queue.finished import Prepared
+from harness.queue.store import TaskStudy
 from harness.plans.config import ConfigError, RunConfig
 
 
@@ -68,20 +67,15 @@ class SearchSpec:
                                           c.seed))
 
 
-def prepare(spec: SearchSpec, storage: optuna.storages.BaseStorage,
-            models: Path | None = None) -> dict[str, tuple[optuna.Study, int, int, int]]:
-    """Open or create each task's study, re-queue runs of dead workers, enqueue what is
-    missing; trials keep their models in ``models`` (None: none). Returns per task (study,
-    newly queued, already there, re-queued)."""
-    out = {}
+def prepare(spec: SearchSpec, storage: str | None, models: str | None = None,
+            keep_models: bool = True) -> Prepared:
+    """Queue the search in the storage at ``storage``: each task's study opened or created
+    with its search's ranges, runs of dead workers re-queued, what is missing enqueued;
+    trials keep their models in ``models`` (none unless ``keep_models``)."""
     space = spaces.get(spec.space).analysis()
-    for task in spec.tasks:
-        runs = spec.runs(task)
-        study = study_terms.open_task_study(storage, spec.study_name(task), runs[0],
-                                            study_terms.search_distributions(runs, space))
-        study.set_user_attr("search", as_dict(spec, task))
-        out[task] = (study, *queueing.queue_runs(study, runs, models))
-    return out
+    return queueing.prepare([TaskStudy(spec.study_name(task), spec.runs(task),
+                                       {"search": as_dict(spec, task)}, space=space)
+                             for task in spec.tasks], storage, models, keep_models)
 
 
 def as_dict(spec: SearchSpec, task: str) -> dict[str, Any]:

@@ -32,6 +32,20 @@ class JournalWriteError(OSError):
     """A record that could not be written; the journal is as it was before the attempt."""
 
 
+class JournalDamaged(ValueError):
+    """A journal that cannot be read back (a record overwritten): the file is left as it is.
+    (A record cut off at the end, by a worker killed while writing, is no damage: Optuna
+    skips it, and the complete ones before it read.)"""
+
+    READING = (ValueError, KeyError, TypeError, UnicodeDecodeError)  # what a bad record raises
+
+    def __init__(self, path: str, error: Exception) -> None:
+        super().__init__(f"journal file {path} is damaged ({type(error).__name__}: "
+                         f"{str(error).splitlines()[0][:80] if str(error) else ''}); it was "
+                         "not changed: restore it from a copy, or move it aside to start a new "
+                         "one")
+
+
 @contextlib.contextmanager
 def held(lock: JournalFileSymlinkLock) -> Iterator[None]:
     lock.acquire()
@@ -107,5 +121,12 @@ class JournalFile(JournalStorage):
 
     def __init__(self, path: str) -> None:
         self.backend = SafeJournalBackend(path)
-        super().__init__(self.backend)  # reads the journal: a damaged one raises here, as is
+        try:
+            super().__init__(self.backend)  # reads the journal back
+        except JournalDamaged.READING as error:
+            raise self.damaged(error) from None
         self.backend.cut_half_record()  # (a half record at the end was not read either)
+
+    def damaged(self, error: Exception) -> JournalDamaged:
+        """What a read that found this journal damaged raises."""
+        return JournalDamaged(self.backend.path, error)

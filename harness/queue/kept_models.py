@@ -22,6 +22,7 @@ import torch
 from optuna.artifacts import FileSystemArtifactStore, download_artifact, upload_artifact
 
 from harness.plans.config import RunConfig
+from harness.queue import storage_url as urls
 from harness.training import snapshot
 from harness.training.model import SequenceModel
 from harness.training.seq2seq import stack_models
@@ -36,8 +37,6 @@ def default_folder(storage_url: str | None) -> Path:
     """Beside the journal or SQLite file (``harness.journal`` -> ``harness.models/``); for a
     database server, ``outputs/models`` here (pass ``--models DIR`` for a folder every
     worker shares)."""
-    from harness.queue import storage_url as urls
-
     url = storage_url or urls.default_journal()
     if "://" not in url or url.startswith("journal:"):
         path = Path(url.removeprefix("journal:")).expanduser()
@@ -56,8 +55,10 @@ def chosen_folder(models: str | None, keep: bool, storage_url: str | None) -> Pa
     return Path(models) if models else default_folder(storage_url)
 
 
-def record_folder(study: optuna.Study, folder: Path | None) -> None:
-    """Note on the study where its runs keep their models (``None``: they keep none)."""
+def note(study: optuna.Study, models: str | None, keep: bool, storage_url: str | None) -> None:
+    """Note on the study where its runs keep their models (``chosen_folder``; they keep
+    none unless ``keep``)."""
+    folder = chosen_folder(models, keep, storage_url)
     wanted = str(folder.resolve()) if folder is not None else None
     if study.user_attrs.get(MODELS_ATTR, "unset") != wanted:
         study.set_user_attr(MODELS_ATTR, wanted)

@@ -25,7 +25,7 @@ from harness.queue.finished import Prepared, finished_records
 from harness.queue.journal import JournalWriteError
 from harness.training.memory import keep_freed_memory
 from harness.queue.outage import StorageDown, is_outage
-from harness.queue.store import StorageError
+from harness.queue.storage_url import StorageError, open_storage
 from harness.training.train import RunResult
 
 log = logging.getLogger(__name__)
@@ -125,7 +125,7 @@ def _worker_main(storage_url: str | None, study_names: list[str], device: str | 
     code, why = 0, ""
     try:
         plugins.load(plugin_modules)  # the parent's plugins: their cells and tasks train here
-        storage = store.open_storage(storage_url)
+        storage = open_storage(storage_url)
         worker.work([store.open_study(storage, name, create=False) for name in study_names],
                     device, population=population)
     except KeyboardInterrupt as interrupt:  # the runs in hand were put back by work()

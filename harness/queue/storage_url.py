@@ -1,4 +1,5 @@
-"""Where runs are stored: the URL as the user gave it, and the URL as it may be shown.
+"""Where runs are stored: the URL as the user gave it, as it may be shown, and the
+storage it names, opened (a journal file, or a database through Optuna's RDB storage).
 
 A database URL can carry a password (``postgresql://user:PASSWORD@host/db``). It is used to
 connect and nowhere else: every message, report and stored record shows it masked
@@ -10,8 +11,15 @@ the password out and let libpq find it (``PGPASSWORD``, ``~/.pgpass``, ``PGSERVI
 from __future__ import annotations
 
 import os
+import warnings
 from pathlib import Path
 from urllib.parse import SplitResult, unquote, urlsplit
+
+import optuna
+from optuna.storages import BaseStorage, RDBStorage
+
+from harness.queue import liveness
+from harness.queue.journal import JournalFile
 
 ENVIRONMENT = "HARNESS_STORAGE"
 # Everything the harness writes by default goes under OUTPUT (relative to where it runs): the
@@ -75,3 +83,40 @@ def scrub(text: str, url: str | None) -> str:
     for form in {secret, raw}:
         text = text.replace(form, MASK)
     return text
+
+
+class StorageError(ValueError):
+    """A storage URL or study that cannot be used (the message says what to do)."""
+
+
+def open_storage(url: str | None) -> BaseStorage:
+    """A journal file (a path, or ``journal:PATH``; safe for several local processes) or a
+    database URL (``postgresql://...``, ``sqlite:///...``) through Optuna's RDB storage."""
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    url = url or default_journal()
+    if "://" not in url or url.startswith("journal:"):
+        path = Path(url.removeprefix("journal:")).expanduser()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            return JournalFile(str(path))  # read back here: a damaged one says so
+        except OSError as error:
+            raise StorageError(f"cannot use journal file {path}: "
+                               f"{error.strerror or error}") from None
+    masked = shown(url)
+    scheme = url.split(":", 1)[0].split("+", 1)[0]
+    try:
+        with warnings.catch_warnings():  # Optuna calls its heartbeat options experimental
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(url, engine_kwargs={"pool_pre_ping": True},
+                              **liveness.rdb_options())
+    except ImportError as error:
+        module = getattr(error.__cause__, "name", None) or error.name or "its DB-API module"
+        hint = ("pip install -e '.[postgres]'" if scheme.startswith("postgres")
+                else "install SQLAlchemy's driver for it")
+        raise StorageError(f"the database driver for {scheme} is missing ({module}); "
+                           f"{hint}") from None
+    except Exception as error:  # noqa: BLE001 - SQLAlchemy's many connection errors
+        reason = scrub(str(getattr(error, "orig", None) or error), url).strip().splitlines()
+        raise StorageError(f"cannot reach the database at {masked} "
+                           f"({reason[0] if reason else type(error).__name__}); check the URL "
+                           "and that the server is running") from None

@@ -1,58 +1,183 @@
-"""Optuna's storage opened: a journal file or a database, and the studies in it (one per
-task of a grid or search, or a grid stored by an older version as one study)."""
+"""The studies in a storage: opened, listed, and kept in Optuna's own terms, so that
+optuna-dashboard and ``optuna.visualization`` read them as they read any study.
+
+- One study per task (``PREFIX-TASK``), created with its primary metric's direction and
+  named metric (``study.set_metric_names``): a best trial is picked against its own task.
+- The grid point as the trial's params, each with a distribution: ``variant`` (categorical),
+  ``seed``, and for a search every searched setting with its range. The distributions are
+  recorded on the study (user attribute ``params``) when it is prepared; a worker writes a
+  run's params from the run's configuration when it takes it, so the configuration stays
+  the one source of truth (user attribute ``config``) and a re-queued run needs nothing
+  more.
+- The validation curve of the primary metric as intermediate values (``trial.report``),
+  written with the result, so learning curves are drawn.
+
+Optuna refuses a categorical whose choices change within a study, so ``variant``'s choices
+are every variant registered when the study is first prepared (plus the grid's own); a
+variant registered later (a new plugin) trains and is stored as any other, but its trials
+carry no ``variant`` param (and a warning says so).
+"""
 
 from __future__ import annotations
 
 import contextlib
+import logging
+import math
 import warnings
-from collections.abc import Iterator
-from pathlib import Path
+from collections.abc import Iterable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 import optuna
-from optuna.storages import BaseStorage, JournalStorage, RDBStorage
+from optuna.storages import BaseStorage
+from optuna.distributions import (BaseDistribution, CategoricalDistribution,
+                                  FloatDistribution, IntDistribution, distribution_to_json,
+                                  json_to_distribution)
 
-from harness.queue import liveness, storage_url
-from harness.queue.journal import JournalFile
+import tasks
+import variants
+from harness.queue import liveness
+from harness.queue.journal import JournalDamaged, JournalFile
+from harness.queue.storage_url import StorageError
+from harness.plans.config import RunConfig
+
+log = logging.getLogger(__name__)
+PARAMS_ATTR = "params"
 
 
-class StorageError(ValueError):
-    """A storage URL or study that cannot be used (the message says what to do)."""
+def direction(config: RunConfig) -> tuple[str, str | None]:
+    """(``"minimize"``/``"maximize"``, metric name) of the task's primary metric; a task
+    that cannot be built here (its data missing) gets Optuna's default and no name, and
+    its runs say what is wrong when they run."""
+    from harness.training.train import build_task  # the task with the run's overrides
 
-
-def open_storage(url: str | None) -> BaseStorage:
-    """A journal file (a path, or ``journal:PATH``; safe for several local processes) or a
-    database URL (``postgresql://...``, ``sqlite:///...``) through Optuna's RDB storage."""
-    optuna.logging.set_verbosity(optuna.logging.WARNING)
-    url = url or storage_url.default_journal()
-    if "://" not in url or url.startswith("journal:"):
-        path = Path(url.removeprefix("journal:")).expanduser()
-        with _readable(None, path):  # the journal is read back here
-            try:
-                path.parent.mkdir(parents=True, exist_ok=True)
-                return JournalFile(str(path))
-            except OSError as error:
-                raise StorageError(f"cannot use journal file {path}: "
-                                   f"{error.strerror or error}") from None
-    shown = storage_url.shown(url)
-    scheme = url.split(":", 1)[0].split("+", 1)[0]
     try:
-        with warnings.catch_warnings():  # Optuna calls its heartbeat options experimental
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(url, engine_kwargs={"pool_pre_ping": True},
-                              **liveness.rdb_options())
-    except ImportError as error:
-        module = getattr(error.__cause__, "name", None) or error.name or "its DB-API module"
-        hint = ("pip install -e '.[postgres]'" if scheme.startswith("postgres")
-                else "install SQLAlchemy's driver for it")
-        raise StorageError(f"the database driver for {scheme} is missing ({module}); "
-                           f"{hint}") from None
-    except Exception as error:  # noqa: BLE001 - SQLAlchemy's many connection errors
-        reason = storage_url.scrub(str(getattr(error, "orig", None) or error),
-                                   url).strip().splitlines()
-        raise StorageError(f"cannot reach the database at {shown} "
-                           f"({reason[0] if reason else type(error).__name__}); check the URL "
-                           "and that the server is running") from None
+        metric = build_task(config).metrics[0]
+    except (tasks.TaskError, OSError, ValueError):
+        return "minimize", None
+    return ("minimize" if metric.lower_is_better else "maximize"), metric.name
 
+
+@dataclass
+class TaskStudy:
+    """The study that one task's runs are queued in, as a grid or search asks for it."""
+
+    name: str  # PREFIX-TASK
+    runs: list[RunConfig]
+    notes: dict[str, Any]  # its user attributes: what it notes of its grid or search
+    space: dict[str, tuple[float, float, bool]] | None = None  # a search's ranges
+    legacy: str | None = None  # a grid's name: an older version stored it as one study so
+    # its terms, from the runs: the params' distributions, the primary metric's direction
+    distributions: dict[str, BaseDistribution] = field(init=False)
+    direction: str = field(init=False)
+    metric: str | None = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.distributions = (grid_distributions(self.runs) if self.space is None
+                              else search_distributions(self.runs, self.space))
+        self.direction, self.metric = direction(self.runs[0])
+
+
+def open_task_study(storage: optuna.storages.BaseStorage, task: TaskStudy) -> optuna.Study:
+    """The study of one task: created with its direction and metric name, or opened; the
+    params' distributions merged into those it recorded, its notes set. A grid that an older
+    version stored as one study (``task.legacy``) goes on there, as it was."""
+    if task.legacy and legacy_grid(storage, task.legacy):
+        return open_study(storage, task.legacy)
+    study = open_study(storage, task.name, direction=task.direction)
+    if task.metric is not None and study.metric_names is None:
+        with warnings.catch_warnings():  # Optuna calls it experimental; relied on knowingly
+            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+            study.set_metric_names([task.metric])
+    recorded = recorded_distributions(study)
+    merged = merge(recorded, task.distributions)
+    if merged != recorded:
+        study.set_user_attr(PARAMS_ATTR, {k: distribution_to_json(d) for k, d in merged.items()})
+    for key, value in task.notes.items():
+        study.set_user_attr(key, value)
+    return study
+
+
+def grid_distributions(configs: Iterable[RunConfig]) -> dict[str, BaseDistribution]:
+    """A grid's params: what it crosses, the variant and the seed."""
+    configs = list(configs)
+    chosen = sorted(set(variants.names()) | {c.variant for c in configs})
+    seeds = [c.seed for c in configs] or [0]
+    return {"variant": CategoricalDistribution(chosen),
+            "seed": IntDistribution(min(0, min(seeds)), max(seeds))}
+
+
+def search_distributions(configs: Iterable[RunConfig],
+                         space: dict[str, tuple[float, float, bool]]
+                         ) -> dict[str, BaseDistribution]:
+    """A search's params: the grid's, and every searched setting over its range."""
+    out = grid_distributions(configs)
+    for name, (low, high, log_scale) in space.items():
+        integer = name in ("hidden_size", "layers")
+        out[name] = (IntDistribution(int(low), int(high), log=log_scale) if integer
+                     else FloatDistribution(float(low), float(high), log=log_scale))
+    return out
+
+
+def merge(old: dict[str, BaseDistribution], new: dict[str, BaseDistribution]
+          ) -> dict[str, BaseDistribution]:
+    """The recorded distributions widened to hold ``new``'s: numeric ranges grow; a
+    categorical keeps its first choices (Optuna refuses others within a study)."""
+    out = dict(old)
+    for name, dist in new.items():
+        before = out.get(name)
+        if before is None or type(before) is not type(dist):
+            out.setdefault(name, dist)
+        elif isinstance(dist, (IntDistribution, FloatDistribution)):
+            assert isinstance(before, (IntDistribution, FloatDistribution))
+            low, high = min(before.low, dist.low), max(before.high, dist.high)
+            if (low, high) != (before.low, before.high):
+                out[name] = type(dist)(low, high, log=before.log)
+        elif isinstance(dist, CategoricalDistribution):
+            assert isinstance(before, CategoricalDistribution)
+            missing = [c for c in dist.choices if c not in before.choices]
+            if missing:
+                log.warning("%s %s came after this study fixed its choices; their trials "
+                            "carry no %r param", name, ", ".join(map(str, missing)), name)
+    return out
+
+
+def recorded_distributions(study: optuna.Study | optuna.study.StudySummary
+                           ) -> dict[str, BaseDistribution]:
+    return {k: json_to_distribution(v)
+            for k, v in (study.user_attrs.get(PARAMS_ATTR) or {}).items()}
+
+
+def set_params(study: optuna.Study, trial_id: int, config: RunConfig,
+               distributions: dict[str, BaseDistribution]) -> None:
+    """Write a run's params (taken from its configuration) onto its trial."""
+    storage = liveness.storage_of(study)
+    values = _values(config)
+    for name, dist in distributions.items():
+        if name not in values or values[name] is None:
+            continue
+        try:
+            internal = dist.to_internal_repr(values[name])
+        except ValueError:  # a choice the study did not know when it was created
+            continue
+        storage.set_trial_param(trial_id, name, internal, dist)
+
+
+def _values(config: RunConfig) -> dict[str, Any]:
+    return {k: v for k, v in asdict(config).items() if not isinstance(v, dict)}
+
+
+def report_curve(trial: optuna.Trial, record: dict[str, Any]) -> None:
+    """The validation curve of the primary metric as the trial's intermediate values."""
+    name = f"valid_{record['primary']}"
+    with warnings.catch_warnings():  # told again after an outage: the steps are there already
+        warnings.filterwarnings("ignore", message="The reported value is ignored")
+        for step, curve, value in record["curves"]:
+            if curve == name and value is not None and math.isfinite(value):
+                trial.report(float(value), int(step))
+
+
+# --- the studies of a storage ------------------------------------------------------------
 
 def open_study(storage: BaseStorage, name: str, create: bool = True,
                direction: str = "minimize") -> optuna.Study:
@@ -71,21 +196,16 @@ def open_study(storage: BaseStorage, name: str, create: bool = True,
 
 
 @contextlib.contextmanager
-def _readable(storage: BaseStorage | None, path: object = None) -> Iterator[None]:
-    """A journal file that cannot be read back (a record overwritten) is a clear error, and
-    the file is left as it is. (A record cut off at the end, by a worker killed while
-    writing, is skipped by Optuna: the complete ones before it read.)"""
+def _readable(storage: BaseStorage) -> Iterator[None]:
+    """A journal that a read finds damaged (a record overwritten since it was opened) is a
+    clear error, and the file is left as it is (``JournalDamaged``)."""
     try:
         yield
-    except (ValueError, KeyError, TypeError, UnicodeDecodeError) as error:
-        journal = storage is None or isinstance(storage, JournalStorage)
-        if not journal or isinstance(error, StorageError):
+    except JournalDamaged.READING as error:
+        if not isinstance(storage, JournalFile) or isinstance(error, (StorageError,
+                                                                      JournalDamaged)):
             raise
-        if path is None:
-            path = getattr(getattr(storage, "_backend", None), "_file_path", "the journal")
-        raise StorageError(f"journal file {path} is damaged ({type(error).__name__}: "
-                           f"{str(error).splitlines()[0][:80]}); it was not changed: restore "
-                           "it from a copy, or move it aside to start a new one") from None
+        raise storage.damaged(error) from None
 
 
 def legacy_grid(storage: BaseStorage, name: str) -> str | None:

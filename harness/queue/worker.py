@@ -21,7 +21,7 @@ from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
 import variants
-from harness.queue import kept_models, liveness, signals, study_terms
+from harness.queue import kept_models, liveness, signals, store
 from harness.plans.config import RunConfig
 from harness.queue.outage import riding_out
 from harness.training.train import RunResult, stack_key, train_population
@@ -125,7 +125,7 @@ def _tell(study: optuna.Study, trial: optuna.Trial, result: RunResult | None = N
                 except OSError as error:  # the run's record matters more than its weights
                     log.warning("run %s: its model could not be kept (%s)",
                                 trial.user_attrs.get(record.KEY), error)
-            study_terms.report_curve(trial, stored)
+            store.report_curve(trial, stored)
             trial.set_user_attr(record.RESULT, stored)
         else:
             trial.set_user_attr(record.ERROR, error)
@@ -154,7 +154,7 @@ def _take(study: optuna.Study, count: int, device: str | None,
     number, is dropped: however many processes queued a grid point, one copy runs. Every
     run taken from the queue is in ``asked`` before an interruption can strike."""
     storage = liveness.storage_of(study)
-    distributions = study_terms.recorded_distributions(study)
+    distributions = store.recorded_distributions(study)
     held = {t.number for t, _ in taken + carried}
     for trial in asked:  # asked, but an outage cut its claim short: claim it now
         if trial.number not in held and storage.get_trial(
@@ -204,7 +204,7 @@ def _claim_unless_lost(study: optuna.Study, trial: optuna.Trial, device: str | N
     if device is not None:
         config = RunConfig(**{**asdict(config), "device": device})
     trial.set_user_attr(record.WORKER, liveness.identity())
-    study_terms.set_params(study, liveness.trial_id_of(trial), config, distributions)
+    store.set_params(study, liveness.trial_id_of(trial), config, distributions)
     storage = liveness.storage_of(study)
     if isinstance(storage, RDBStorage):
         storage.record_heartbeat(liveness.trial_id_of(trial))

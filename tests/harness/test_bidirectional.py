@@ -18,8 +18,7 @@ import torch
 
 import tasks
 import variants
-from harness.plans.config import ConfigError, RunConfig
-from harness.queue import queueing
+from harness.plans.config import _LATER_SETTINGS, ConfigError, RunConfig
 from harness.training.model import (Bidirectional, SequenceModel, TrialStack, reverse,
                                     valid_lengths)
 from harness.training.train import train, train_population
@@ -142,14 +141,14 @@ def test_run_keys_of_causal_runs_are_unchanged() -> None:
     causal = RunConfig(task="parity")
     settings = dataclasses.asdict(causal)
     del settings["bidirectional"]  # a key made before the setting existed
-    assert queueing.run_key(causal) == queueing.run_key(dataclasses.replace(causal))
-    assert queueing.run_key(dataclasses.replace(causal, bidirectional=True)) != \
-        queueing.run_key(causal)
-    for k, default in queueing._LATER_SETTINGS.items():
+    assert causal.key == dataclasses.replace(causal).key
+    assert dataclasses.replace(causal, bidirectional=True).key != \
+        causal.key
+    for k, default in _LATER_SETTINGS.items():
         if settings.get(k) == default:
             settings.pop(k)
     old = hashlib.sha256(json.dumps(settings, sort_keys=True, default=str).encode())
-    assert queueing.run_key(causal) == old.hexdigest()[:16]
+    assert causal.key == old.hexdigest()[:16]
 
 
 @pytest.mark.parametrize("task", ["lm", "music", "reber"])

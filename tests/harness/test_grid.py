@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 
 from harness.plans import grid
-from harness.queue import finished, queueing, store, worker
+from harness.queue import entries, finished, storage_url, store, worker
 from harness.plans.config import ConfigError
 
 SMALL = ["--profile", "smoke", "--variants", "lstm,gru", "--tasks", "parity,memory-add"]
@@ -73,12 +73,13 @@ def test_bad_grid_files(tmp_path: Path, text: str, message: str) -> None:
 
 
 def test_enqueue_is_idempotent_and_widening_adds_only_the_new(tmp_path: Path) -> None:
-    study = store.open_study(store.open_storage(str(tmp_path / "s.journal")), "g")
+    storage = storage_url.open_storage(str(tmp_path / "s.journal"))
+    study = store.open_study(storage, "g")
     one = grid.resolve("smoke", ["lstm"], ["parity"], 1).runs()
     two = grid.resolve("smoke", ["lstm"], ["parity"], 2).runs()
-    assert queueing.enqueue(study, one) == (1, 0)
-    assert queueing.enqueue(study, one) == (0, 1)
-    assert queueing.enqueue(study, two) == (1, 1)
+    assert entries.enqueue(storage, study, one) == (1, 0)
+    assert entries.enqueue(storage, study, one) == (0, 1)
+    assert entries.enqueue(storage, study, two) == (1, 1)
     assert finished.counts(study) == {"waiting": 2}
 
 
@@ -123,7 +124,7 @@ def test_smoke_grid_end_to_end_then_report_from_storage_alone(tmp_path: Path) ->
 
 
 def _finished(journal: str) -> dict[str, object]:
-    studies = store.named_studies(store.open_storage(journal), "grid-smoke")
+    studies = store.named_studies(storage_url.open_storage(journal), "grid-smoke")
     return {t.user_attrs["key"]: t.user_attrs["result"] for s in studies
             for t in finished.completed(s)}
 
@@ -181,8 +182,10 @@ def test_two_workers_share_one_journal(tmp_path: Path) -> None:
 
 
 def test_a_worker_trains_the_seeds_of_a_grid_point_as_one_population(tmp_path: Path) -> None:
-    study = store.open_study(store.open_storage(str(tmp_path / "p.journal")), "g")
-    queueing.enqueue(study, grid.resolve("smoke", ["lstm", "gru"], ["parity"], 3).runs())
+    storage = storage_url.open_storage(str(tmp_path / "p.journal"))
+    study = store.open_study(storage, "g")
+    entries.enqueue(storage, study,
+                    grid.resolve("smoke", ["lstm", "gru"], ["parity"], 3).runs())
     sizes = []
     assert worker.work(study, population=2, on_start=lambda c: sizes.append(c.variant)) == 6
     # up to 2 at a time, never mixing variants: lstm 2 + 1, then gru 2 + 1
@@ -213,7 +216,7 @@ def test_every_number_has_one_spelling_in_a_run_config() -> None:
                apply_overrides(RunConfig(variant="lstm-b"), ["lr=1.0", "steps=10",
                                                              "task.seq_len=6",
                                                              "cell.forget_bias=2.0"])]
-    assert spelled[0] == spelled[1] and queueing.run_key(spelled[0]) == queueing.run_key(spelled[1])
+    assert spelled[0] == spelled[1] and spelled[0].key == spelled[1].key
     assert spelled[0].steps == 10 and isinstance(spelled[0].lr, float)
     with pytest.raises(ConfigError, match="'steps' expects a whole number, got 10.5"):
         RunConfig(steps=10.5)

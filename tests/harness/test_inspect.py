@@ -14,7 +14,7 @@ import torch
 
 import tasks
 from harness.command import cli
-from harness.queue import finished, kept_models, store
+from harness.queue import finished, kept_models, storage_url, store
 from harness.training.inspect import held_out, valid_steps
 from results import inspection
 from results.inside import Inside, LayerTrace
@@ -178,7 +178,7 @@ def test_variants_and_tasks_choose_the_models(journal: Path, tmp_path: Path) -> 
 
 
 def test_a_model_file_is_inspected_alone(journal: Path, tmp_path: Path) -> None:
-    study = store.named_studies(store.open_storage(str(journal)), "runs-parity")[0]
+    study = store.named_studies(storage_url.open_storage(str(journal)), "runs-parity")[0]
     path = kept_models.path_of(study, finished.completed(study)[0])
     assert cli.main(["inspect", "--model", str(path), "--out", str(tmp_path)]) == 0
     models = pd.read_parquet(tmp_path / "models.parquet")

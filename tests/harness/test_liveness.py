@@ -10,17 +10,18 @@ import pytest
 from optuna.trial import TrialState
 
 from harness.plans import grid
-from harness.queue import liveness, queueing, store, worker
+from harness.queue import entries, liveness, storage_url, store, worker
 
 
 def _one_running_run(tmp_path: Path, dead_pid: int):
     journal = str(tmp_path / "race.journal")
-    study = store.open_study(store.open_storage(journal), "race")
-    queueing.enqueue(study, grid.resolve("smoke", ["lstm"], ["parity"], 1).runs())
+    storage = storage_url.open_storage(journal)
+    study = store.open_study(storage, "race")
+    entries.enqueue(storage, study, grid.resolve("smoke", ["lstm"], ["parity"], 1).runs())
     trial = study.ask()
     trial.set_user_attr("worker", {"host": platform.node(), "pid": dead_pid})
     # a second worker's handle on the same journal
-    return study, store.open_study(store.open_storage(journal), "race", create=False), trial
+    return study, store.open_study(storage_url.open_storage(journal), "race", create=False), trial
 
 
 def test_two_workers_failing_one_abandoned_run_enqueue_it_once(tmp_path: Path) -> None:
@@ -51,8 +52,8 @@ def test_the_private_optuna_attributes_the_harness_reads_are_where_it_reads_them
 
     from harness.queue.journal import JournalFile
 
-    journal = store.open_study(store.open_storage(str(tmp_path / "j.journal")), "j")
-    database = store.open_study(store.open_storage(f"sqlite:///{tmp_path / 'r.db'}"), "r")
+    journal = store.open_study(storage_url.open_storage(str(tmp_path / "j.journal")), "j")
+    database = store.open_study(storage_url.open_storage(f"sqlite:///{tmp_path / 'r.db'}"), "r")
     assert isinstance(liveness.storage_of(journal), JournalFile)
     assert isinstance(liveness.storage_of(database), RDBStorage)  # unwrapped from the cache
     for study in (journal, database):

@@ -15,7 +15,7 @@ import pytest
 from optuna.trial import TrialState
 
 from harness.plans import grid
-from harness.queue import finished, queueing, store
+from harness.queue import entries, finished, storage_url, store
 
 
 # 5 variants × 3 tasks × 2 seeds = 30 runs, a few seconds each
@@ -36,7 +36,7 @@ def _worker(storage: str, study: str, cwd: Path) -> subprocess.Popen:
 
 
 def _one_result_per_point(study, configs) -> Counter:
-    keys = {queueing.run_key(c) for c in configs}
+    keys = {c.key for c in configs}
     complete = Counter(t.user_attrs["key"] for t in study.get_trials(
         deepcopy=False, states=(TrialState.COMPLETE,)))
     assert set(complete) == keys, f"missing: {keys - set(complete)}"
@@ -62,10 +62,10 @@ def _kill_one_mid_run(study, workers: list[subprocess.Popen]) -> int:
 
 
 def test_three_workers_share_a_grid_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
-    storage = store.open_storage(postgres_url)
+    storage = storage_url.open_storage(postgres_url)
     study = store.open_study(storage, "pg-three")
     configs = _grid(12)
-    assert queueing.enqueue(study, configs) == (30, 0)
+    assert entries.enqueue(storage, study, configs) == (30, 0)
     workers = [_worker(postgres_url, "pg-three", tmp_path) for _ in range(3)]
     outputs = [w.communicate(timeout=600) for w in workers]
     assert all(w.returncode == 0 for w in workers), [o[1][-2000:] for o in outputs]
@@ -78,15 +78,16 @@ def test_three_workers_share_a_grid_on_postgresql(postgres_url: str, tmp_path: P
 def _grid_with_a_killed_worker(storage: str, name: str, workers: int, cwd: Path):
     """A 30-run grid, ``workers`` workers, one killed mid-run: the study and the killed
     run's trial number, once every worker has ended and every point has one result."""
-    study = store.open_study(store.open_storage(storage), name)
+    opened = storage_url.open_storage(storage)
+    study = store.open_study(opened, name)
     configs = _grid(60)
-    queueing.enqueue(study, configs)
+    entries.enqueue(opened, study, configs)
     processes = [_worker(storage, name, cwd) for _ in range(workers)]
     killed = _kill_one_mid_run(study, processes)
     errors = [w.communicate(timeout=600)[1] for w in processes]
     assert sorted(w.returncode for w in processes) == [-signal.SIGKILL] + [0] * (workers - 1), [
         e[-2000:] for w, e in zip(processes, errors) if w.returncode not in (0, -signal.SIGKILL)]
-    study = store.open_study(store.open_storage(storage), name, create=False)
+    study = store.open_study(storage_url.open_storage(storage), name, create=False)
     assert sum(_one_result_per_point(study, configs).values()) == 30
     return study, killed
 

@@ -142,7 +142,7 @@ def test_a_cell_without_trial_support_still_trains_alone_and_in_grids(tmp_path) 
     and a grid worker takes its runs one at a time."""
     import variants
     from harness.plans import grid
-    from harness.queue import queueing, store, worker
+    from harness.queue import entries, storage_url, store, worker
     from tests.variants.helpers import ReadmeCell
 
     variants.register("test-minimal", ReadmeCell, family="custom", paper="-", description="-")
@@ -152,8 +152,10 @@ def test_a_cell_without_trial_support_still_trains_alone_and_in_grids(tmp_path) 
                                                                          "eval_size": 64}))
         assert result.status == "complete" and result.test["mse"] < 1.0
         assert any(name.startswith("grad.L0.W") for _, name, _ in result.curves)
-        study = store.open_study(store.open_storage(str(tmp_path / "m.journal")), "g")
-        queueing.enqueue(study, grid.resolve("smoke", ["test-minimal"], ["parity"], 3).runs())
+        storage = storage_url.open_storage(str(tmp_path / "m.journal"))
+        study = store.open_study(storage, "g")
+        entries.enqueue(storage, study,
+                        grid.resolve("smoke", ["test-minimal"], ["parity"], 3).runs())
         sizes: list[str] = []
         assert worker.work(study, population=8, on_start=lambda c: sizes.append(c.variant)) == 3
         assert len(sizes) == 3  # one population per run

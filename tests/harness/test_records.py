@@ -17,7 +17,7 @@ import pytest
 from optuna.distributions import CategoricalDistribution, IntDistribution
 from optuna.study import StudyDirection
 
-from harness.queue import finished, kept_models, queueing, store, worker
+from harness.queue import entries, finished, kept_models, storage_url, store, worker
 from harness.plans.config import RunConfig
 from tests.harness.test_grid import harness
 
@@ -36,7 +36,7 @@ def grid_journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _studies(journal: Path) -> list[optuna.Study]:
-    return store.named_studies(store.open_storage(str(journal)), "grid-smoke")
+    return store.named_studies(storage_url.open_storage(str(journal)), "grid-smoke")
 
 
 def test_a_grid_is_one_study_per_task_with_its_direction_and_metric(grid_journal) -> None:
@@ -113,7 +113,7 @@ def test_a_single_run_is_stored_and_keeps_its_model(tmp_path: Path) -> None:
     first = harness(*args, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert "stored as trial 0 of study runs-parity in one.journal; model " in first.stdout
-    study = store.open_study(store.open_storage(str(tmp_path / "one.journal")), "runs-parity",
+    study = store.open_study(storage_url.open_storage(str(tmp_path / "one.journal")), "runs-parity",
                              create=False)
     (trial,) = finished.completed(study)
     kept = kept_models.load(kept_models.path_of(study, trial))
@@ -128,18 +128,19 @@ def test_a_single_run_is_stored_and_keeps_its_model(tmp_path: Path) -> None:
 def test_a_grid_stored_by_an_older_version_is_read_and_resumed(tmp_path: Path) -> None:
     """Before one study per task, a grid was one study ``grid-NAME`` holding every task."""
     journal = str(tmp_path / "old.journal")
-    study = store.open_study(store.open_storage(journal), "grid-old")
+    storage = storage_url.open_storage(journal)
+    study = store.open_study(storage, "grid-old")
     configs = [RunConfig(variant="rnn", task=task, steps=10, eval_every=5, hidden_size=8)
                for task in ("parity", "memory-add")]
     study.set_user_attr("grid", {"profile": "smoke"})
-    queueing.enqueue(study, configs)
+    entries.enqueue(storage, study, configs)
     assert worker.work(study) == 2
     report = harness("report", "--study", "grid-old", "--storage", journal, "--out", "rep",
                      cwd=tmp_path)
     assert report.returncode == 0, report.stderr
     assert sorted(pd.read_csv(tmp_path / "rep" / "runs.csv")["task"]) == ["memory-add",
                                                                           "parity"]
-    names = [s.study_name for s in optuna.get_all_study_summaries(store.open_storage(journal))]
+    names = [s.study_name for s in optuna.get_all_study_summaries(storage_url.open_storage(journal))]
     assert names == ["grid-old"]
 
 

@@ -20,7 +20,7 @@ import pytest
 from optuna.trial import TrialState
 
 from harness.plans import grid
-from harness.queue import finished, liveness, outage, queueing, storage_url, store
+from harness.queue import entries, finished, liveness, outage, storage_url, store
 from tests.harness.postgres import Server
 
 ROOT = Path(__file__).parents[2]
@@ -113,7 +113,7 @@ def test_processes_started_together_queue_and_run_every_point_once(
         storage = (_with_password(postgres_url) if backend == "postgresql"
                    else str(tmp_path / "together.journal"))
         for task in ("parity", "memory-add"):  # the grid's studies, new and empty, so that
-            study = store.open_study(store.open_storage(storage), f"{name}-{task}")  # the
+            study = store.open_study(storage_url.open_storage(storage), f"{name}-{task}")  # the
             study.set_user_attr("grid", {"prefix": name})  # workers find them at once
         grids = [["run", "--grid", *SMOKE, "--workers", "1", "--study", name, "--storage",
                   storage, "--out", f"out{k}"] for k in range(3 if backend == "postgresql"
@@ -124,7 +124,7 @@ def test_processes_started_together_queue_and_run_every_point_once(
             assert process.returncode == 0, err[-3000:]
             assert "Traceback" not in err and "Warning" not in err, err[-3000:]
             assert PASSWORD not in out + err
-        queued, complete = _points(store.named_studies(store.open_storage(storage), name))
+        queued, complete = _points(store.named_studies(storage_url.open_storage(storage), name))
         assert len(queued) == 16 and set(queued.values()) == {1}, queued  # queued once
         assert set(complete) == set(queued) and set(complete.values()) == {1}
     for path in tmp_path.rglob("*"):  # reports, journals: no password anywhere
@@ -135,11 +135,12 @@ def test_processes_started_together_queue_and_run_every_point_once(
 
 def test_workers_ride_out_a_database_restart(postgres_server: Server, tmp_path: Path) -> None:
     url = _with_password(postgres_server.url)
-    study = store.open_study(store.open_storage(url), "outage")
+    storage = storage_url.open_storage(url)
+    study = store.open_study(storage, "outage")
     configs = grid.resolve("smoke", ["lstm", "gru", "cifg", "np", "rnn"],
                            ["parity", "memory-add", "long-dependency"], 2,
                            run_overrides={"steps": 60, "eval_every": 30}).runs()
-    queueing.enqueue(study, configs)
+    entries.enqueue(storage, study, configs)
     workers = [_start(["worker", "--study", "outage", "--storage", url, "--population", "1"],
                       tmp_path, _env()) for _ in range(3)]
     _wait_for(lambda: len(finished.completed(study)) >= 3, "three finished runs")
@@ -155,7 +156,7 @@ def test_workers_ride_out_a_database_restart(postgres_server: Server, tmp_path: 
         assert PASSWORD not in err
     said = "".join(err for _, err in outputs)
     assert "the database is unreachable while" in said and "the database is back after" in said
-    study = store.open_study(store.open_storage(url), "outage", create=False)
+    study = store.open_study(storage_url.open_storage(url), "outage", create=False)
     _, complete = _points([study])
     assert len(complete) == 30 and set(complete.values()) == {1}
     assert not study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING))
@@ -191,7 +192,7 @@ def test_an_outage_longer_than_the_patience_ends_in_one_line() -> None:
 # ---------------------------------------------------------------- a full disk
 
 def _finished(journal: Path, name: str = "grid-smoke") -> dict[str, object]:
-    studies = store.named_studies(store.open_storage(str(journal)), name)
+    studies = store.named_studies(storage_url.open_storage(str(journal)), name)
     return {t.user_attrs["key"]: t.user_attrs["result"] for s in studies
             for t in finished.completed(s)}
 
@@ -226,7 +227,7 @@ def test_a_full_disk_leaves_the_journal_readable_and_the_grid_resumes(tmp_path: 
     assert again.returncode == 0, again.stderr
     after = _finished(journal)
     assert len(after) == 6 and all(after[k] == v for k, v in before.items())
-    study = store.open_study(store.open_storage(str(journal)), "grid-smoke-parity",
+    study = store.open_study(storage_url.open_storage(str(journal)), "grid-smoke-parity",
                              create=False)
     assert not study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING))
 
@@ -265,14 +266,17 @@ def test_a_report_that_does_not_fit_leaves_the_earlier_report_whole(tmp_path: Pa
 def test_a_journal_ending_in_half_a_record_is_cut_back_before_the_next_append(
         tmp_path: Path) -> None:
     journal = tmp_path / "cut.journal"
-    study = store.open_study(store.open_storage(str(journal)), "cut")
-    queueing.enqueue(study, grid.resolve("smoke", ["rnn"], ["parity"], 2).runs())
+    storage = storage_url.open_storage(str(journal))
+    study = store.open_study(storage, "cut")
+    entries.enqueue(storage, study, grid.resolve("smoke", ["rnn"], ["parity"], 2).runs())
     whole = journal.read_bytes()
     journal.write_bytes(whole + b'{"op_code": 4, "worker_id": "x", "tri')  # a writer killed
-    again = store.open_study(store.open_storage(str(journal)), "cut", create=False)
+    again_storage = storage_url.open_storage(str(journal))
+    again = store.open_study(again_storage, "cut", create=False)
     assert journal.read_bytes() == whole
-    queueing.enqueue(again, grid.resolve("smoke", ["rnn"], ["parity"], 3).runs())
-    assert finished.counts(store.open_study(store.open_storage(str(journal)), "cut",
+    entries.enqueue(again_storage, again,
+                    grid.resolve("smoke", ["rnn"], ["parity"], 3).runs())
+    assert finished.counts(store.open_study(storage_url.open_storage(str(journal)), "cut",
                                          create=False)) == {"waiting": 3}
 
 
@@ -316,7 +320,7 @@ def test_sigterm_puts_the_runs_in_hand_back_and_exits_143(workers: str, tmp_path
     _, err = _ended(process)
     assert process.returncode == 143, err
     assert "terminated (SIGTERM): finished runs are stored" in err and "Traceback" not in err
-    study = store.open_study(store.open_storage(str(journal)), "grid-smoke-parity",
+    study = store.open_study(storage_url.open_storage(str(journal)), "grid-smoke-parity",
                              create=False)
     assert not study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     before = _finished(journal)
@@ -334,10 +338,11 @@ def test_sigterm_puts_the_runs_in_hand_back_and_exits_143(workers: str, tmp_path
 
 def test_a_dead_host_s_run_is_taken_back_by_another_host(tmp_path: Path) -> None:
     journal = str(tmp_path / "shared.journal")
-    study = store.open_study(store.open_storage(journal), "hosts")
+    storage = storage_url.open_storage(journal)
+    study = store.open_study(storage, "hosts")
     configs = grid.resolve("smoke", ["lstm", "gru", "rnn"], ["parity", "memory-add"], 2,
                            run_overrides={"steps": 60, "eval_every": 30}).runs()
-    queueing.enqueue(study, configs)
+    entries.enqueue(storage, study, configs)
     worker = ["worker", "--study", "hosts", "--storage", journal, "--population", "1"]
     a = _start(worker, tmp_path, _env(HARNESS_HOST="host-a"))
     held = []
@@ -352,7 +357,7 @@ def test_a_dead_host_s_run_is_taken_back_by_another_host(tmp_path: Path) -> None
     b = _start(worker, tmp_path, _env(HARNESS_HOST="host-b"))
     _, err = b.communicate(timeout=600)
     assert b.returncode == 0 and "Traceback" not in err, err[-3000:]
-    study = store.open_study(store.open_storage(journal), "hosts", create=False)
+    study = store.open_study(storage_url.open_storage(journal), "hosts", create=False)
     _, complete = _points([study])
     assert len(complete) == 12 and set(complete.values()) == {1}
     lost = study.get_trials(deepcopy=False)[held[0].number]

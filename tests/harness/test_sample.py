@@ -16,7 +16,7 @@ import torch
 
 from harness.command import cli
 from harness.plans.config import RunConfig
-from harness.queue import finished, kept_models, store
+from harness.queue import finished, kept_models, storage_url, store
 from harness.training.answers import held_out_answers
 from harness.training.generate import sample_piano_roll
 from harness.training.train import build_model, build_task
@@ -73,7 +73,7 @@ def sample(journal: Path, capsys: pytest.CaptureFixture, *args: str) -> tuple[in
 
 
 def kept(journal: Path, task: str) -> kept_models.Kept:
-    study = store.named_studies(store.open_storage(str(journal)), f"runs-{task}")[0]
+    study = store.named_studies(storage_url.open_storage(str(journal)), f"runs-{task}")[0]
     return kept_models.load(kept_models.path_of(study, finished.completed(study)[0]))
 
 

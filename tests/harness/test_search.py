@@ -16,7 +16,7 @@ import pytest
 from optuna.distributions import FloatDistribution, IntDistribution
 
 from harness.plans import search, spaces
-from harness.queue import finished, kept_models, store
+from harness.queue import finished, kept_models, storage_url, store
 from tests.tasks.data import data_dir
 from harness.plans.config import ConfigError
 from harness.plans.profiles import REPRODUCE_VARIANTS, reproduce_spec
@@ -96,7 +96,7 @@ def test_search_resumes_and_widens_then_reports_findings(tmp_path: Path) -> None
     first = harness(*base, "--trials", "2", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert "4 trials (2 variants × 1 tasks × 2 draws" in first.stderr
-    study = store.open_study(store.open_storage(journal), "search-parity", create=False)
+    study = store.open_study(storage_url.open_storage(journal), "search-parity", create=False)
     before = {t.user_attrs["key"]: t.user_attrs["result"] for t in finished.completed(study)}
     assert len(before) == 4
     wider = harness(*base, "--trials", "3", cwd=tmp_path)
@@ -143,7 +143,7 @@ def test_reproduce_ci_runs_the_whole_protocol(tmp_path: Path) -> None:
                      r"stored\); the workers' time, .* over \d+ runs: data \d+%, forward \d+%",
                      result.stdout), result.stdout[-2000:]
     for task in ("music", "reber", "lm"):
-        study = store.open_study(store.open_storage(journal), f"reproduce-ci-{task}",
+        study = store.open_study(storage_url.open_storage(journal), f"reproduce-ci-{task}",
                                  create=False)
         done = finished.completed(study)
         assert len(done) == len(REPRODUCE_VARIANTS) * 3
@@ -162,7 +162,7 @@ def test_reproduce_ci_runs_the_whole_protocol(tmp_path: Path) -> None:
     assert "search reproduce-ci-seed1: 6 trials" in other.stderr
     assert "search seed 1" in (tmp_path / "outputs" / "reproduce-ci-seed1" /
                                "findings.md").read_text()
-    seed0, seed1 = (store.named_studies(store.open_storage(journal), name)
+    seed0, seed1 = (store.named_studies(storage_url.open_storage(journal), name)
                     for name in ("reproduce-ci", "reproduce-ci-seed1"))
     assert [s.study_name for s in seed0] == [f"reproduce-ci-{t}" for t in
                                              ("lm", "music", "reber")]

@@ -12,8 +12,8 @@ import torch
 import torch.nn.functional as F
 
 import tasks
-from harness.plans.config import ConfigError, RunConfig
-from harness.queue import finished, kept_models, queueing, store
+from harness.plans.config import _LATER_SETTINGS, ConfigError, RunConfig
+from harness.queue import finished, kept_models, storage_url, store
 from harness.training import seq2seq, train
 from harness.training.evaluate import stack_batches
 from tests.harness.test_grid import harness
@@ -146,9 +146,9 @@ def test_bad_architectures_are_refused_in_one_line() -> None:
         train.check_data([config(architecture="stack")])
     # the run keys of runs stored before these settings existed stay as they were
     defaults = dataclasses.asdict(RunConfig())
-    assert {k: queueing._LATER_SETTINGS[k] for k in ("architecture", "attention")} == {
+    assert {k: _LATER_SETTINGS[k] for k in ("architecture", "attention")} == {
         k: defaults[k] for k in ("architecture", "attention")}
-    assert queueing.run_key(config()) != queueing.run_key(config(attention=True))
+    assert config().key != config(attention=True).key
 
 
 def test_the_command_line_trains_a_run_that_keeps_its_model(tmp_path: Path) -> None:
@@ -158,7 +158,7 @@ def test_the_command_line_trains_a_run_that_keeps_its_model(tmp_path: Path) -> N
                      "--set", "task.digits=2", "--set", "task.eval_size=16", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "lstm on addition (seed 0): test exact" in result.stdout
-    study = store.named_studies(store.open_storage(str(tmp_path / "s.journal")), "runs")[0]
+    study = store.named_studies(storage_url.open_storage(str(tmp_path / "s.journal")), "runs")[0]
     trial = finished.completed(study)[0]
     assert trial.user_attrs["config"]["architecture"] == "encoder-decoder"
     kept = kept_models.load(kept_models.path_of(study, trial))
