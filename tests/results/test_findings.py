@@ -252,6 +252,15 @@ def _tests(rows: list[tuple[str, str, float, str]]) -> pd.DataFrame:
                          for t, v, d, verdict in rows], columns=findings.TEST_COLUMNS)
 
 
+def _finding_with(index: int, pair: tuple[str, str], others: tuple[float, str],
+                  first: tuple[float, str]) -> findings.Finding:
+    """Finding ``index`` checked on tests of ``pair`` on music and lm, all ``others`` (diff,
+    verdict) but the first (music, pair[0]): ``first``."""
+    rows = [(t, v, *others) for t in ("music", "lm") for v in pair]
+    rows[0] = ("music", pair[0], *first)
+    return findings.check(make_trials(HOLDS, n=1), {}, tests=_tests(rows))[index]
+
+
 @pytest.mark.parametrize("diff, verdict, three", [
     (0.5, "worse", "reproduced"),        # relevantly worse
     (0.1, "worse", "reproduced"),        # significantly worse, within the margin: still worse
@@ -260,9 +269,7 @@ def _tests(rows: list[tuple[str, str, float, str]]) -> pd.DataFrame:
     (-0.5, "better", "contradicted")])
 def test_a_claim_of_harm_needs_significance_and_is_broken_by_equivalence(
         diff: float, verdict: str, three: str) -> None:
-    rows = [(t, v, 0.5, "worse") for t in ("music", "lm") for v in ("nfg", "noaf")]
-    rows[0] = ("music", "nfg", diff, verdict)
-    got = findings.check(make_trials(HOLDS, n=1), {}, tests=_tests(rows))[2]
+    got = _finding_with(2, ("nfg", "noaf"), (0.5, "worse"), (diff, verdict))
     assert got.verdict == three, got.statistic
 
 
@@ -273,9 +280,7 @@ def test_a_claim_of_harm_needs_significance_and_is_broken_by_equivalence(
     (0.17, "not significant", "inconclusive")])  # upper bound 0.22: beyond the margin
 def test_a_claim_of_no_harm_needs_the_interval_inside_the_margin(
         diff: float, verdict: str, two: str) -> None:
-    rows = [(t, v, 0.0, "not significant") for t in ("music", "lm") for v in ("cifg", "np")]
-    rows[0] = ("music", "cifg", diff, verdict)
-    got = findings.check(make_trials(HOLDS, n=1), {}, tests=_tests(rows))[1]
+    got = _finding_with(1, ("cifg", "np"), (0.0, "not significant"), (diff, verdict))
     assert got.verdict == two, got.statistic
     if two == "inconclusive":
         assert "cifg on music (n = 10, diff +0.17 [+0.12, +0.22]" in got.statistic
