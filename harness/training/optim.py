@@ -9,7 +9,10 @@ population of one computes what torch's optimisers compute. A trial that is not 
 The gradients of all parameters are gathered into one ``[K, P]`` matrix per step, so the
 norms, the clipping and the update are a dozen operations whatever the number of
 parameters (small models have many small ones, and per-tensor updates cost more than the
-arithmetic).
+arithmetic). Those operations write into matrices kept from step to step: a fresh ``[K, P]``
+tensor per operation cost more than its arithmetic (the allocator hands large blocks back
+to the system, and every new one is paged in again). The order of every operation is
+torch's, so the numbers are the same as with fresh tensors.
 """
 
 from __future__ import annotations
@@ -38,59 +41,75 @@ class TrialOptimizer:
         self.sizes = [p[0].numel() for p in params]  # each parameter's share of a row
         self.steps = torch.zeros(len(lr), dtype=torch.float64)
         self.state: dict[str, Tensor] = {}
+        # kept [K, P] matrices: the gradients, two for intermediate results, and the update,
+        # with its views shaped as the parameters (what _foreach_sub_ takes)
+        rows = (len(lr), sum(self.sizes))
+        self.g, self.work, self.spare, self.update = (
+            like.new_empty(rows) for _ in range(4))
+        self.update_parts = [part.view_as(p) for p, part in zip(
+            params, self.update.split(self.sizes, 1))]
 
     def gradients(self) -> Tensor:
         """Every trial's gradients as one row: ``[K, P]`` (zeros for unused parameters)."""
         return torch.cat([p.grad.flatten(1) if p.grad is not None else
-                          torch.zeros_like(p).flatten(1) for p in self.params], 1)
+                          torch.zeros_like(p).flatten(1) for p in self.params], 1, out=self.g)
 
     @torch.no_grad()
     def step(self, active: Tensor) -> Tensor:
         """Clip and update the active trials (``active`` ``[K]`` bool). Returns each trial's
         gradient norm before clipping, ``[K]``."""
         g = self.gradients()
-        norms = g.pow(2).sum(1).sqrt()
+        norms = torch.mul(g, g, out=self.work).sum(1).sqrt()  # g.pow(2) computes g * g
         if self.clipping:
             # clip_grad_norm_: coefficient limit / (norm + 1e-6), at most 1 (a NaN norm: no
             # clipping; that trial is no longer updated anyway)
             coefficient = (self.limits.to(norms.dtype) / (norms + 1e-6)).clamp(max=1.0)
-            g = g * torch.nan_to_num(coefficient, nan=1.0).unsqueeze(1)
+            g.mul_(torch.nan_to_num(coefficient, nan=1.0).unsqueeze(1))
         # ``on`` is None while every trial trains (the usual case): no masking, whose
         # ``where``s cost more than the update's arithmetic
         on = None if bool(active.all()) else active.to(g.device).unsqueeze(1)
         self.steps += active.to(self.steps.dtype)
         update = self._sgd(g, on) if self.kind == "sgd" else self._adam(g, on)
         if on is not None:
-            update = torch.where(on, update, torch.zeros_like(update))
-        torch._foreach_sub_(self.params, [part.view_as(p) for p, part in zip(
-            self.params, update.split(self.sizes, 1))])
+            update.masked_fill_(~on, 0.0)
+        torch._foreach_sub_(self.params, self.update_parts)
         return norms
 
     def _sgd(self, g: Tensor, on: Tensor | None) -> Tensor:
+        mu = self.momentum
         if "buffer" not in self.state:
             self.state["buffer"] = torch.zeros_like(g)
-            self.state["started"] = torch.zeros_like(self.momentum, dtype=torch.bool)
-        # torch's first step sets the buffer to g; later ones to mu * buffer + g
-        buffer = torch.where(self.state["started"], self.momentum * self.state["buffer"] + g, g)
-        self.state["buffer"] = _kept(on, buffer, self.state["buffer"])
-        self.state["started"] = self.state["started"] | (True if on is None else on)
-        return self.lr * (g + self.momentum * buffer)  # Nesterov; mu = 0 gives plain SGD
+            self.state["started"] = torch.zeros_like(mu, dtype=torch.bool)
+        buffer = self.state["buffer"]
+        if bool(self.state["started"].all()):  # every step after a trial's first
+            new = torch.mul(mu, buffer, out=self.work).add_(g)  # mu * buffer + g
+            if on is None:  # the new buffer is kept whole: the two matrices trade places
+                self.state["buffer"], self.work = new, buffer
+            else:
+                torch.where(on, new, buffer, out=buffer)
+        else:  # torch's first step sets the buffer to g
+            new = torch.where(self.state["started"], mu * buffer + g, g)
+            self.state["buffer"] = _kept(on, new, buffer)
+            self.state["started"] = self.state["started"] | (True if on is None else on)
+        # Nesterov: lr * (g + mu * buffer); mu = 0 gives plain SGD
+        return torch.mul(mu, new, out=self.update).add_(g).mul_(self.lr)
 
     def _adam(self, g: Tensor, on: Tensor | None) -> Tensor:
         if "m" not in self.state:
             self.state["m"], self.state["v"] = torch.zeros_like(g), torch.zeros_like(g)
         m, v = self.state["m"], self.state["v"]
-        if on is None:  # in place: fresh [K, P] tensors cost more than the arithmetic
-            m, v = m.lerp_(g, 1 - BETAS[0]), v.mul_(BETAS[1]).addcmul_(g, g, value=1 - BETAS[1])
-        else:
-            m = torch.where(on, m.lerp(g, 1 - BETAS[0]), m)
-            v = torch.where(on, v.mul(BETAS[1]).addcmul(g, g, value=1 - BETAS[1]), v)
-        self.state["m"], self.state["v"] = m, v
+        if on is None:
+            m.lerp_(g, 1 - BETAS[0])
+            v.mul_(BETAS[1]).addcmul_(g, g, value=1 - BETAS[1])
+        else:  # the new moments of the active trials, the others' kept
+            torch.where(on, torch.lerp(m, g, 1 - BETAS[0], out=self.work), m, out=m)
+            new_v = torch.mul(v, BETAS[1], out=self.spare).addcmul_(g, g, value=1 - BETAS[1])
+            torch.where(on, new_v, v, out=v)
         steps = self.steps.clamp(min=1).unsqueeze(1).to(g.device)
         correction1 = (1 - BETAS[0] ** steps).to(g.dtype)
         correction2 = (1 - BETAS[1] ** steps).sqrt().to(g.dtype)
-        denominator = v.sqrt().div_(correction2).add_(EPS)
-        return m.mul(self.lr / correction1).div_(denominator)
+        denominator = torch.sqrt(v, out=self.work).div_(correction2).add_(EPS)
+        return torch.mul(m, self.lr / correction1, out=self.update).div_(denominator)
 
 
 def _kept(on: Tensor | None, new: Tensor, old: Tensor) -> Tensor:

@@ -4,6 +4,7 @@ alone (float64, so that only the order of floating-point sums could differ)."""
 from __future__ import annotations
 
 import dataclasses
+import math
 
 import pytest
 import torch
@@ -135,6 +136,43 @@ def test_the_trial_optimizer_is_torchs_for_one_trial(float64, kind: str) -> None
         assert float(ours_norm[0]) == pytest.approx(float(norm), rel=1e-12)
         for a, b in zip(reference.parameters(), mine):
             torch.testing.assert_close(b[0], a, rtol=1e-12, atol=1e-14)
+
+
+@pytest.mark.parametrize("kind", ["adam", "sgd"])
+def test_a_trial_that_stops_keeps_its_parameters_and_its_neighbour_trains_as_alone(
+        kind: str) -> None:
+    """Trial 1 stops after 3 steps (early stopping, divergence): from then on the update
+    leaves its parameters and moments as they were, whatever its gradients (NaN here), and
+    trial 0 goes on exactly as a population of one would."""
+    from harness.training.optim import TrialOptimizer
+
+    torch.manual_seed(0)
+    shapes = [(5, 3), (5,), (2, 5)]
+    pair = [torch.randn(2, *s) for s in shapes]
+    alone = [p[:1].clone() for p in pair]
+
+    def optimizer(params: list[torch.Tensor], k: int) -> TrialOptimizer:
+        return TrialOptimizer(params, kind, torch.tensor([0.05, 0.01][:k]),
+                              torch.tensor([0.9, 0.5][:k]), torch.tensor([math.inf] * k))
+    both, one = optimizer(pair, 2), optimizer(alone, 1)
+    for step in range(8):
+        grads = [torch.randn(2, *s) for s in shapes]
+        if step >= 3:
+            for g in grads:
+                g[1] = float("nan")
+        for p, a, g in zip(pair, alone, grads):
+            p.grad, a.grad = g, g[:1].clone()
+        if step == 3:
+            kept = [p[1].clone() for p in pair]
+            moments = {k: v[1].clone() for k, v in both.state.items() if v.dim() == 2}
+        both.step(torch.tensor([True, step < 3]))
+        one.step(torch.tensor([True]))
+        for p, a in zip(pair, alone):
+            assert torch.equal(p[:1], a)  # bit for bit
+    for p, before in zip(pair, kept):
+        assert torch.equal(p[1], before)
+    for name, before in moments.items():
+        assert torch.equal(both.state[name][1], before), name
 
 
 def test_a_cell_without_trial_support_still_trains_alone_and_in_grids(tmp_path) -> None:
