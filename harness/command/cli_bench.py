@@ -86,6 +86,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
               f"{r.train_per_s:,.0f}", f"{1 / r.train_ratio:.2f}×") for r in populations],
             right=("fwd steps×B/s per trial", "fwd speed-up", "fwd+bwd steps×B/s per trial",
                    "fwd+bwd speed-up")))
+        _print_ceiling(populations, bench.POPULATION_SHAPE, args.population, device)
     if args.json:
         speed_gate.save(rows, args.json, {"torch": torch.__version__, "device": device.type,
                                           "threads": torch.get_num_threads(),
@@ -93,6 +94,27 @@ def cmd_bench(args: argparse.Namespace) -> int:
     if baseline is not None:
         return _gate(rows, baseline, args, measure)
     return 0
+
+
+def _print_ceiling(populations: list[Row], shape: object, trials: int,
+                   device: object) -> None:
+    """How close one by one and the stack come to this machine's rate in one large matrix
+    product, and so the most a stack could gain here (its matrix products alone, at that
+    rate, over the trials' time one after another)."""
+    from harness.gates import bench
+
+    rate = bench.product_rate(device)
+    lines = []
+    for r in populations:
+        stack = trials * r.train_per_s * bench.train_macs(r.variant, shape)  # MAC/s
+        one = stack * r.train_ratio
+        lines.append((r.variant, f"{one / rate:.0%}", f"{stack / rate:.0%}",
+                      f"{rate / one:.1f}×"))
+    print(f"\nfwd+bwd matrix products against one large product here ({rate / 1e9:,.0f} "
+          "G multiply-adds/s, measured now): the share each reaches, and the speed-up that "
+          "a stack whose products ran at that rate (and did nothing else) would have")
+    print(format_table(("variant", "one by one", "stack", "speed-up ceiling"), lines,
+                       right=("one by one", "stack", "speed-up ceiling")))
 
 
 def cmd_bench_growth(args: argparse.Namespace) -> int:

@@ -224,6 +224,28 @@ def population(names: list[str], shape: Shape, trials: int, device: torch.device
     return rows
 
 
+def product_rate(device: torch.device, size: int = 1024, rounds: int = 5,
+                 clock: Clock | None = None) -> float:
+    """Multiply-adds per second of one large float32 matrix product (``size``³) here, at
+    the current thread count: about the most any cell's matrix products can reach on this
+    machine (small products reach less), so it bounds what stacking trials can gain."""
+    timed = clock or clock_for(device)
+    a, b = (torch.randn(size, size, device=device) for _ in range(2))
+    seconds = [timed("matrix product", "forward", lambda: torch.mm(a, b))
+               for _ in range(rounds + 1)][1:]  # the first one warms up
+    return size ** 3 / statistics.median(seconds)
+
+
+def train_macs(name: str, shape: Shape) -> float:
+    """Multiply-adds of one trial's forward + backward in its matrix products, per batch
+    row and time step: three times the entries of its weight matrices, ``weight_*`` by the
+    cells' convention (the forward product, the gradients of its inputs and of its
+    weights); elementwise work (peepholes, biases, gates) is left out."""
+    cell = variants.build(name, shape.input, shape.hidden)
+    return 3.0 * sum(p.numel() for key, p in cell.named_parameters()
+                     if key.startswith("weight"))
+
+
 def _memory(model: nn.Module, x: torch.Tensor, device: torch.device
             ) -> tuple[float | None, float]:
     """(peak MB of one forward + backward on a GPU or None, MB saved for backward)."""

@@ -131,3 +131,28 @@ def test_the_committed_baseline_covers_every_cell_at_the_default_shape() -> None
                        f"{', '.join(moved)}; refresh it with: {REFRESH}")
     for ref in {bench.reference_of(n) for n in variants.names()}:
         assert ref in have, f"{BASELINE.name} lacks {ref}; refresh it with: {REFRESH}"
+
+
+def test_matrix_products_are_counted_from_a_cell_s_weight_matrices() -> None:
+    shape = bench.Shape(32, 50, 32, 64)
+    assert bench.train_macs("lstm", shape) == 3 * (4 * 64 * 32 + 4 * 64 * 64)  # no peepholes
+    assert bench.train_macs("gru", shape) == 3 * 3 * 64 * (32 + 64)
+    assert bench.train_macs("rnn", shape) == 3 * 64 * (32 + 64)
+    seconds = iter([9.0, 2.0, 4.0, 2.0])  # a warm-up, then the median of three: 2 s
+    assert bench.product_rate(torch.device("cpu"), size=8, rounds=3,
+                              clock=lambda label, kind, fn: next(seconds)) == 8 ** 3 / 2.0
+
+
+def test_a_population_bench_says_how_far_a_stack_could_go_here(capsys) -> None:
+    """The ceiling is the large product's rate over the rate one by one reaches: the
+    speed-up of a stack whose products ran at that rate and did nothing else."""
+    assert main(["bench", "--variants", "rnn,gru", "--shapes", TINY, "--population", "2",
+                 "--rounds", "3", "--threads", "1"]) == 0
+    out = capsys.readouterr().out
+    lines = out[out.index("speed-up ceiling"):].splitlines()
+    rows = {line.split()[0]: line.split()[1:] for line in lines[2:] if line.strip()}
+    assert set(rows) == {"rnn", "gru"}
+    for one, stack, ceiling in rows.values():
+        share = float(one.rstrip("%")) / 100
+        assert 0 < share < 1 and stack.endswith("%")
+        assert float(ceiling.rstrip("×")) == pytest.approx(1 / share, rel=0.2)  # rounded
