@@ -40,24 +40,24 @@ def run(studies: Prepared | list[optuna.Study], storage_url: str | None, workers
     """Work through the studies in ``workers`` processes (progress read back from the
     storage through ``on_progress``) or, with one worker, here (its runs report through
     ``on_run``)."""
+    chosen = _studies(studies)
     if workers > 1:
-        run_in_workers(studies, storage_url, workers, device, on_progress,
-                       population=population, keys=keys)
+        wanted = keys if keys is not None else studies.keys  # type: ignore[union-attr]
+        run_in_workers(chosen, storage_url, workers, device, on_progress,
+                       population=population, wanted=wanted)
     else:
-        run_in_process(studies, device, on_step, on_run, on_start, population)
+        worker.work(chosen, device, on_step, on_run, on_start, population)
 
 
-def run_in_workers(studies: Prepared | list[optuna.Study], storage_url: str | None,
-                   workers: int, device: str | None,
-                   on_progress: Callable[[dict[str, dict]], None], poll_seconds: float = 1.0,
-                   population: int = 1, keys: set[str] | None = None) -> None:
+def run_in_workers(chosen: list[optuna.Study], storage_url: str | None, workers: int,
+                   device: str | None, on_progress: Callable[[dict[str, dict]], None],
+                   poll_seconds: float = 1.0, population: int = 1,
+                   wanted: set[str] = frozenset()) -> None:
     """``workers`` processes share the studies through the storage, taking them in turn;
     each gets an equal share of the cores as torch threads. Progress (the finished runs
-    among ``keys``) is read back from the storage. An interruption of this process reaches
+    among ``wanted``) is read back from the storage. An interruption of this process reaches
     every worker (each puts its runs back in the queue); a worker that stops with an error
     ends the others' work as they finish theirs and raises :class:`WorkerFailed`."""
-    chosen = _studies(studies)
-    wanted = keys if keys is not None else studies.keys  # type: ignore[union-attr]
     threads = max(1, (os.cpu_count() or 1) // workers)
     context = multiprocessing.get_context("spawn")
     ends = context.Queue()
