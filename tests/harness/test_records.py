@@ -113,8 +113,8 @@ def test_a_single_run_is_stored_and_keeps_its_model(tmp_path: Path) -> None:
     first = harness(*args, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert "stored as trial 0 of study runs-parity in one.journal; model " in first.stdout
-    study = store.open_study(storage_url.open_storage(str(tmp_path / "one.journal")), "runs-parity",
-                             create=False)
+    study = store.open_study(storage_url.open_storage(str(tmp_path / "one.journal")),
+                             "runs-parity", create=False)
     (trial,) = finished.completed(study)
     kept = kept_models.load(kept_models.path_of(study, trial))
     assert kept_models.rescore(kept) == trial.user_attrs["result"]["test"]
@@ -140,7 +140,8 @@ def test_a_grid_stored_by_an_older_version_is_read_and_resumed(tmp_path: Path) -
     assert report.returncode == 0, report.stderr
     assert sorted(pd.read_csv(tmp_path / "rep" / "runs.csv")["task"]) == ["memory-add",
                                                                           "parity"]
-    names = [s.study_name for s in optuna.get_all_study_summaries(storage_url.open_storage(journal))]
+    names = [s.study_name
+             for s in optuna.get_all_study_summaries(storage_url.open_storage(journal))]
     assert names == ["grid-old"]
 
 
