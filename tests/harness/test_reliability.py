@@ -21,6 +21,7 @@ from optuna.trial import TrialState
 
 from harness.plans import grid
 from harness.queue import entries, finished, liveness, outage, storage_url, store
+from harness.queue.journal import JournalDamaged
 from tests.harness.postgres import Server
 
 ROOT = Path(__file__).parents[2]
@@ -261,6 +262,22 @@ def test_a_report_that_does_not_fit_leaves_the_earlier_report_whole(tmp_path: Pa
     assert done.returncode == 0, done.stderr
     assert (folder / "my notes.txt").read_text() == "the user's own file"
     assert not (folder / ".report-writing").exists() and (folder / "report.md").exists()
+
+
+def test_a_record_that_goes_bad_after_the_journal_was_opened_is_one_clear_error(
+        tmp_path: Path) -> None:
+    """Another process writes a whole record that cannot be replayed (here one that names
+    no study): the next read says which file is damaged and what to do, and leaves it."""
+    journal = tmp_path / "late.journal"
+    storage = storage_url.open_storage(str(journal))
+    store.open_study(storage, "late")
+    with open(journal, "ab") as file:
+        file.write(b'{"op_code": 4, "worker_id": "elsewhere"}\n')
+    before = journal.read_bytes()
+    with pytest.raises(JournalDamaged, match=f"journal file {journal} is damaged \\(KeyError"
+                       ".*restore it from a copy, or move it aside"):
+        store.named_studies(storage, "late")
+    assert journal.read_bytes() == before
 
 
 def test_a_journal_ending_in_half_a_record_is_cut_back_before_the_next_append(
