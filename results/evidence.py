@@ -1,40 +1,40 @@
-"""The evidence behind the findings (results/findings.py), computed once and shared by the
-checks, the figures and the report.
+"""The evidence behind the findings (results/findings.py) besides the paper's own analysis
+(results/top_trials.py), computed once and shared by the checks, the figures and the report.
 
-- :func:`comparisons`: per task, every variant against ``lstm``, and ``lstm-b`` against
-  ``gru``, as paired comparisons on the draws both were trained on (results/paired.py):
-  the search gives trial k the same hyperparameters for every variant, so the difference at
-  draw k is the cell's alone. Only draws with a learning rate of at least ``COMPARE_MIN_LR``
-  are compared: below it our budgets leave every cell at chance (the findings report's
-  "trained" table shows it), and a pair at chance on both sides says nothing about either
-  cell. Differences are in units of the reference's gain over chance (``scale``: the
-  distance from chance to the median of the reference's trained trials among the compared
-  ones), positive when the variant is worse. Significance: the paired t-test, Holm-adjusted
-  across the variants of a task (each task is its own family, as each dataset is in the
-  paper; lstm-b against gru is one planned test per task). Equivalence: ``not_worse`` when
-  the upper one-sided 95 % bound of the mean difference is below ``MARGIN``, ``not_better``
-  when the lower one is above ``-MARGIN``; ``detectable`` is the difference the test finds
-  with 80 % power, ``needed`` the draws with which the interval would fall inside the
-  margin at the measured difference and spread (:func:`draws_needed`). A comparison with
-  fewer than ``min_trials`` pairs, or whose reference
-  never trained, is "untested" with the reason.
+- :func:`comparisons`, the robustness table: per task, every variant against ``lstm``, and
+  ``lstm-b`` against ``gru``, as paired comparisons on the draws both trained on (results/
+  paired.py): the search gives trial k the same hyperparameters for every variant, so the
+  difference at draw k is the cell's alone. A trial trained when it beat the task's trivial
+  model (column ``baseline``: for JSB Chorales the chance level, which is the model of how
+  often each key sounds; else the chance level, unless the caller supplies the task's
+  unigram or marginal model); a pair with an untrained side says nothing about either cell.
+  Differences are in the metric's units, positive when the variant is worse, against each
+  task's margin (``margins``; a task without one gets ``MARGIN`` × the reference's median
+  gain over its baseline). Significance: the paired t-test, Holm-adjusted across the
+  variants of a task. Equivalence: ``not_worse`` when the upper one-sided 95 % bound of the
+  mean difference is below the margin, ``not_better`` when the lower one is above minus
+  it; ``detectable`` is the difference the test finds with 80 % power, ``needed`` the draws
+  with which the interval would fall inside the margin (:func:`draws_needed`). A comparison
+  with fewer than ``min_trials`` pairs, or whose reference never trained, is "untested".
 - :func:`importances`: per task and variant, :func:`results.fanova.fanova` (main effects and
   pairs) on Greff's scales: log10(lr), log10(hidden_size), log10(1 - momentum), input_noise
   raw; any other hyperparameter is log10 when its ``log`` flag is set. Momentum's bounds
   in ``space`` are those of the momentum itself (e.g. ``(0.0, 0.99, False)``) and become
   log10(1 - 0.99)..log10(1 - 0) = -2..0 here. Diverged trials enter at chance, as recorded.
   Every trial enters, whatever its learning rate. Shares are then summarised per task by
-  the median over variants.
+  the median over variants, with a bootstrap interval over trials (:func:`share_intervals`).
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
+from scipy import stats as scipy_stats
 
 from results import stats
 from results.fanova import fanova
@@ -43,11 +43,10 @@ from results.paired import Paired, paired, pairs_needed
 REFERENCE = "lstm"
 MIN_TRIALS = 10          # pairs a comparison needs
 MIN_FANOVA_TRIALS = 30   # per (task, variant): a forest on fewer points mostly fits noise
-COMPARE_MIN_LR = 1e-4    # draws with a smaller learning rate are not compared (see above)
-TRAINED = 0.05           # a trial trained when it beat chance by 5 % of the chance level
-MARGIN = 0.2             # equivalence margin, in units of the reference's gain over chance
+MARGIN = 0.2             # a task without a margin: this share of the reference's gain
+BOOTSTRAP = 100          # resamples of the fANOVA shares' intervals (a forest per resample)
 TEST_COLUMNS = ["task", "reference", "variant", "n", "n_ref", "mean", "ref_mean", "median",
-                "ref_median", "scale", "diff", "sd", "low", "high", "detectable", "needed",
+                "ref_median", "diff", "sd", "low", "high", "detectable", "needed",
                 "margin", "p",
                 "p_holm", "g_worse", "verdict", "not_worse", "not_better", "note"]
 SHARE_COLUMNS = ["task", "variant", "n", "term", "variables", "order", "share", "std"]
@@ -70,26 +69,27 @@ def is_language_model(task: str) -> bool:
     return t == "lm" or t.startswith(("lm-", "lm_", "language", "ptb"))
 
 
+def baseline(trials: pd.DataFrame) -> pd.Series:
+    """Each trial's trivial model's score: column ``baseline`` where given, else chance."""
+    chance = trials["chance"].astype(float)
+    if "baseline" not in trials:
+        return chance
+    return trials["baseline"].astype(float).fillna(chance)
+
+
 def trained(trials: pd.DataFrame) -> pd.Series:
-    """Whether each trial trained: its metric better than chance by ``TRAINED`` × |chance|
-    (a diverged trial, recorded at chance, did not)."""
-    value, chance = trials["value"].astype(float), trials["chance"].astype(float)
+    """Whether each trial trained: its metric better than its task's trivial model (a
+    diverged trial, recorded at chance, did not)."""
+    value, base = trials["value"].astype(float), baseline(trials)
     lower = trials["lower_is_better"].astype(bool)
-    gain = np.where(lower, chance - value, value - chance)
-    return pd.Series(gain > TRAINED * chance.abs().to_numpy(), index=trials.index)
-
-
-def compared(trials: pd.DataFrame) -> pd.DataFrame:
-    """The trials that enter the comparisons: those with lr >= ``COMPARE_MIN_LR``."""
-    if "lr" not in trials or trials["lr"].isna().all():
-        return trials
-    return trials[trials["lr"].astype(float) >= COMPARE_MIN_LR]
+    gain = np.where(lower, base - value, value - base)
+    return pd.Series(gain > 0, index=trials.index)
 
 
 # ---------------------------------------------------------------- evidence: comparisons
 
 def comparisons(trials: pd.DataFrame, alpha: float = 0.05, min_trials: int = MIN_TRIALS,
-                margin: float = MARGIN) -> pd.DataFrame:
+                margins: Mapping[str, float] | None = None) -> pd.DataFrame:
     """One row per (task, variant) against lstm, plus lstm-b against gru, in TEST_COLUMNS.
 
     ``verdict`` is "better", "worse", "not significant" (Holm p >= alpha) or "untested"
@@ -98,8 +98,9 @@ def comparisons(trials: pd.DataFrame, alpha: float = 0.05, min_trials: int = MIN
     """
     rows: list[dict[str, object]] = []
     if len(trials):
-        chosen = compared(trials.dropna(subset=["value"]))
+        chosen = trials.dropna(subset=["value"])
         for task, frame in chosen.groupby("task", sort=True):
+            margin = (margins or {}).get(str(task), math.nan)
             rows += _against(frame, str(task), REFERENCE, alpha, min_trials, margin)
             pair = frame[frame["variant"].isin(["lstm-b", "gru"])]
             rows += _against(pair, str(task), "gru", alpha, min_trials, margin)
@@ -111,31 +112,34 @@ def _against(frame: pd.DataFrame, task: str, reference: str, alpha: float,
     if reference not in set(frame["variant"]):
         return []
     lower = bool(frame["lower_is_better"].iloc[0])
-    chance = float(frame["chance"].iloc[0])
+    frame = frame.assign(trained=trained(frame))
     ref = frame[frame["variant"] == reference]
-    good = ref[trained(ref)]
-    scale = abs(chance - float(good["value"].median())) if len(good) else math.nan
-    ref_by_trial = ref.set_index("trial")["value"]
+    good = ref[ref["trained"]]
+    gain = (abs(float(baseline(good).median()) - float(good["value"].median())) if len(good)
+            else math.nan)
+    if math.isnan(margin):
+        margin = MARGIN * gain
+    ref_by_trial = good.set_index("trial")["value"]
     rows = []
     for variant in sorted(str(v) for v in frame["variant"].unique() if v != reference):
         mine = frame[frame["variant"] == variant]
-        both = mine.set_index("trial")["value"].to_frame("v").join(
+        both = mine[mine["trained"]].set_index("trial")["value"].to_frame("v").join(
             ref_by_trial.rename("r"), how="inner")
         worse = (both["v"] - both["r"]) if lower else (both["r"] - both["v"])
         row = {"task": task, "reference": reference, "variant": variant, "n": len(both),
                "n_ref": len(ref), "mean": mine["value"].mean(), "ref_mean": ref["value"].mean(),
                "median": mine["value"].median(), "ref_median": ref["value"].median(),
-               "scale": scale, "diff": math.nan, "sd": math.nan, "low": math.nan,
+               "diff": math.nan, "sd": math.nan, "low": math.nan,
                "high": math.nan, "detectable": math.nan, "needed": math.nan,
                "margin": margin, "p": math.nan, "p_holm": math.nan,
                "g_worse": math.nan, "verdict": "untested", "not_worse": False,
                "not_better": False, "note": ""}
         if not len(good):
-            row["note"] = f"{reference} trained in none of the compared draws"
+            row["note"] = f"{reference} trained in none of the draws"
         elif len(both) < min_trials:
-            row["note"] = f"{len(both)} < {min_trials} draws of both"
+            row["note"] = f"{len(both)} < {min_trials} draws both trained on"
         else:
-            test = paired(worse.to_numpy() / scale, alpha)
+            test = paired(worse.to_numpy(), alpha)
             g = stats.hedges_g(both["v"], both["r"])
             row.update(diff=test.mean, sd=test.sd, low=test.low, high=test.high,
                        detectable=test.detectable, needed=draws_needed(test, margin),
@@ -236,3 +240,72 @@ def median_shares(shares: pd.DataFrame) -> pd.DataFrame:
         term=("term", "first"), variables=("variables", "first"), order=("order", "first"),
         share=("share", "median"), variants=("variant", "nunique"))
     return out.reset_index(drop=False).drop(columns="key")
+
+
+RATIO_TERM = "pairs / main effects"  # share_intervals' row for the interactions' weight
+
+
+def share_intervals(trials: pd.DataFrame, space: Mapping[str, tuple[float, float, bool]],
+                    importance: Importance, n_trees: int = 32, resamples: int = BOOTSTRAP,
+                    seed: int = 0) -> pd.DataFrame:
+    """Per task and term, the median share over the analysed variants (:func:`median_shares`)
+    with its 95 % percentile bootstrap interval ``low``..``high``: each variant's trials
+    resampled with replacement (``scipy.stats.bootstrap``, one sample per variant), a forest
+    fitted to every resample, the median over variants taken again. One more row per task,
+    term ``RATIO_TERM`` (order 0): all pairs' median shares over all main effects'."""
+    out = []
+    scaled, bounds, _ = analysis_scale(trials, space) if len(trials) else (None, {}, [])
+    for task, shares in importance.shares.groupby("task", sort=True):
+        groups = [trials[(trials["task"] == task) & (trials["variant"] == v)]
+                  .dropna(subset=["value"]) for v in sorted(shares["variant"].unique())]
+        usable = {k: b for k, b in bounds.items()
+                  if all(scaled.loc[g.index, k].notna().all() for g in groups)}
+        point = _with_ratio(median_shares(shares))
+        keys = list(point["key"])
+
+        def statistic(*indices: np.ndarray, groups: list = groups,
+                      usable: dict = usable, keys: list = keys) -> np.ndarray:
+            tables = []
+            for group, index in zip(groups, indices):
+                chosen = group.iloc[np.asarray(index, dtype=int)]
+                try:
+                    tables.append(fanova(scaled.loc[chosen.index], chosen["value"].to_numpy(float),
+                                         usable, n_trees=n_trees).assign(variant=len(tables)))
+                except ValueError:  # a resample with nothing to split: that variant sits out
+                    continue
+            if not tables:
+                return np.full(len(keys), np.nan)
+            medians = _with_ratio(median_shares(pd.concat(tables).assign(task=task)))
+            return medians.set_index("key")["share"].reindex(keys).to_numpy(dtype=float)
+
+        interval = stats_bootstrap(tuple(np.arange(len(g)) for g in groups), statistic,
+                                   resamples, seed)
+        out.append(point.assign(low=interval[0], high=interval[1]))
+    columns = ["task", "term", "variables", "order", "share", "low", "high", "variants"]
+    return (pd.concat(out, ignore_index=True)[columns] if out
+            else pd.DataFrame(columns=columns))
+
+
+def _with_ratio(medians: pd.DataFrame) -> pd.DataFrame:
+    """``median_shares`` with a sortable ``key`` per term and the pairs-to-mains ratio row."""
+    keyed = medians.assign(key=medians["variables"].map(lambda v: " × ".join(sorted(v))))
+    mains = float(keyed.loc[keyed["order"] == 1, "share"].sum())
+    pairs = float(keyed.loc[keyed["order"] == 2, "share"].sum())
+    ratio = {"task": keyed["task"].iloc[0] if len(keyed) else "", "term": RATIO_TERM,
+             "variables": (), "order": 0, "share": pairs / mains if mains else math.nan,
+             "variants": int(keyed["variants"].max()) if len(keyed) else 0, "key": RATIO_TERM}
+    return pd.concat([keyed, pd.DataFrame([ratio])], ignore_index=True)
+
+
+def stats_bootstrap(samples: tuple[np.ndarray, ...], statistic: Callable[..., np.ndarray],
+                    resamples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The 95 % percentile interval of a vector ``statistic`` of independent ``samples``
+    (``scipy.stats.bootstrap``); NaN where every resample gave NaN."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=RuntimeWarning)  # all-NaN components
+        warnings.filterwarnings("ignore", "Some start and end", module="scipy")
+        result = scipy_stats.bootstrap(samples, statistic, vectorized=False,
+                                       n_resamples=resamples, method="percentile",
+                                       random_state=seed)
+    interval = result.confidence_interval
+    return np.atleast_1d(interval.low), np.atleast_1d(interval.high)

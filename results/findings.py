@@ -1,61 +1,23 @@
 """The ten published findings of Greff et al. (2017) and Jozefowicz et al. (2015) as checks
 on a table of finished trials, each with a verdict: reproduced, contradicted or inconclusive.
 
-Input: ``trials``, one row per finished trial with ``task``, ``variant``, ``metric``,
-``value`` (a diverged trial carries its task's chance level), ``lower_is_better``,
-``chance``, ``diverged`` and the hyperparameter columns; ``space`` maps each searched
-hyperparameter to ``(low, high, log)`` in its original units, exactly as the search drew it.
+Input: ``trials``, one row per finished trial with ``task``, ``variant``, ``value`` (the test
+metric; a diverged trial carries its task's chance level), ``valid`` (its best validation
+metric), ``lower_is_better``, ``chance``, ``diverged``, ``trial`` (the draw k), ``study``
+and the hyperparameter columns; ``space`` maps each searched hyperparameter to ``(low,
+high, log)`` in its original units, exactly as the search drew it.
 
-The evidence (the t-tests against lstm and the fANOVA shares) is computed by
-results/evidence.py, once, and shared with the figures and the report.
+A finding is judged by the paper's own analysis (results/top_trials.py: each variant's best
+10 % of trials by validation against vanilla LSTM's, Welch's t-test, in the metric's units)
+on the paper's own data or a declared stand-in (results/scope.py): findings 1-7 on Greff's
+datasets, 8-10 on Jozefowicz's kinds of task. Every other task is an extension, shown in the
+report's "beyond the paper" section and deciding nothing. Each verdict applies Holm's
+correction over all the tests it spans, and names its data, protocol and trials.
 
 The claims are short quotes or paraphrases after the project's notes on the papers
 (/work/shared/REFERENCES.md, sections 1.7-1.9 and 2.1; several come from secondary sources).
-
-Decision rules, fixed before the runs they judge (the evidence: results/evidence.py). Each
-comparison is a paired one on the draws both cells trained on (lr >= 1e-4), in units of the
-reference's gain over chance, with three answers: significantly worse or better (paired
-t-test, Holm per task), ``not_worse`` (upper 95 % bound of the mean difference below the
-margin, ``MARGIN`` = 0.2) and ``not_better`` (lower bound above -``MARGIN``). A claim that
-something does not differ ("not worse", "no gain") is judged on practical equivalence: the
-interval inside the margin reproduces it; a significant difference whose estimate exceeds
-the margin ("relevantly" worse or better) contradicts it; anything else, absence of
-significance included, is "inconclusive", with n and the difference the test could detect.
-(With paired draws a tiny difference can be significant: within the margin it does not
-contradict a claim of no difference.)
-
- 1. contradicted: one of Greff's eight variants is relevantly better than lstm on a task;
-    reproduced: every one is tested on every task and not better (lower bound > -margin).
-    (gru and lstm-b are Jozefowicz's, not part of it.)
- 2. contradicted: cifg or np is relevantly worse on a task; reproduced: both are tested on
-    every task and not worse (upper bound < margin).
- 3. reproduced: nfg and noaf are significantly worse on every task they were tested on;
-    contradicted: one of them is significantly better, or not worse (upper bound < margin)
-    without being significantly worse, somewhere.
- 4. per task, on the median shares over variants: holds when lr's main effect exceeds every
-    other by at least ``SHARE_TIE``, hidden_size's exceeds every other but lr's by
-    ``SHARE_TIE``, and momentum's (when analysed) is below ``SMALL_SHARE``; fails when an
-    order is reversed by more than ``SHARE_TIE`` or momentum reaches ``SMALL_SHARE``; a tie
-    otherwise. Reproduced: holds on every analysed task; contradicted: fails on one.
- 5. per task, likewise: holds when the pairs together explain at most ``INTERACTION_RATIO``
-    of what the main effects explain and lr x hidden_size is the largest pair by
-    ``SHARE_TIE``; fails when the pairs exceed that ratio or another pair beats
-    lr x hidden_size by more than ``SHARE_TIE``. Verdict as in 4.
- 6. contradicted: fgr is relevantly better than lstm on a task; reproduced: tested on every
-    task and not better there.
- 7. for each of nig, nog, niaf: not worse on music (a task whose name starts with "music";
-    upper bound < margin) and significantly worse on at least one other task. Contradicted:
-    one of them is relevantly worse on music, or on every other task not worse without
-    being significantly worse.
- 8. "how much worse" is the mean paired difference against lstm (``diff``), averaged over
-    the tasks that are not language modelling (the paper excepts those for the forget gate)
-    on which all three of nfg, nig, nog are tested. Reproduced: nfg > nig > nog with each
-    gap above ``MARGIN``; contradicted: a gap below -``MARGIN``; else inconclusive.
- 9. contradicted: lstm-b is relevantly worse than lstm or than gru on a task; reproduced:
-    not worse than either on every task; gru absent -> inconclusive.
-10. contradicted: gru is relevantly worse than lstm on a task that is not language
-    modelling ("lm", "lm-*", "language*", "ptb*"); reproduced: not worse on every such task.
-    Language modelling rows are shown but not judged: the paper makes them the exception.
+The decision rules are ``RULES`` below, one line each, written before the runs they judge
+(docs/reproduction.md prints them and a test holds the two together).
 """
 
 from __future__ import annotations
@@ -67,16 +29,19 @@ from typing import Callable, Iterable, Mapping
 import numpy as np
 import pandas as pd
 
+from results import scope
 from results.evidence import (  # noqa: F401 - the evidence's names, re-exported
-    _GREFF_SCALES, COMPARE_MIN_LR, MARGIN, MIN_FANOVA_TRIALS, MIN_TRIALS, REFERENCE,
-    SHARE_COLUMNS, TEST_COLUMNS, TRAINED, Importance, analysis_scale, comparisons, compared,
-    importances, is_language_model, is_music, median_shares, trained)
+    _GREFF_SCALES, MIN_FANOVA_TRIALS, MIN_TRIALS, RATIO_TERM, SHARE_COLUMNS, TEST_COLUMNS,
+    Importance, analysis_scale, comparisons, importances, median_shares, share_intervals,
+    stats_bootstrap, trained)
+from results.top_trials import (REFERENCE, TOP_COLUMNS, TOP_FRACTION, best_by_validation,
+                                compare_best, holm_within)
 
 GREFF_VARIANTS = ("nig", "nfg", "nog", "niaf", "noaf", "np", "cifg", "fgr")
 REPRODUCED, CONTRADICTED, INCONCLUSIVE = "reproduced", "contradicted", "inconclusive"
-SMALL_SHARE = 0.05       # "explains little": under 5 % of the variance
-SHARE_TIE = 0.01         # shares closer than this are not ordered (forest noise is ~1 %)
+SMALL_SHARE = 0.05       # "matters little": under 5 % of the variance
 INTERACTION_RATIO = 0.5  # "small": all pairs together at most half of all main effects
+GAP_RESAMPLES = 2000     # bootstrap resamples of finding 8's gaps
 GREFF, JOZEFOWICZ = "Greff et al. 2017", "Jozefowicz et al. 2015"
 
 
@@ -90,17 +55,19 @@ class Finding:
     source: str      # "Greff et al. 2017" or "Jozefowicz et al. 2015"
     verdict: str     # reproduced | contradicted | inconclusive
     statistic: str   # one line: the numbers behind the verdict, or why there is none
-    n: int           # trials that entered the evidence
+    n: int           # trials that entered the evidence (all draws the best ones came from)
+    data: str = ""   # the datasets it was judged on
+    rests_on: str = ""  # the trials: study, variant and draws
     details: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def summary(self) -> dict[str, object]:
         """Everything but ``details``, JSON-ready."""
         return {"number": self.number, "title": self.title, "claim": self.claim,
                 "source": self.source, "verdict": self.verdict, "statistic": self.statistic,
-                "n": int(self.n)}
+                "n": int(self.n), "data": self.data, "rests_on": self.rests_on}
 
 
-# ---------------------------------------------------------------- the checks
+# ---------------------------------------------------------------- the claims and rules
 
 _CLAIMS: dict[int, tuple[str, str, str]] = {
     1: ("No variant beats vanilla LSTM", "None of the eight modifications significantly "
@@ -126,295 +93,369 @@ _CLAIMS: dict[int, tuple[str, str, str]] = {
         JOZEFOWICZ),
     9: ("Forget-gate bias 1 closes the gap to GRU", "Adding a bias of 1 to the LSTM's "
         "forget gate closes the gap between the LSTM and the GRU.", JOZEFOWICZ),
-    10: ("GRU at least as good as LSTM, except language modelling", "The GRU outperformed "
+    10: ("GRU better than LSTM, except language modelling", "The GRU outperformed "
          "the LSTM on all tasks with the exception of language modelling.", JOZEFOWICZ),
 }
-# the decision rules of the module docstring, one line each, for the report
 RULES: dict[int, str] = {
-    1: "contradicted if one of Greff's eight variants is relevantly better than lstm on a "
-       "task (significant, estimate beyond the margin); reproduced if each is tested on every "
-       "task and not better (lower bound > -margin)",
-    2: "contradicted if cifg or np is relevantly worse than lstm on a task (significant, "
-       "estimate beyond the margin); reproduced if both are tested on every task and not "
-       "worse (upper bound < margin)",
-    3: "reproduced if nfg and noaf are significantly worse than lstm on every task they were "
-       "tested on; contradicted if one of them is significantly better, or not worse (upper "
-       "bound < margin) without being significantly worse, on a task",
-    4: f"per task (median share over variants): lr's main effect first and hidden_size's "
-       f"second, each by ≥ {SHARE_TIE}, momentum's < {SMALL_SHARE}; reproduced if so on every "
-       f"task, contradicted if an order is reversed by > {SHARE_TIE} or momentum ≥ "
-       f"{SMALL_SHARE} on one",
-    5: f"per task: all pairs together ≤ {INTERACTION_RATIO} × all main effects and lr × "
-       f"hidden_size the largest pair by ≥ {SHARE_TIE}; reproduced if so on every task, "
-       f"contradicted if the ratio is exceeded or another pair leads by > {SHARE_TIE} on one",
-    6: "contradicted if fgr is relevantly better than lstm on a task; reproduced if it is "
-       "tested on every task and not better (lower bound > -margin)",
-    7: "each of nig, nog, niaf not worse on music (upper bound < margin) and significantly "
-       "worse on ≥ 1 other task; contradicted if one is relevantly worse on music, or on "
-       "every other task not worse without being significantly worse",
-    8: "mean paired difference against lstm over the non-LM tasks: reproduced if nfg > nig > "
-       "nog with both gaps > margin, contradicted if a gap < -margin",
-    9: "contradicted if lstm-b is relevantly worse than lstm or than gru on a task; "
-       "reproduced if it is not worse (upper bound < margin) than either on every task",
-    10: "contradicted if gru is relevantly worse than lstm on a task that is not language "
-        "modelling; reproduced if not worse (upper bound < margin) on every such task (LM "
-        "shown, not judged)",
+    1: "contradicted if one of Greff's eight variants is significantly better than lstm "
+       "(Holm over the tests the verdict spans) by more than the margin on a Greff dataset; "
+       "reproduced if each is tested on every Greff dataset and its interval excludes a gain "
+       "as large as the margin",
+    2: "contradicted if cifg or np is significantly worse than lstm by more than the margin "
+       "on a Greff dataset; reproduced if both are tested on every Greff dataset and their "
+       "intervals exclude a loss as large as the margin",
+    3: "reproduced if nfg and noaf are each significantly worse than lstm on every Greff "
+       "dataset; contradicted if one is significantly better, or its interval excludes a loss "
+       "as large as the margin, on one",
+    4: f"per Greff dataset, on fANOVA main-effect shares (median over variants, 95 % bootstrap "
+       f"intervals over trials): holds if lr's interval lies above every other's, "
+       f"hidden_size's estimate is second and momentum's interval ends below {SMALL_SHARE}; "
+       f"fails if another's interval lies above lr's, momentum's starts at {SMALL_SHARE} or "
+       f"above, or hidden_size's lies below another's that is not lr; reproduced if it holds "
+       f"on every dataset, contradicted if it fails on one",
+    5: f"per Greff dataset: holds if the pairwise shares together are at most "
+       f"{INTERACTION_RATIO} of the main effects (the ratio's 95 % bootstrap interval ends at "
+       f"or below {INTERACTION_RATIO}); fails if the interval starts above "
+       f"{INTERACTION_RATIO}; the largest pair is shown, not judged; reproduced if it holds "
+       f"on every dataset, contradicted if it fails on one",
+    6: "contradicted if fgr is significantly better than lstm by more than the margin on a "
+       "Greff dataset; reproduced if it is tested on every Greff dataset and its interval "
+       "excludes a gain as large as the margin",
+    7: "music half: nig, nog and niaf not worse than lstm on JSB Chorales (intervals exclude "
+       "a loss as large as the margin; contradicted by a significant loss beyond it); speech "
+       "and handwriting half: each significantly worse on the TIMIT and IAM Online stand-ins "
+       "(contradicted if shown not worse); the verdict is the tested halves', and says which "
+       "half it rests on",
+    8: "on each of Jozefowicz's kinds of data other than language modelling, the mean test "
+       "metric of the best 10 % of nfg, nig and nog minus lstm's (the loss of removing each "
+       "gate), with 95 % bootstrap intervals of the gaps nfg−nig and nig−nog: reproduced if "
+       "both gaps' intervals lie above 0 on every dataset, contradicted if one lies below 0 "
+       "on one",
+    9: "contradicted if lstm-b's best trials are significantly worse than gru's by more than "
+       "the margin on one of Jozefowicz's kinds of data; reproduced if on every such dataset "
+       "the interval excludes a loss to gru as large as the margin",
+    10: "reproduced if gru's best trials are significantly better than lstm's on every one "
+        "of Jozefowicz's kinds of data other than language modelling; contradicted if gru is "
+        "significantly worse, or equivalent (interval inside the margin), on one",
 }
-_DETAIL_COLUMNS = ["task", "variant", "reference", "n", "median", "ref_median", "diff",
-                   "low", "high", "detectable", "needed", "p_holm", "verdict", "not_worse",
-                   "not_better", "note"]
 
 
 def check(trials: pd.DataFrame, space: Mapping[str, tuple[float, float, bool]],
-          alpha: float = 0.05, min_trials: int = MIN_TRIALS, *,
-          min_fanova_trials: int = MIN_FANOVA_TRIALS, n_trees: int = 32,
-          tests: pd.DataFrame | None = None,
-          importance: Importance | None = None) -> list[Finding]:
-    """The ten findings, in order (decision rules: module docstring). ``tests`` and
-    ``importance`` may be passed when already computed by :func:`comparisons` and
-    :func:`importances` with the same settings, so the report computes them once."""
+          alpha: float = 0.05, *, min_fanova_trials: int = MIN_FANOVA_TRIALS,
+          n_trees: int = 32, resamples: int = 100, best: pd.DataFrame | None = None,
+          importance: Importance | None = None,
+          shares: pd.DataFrame | None = None) -> list[Finding]:
+    """The ten findings, in order (rules: ``RULES``). ``best`` (:func:`primary`),
+    ``importance`` (:func:`importances`) and ``shares`` (:func:`share_intervals`) may be passed
+    when already computed with the same settings, so the report computes them once."""
     if len(trials):
-        missing = {"task", "variant", "value", "lower_is_better", "chance",
+        missing = {"task", "variant", "value", "valid", "lower_is_better", "chance",
                    "trial"} - set(trials.columns)
         if missing:
             raise ValueError(f"trials lack the columns {sorted(missing)}")
-    tests = comparisons(trials, alpha, min_trials) if tests is None else tests
-    importance = (importances(trials, space, min_fanova_trials, n_trees) if importance is None
-                  else importance)
-    present = set(trials["variant"].astype(str)) if len(trials) else set()
+    best = primary(trials, alpha) if best is None else best
+    if shares is None:
+        importance = (importances(_paper(trials, scope.greff_tasks), space, min_fanova_trials,
+                                  n_trees) if importance is None else importance)
+        shares = share_intervals(trials, space, importance, n_trees, resamples)
     tasks = set(trials["task"].astype(str)) if len(trials) else set()
-    lstm = tests[tests["reference"] == REFERENCE]
-    return [_no_difference(1, lstm[lstm["variant"].isin(GREFF_VARIANTS)], "better", (),
-                           present, GREFF_VARIANTS),
-            _no_difference(2, lstm[lstm["variant"].isin(["cifg", "np"])], "worse",
-                           ("cifg", "np"), present),
-            _worse(lstm[lstm["variant"].isin(["nfg", "noaf"])], present),
-            _hyperparameter_order(importance, tasks), _interactions(importance, tasks),
-            _no_difference(6, lstm[lstm["variant"] == "fgr"], "better", ("fgr",), present),
-            _music(lstm, present), _gate_order(lstm, present), _forget_bias(tests, present),
-            _gru(lstm, present)]
+    greff, joz = scope.greff_tasks(tasks), scope.jozefowicz_tasks(tasks, language_model=False)
+    ctx = _Context(trials, best, alpha, {str(v) for v in trials.get("variant", [])})
+    return [ctx.no_difference(1, GREFF_VARIANTS, greff, "better"),
+            ctx.no_difference(2, ("cifg", "np"), greff, "worse"),
+            ctx.harm(3, ("nfg", "noaf"), greff),
+            _hyperparameter_order(shares, greff, ctx), _interactions(shares, greff, ctx),
+            ctx.no_difference(6, ("fgr",), greff, "better"),
+            ctx.music(), _gate_order(ctx, joz),
+            ctx.no_difference(9, ("lstm-b",), scope.jozefowicz_tasks(tasks), "worse",
+                              reference="gru"),
+            ctx.outperforms(10, "gru", joz)]
 
 
-def _finding(number: int, verdict: str, statistic: str, n: int,
+def primary(trials: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
+    """The paper's analysis on every task (:func:`results.top_trials.compare_best`), with
+    each task's margin: the dataset's own (results/scope.py), for an extension the relative
+    one of the robustness table (``MARGIN`` × lstm's best trials' gain over chance), and
+    ``data``: the paper dataset the task provides, or "" for an extension."""
+    tasks = set(trials["task"].astype(str)) if len(trials) else set()
+    margins = {**{t: _relative_margin(trials[trials["task"] == t]) for t in tasks},
+               **scope.margins(tasks)}
+    table = compare_best(trials, margins, TOP_FRACTION, alpha)
+    return table.assign(data=[d.name if (d := scope.dataset(t)) else ""
+                              for t in table["task"]])
+
+
+def _relative_margin(rows: pd.DataFrame) -> float:
+    from results.evidence import MARGIN
+    ref = best_by_validation(rows[rows["variant"] == REFERENCE])
+    if ref.empty:
+        return math.nan
+    return MARGIN * abs(float(rows["chance"].iloc[0]) - float(ref["value"].mean()))
+
+
+def _paper(trials: pd.DataFrame, choose: Callable[[set[str]], list[str]]) -> pd.DataFrame:
+    if trials.empty:
+        return trials
+    return trials[trials["task"].isin(choose(set(trials["task"].astype(str))))]
+
+
+def _finding(number: int, verdict: str, statistic: str, n: int, data: str, rests_on: str,
              details: pd.DataFrame) -> Finding:
     title, claim, source = _CLAIMS[number]
-    return Finding(number, title, claim, source, verdict, statistic, int(n),
+    return Finding(number, title, claim, source, verdict, statistic, int(n), data, rests_on,
                    details.reset_index(drop=True))
+
+
+@dataclass
+class _Context:
+    """What the Welch-based findings share: the trials, the primary table, alpha."""
+
+    trials: pd.DataFrame
+    best: pd.DataFrame
+    alpha: float
+    present: set[str]
+
+    def rows(self, variants: Iterable[str], tasks: list[str],
+             reference: str = REFERENCE) -> pd.DataFrame:
+        """The primary rows of ``variants`` on ``tasks``, Holm-adjusted over them alone,
+        with what each shows: ``significant`` worse/better, ``beyond`` the margin, the
+        interval's ``not_worse``/``not_better``."""
+        b = self.best
+        rows = b[b["variant"].isin(list(variants)) & b["task"].isin(tasks)
+                 & (b["reference"] == reference)].copy()
+        rows["p_holm"] = holm_within(rows)
+        tested = rows["note"] == ""
+        significant = tested & (rows["p_holm"] < self.alpha)
+        rows["verdict"] = np.where(~tested, "untested", np.where(
+            significant, np.where(rows["diff"] > 0, "worse", "better"), "not significant"))
+        rows["not_worse"] = tested & (rows["high"] < rows["margin"])
+        rows["not_better"] = tested & (rows["low"] > -rows["margin"])
+        rows["beyond"] = rows["diff"].abs() > rows["margin"]
+        return rows
+
+    def n(self, variants: Iterable[str], tasks: list[str], reference: str = REFERENCE) -> int:
+        t = self.trials
+        if t.empty:
+            return 0
+        return int((t["task"].isin(tasks) & t["variant"].isin([*variants, reference])).sum())
+
+    def rests_on(self, rows: pd.DataFrame) -> str:
+        """"reproduce-quick-music: lstm 3, 17; nfg 4, 9" from the rows' best trials."""
+        studies = (self.trials.groupby("task")["study"].first().to_dict()
+                   if "study" in self.trials and len(self.trials) else {})
+        parts: dict[str, dict[str, list[int]]] = {}
+        for r in rows.itertuples():
+            where = parts.setdefault(str(studies.get(r.task, r.task)), {})
+            where.setdefault(r.reference, list(r.ref_trials))
+            where.setdefault(r.variant, list(r.trials))
+        return "; ".join(f"{study}: " + ", ".join(
+            f"{v} {' '.join(map(str, ks))}" for v, ks in found.items())
+            for study, found in parts.items())
+
+    def missing(self, variants: Iterable[str], tasks: list[str], what: str,
+                reference: str = REFERENCE) -> str:
+        """Why nothing can be judged yet ("" when the variants and data are all there)."""
+        absent = [v for v in [reference, *variants] if v not in self.present]
+        if absent:
+            return f"absent: {', '.join(absent)}"
+        if not tasks:
+            return f"no {what} among the tasks run"
+        return ""
+
+    def scope(self, tasks: list[str], rows: pd.DataFrame) -> str:
+        tops = rows[rows["note"] == ""]
+        best = (f"best {int(tops['top'].min())}-{int(tops['top'].max())} of "
+                f"{int(tops['n'].min())}-{int(tops['n'].max())} trials a variant"
+                if len(tops) else "no test")
+        return f"{scope.names(tasks)}; {best}; Holm over {len(tops)} test(s)"
+
+    def finding(self, number: int, verdict: str, text: str, variants: Iterable[str],
+                tasks: list[str], rows: pd.DataFrame, reference: str = REFERENCE) -> Finding:
+        return _finding(number, verdict, f"{text} [{self.scope(tasks, rows)}]",
+                        self.n(variants, tasks, reference), scope.names(tasks),
+                        self.rests_on(rows), rows[_DETAILS])
+
+    # -------------------------------------------------- claims of no difference (1, 2, 6, 9)
+    def no_difference(self, number: int, variants: tuple[str, ...], tasks: list[str],
+                      against: str, reference: str = REFERENCE) -> Finding:
+        rows = self.rows(variants, tasks, reference)
+        versus = f"than {reference}"
+        bad = rows[(rows["verdict"] == against) & rows["beyond"]]
+        if len(bad):
+            return self.finding(number, CONTRADICTED, f"significantly {against} {versus} by "
+                                f"more than the margin: {_where(bad)}", variants, tasks, rows,
+                                reference)
+        reason = self.missing(variants, tasks, "paper data", reference) or self.untested(
+            rows, variants, tasks)
+        side = "not_worse" if against == "worse" else "not_better"
+        if not reason and len(open_rows := rows[~rows[side]]):
+            reason = f"interval reaches beyond the margin: {_where(open_rows)}"
+        if reason:
+            return self.finding(number, INCONCLUSIVE, reason, variants, tasks, rows,
+                                reference)
+        edge = rows["high"].max() if against == "worse" else rows["low"].min()
+        return self.finding(number, REPRODUCED, f"none of {_names(variants)} {against} "
+                            f"{versus} in {len(rows)} test(s) "
+                            f"({'highest upper' if against == 'worse' else 'lowest lower'} "
+                            f"bound {edge:+.3g}, margin {_margins(rows)})", variants, tasks,
+                            rows, reference)
+
+    def untested(self, rows: pd.DataFrame, variants: Iterable[str], tasks: list[str]) -> str:
+        """The comparisons that are missing or could not be done."""
+        have = {(r.task, r.variant) for r in rows.itertuples()}
+        lacking = [f"{v} on {t}" for t in tasks for v in variants if (t, v) not in have]
+        undone = rows[rows["note"] != ""]
+        parts = ([f"not run: {', '.join(lacking)}"] if lacking else []) + [
+            f"{_names(group['variant'])} on {task}: {note}"
+            for (task, note), group in undone.groupby(["task", "note"], sort=True)]
+        return "; ".join(parts)
+
+    # -------------------------------------------------- claims of harm (3)
+    def harm(self, number: int, variants: tuple[str, ...], tasks: list[str]) -> Finding:
+        rows = self.rows(variants, tasks)
+        bad = rows[(rows["verdict"] == "better") | (rows["not_worse"]
+                                                     & (rows["verdict"] != "worse"))]
+        if len(bad):
+            return self.finding(number, CONTRADICTED, f"better, or shown not worse: "
+                                f"{_where(bad)}", variants, tasks, rows)
+        reason = self.missing(variants, tasks, "Greff data") or self.untested(
+            rows, variants, tasks)
+        if not reason and len(unsure := rows[rows["verdict"] != "worse"]):
+            reason = f"not significantly worse: {_where(unsure)}"
+        if reason:
+            return self.finding(number, INCONCLUSIVE, reason, variants, tasks, rows)
+        return self.finding(number, REPRODUCED, f"{_names(variants)} worse than lstm in "
+                            f"{len(rows)}/{len(rows)} test(s), Holm p ≤ "
+                            f"{_p(rows['p_holm'].max())}, diff ≥ {rows['diff'].min():+.3g}",
+                            variants, tasks, rows)
+
+    # -------------------------------------------------- finding 7, by halves
+    def music(self) -> Finding:
+        variants = ("nig", "nog", "niaf")
+        tasks = set(self.trials["task"].astype(str)) if len(self.trials) else set()
+        music = [t for t in scope.greff_tasks(tasks) if scope.DATASETS[t].part == "music"]
+        other = [t for t in scope.greff_tasks(tasks) if scope.DATASETS[t].part == "other"]
+        halves = []
+        if music:
+            halves.append(("music", self.no_difference(7, variants, music, "worse")))
+        if other:
+            halves.append(("speech and handwriting", self.harm(7, variants, other)))
+        if not halves:
+            return self.no_difference(7, variants, [], "worse")
+        verdicts = [f.verdict for _, f in halves]
+        verdict = (CONTRADICTED if CONTRADICTED in verdicts else
+                   REPRODUCED if set(verdicts) == {REPRODUCED} else INCONCLUSIVE)
+        untested = ([] if other else ["speech and handwriting half untested (no TIMIT or IAM "
+                                      "Online stand-in among the tasks)"])
+        text = "; ".join([f"{name} half {f.verdict}: {f.statistic}" for name, f in halves]
+                         + untested)
+        rows = pd.concat([f.details for _, f in halves], ignore_index=True)
+        return _finding(7, verdict, text, sum(f.n for _, f in halves),
+                        scope.names(music + other),
+                        "; ".join(f.rests_on for _, f in halves), rows)
+
+    # -------------------------------------------------- finding 10: a claim of superiority
+    def outperforms(self, number: int, variant: str, tasks: list[str]) -> Finding:
+        rows = self.rows((variant,), tasks)
+        equivalent = rows["not_worse"] & rows["not_better"] & (rows["verdict"] != "better")
+        bad = rows[(rows["verdict"] == "worse") | equivalent]
+        if len(bad):
+            return self.finding(number, CONTRADICTED, f"worse than lstm, or equivalent: "
+                                f"{_where(bad)}", (variant,), tasks, rows)
+        reason = self.missing((variant,), tasks, "non-LM data of Jozefowicz's kinds") or \
+            self.untested(rows, (variant,), tasks)
+        if not reason and len(unsure := rows[rows["verdict"] != "better"]):
+            reason = f"not significantly better: {_where(unsure)}"
+        if reason:
+            return self.finding(number, INCONCLUSIVE, reason, (variant,), tasks, rows)
+        return self.finding(number, REPRODUCED, f"{variant} better than lstm in "
+                            f"{len(rows)}/{len(rows)} test(s), Holm p ≤ "
+                            f"{_p(rows['p_holm'].max())}, diff ≤ {rows['diff'].max():+.3g}",
+                            (variant,), tasks, rows)
+
+
+_DETAILS = ["task", "data", "variant", "reference", "n", "top", "mean", "ref_mean", "diff",
+            "low", "high", "margin", "detectable", "draws_needed", "p", "p_holm", "verdict",
+            "not_worse", "not_better", "note"]
 
 
 def _p(p: float) -> str:
     return f"{p:.2g}"
 
 
+def _margins(rows: pd.DataFrame) -> str:
+    return ", ".join(sorted({f"{m:.3g}" for m in rows["margin"]}))
+
+
 def _where(rows: pd.DataFrame, limit: int = 4) -> str:
-    """"nfg on lm (n = 18, diff +0.31 [+0.12, +0.50], Holm p = 0.01)" for each row, the first
-    ``limit`` of them: the mean paired difference with its 90 % interval, in units of the
-    reference's gain over chance, and for an undecided one what the test could detect."""
+    """"nfg on music (best 4 vs 4, diff +0.31 [+0.12, +0.50], Holm p = 0.01)" for each row,
+    the first ``limit`` of them; for an undecided one what the test could detect and the
+    draws it would need."""
     parts = []
     for r in rows.head(limit).itertuples():
         versus = "" if r.reference == REFERENCE else f" vs {r.reference}"
-        if r.verdict == "untested":
+        if r.note:
             parts.append(f"{r.variant}{versus} on {r.task}: {r.note}")
             continue
-        text = (f"{r.variant}{versus} on {r.task} (n = {r.n}, diff {r.diff:+.2f} "
-                f"[{r.low:+.2f}, {r.high:+.2f}], Holm p = {_p(r.p_holm)}")
+        text = (f"{r.variant}{versus} on {r.task} (best {r.top} vs {r.top_ref}, diff "
+                f"{r.diff:+.3g} [{r.low:+.3g}, {r.high:+.3g}], Holm p = {_p(r.p_holm)}")
         if r.verdict == "not significant" and not (r.not_worse and r.not_better):
-            text += f", detectable {r.detectable:.2f}, {_needs(r.needed)}"
+            text += f", detectable {r.detectable:.3g}, {_needs(r.draws_needed)}"
         parts.append(text + ")")
     return "; ".join(parts) + ("; …" if len(rows) > limit else "")
 
 
 def _needs(needed: float) -> str:
-    """What more draws would do for an undecided comparison."""
     if not math.isfinite(needed):
         return "beyond the margin at any n"
     return f"inside the margin with ~{int(needed)} draws"
 
 
-def _n(rows: pd.DataFrame) -> int:
-    """Trials behind the tested comparisons: each pair counts both of its trials."""
-    done = rows[rows["verdict"] != "untested"]
-    return int(2 * done["n"].sum())
+# ---------------------------------------------------------------- finding 8: gate order
 
-
-def _undecided(rows: pd.DataFrame, needed: Iterable[str], present: set[str],
-               variants: Iterable[str] = ()) -> str:
-    """Why the comparisons cannot decide a claim yet ("" when nothing is missing)."""
-    absent = [v for v in needed if v not in present]
-    if absent:
-        return f"absent: {', '.join(absent)}"
-    if rows.empty:
-        return f"none of {_names(variants or needed)} ran on a task with its reference"
-    untested = rows[rows["verdict"] == "untested"]
-    return f"untested: {_where(untested)}" if len(untested) else ""
-
-
-def _relevant(rows: pd.DataFrame, direction: str) -> pd.DataFrame:
-    """Rows significantly ``direction`` (worse/better) with an estimate beyond the margin."""
-    beyond = rows["diff"] > MARGIN if direction == "worse" else rows["diff"] < -MARGIN
-    return rows[(rows["verdict"] == direction) & beyond]
-
-
-def _shown_not_worse(rows: pd.DataFrame) -> pd.Series:
-    """Not worse by the interval, and not significantly worse either."""
-    return rows["not_worse"].astype(bool) & (rows["verdict"] != "worse")
-
-
-def _bounded(rows: pd.DataFrame, direction: str) -> pd.Series:
-    """Rows whose interval shows the variant not ``direction`` (worse/better) than the
-    reference by the margin."""
-    return rows["not_worse" if direction == "worse" else "not_better"].astype(bool)
-
-
-def _no_difference(number: int, rows: pd.DataFrame, against: str, needed: Iterable[str],
-                   present: set[str], variants: Iterable[str] = ()) -> Finding:
-    """Findings 1, 2, 6: no comparison of ``rows`` may be significantly ``against`` (worse or
-    better), and every one must show by its interval that it is not."""
-    details = rows[_DETAIL_COLUMNS]
-    bad = _relevant(rows, against)
-    if len(bad):
-        return _finding(number, CONTRADICTED, f"relevantly {against} than lstm: {_where(bad)}",
-                        _n(rows), details)
-    reason = _undecided(rows, needed, present, variants)
-    open_rows = rows[~_bounded(rows, against)]
-    if not reason and len(open_rows):
-        reason = (f"not shown not {against} (interval beyond the margin {MARGIN}): "
-                  f"{_where(open_rows)}")
+def _gate_order(ctx: _Context, tasks: list[str]) -> Finding:
+    """Finding 8 (rule: ``RULES[8]``), with bootstrap intervals of the two gaps."""
+    order = ("nfg", "nig", "nog")
+    rows = ctx.rows(order, tasks)
+    reason = ctx.missing(order, tasks, "non-LM data of Jozefowicz's kinds") or ctx.untested(
+        rows, order, tasks)
+    gaps = pd.DataFrame([_gaps(ctx.trials[ctx.trials["task"] == t], t) for t in tasks])
+    details = gaps if len(gaps) else rows[_DETAILS]
     if reason:
-        return _finding(number, INCONCLUSIVE, reason, _n(rows), details)
-    side = "low" if against == "better" else "high"
-    edge = rows[side].min() if against == "better" else rows[side].max()
-    text = (f"none of {_names(rows['variant'].unique())} {against} than lstm in {len(rows)} "
-            f"comparisons on {rows['task'].nunique()} task(s); every interval inside the "
-            f"margin ({'lowest lower' if against == 'better' else 'highest upper'} bound "
-            f"{edge:+.2f}, margin {MARGIN})")
-    return _finding(number, REPRODUCED, text, _n(rows), details)
+        return _finding(8, INCONCLUSIVE, reason, ctx.n(order, tasks), scope.names(tasks),
+                        ctx.rests_on(rows), details)
+    text = "; ".join(
+        f"{g.task}: loss of removing forget {g.nfg:+.3g}, input {g.nig:+.3g}, output "
+        f"{g.nog:+.3g} nats; gaps nfg−nig {g.gap_fi:+.3g} [{g.fi_low:+.3g}, {g.fi_high:+.3g}],"
+        f" nig−nog {g.gap_io:+.3g} [{g.io_low:+.3g}, {g.io_high:+.3g}]"
+        for g in gaps.itertuples())
+    above = (gaps["fi_low"] > 0) & (gaps["io_low"] > 0)
+    below = (gaps["fi_high"] < 0) | (gaps["io_high"] < 0)
+    verdict = (CONTRADICTED if below.any() else REPRODUCED if above.all() else INCONCLUSIVE)
+    return _finding(8, verdict, f"{text} [{ctx.scope(tasks, rows)}; 95 % bootstrap "
+                    f"intervals, {GAP_RESAMPLES} resamples]", ctx.n(order, tasks),
+                    scope.names(tasks), ctx.rests_on(rows), details)
 
 
-def _worse(rows: pd.DataFrame, present: set[str]) -> Finding:
-    """Finding 3: nfg and noaf significantly worse on every task they were tested on."""
-    details = rows[_DETAIL_COLUMNS]
-    bad = rows[(rows["verdict"] == "better") | _shown_not_worse(rows)]
-    if len(bad):
-        return _finding(3, CONTRADICTED, f"better or not worse than lstm: {_where(bad)}",
-                        _n(rows), details)
-    reason = _undecided(rows, ("nfg", "noaf"), present)
-    unsure = rows[rows["verdict"] != "worse"]
-    if not reason and len(unsure):
-        reason = f"not significantly worse: {_where(unsure)}"
-    if reason:
-        return _finding(3, INCONCLUSIVE, reason, _n(rows), details)
-    text = (f"nfg, noaf worse than lstm in {len(rows)}/{len(rows)} comparisons on "
-            f"{rows['task'].nunique()} task(s), Holm p ≤ {_p(rows['p_holm'].max())}, diff ≥ "
-            f"{rows['diff'].min():+.2f}")
-    return _finding(3, REPRODUCED, text, _n(rows), details)
+def _gaps(frame: pd.DataFrame, task: str) -> dict[str, object]:
+    """The loss of each of nfg, nig, nog against lstm (mean of the best 10 % by validation,
+    in the metric's direction: positive is worse) and the bootstrap intervals of the gaps."""
+    sign = 1.0 if bool(frame["lower_is_better"].iloc[0]) else -1.0
+    sides = [frame[frame["variant"] == v].reset_index(drop=True)
+             for v in ("lstm", "nfg", "nig", "nog")]
 
+    def losses(*indices: np.ndarray) -> np.ndarray:
+        means = [sign * best_by_validation(s.iloc[np.asarray(i, dtype=int)])["value"].mean()
+                 for s, i in zip(sides, indices)]
+        return np.array([means[1] - means[0], means[2] - means[0], means[3] - means[0],
+                         means[1] - means[2], means[2] - means[3]])
 
-def _music(lstm: pd.DataFrame, present: set[str]) -> Finding:
-    """Finding 7 (rule: module docstring)."""
-    needed = ("nig", "nog", "niaf")
-    rows = lstm[lstm["variant"].isin(needed)]
-    rows = rows.assign(music=rows["task"].map(is_music).astype(bool))  # bool even when empty
-    details = rows[[*_DETAIL_COLUMNS, "music"]]
-    music, other = rows[rows["music"]], rows[~rows["music"]]
-    worse_elsewhere = set(other.loc[other["verdict"] == "worse", "variant"])
-    never = [v for v, g in other.groupby("variant") if _shown_not_worse(g).all()]
-    bad = _relevant(music, "worse")
-    if len(bad) or never:
-        text = "; ".join([f"relevantly worse on music: {_where(bad)}"] * bool(len(bad))
-                         + [f"not worse on any other task: {_names(never)}"] * bool(never))
-        return _finding(7, CONTRADICTED, text, _n(rows), details)
-    reason = _undecided(rows, needed, present)
-    if not reason and (no_music := [v for v in needed if v not in set(music["variant"])]):
-        reason = f"not run on a music task: {_names(no_music)}"
-    if not reason and len(open_rows := music[~music["not_worse"].astype(bool)]):
-        reason = (f"not shown not worse on music (interval beyond the margin {MARGIN}): "
-                  f"{_where(open_rows)}")
-    if not reason and (unsure := [v for v in needed if v not in worse_elsewhere]):
-        reason = (f"not significantly worse on any other task: "
-                  f"{_where(other[other['variant'].isin(unsure)])}")
-    if reason:
-        return _finding(7, INCONCLUSIVE, reason, _n(rows), details)
-    counts = ", ".join(f"{v} {int((g['verdict'] == 'worse').sum())}/{len(g)}"
-                       for v, g in other.groupby("variant"))
-    text = (f"nig, nog, niaf not worse on music (highest upper bound "
-            f"{music['high'].max():+.2f}, margin {MARGIN}); worse on the other tasks: {counts}")
-    return _finding(7, REPRODUCED, text, _n(rows), details)
-
-
-def _gate_order(lstm: pd.DataFrame, present: set[str]) -> Finding:
-    """Finding 8: nfg, nig, nog ordered by their mean paired difference against lstm over
-    the non-LM tasks on which all three are tested."""
-    order = ["nfg", "nig", "nog"]
-    rows = lstm[lstm["variant"].isin(order)
-                & ~lstm["task"].map(is_language_model).astype(bool)]
-    tested = rows[rows["verdict"] != "untested"]
-    table = (tested.pivot_table(index="variant", columns="task", values="diff")
-             if len(tested) else pd.DataFrame())
-    table = table.reindex(order).dropna(axis=1, how="any")
-    used = tested[tested["task"].isin(table.columns)]
-    absent = [v for v in order if v not in present]
-    if absent or table.shape[1] == 0:
-        reason = (f"absent: {', '.join(absent)}" if absent else "no task (other than "
-                  "language modelling) on which nfg, nig and nog are all tested")
-        return _finding(8, INCONCLUSIVE, reason, _n(used), rows[_DETAIL_COLUMNS])
-    mean = table.mean(axis=1)
-    details = table.assign(mean_diff=mean).reset_index()
-    gaps = [mean["nfg"] - mean["nig"], mean["nig"] - mean["nog"]]
-    ranked = " > ".join(f"{v} {mean[v]:+.2f}" for v in mean.sort_values(ascending=False).index)
-    text = (f"mean paired difference against lstm over {table.shape[1]} non-LM task(s) "
-            f"(n = {int(used['n'].min())}-{int(used['n'].max())} draws each): {ranked}; gaps "
-            f"nfg−nig {gaps[0]:+.2f}, nig−nog {gaps[1]:+.2f} (margin {MARGIN})")
-    verdict = (CONTRADICTED if min(gaps) < -MARGIN else
-               REPRODUCED if min(gaps) > MARGIN else INCONCLUSIVE)
-    return _finding(8, verdict, text, _n(used), details)
-
-
-def _forget_bias(tests: pd.DataFrame, present: set[str]) -> Finding:
-    """Finding 9: lstm-b not worse than lstm, nor than gru."""
-    rows = tests[tests["variant"] == "lstm-b"]
-    details = rows[_DETAIL_COLUMNS]
-    bad = _relevant(rows, "worse")
-    if len(bad):
-        return _finding(9, CONTRADICTED, f"relevantly worse: {_where(bad)}", _n(rows),
-                        details)
-    reason = _undecided(rows, ("lstm-b", "gru"), present)
-    for ref in ("gru", REFERENCE):
-        if not reason and not (rows["reference"] == ref).any():
-            reason = f"lstm-b and {ref} never ran on the same task"
-    if not reason and len(open_rows := rows[~rows["not_worse"].astype(bool)]):
-        reason = (f"not shown not worse (interval beyond the margin {MARGIN}): "
-                  f"{_where(open_rows)}")
-    if reason:
-        return _finding(9, INCONCLUSIVE, reason, _n(rows), details)
-    parts = [f"not worse than {ref} on {len(g)} task(s) (highest upper bound "
-             f"{g['high'].max():+.2f})" for ref, g in rows.groupby("reference", sort=False)]
-    return _finding(9, REPRODUCED, "lstm-b " + "; ".join(parts) + f", margin {MARGIN}",
-                    _n(rows), details)
-
-
-def _gru(lstm: pd.DataFrame, present: set[str]) -> Finding:
-    """Finding 10: gru not worse than lstm on the tasks that are not language modelling."""
-    rows = lstm[lstm["variant"] == "gru"]
-    rows = rows.assign(language_model=rows["task"].map(is_language_model).astype(bool))
-    judged = rows[~rows["language_model"]]
-    details = rows[[*_DETAIL_COLUMNS, "language_model"]]
-    bad = _relevant(judged, "worse")
-    if len(bad):
-        return _finding(10, CONTRADICTED, f"relevantly worse than lstm: {_where(bad)}",
-                        _n(judged), details)
-    reason = _undecided(judged, ("gru",), present)
-    if reason and judged.empty and len(rows):
-        reason = "gru ran on language-modelling tasks only"
-    if not reason and len(open_rows := judged[~judged["not_worse"].astype(bool)]):
-        reason = (f"not shown not worse (interval beyond the margin {MARGIN}): "
-                  f"{_where(open_rows)}")
-    if reason:
-        return _finding(10, INCONCLUSIVE, reason, _n(judged), details)
-    better = int((judged["verdict"] == "better").sum())
-    text = (f"gru not worse than lstm on {len(judged)}/{len(judged)} non-LM task(s) (highest "
-            f"upper bound {judged['high'].max():+.2f}, margin {MARGIN}), better on {better}")
-    return _finding(10, REPRODUCED, text, _n(judged), details)
+    point = losses(*(np.arange(len(s)) for s in sides))
+    low, high = stats_bootstrap(tuple(np.arange(len(s)) for s in sides), losses,
+                                GAP_RESAMPLES, 0)
+    return {"task": task, "nfg": point[0], "nig": point[1], "nog": point[2],
+            "gap_fi": point[3], "fi_low": low[3], "fi_high": high[3],
+            "gap_io": point[4], "io_low": low[4], "io_high": high[4]}
 
 
 # ---------------------------------------------------------------- fANOVA findings (4, 5)
@@ -422,94 +463,86 @@ def _gru(lstm: pd.DataFrame, present: set[str]) -> Finding:
 Judge = Callable[[pd.DataFrame], tuple[str, str, dict[str, object]]]
 
 
-def _per_task(importance: Importance, tasks: set[str], number: int, judge: Judge,
-              summary: Callable[[pd.DataFrame], str]) -> Finding:
-    """``judge`` each task's median shares ("holds", "fails", "tie" or "n/a", a short text,
-    the evidence row). Reproduced when it holds on every task of the trials, contradicted
-    when it fails on one; ``summary`` of the details table is the reproduced statistic."""
-    analysed = importance.shares.drop_duplicates(["task", "variant"])
-    n = int(analysed["n"].sum())
-    rows = []
-    for task, frame in median_shares(importance.shares).groupby("task", sort=True):
+def _per_task(shares: pd.DataFrame, tasks: list[str], number: int, judge: Judge,
+              ctx: _Context) -> Finding:
+    """``judge`` each dataset's median shares with their intervals ("holds", "fails" or
+    "tie", a short text, the evidence row). Reproduced when it holds on every dataset,
+    contradicted when it fails on one."""
+    rows, missing = [], []
+    for task in tasks:
+        frame = shares[shares["task"] == task]
+        if frame.empty:
+            missing.append(task)
+            continue
         status, text, evidence = judge(frame)
-        rows.append({"task": str(task), "variants": int(frame["variants"].max()), **evidence,
+        rows.append({"task": task, "variants": int(frame["variants"].max()), **evidence,
                      "status": status, "why": text})
     details = (pd.DataFrame(rows) if rows
                else pd.DataFrame(columns=["task", "variants", "status", "why"]))
+    n = ctx.n(GREFF_VARIANTS, tasks)
+    where = f" [{scope.names(tasks)}; median over variants, 95 % bootstrap intervals]"
+    data = scope.names(tasks)
+    if not tasks:
+        return _finding(number, INCONCLUSIVE, "no Greff data among the tasks run", 0, data,
+                        "", details)
     fails = details[details["status"] == "fails"]
     if len(fails):
-        return _finding(number, CONTRADICTED, "; ".join(f"{r.task}: {r.why}" for r in
-                                                        fails.itertuples()), n, details)
+        return _finding(number, CONTRADICTED, "; ".join(
+            f"{r.task}: {r.why}" for r in fails.itertuples()) + where, n, data, "", details)
     unsure = [f"{r.task}: {r.status}, {r.why}" for r in details.itertuples()
-              if r.status != "holds"]
-    missing = sorted(tasks - set(details["task"]))
-    if missing or unsure or details.empty:
-        skipped = importance.skipped
-        why = ([r.reason for r in skipped.itertuples() if r.task == ""] + unsure
-               + [f"not analysed: {', '.join(missing)}"] * bool(missing)
-               + [f"{r.task}/{r.variant} {r.reason}" for r in skipped.itertuples()
-                  if r.task in missing])
-        return _finding(number, INCONCLUSIVE, "; ".join(why[:4]) + "; …" * (len(why) > 4)
-                        or "no task could be analysed", n, details)
-    return _finding(number, REPRODUCED, summary(details), n, details)
+              if r.status != "holds"] + [f"{t}: too few trials for fANOVA "
+                                         f"(at least {MIN_FANOVA_TRIALS} a variant)"
+                                         for t in missing]
+    if unsure:
+        return _finding(number, INCONCLUSIVE, "; ".join(unsure) + where, n, data, "",
+                        details)
+    return _finding(number, REPRODUCED, "; ".join(f"{r.task}: {r.why}"
+                                                  for r in details.itertuples()) + where,
+                    n, data, "", details)
 
 
-def _hyperparameter_order(importance: Importance, tasks: set[str]) -> Finding:
+def _interval(frame: pd.DataFrame, term: str) -> tuple[float, float, float]:
+    row = frame[frame["term"] == term]
+    if row.empty:
+        return math.nan, math.nan, math.nan
+    r = row.iloc[0]
+    return float(r["share"]), float(r["low"]), float(r["high"])
+
+
+def _hyperparameter_order(shares: pd.DataFrame, tasks: list[str], ctx: _Context) -> Finding:
     def judge(frame: pd.DataFrame) -> tuple[str, str, dict[str, object]]:
-        greff_first = {k: i for i, k in enumerate(_GREFF_SCALES)}  # columns in a fixed order
-        mains = dict(sorted(zip(frame.loc[frame["order"] == 1, "term"],
-                                frame.loc[frame["order"] == 1, "share"]),
-                            key=lambda kv: (greff_first.get(kv[0], len(greff_first)), kv[0])))
-        ranked = sorted(mains, key=mains.__getitem__, reverse=True)
-        shown = ", ".join(f"{k} {mains[k]:.2f}" for k in ranked)
-        if "lr" not in mains or "hidden_size" not in mains:
-            return "n/a", "lr or hidden_size not analysed", mains
-        rest = [v for k, v in mains.items() if k not in ("lr", "hidden_size")]
-        rival_lr = max([mains["hidden_size"], *rest])
-        rival_hidden = max(rest, default=-math.inf)
-        fails = (rival_lr > mains["lr"] + SHARE_TIE
-                 or rival_hidden > mains["hidden_size"] + SHARE_TIE
-                 or mains.get("momentum", 0.0) >= SMALL_SHARE)
-        holds = (mains["lr"] >= rival_lr + SHARE_TIE
-                 and mains["hidden_size"] >= rival_hidden + SHARE_TIE)
-        return ("fails" if fails else "holds" if holds else "tie"), shown, mains
-
-    def summary(d: pd.DataFrame) -> str:
-        text = (f"lr first ({_range(d['lr'])}), hidden_size second "
-                f"({_range(d['hidden_size'])})")
-        text += (f", momentum ≤ {d['momentum'].max():.2g}" if "momentum" in d
-                 else ", momentum not analysed")
-        return text + f" on {len(d)}/{len(d)} task(s) (median main-effect share over variants)"
-    return _per_task(importance, tasks, 4, judge, summary)
-
-
-def _interactions(importance: Importance, tasks: set[str]) -> Finding:
-    key = frozenset(("lr", "hidden_size"))
-
-    def judge(frame: pd.DataFrame) -> tuple[str, str, dict[str, object]]:
-        mains = float(frame.loc[frame["order"] == 1, "share"].sum())
-        pairs = frame[frame["order"] == 2].sort_values("share", ascending=False)
-        total = float(pairs["share"].sum())
-        is_key = pairs["variables"].map(frozenset) == key
-        evidence: dict[str, object] = {
-            "main_effects": mains, "pairs": total, "ratio": total / mains if mains else math.nan,
-            "largest_pair": pairs["term"].iloc[0] if len(pairs) else "",
-            "lr_x_hidden": float(pairs.loc[is_key, "share"].sum()) if is_key.any() else math.nan}
-        if not is_key.any():
-            return "n/a", "lr × hidden_size not analysed", evidence
-        lr_hidden = float(pairs.loc[is_key, "share"].iloc[0])
-        rival = float(pairs.loc[~is_key, "share"].max()) if (~is_key).any() else -math.inf
-        shown = (f"pairs/main effects {total:.2f}/{mains:.2f}; largest pair "
-                 f"{evidence['largest_pair']} {pairs['share'].iloc[0]:.3f}")
-        fails = total > INTERACTION_RATIO * mains or rival > lr_hidden + SHARE_TIE
-        holds = lr_hidden >= rival + SHARE_TIE
+        mains = [str(t) for t in frame.loc[frame["order"] == 1, "term"]]
+        got = {t: _interval(frame, t) for t in mains}
+        shown = ", ".join(f"{t} {s:.2f} [{lo:.2f}, {hi:.2f}]" for t, (s, lo, hi) in
+                          sorted(got.items(), key=lambda kv: -kv[1][0]))
+        evidence = {t: got[t][0] for t in mains}
+        if "lr" not in got or "hidden_size" not in got:
+            return "tie", "lr or hidden_size not analysed", evidence
+        others = [t for t in mains if t != "lr"]
+        rest = [t for t in others if t != "hidden_size"]
+        lr, hidden = got["lr"], got["hidden_size"]
+        momentum = got.get("momentum", (0.0, 0.0, 0.0))
+        fails = (any(got[t][1] > lr[2] for t in others) or momentum[1] >= SMALL_SHARE
+                 or any(got[t][1] > hidden[2] for t in rest))
+        holds = (all(lr[1] > got[t][2] for t in others) and momentum[2] < SMALL_SHARE
+                 and all(hidden[0] > got[t][0] for t in rest))
         return ("fails" if fails else "holds" if holds else "tie"), shown, evidence
+    return _per_task(shares, tasks, 4, judge, ctx)
 
-    def summary(d: pd.DataFrame) -> str:
-        return (f"pairs explain {_range(d['ratio'])} × what main effects do (limit "
-                f"{INTERACTION_RATIO}); largest pair lr × hidden_size ({_range(d['lr_x_hidden'])}"
-                f") on {len(d)}/{len(d)} task(s) (median share over variants)")
-    return _per_task(importance, tasks, 5, judge, summary)
+
+def _interactions(shares: pd.DataFrame, tasks: list[str], ctx: _Context) -> Finding:
+    def judge(frame: pd.DataFrame) -> tuple[str, str, dict[str, object]]:
+        ratio, low, high = _interval(frame, RATIO_TERM)
+        pairs = frame[frame["order"] == 2].sort_values("share", ascending=False)
+        largest = (f"; largest pair {pairs['term'].iloc[0]} {pairs['share'].iloc[0]:.3f}"
+                   if len(pairs) else "")
+        evidence = {"ratio": ratio, "ratio_low": low, "ratio_high": high,
+                    "largest_pair": pairs["term"].iloc[0] if len(pairs) else ""}
+        shown = f"pairs/main effects {ratio:.2f} [{low:.2f}, {high:.2f}]{largest}"
+        status = ("holds" if high <= INTERACTION_RATIO else
+                  "fails" if low > INTERACTION_RATIO else "tie")
+        return status, shown, evidence
+    return _per_task(shares, tasks, 5, judge, ctx)
 
 
 def _range(values: pd.Series, fmt: str = "{:.2g}") -> str:

@@ -27,7 +27,8 @@ import seaborn as sns  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
-from results.findings import REFERENCE, median_shares  # noqa: E402
+from results.evidence import baseline, median_shares  # noqa: E402
+from results.top_trials import REFERENCE  # noqa: E402
 from results.plot_kit import save as _save  # noqa: E402
 from results.plots import PALETTE  # noqa: E402
 
@@ -226,9 +227,8 @@ def lr_hidden(trials: pd.DataFrame, folder: Path, task: str, bins: tuple[int, in
 
 
 def effects(tests: pd.DataFrame, folder: Path, name: str, title: str) -> Path | None:
-    """The mean paired difference against the reference (positive = worse, in units of the
-    reference's gain over chance) of each tested comparison in ``tests``, with its 90 %
-    interval: one row per variant (and reference), a colour per task, a dot when Holm
+    """The mean difference against the reference (positive = worse, in the metric's units)
+    of each tested comparison in ``tests``, with its 90 % interval: one row per variant (and reference), a colour per task, a dot when Holm
     significant and a cross when not; the grey band is the equivalence margin."""
     data = tests[tests["verdict"] != "untested"].copy()
     if data.empty:
@@ -256,19 +256,17 @@ def effects(tests: pd.DataFrame, folder: Path, name: str, title: str) -> Path | 
                    marker="x", s=30)
     ax.set_yticks(range(len(worst)), list(worst.index))
     ax.invert_yaxis()
-    ax.set_xlabel("mean paired difference against the reference, in its gain over chance "
-                  "(positive: worse; bars: 90 % interval; grey: margin)", fontsize=8)
+    ax.set_xlabel("difference against the reference in the metric's units (positive: worse; "
+                  "bars: 90 % interval; grey: margin)", fontsize=8)
     ax.set_title(title)
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7, frameon=False,
               title="task (x: not significant)", title_fontsize=7)
     return _save(figure, folder / f"{slug(name)}.png")
 
 
-def trained(trials: pd.DataFrame, folder: Path, threshold: float, min_lr: float
-            ) -> Path | None:
+def trained(trials: pd.DataFrame, folder: Path) -> Path | None:
     """Every trial's test metric against its learning rate, one panel per task: trained
-    trials dark, the others light, the "trained" threshold (chance improved by ``threshold``
-    × |chance|) dashed, chance dotted, and the smallest compared learning rate."""
+    trials (better than the task's trivial model, dashed) dark, the others light."""
     data = trials.dropna(subset=["value", "lr"])
     if data.empty or data["lr"].nunique() < 2:
         return None
@@ -277,18 +275,15 @@ def trained(trials: pd.DataFrame, folder: Path, threshold: float, min_lr: float
     for ax, task in zip(axes, tasks):
         mine = data[data["task"] == task]
         lower = bool(mine["lower_is_better"].iloc[0])
-        chance = float(mine["chance"].iloc[0])
-        line = chance - threshold * abs(chance) if lower else chance + threshold * abs(chance)
+        line = float(baseline(mine).median())
         good = (mine["value"] < line) if lower else (mine["value"] > line)
         x = np.log10(mine["lr"].to_numpy(dtype=float))
         ax.scatter(x[~good], mine["value"][~good], s=5, color="tab:grey", alpha=0.4)
         ax.scatter(x[good], mine["value"][good], s=5, color="tab:blue", alpha=0.6)
-        ax.axhline(chance, color="grey", linestyle=":", linewidth=1)
         ax.axhline(line, color="k", linestyle="--", linewidth=1)
-        ax.axvline(math.log10(min_lr), color="tab:red", linewidth=0.8)
         spread = np.nanpercentile(mine["value"], [1, 99])
         pad = 0.1 * (spread[1] - spread[0] or 1.0)
-        ax.set_ylim(min(spread[0], line) - pad, max(spread[1], chance) + pad)
+        ax.set_ylim(min(spread[0], line) - pad, max(spread[1], line) + pad)
         metric = str(mine["metric"].iloc[0]) if "metric" in mine else "metric"
         ax.set_title(f"{task}: {good.mean():.0%} trained", fontsize=9)
         ax.set_ylabel(f"test {metric}", fontsize=8)
@@ -297,7 +292,7 @@ def trained(trials: pd.DataFrame, folder: Path, threshold: float, min_lr: float
         ax.tick_params(labelbottom=True, labelsize=7)
     # one row of short panels: the figure's title and label clear the panels' own only
     # when set outside them (the tight bounding box keeps them in the picture)
-    figure.supxlabel("learning rate (log scale; red: the smallest compared)", y=-0.06)
-    figure.suptitle(f"trials that trained (beat chance by {threshold:.0%} of it: dashed) "
-                    "against the learning rate", y=1.06)
+    figure.supxlabel("learning rate (log scale)", y=-0.06)
+    figure.suptitle("trials that trained (beat the task's trivial model: dashed) against the "
+                    "learning rate", y=1.06)
     return _save(figure, folder / "trained.png")

@@ -13,7 +13,7 @@ import pandas as pd
 from results import frames
 
 
-TRIAL_COLUMNS = ["task", "variant", "metric", "value", "lower_is_better", "chance", "diverged",
+TRIAL_COLUMNS = ["task", "variant", "metric", "value", "valid", "lower_is_better", "chance", "diverged",
                  "lr", "hidden_size", "momentum", "input_noise", "optimizer", "trial", "study",
                  "sequences", "worker_seconds"]
 
@@ -32,7 +32,8 @@ def trials_frame(studies: list[optuna.Study]) -> pd.DataFrame:
         done = runs[runs["status"].isin(["complete", "diverged"])]
         parts.append(pd.DataFrame({
             "task": done["task"], "variant": done["variant"], "metric": done["metric"],
-            "value": done["test"].astype(float), "lower_is_better": done["lower_is_better"],
+            "value": done["test"].astype(float), "valid": _validation(done),
+            "lower_is_better": done["lower_is_better"],
             "chance": done["chance"].astype(float), "diverged": done["status"] == "diverged",
             "lr": done["lr"].astype(float), "hidden_size": done["hidden_size"].astype(float),
             "momentum": done["momentum"].astype(float),
@@ -43,6 +44,14 @@ def trials_frame(studies: list[optuna.Study]) -> pd.DataFrame:
             "worker_seconds": _column(done, "trial_seconds"),
         }))
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TRIAL_COLUMNS)
+
+
+def _validation(done: pd.DataFrame) -> pd.Series:
+    """Each run's best validation value of its primary metric (NaN for a diverged run)."""
+    values = [row.get(f"valid_{metric}", float("nan")) for metric, (_, row) in
+              zip(done["metric"], done.iterrows())]
+    valid = pd.Series(values, index=done.index, dtype=float)
+    return valid.where(done["status"] != "diverged")
 
 
 def _column(frame: pd.DataFrame, name: str, default: float = float("nan")) -> pd.Series:

@@ -15,7 +15,7 @@ from tqdm import tqdm
 from harness.command.cli_grid import models_choice, stopping
 from harness.plans import grid, search
 from harness.plans.config import ConfigError, parse_assignments
-from harness.plans.profiles import reproduce_spec
+from harness.plans.profiles import JSB_EPOCH, reproduce_spec
 from harness.queue import finished, runner, storage_url, store
 from harness.training.train import summary_line
 from results import frames, report_folder
@@ -114,6 +114,23 @@ def _run(spec: search.SearchSpec, args: argparse.Namespace) -> list[optuna.Study
     return studies
 
 
+def protocol(search: dict) -> str:
+    """One line naming a search's protocol from what its study recorded: its name, draws per
+    variant, space, and each task's budget, validation interval and patience."""
+    run = search.get("run", {})
+    budgets = []
+    for task, settings in sorted((search.get("per_task") or {}).items()):
+        merged = {**run, **settings}
+        sequences, every = merged.get("sequences"), merged.get("eval_every")
+        epochs = (f" (~{sequences / JSB_EPOCH:.0f} epochs)" if task == "music" and sequences
+                  else "")
+        budgets.append(f"{task} {sequences or merged.get('steps', '?')} sequences{epochs}, "
+                       f"validation every {every}, " + (f"patience {merged['patience']}" if merged.get("patience") else "no early stopping"))
+    return (f"{search.get('prefix', '?')}: {search.get('trials', '?')} draws a variant from "
+            f"{search.get('space', '?')!r}, online SGD with Nesterov momentum on the summed "
+            f"loss; " + "; ".join(budgets))
+
+
 def _findings(studies: list[optuna.Study], name: str, storage: str | None, out: str | None,
               provenance: dict[str, object]) -> int:
     from results import findings_report
@@ -124,7 +141,8 @@ def _findings(studies: list[optuna.Study], name: str, storage: str | None, out: 
     space = search_trials.analysis_space(studies)
     folder = Path(out or Path(storage_url.OUTPUT) / name)
     recorded = [s.user_attrs.get("search", {}) for s in studies]
-    provenance = {**provenance, "studies": ", ".join(s.study_name for s in studies),
+    provenance = {**provenance, "protocol": protocol(recorded[0]),
+                  "studies": ", ".join(s.study_name for s in studies),
                   "storage": storage_url.shown(storage),
                   "space": recorded[0].get("space_description", ""),
                   "search seed": recorded[0].get("seed"),
