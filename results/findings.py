@@ -264,10 +264,10 @@ class _Context:
 
     def scope(self, tasks: list[str], rows: pd.DataFrame) -> str:
         tops = rows[rows["note"] == ""]
-        best = (f"best {int(tops['top'].min())}-{int(tops['top'].max())} of "
-                f"{int(tops['n'].min())}-{int(tops['n'].max())} trials a variant"
-                if len(tops) else "no test")
-        return f"{scope.names(tasks)}; {best}; Holm over {len(tops)} test(s)"
+        if tops.empty:
+            return scope.names(tasks)
+        return (f"{scope.names(tasks)}; best {_span(tops['top'])} of {_span(tops['n'])} "
+                f"trials a variant; Holm over {len(tops)} test(s)")
 
     def finding(self, number: int, verdict: str, text: str, variants: Iterable[str],
                 tasks: list[str], rows: pd.DataFrame, reference: str = REFERENCE) -> Finding:
@@ -379,6 +379,11 @@ _DETAILS = ["task", "data", "variant", "reference", "n", "top", "mean", "ref_mea
             "not_worse", "not_better", "note"]
 
 
+def _span(values: pd.Series) -> str:
+    low, high = int(values.min()), int(values.max())
+    return str(low) if low == high else f"{low}-{high}"
+
+
 def _p(p: float) -> str:
     return f"{p:.2g}"
 
@@ -419,11 +424,11 @@ def _gate_order(ctx: _Context, tasks: list[str]) -> Finding:
     rows = ctx.rows(order, tasks)
     reason = ctx.missing(order, tasks, "non-LM data of Jozefowicz's kinds") or ctx.untested(
         rows, order, tasks)
-    gaps = pd.DataFrame([_gaps(ctx.trials[ctx.trials["task"] == t], t) for t in tasks])
-    details = gaps if len(gaps) else rows[_DETAILS]
     if reason:
         return _finding(8, INCONCLUSIVE, reason, ctx.n(order, tasks), scope.names(tasks),
-                        ctx.rests_on(rows), details)
+                        ctx.rests_on(rows), rows[_DETAILS])
+    gaps = details = pd.DataFrame([_gaps(ctx.trials[ctx.trials["task"] == t], t)
+                                   for t in tasks])
     text = "; ".join(
         f"{g.task}: loss of removing forget {g.nfg:+.3g}, input {g.nig:+.3g}, output "
         f"{g.nog:+.3g} nats; gaps nfg−nig {g.gap_fi:+.3g} [{g.fi_low:+.3g}, {g.fi_high:+.3g}],"

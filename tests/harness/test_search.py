@@ -88,6 +88,21 @@ def test_bad_search_input_is_one_clear_error() -> None:
         reproduce_spec("ci", ["parity"])
 
 
+def test_reproduce_profiles_follow_the_paper_on_music_and_slice_its_draws() -> None:
+    quick, paper = reproduce_spec("quick"), reproduce_spec("paper")
+    assert quick.tasks == paper.tasks == ("music",)  # reber and lm only when named
+    assert (quick.space, paper.space, paper.trials) == ("greff", "greff", 200)
+    assert paper.per_task["music"]["sequences"] == 150 * 229  # 150 epochs of online updates
+    assert paper.per_task["music"]["eval_every"] == 229 and paper.run["patience"] == 15
+    assert quick.run["eval_every"] == 229 and quick.run["patience"] < \
+        quick.per_task["music"]["sequences"] // 229  # early stopping can fire
+    whole = {(r.variant, r.seed): r for r in paper.runs("music")}
+    part = reproduce_spec("paper", trials=40).runs("music")
+    assert {r.seed for r in part} == set(range(40))  # the first 40 of the 200 draws
+    assert all(whole[(r.variant, r.seed)] == r for r in part)
+    assert reproduce_spec("quick", ["music", "reber"]).tasks == ("music", "reber")
+
+
 def test_search_resumes_and_widens_then_reports_findings(tmp_path: Path) -> None:
     journal = str(tmp_path / "s.journal")
     base = ["search", "--variants", "lstm,gru", "--tasks", "parity", "--storage", journal,
@@ -136,7 +151,12 @@ def test_reproduce_ci_runs_the_whole_protocol(tmp_path: Path) -> None:
     folder = tmp_path / "outputs" / "reproduce-ci"
     markdown = (folder / "findings.md").read_text()
     first_table = markdown[markdown.index("|"):].split("\n\n")[0]
-    assert first_table.count("\n") == 11  # header, rule, ten findings
+    verdicts = markdown.split("## Verdicts\n\n")[1].split("\n\n")[0]
+    assert first_table.startswith("| data | variant | draws | top |")
+    assert first_table.count("| JSB Chorales |") == len(REPRODUCE_VARIANTS)  # and lstm-b vs gru
+    assert "| reber |" not in first_table and "| lm |" not in first_table  # extensions
+    assert verdicts.count("\n") == 11  # header, rule, ten findings
+    assert "## Beyond the paper" in markdown
     assert "findings report:" in result.stdout
     # the wall time, and where the workers' time went over every stored trial
     assert re.search(rf"reproduce reproduce-ci finished in \d+ (min \d+ )?s \({n} trials "
