@@ -60,15 +60,6 @@ class Importance:
     skipped: pd.DataFrame  # task, variant, reason ("" task/variant: the whole analysis)
 
 
-def is_music(task: str) -> bool:
-    return str(task).lower().startswith("music")
-
-
-def is_language_model(task: str) -> bool:
-    t = str(task).lower()
-    return t == "lm" or t.startswith(("lm-", "lm_", "language", "ptb"))
-
-
 def baseline(trials: pd.DataFrame) -> pd.Series:
     """Each trial's trivial model's score: column ``baseline`` where given, else chance."""
     chance = trials["chance"].astype(float)

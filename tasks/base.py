@@ -230,6 +230,13 @@ class Task:
                 totals[name] = (old[0] + s, old[1] + n)
         return self.summarize(totals)
 
+    def baseline(self) -> float:
+        """The primary metric of the task's trivial model (the frequencies of its targets,
+        learned from data, not the sequence): what a trial must beat to count as trained.
+        By default the chance level; a task whose chance is uniform guessing overrides it
+        with its unigram or marginal model."""
+        return self.metrics[0].chance
+
     def score_trivial(self, split: str = "valid") -> dict[str, float]:
         """The metrics of the predictor that learned nothing (equal to the chance levels)."""
         return self.evaluate(lambda batch, state: (self.trivial_outputs(batch), None), split)

@@ -118,6 +118,10 @@ class LanguageModel(Task):
     def describe(self) -> dict[str, Any]:
         return {**super().describe(), "baselines": self.baselines}
 
+    def baseline(self) -> float:
+        """The unigram model (``baselines``), in the primary metric's units."""
+        return next(iter(self.baselines.values()))
+
     def _stream(self, split: str) -> np.ndarray:
         ids = self.corpus.ids[split]
         limit = self.settings.eval_tokens

@@ -144,3 +144,14 @@ class Reber(SyntheticTask):
 
     def trivial_outputs(self, batch: Batch) -> Tensor:
         return torch.zeros(*batch.mask.shape, 7)
+
+    def baseline(self) -> float:
+        """The marginal model of the valid split: each symbol legal next with its own
+        frequency over the scored steps, whatever came before; nats per step (the sum of
+        the 7 symbols' binary entropies)."""
+        legal, steps = np.zeros(7), 0
+        for batch in self.batches("valid"):
+            legal += batch.y[batch.mask].sum(0).double().numpy()
+            steps += batch.scored
+        p = np.clip(legal / steps, 1e-12, 1 - 1e-12)
+        return float(-(p * np.log(p) + (1 - p) * np.log(1 - p)).sum())

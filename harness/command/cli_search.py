@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import sys
 import time
 from pathlib import Path
 
 import optuna
 from tqdm import tqdm
+
+import tasks
 
 from harness.command.cli_grid import models_choice, stopping
 from harness.plans import grid, search
@@ -21,6 +24,8 @@ from harness.training.train import summary_line
 from results import frames, report_folder
 from results import trials as search_trials
 from results.summary import duration, time_breakdown
+
+log = logging.getLogger(__name__)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -114,6 +119,25 @@ def _run(spec: search.SearchSpec, args: argparse.Namespace) -> list[optuna.Study
     return studies
 
 
+def _baselines(studies: list[optuna.Study]) -> dict[str, float]:
+    """Each study's task's trivial model (``Task.baseline``: its unigram or marginal model),
+    built with the settings its trials ran with; a task that cannot be built here (its data
+    is elsewhere) is left out, and the analysis falls back to its chance level."""
+    out = {}
+    for study in studies:
+        done = finished.completed(study)
+        if not done:
+            continue
+        config = done[0].user_attrs["config"]
+        try:
+            task = tasks.build(config["task"], **(config.get("task_settings") or {}))
+            out[config["task"]] = float(task.baseline())
+        except (LookupError, ValueError, OSError) as error:
+            log.warning("no trivial baseline for %s (%s); chance level used", config["task"],
+                        error)
+    return out
+
+
 def protocol(search: dict) -> str:
     """One line naming a search's protocol from what its study recorded: its name, draws per
     variant, space, and each task's budget, validation interval and patience."""
@@ -138,6 +162,7 @@ def _findings(studies: list[optuna.Study], name: str, storage: str | None, out: 
     trials = search_trials.trials_frame(studies)
     if trials.empty:
         raise ConfigError(f"no finished trials in {name}; run the search first")
+    trials["baseline"] = trials["task"].map(_baselines(studies)).astype(float)
     space = search_trials.analysis_space(studies)
     folder = Path(out or Path(storage_url.OUTPUT) / name)
     recorded = [s.user_attrs.get("search", {}) for s in studies]

@@ -9,9 +9,9 @@ error functions), and pylstm's NesterovStep, which steps by lr × (1 - momentum)
 (``momentum_scaled_lr``; its default, ``scale_learning_rate=True``). ``adam`` keeps the
 sizes and noise and draws Adam's learning rate log-uniform in [1e-4, 3e-2] on the mean loss,
 a range where Adam trains these models in a few hundred steps. ``greff-upper`` is ``greff``
-with the learning rate in its upper two decades, [1e-4, 1e-2]: the draws a budget of a few
-thousand sequences can compare (``results.evidence.COMPARE_MIN_LR``); the quick reproduction
-spends its time there, the paper profile searches Greff's whole range.
+with the learning rate in its upper two decades, [1e-4, 1e-2], for a search on a budget too
+small for the lower ones to leave chance; the reproduction profiles search Greff's whole
+range, as the paper did.
 
 Trial k's values depend only on the search seed and k (NumPy's ``SeedSequence([seed, k])``),
 so a search is reproducible, resumable and shared by any number of workers, and trial k
