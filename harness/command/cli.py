@@ -266,11 +266,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("reproduce", help="Greff et al.'s protocol at a profile's scale: "
                             "the search, then the findings report")
-    p.add_argument("--profile", default="ci", help="ci (under a minute), quick (an hour "
-                   "on 2 cores) or paper (Greff's scale)")
-    p.add_argument("--tasks", help="only these of the profile's tasks")
+    p.add_argument("--profile", default="ci", help="ci (the machinery, tiny), quick (the "
+                   "paper's protocol shrunk to under 90 minutes on 2 cores) or paper "
+                   "(Greff's scale)")
+    p.add_argument("--tasks", help="tasks (default: music, Greff's JSB Chorales; reber and lm "
+                   "run as extensions, reported beyond the paper)")
     p.add_argument("--variants", help="only these of the profile's variants")
-    p.add_argument("--trials", type=_positive_int, help="draws per variant and task")
+    p.add_argument("--trials", type=_positive_int, help="draws per variant and task: the "
+                   "first K of the profile's (a slice; slices add up to the whole)")
     p.add_argument("--seed", type=int, default=0,
                    help="the search seed: another seed draws another, equally valid set of "
                         "trials (studies reproduce-PROFILE-seedS-TASK; default 0)")
