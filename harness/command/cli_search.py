@@ -174,7 +174,9 @@ def _findings(studies: list[optuna.Study], name: str, storage: str | None, out: 
                   "trials": len(trials)}
     path = report_folder.write(folder, lambda staging: findings_report.build(
         trials, space, staging, provenance))
+    print(f"protocol: {provenance['protocol']}")
     for row in json.loads((folder / "findings.json").read_text())["findings"]:
-        print(f"{row['number']:>2}. {row['verdict']:<13} {row['title']}: {row['statistic']}")
+        print(f"{row['number']:>2}. {row['verdict']:<13} {row['title']} (on {row['data']}): "
+              f"{row['statistic']}")
     print(f"\nfindings report: {path}")
     return 0

@@ -158,6 +158,9 @@ def test_reproduce_ci_runs_the_whole_protocol(tmp_path: Path) -> None:
     assert verdicts.count("\n") == 11  # header, rule, ten findings
     assert "## Beyond the paper" in markdown
     assert "findings report:" in result.stdout
+    assert "protocol: reproduce-ci: 3 draws a variant from 'greff'" in result.stdout
+    assert re.search(r"^ 3\. inconclusive +Forget gate and output activation are critical "
+                     r"\(on JSB Chorales\): ", result.stdout, re.M), result.stdout
     # the wall time, and where the workers' time went over every stored trial
     assert re.search(rf"reproduce reproduce-ci finished in \d+ (min \d+ )?s \({n} trials "
                      r"stored\); the workers' time, .* over \d+ runs: data \d+%, forward \d+%",
