@@ -164,9 +164,11 @@ def learning_rate(trials: pd.DataFrame, folder: Path, task: str) -> Path | None:
     return _save(figure, folder / f"lr_{slug(task)}.png")
 
 
-def importance(shares: pd.DataFrame, folder: Path, task: str) -> Path | None:
+def importance(shares: pd.DataFrame, folder: Path, task: str,
+               intervals: pd.DataFrame | None = None) -> Path | None:
     """fANOVA shares of variance on ``task``: every main effect and the largest pair, the
-    bar at the median over variants, the variants as coloured points."""
+    bar at the median over variants, the variants as coloured points, and where
+    ``intervals`` (``evidence.share_intervals``) has the term its 95 % bootstrap interval."""
     mine = shares[shares["task"] == task]
     if mine.empty:
         return None
@@ -180,9 +182,16 @@ def importance(shares: pd.DataFrame, folder: Path, task: str) -> Path | None:
                 errorbar=None, color="lightgrey", ax=ax)
     sns.stripplot(data=data, x="share", y="term", order=terms, hue="variant",
                   palette=palette(shares["variant"].unique()), size=5, jitter=0.15, ax=ax)
+    if intervals is not None:
+        known = intervals[intervals["task"] == task].set_index("term")
+        for y, term in enumerate(terms):
+            if term in known.index:
+                ax.plot([known.at[term, "low"], known.at[term, "high"]], [y, y], color="k",
+                        linewidth=1.5, solid_capstyle="butt")
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7, frameon=False)
     ax.set_xlim(0, 1)
-    ax.set_xlabel("share of variance (fANOVA; bar: median over variants)")
+    ax.set_xlabel("share of variance (fANOVA; bar: median over variants; line: its 95 % "
+                  "bootstrap interval)", fontsize=8)
     ax.set_ylabel("")
     ax.set_title(f"{task}: hyperparameter importance")
     return _save(figure, folder / f"importance_{slug(task)}.png")

@@ -171,8 +171,8 @@ def _blocks(trials: pd.DataFrame, best: pd.DataFrame, tests: pd.DataFrame,
                                 f"{f.rests_on}."))
         if not f.details.empty:
             blocks.append(("table", _readable(f.details)))
-        blocks += [("img", p) for p in _figures_of(f, trials, best, importance, figures,
-                                                   paper) if p is not None]
+        blocks += [("img", p) for p in _figures_of(f, trials, best, importance, shares,
+                                                   figures, paper) if p is not None]
     if "music" in tasks:
         blocks += [("h2", "Compare with the paper"),
                    ("p", "Greff et al. give their per-variant results on JSB Chorales as box "
@@ -230,12 +230,13 @@ def _robustness(tests: pd.DataFrame) -> pd.DataFrame:
 
 
 def _figures_of(f: Finding, trials: pd.DataFrame, best: pd.DataFrame,
-                importance: Importance, folder: Path, tasks: list[str]) -> list[Path | None]:
+                importance: Importance, shares: pd.DataFrame, folder: Path,
+                tasks: list[str]) -> list[Path | None]:
     """The figures shown with finding ``f`` (each drawn once, where it is the evidence)."""
     if f.number == 1:
         return []
     if f.number == 4:
-        return ([plots.importance(importance.shares, folder, t) for t in tasks]
+        return ([plots.importance(importance.shares, folder, t, shares) for t in tasks]
                 + [plots.learning_rate(trials, folder, t) for t in tasks])
     if f.number == 5:
         return [plots.lr_hidden(trials, folder, t) for t in tasks]
