@@ -21,11 +21,11 @@ Studies = optuna.Study | list[optuna.Study]  # a grid's or a search's studies, o
 
 def _runs(studies: Studies) -> list[tuple[str, optuna.trial.FrozenTrial]]:
     """(study name, trial) of the trials that are runs (orphans of racing workers carry no
-    configuration)."""
+    configuration; an interrupted attempt is superseded by the copy queued in its place)."""
     chosen = sorted(studies, key=lambda s: s.study_name) if isinstance(studies, list) \
         else [studies]  # in one order, so that a table's columns do not depend on the caller
     return [(s.study_name, t) for s in chosen for t in s.get_trials(deepcopy=False)
-            if record.CONFIG in t.user_attrs]
+            if record.CONFIG in t.user_attrs and not record.superseded(t)]
 
 
 def _finished(study: Studies) -> list[tuple[tuple[str, str, str, int], dict[str, Any]]]:

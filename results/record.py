@@ -7,7 +7,9 @@ This module owns the schema. A run is an Optuna trial whose user attributes are:
 - ``attempt``: how many times it has been queued after a worker was lost (absent: 1);
 - ``worker``: the process that took it (host and pid);
 - ``result``: its whole record when it ends (curves, metrics, telemetry, its kept model);
-- ``error``: the error it failed with, where it failed.
+- ``error``: the error it failed with, where it failed;
+- ``interrupted``: set on an attempt that a Ctrl-C or SIGTERM stopped and put back in the
+  queue (a copy runs in its place): kept for the audit, never counted as a run or a failure.
 
 ``harness`` writes these and ``results`` reads them through the names below and nothing
 else: the two packages meet here.
@@ -19,6 +21,12 @@ from typing import Any
 
 KEY, CONFIG, RESULT, ERROR, ATTEMPT, WORKER = "key", "config", "result", "error", "attempt", \
     "worker"
+INTERRUPTED = "interrupted"
+
+
+def superseded(trial: Any) -> bool:
+    """An interrupted attempt whose run went back in the queue (``INTERRUPTED``)."""
+    return bool(trial.user_attrs.get(INTERRUPTED))
 
 
 def model_file(result: dict[str, Any]) -> str | None:

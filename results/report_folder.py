@@ -16,19 +16,36 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 
 STAGING = ".report-writing"
+ORIGIN = ".storage"  # the storage (as shown, never with a password) the report was read from
 
 
 class ReportWriteError(ValueError):
     """The report could not be written; the one line says why and what to do."""
 
 
-def write(folder: Path, build: Callable[[Path], Path]) -> Path:
+def write(folder: Path, build: Callable[[Path], Path], origin: str | None = None) -> Path:
     """Run ``build(staging)`` (it writes a report into the folder it is given and returns
     its main file) and move what it wrote into ``folder``; returns the main file's path
-    there."""
+    there. ``origin`` names the storage the report is read from: a folder holding the
+    report of another storage is left alone, with one line saying so."""
+    if origin is not None:
+        _same_origin(folder, origin)
     with staged(folder) as staging:
         built = build(staging)
+        if origin is not None:
+            (staging / ORIGIN).write_text(origin + "\n")
     return final_path(built, staging, folder)
+
+
+def _same_origin(folder: Path, origin: str) -> None:
+    try:
+        before = (folder / ORIGIN).read_text().strip()
+    except OSError:
+        return
+    if before != origin:
+        raise ReportWriteError(f"{folder} holds the report of another storage ({before}); "
+                               f"this one is of {origin}: it was left as it is; choose "
+                               "another folder with --out")
 
 
 @contextlib.contextmanager

@@ -201,7 +201,9 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--study", help="name of the grid or single run, stored as one study per "
                    "task NAME-TASK (default grid-PROFILE; a single run: runs)")
     g.add_argument("--config", help="a grid file (TOML)")
-    g.add_argument("--out", help="report folder (default outputs/STUDY)")
+    g.add_argument("--out", help="report folder (default outputs/STUDY on the default "
+                   "journal, JOURNAL.reports/STUDY beside another, outputs/STUDY@HOST-DB on "
+                   "a database)")
     p.set_defaults(handler=cmd_run)
 
     p = commands.add_parser("bench", help="speed of the cells, as ratios to torch's fused "
@@ -277,7 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0,
                    help="the search seed: another seed draws another, equally valid set of "
                         "trials (studies reproduce-PROFILE-seedS-TASK; default 0)")
-    p.add_argument("--out", help="report folder (default outputs/reproduce-PROFILE)")
+    p.add_argument("--out", help="report folder (default outputs/reproduce-PROFILE on the "
+                   "default journal, JOURNAL.reports/reproduce-PROFILE beside another)")
     _search_options(p)
     p.set_defaults(handler=_lazy("cli_search", "cmd_reproduce"))
 
@@ -299,7 +302,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "search (studies NAME-TASK; default: the storage's only search)")
     p.add_argument("--storage", help="journal file or database URL (default "
                    "$HARNESS_STORAGE, else outputs/harness.journal)")
-    p.add_argument("--out", help="report folder (default outputs/STUDY)")
+    p.add_argument("--out", help="report folder (default outputs/STUDY on the default "
+                   "journal, JOURNAL.reports/STUDY beside another, outputs/STUDY@HOST-DB on "
+                   "a database)")
     p.add_argument("--findings", action="store_true",
                    help="the findings report of a search (verdicts, statistics, figures)")
     p.set_defaults(handler=cmd_report)

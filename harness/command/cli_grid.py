@@ -69,7 +69,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
     for error in prepared.failures():
         print(f"failed run: {error}", file=sys.stderr)
     return ride_out(lambda: cli_report.write_report(prepared.studies, study_name, args.out,
-                                                    started), "writing the report")
+                                                    args.storage, started), "writing the report")
 
 
 def models_choice(args: argparse.Namespace) -> tuple[str | None, bool]:

@@ -15,15 +15,17 @@ from results.summary import closing_summary, task_table, to_markdown
 
 def cmd_report(args: argparse.Namespace) -> int:
     studies = store.named_studies(storage_url.open_storage(args.storage), args.study)
-    return write_report(studies, args.study, args.out)
+    return write_report(studies, args.study, args.out, args.storage)
 
 
-def write_report(studies: list, name: str, out: str | None,
+def write_report(studies: list, name: str, out: str | None, storage: str | None,
                  started: float | None = None) -> int:
-    """Build the report and print its tables; a grid (``started``: when its command began)
-    ends with its summary line and both reports' paths."""
-    folder = Path(out or Path(storage_url.OUTPUT) / name)
-    path = report_folder.write(folder, lambda staging: reports.build(studies, name, staging))
+    """Build the report (into ``out``, else the storage's own report folder) and print its
+    tables; a grid (``started``: when its command began) ends with its summary line and
+    both reports' paths."""
+    folder = Path(out or storage_url.report_folder(storage, name))
+    path = report_folder.write(folder, lambda staging: reports.build(studies, name, staging),
+                               storage_url.shown(storage))
     runs = reports.frames.runs_frame(studies)
     for task in sorted(runs["task"].unique()) if len(runs) else []:
         table = task_table(runs, task)

@@ -164,7 +164,7 @@ def _findings(studies: list[optuna.Study], name: str, storage: str | None, out: 
         raise ConfigError(f"no finished trials in {name}; run the search first")
     trials["baseline"] = trials["task"].map(_baselines(studies)).astype(float)
     space = search_trials.analysis_space(studies)
-    folder = Path(out or Path(storage_url.OUTPUT) / name)
+    folder = Path(out or storage_url.report_folder(storage, name))
     recorded = [s.user_attrs.get("search", {}) for s in studies]
     provenance = {**provenance, "protocol": protocol(recorded[0]),
                   "studies": ", ".join(s.study_name for s in studies),
@@ -173,7 +173,7 @@ def _findings(studies: list[optuna.Study], name: str, storage: str | None, out: 
                   "search seed": recorded[0].get("seed"),
                   "trials": len(trials)}
     path = report_folder.write(folder, lambda staging: findings_report.build(
-        trials, space, staging, provenance))
+        trials, space, staging, provenance), storage_url.shown(storage))
     print(f"protocol: {provenance['protocol']}")
     for row in json.loads((folder / "findings.json").read_text())["findings"]:
         print(f"{row['number']:>2}. {row['verdict']:<13} {row['title']} (on {row['data']}): "

@@ -65,9 +65,10 @@ def failed(study: optuna.Study | list[optuna.Study], keys: set[str]) -> list[str
 
 
 def counts(study: optuna.Study) -> dict[str, int]:
-    """Runs by state (orphans, trials without a configuration, are left out)."""
+    """Runs by state (orphans, trials without a configuration, and interrupted attempts
+    whose copy is queued are left out)."""
     out: dict[str, int] = {}
     for t in study.get_trials(deepcopy=False):
-        if record.KEY in t.user_attrs:
+        if record.KEY in t.user_attrs and not record.superseded(t):
             out[t.state.name.lower()] = out.get(t.state.name.lower(), 0) + 1
     return out

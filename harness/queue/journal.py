@@ -24,6 +24,8 @@ from typing import Any
 from optuna.storages import JournalStorage
 from optuna.storages.journal import JournalFileBackend, JournalFileSymlinkLock
 
+from harness.queue import signals
+
 APPEND_GRACE = 30  # seconds after which an append lock left by a killed process is broken
 LOCK_GRACE = 120  # the same for the enqueue lock, held while a whole grid is queued
 
@@ -48,11 +50,17 @@ class JournalDamaged(ValueError):
 
 @contextlib.contextmanager
 def held(lock: JournalFileSymlinkLock) -> Iterator[None]:
-    lock.acquire()
-    try:
-        yield
-    finally:
-        lock.release()
+    """The lock held for the block. A Ctrl-C or SIGTERM meanwhile interrupts only after the
+    lock is released: Optuna's symlink lock, interrupted between its rename and its unlink,
+    unlinks twice and replaces the interruption with a FileNotFoundError (or, interrupted
+    while waiting, with "did not possess lock"), and a journal append cut in half is a
+    damaged journal."""
+    with signals.deferred():
+        lock.acquire()
+        try:
+            yield
+        finally:
+            lock.release()
 
 
 class SafeJournalBackend(JournalFileBackend):

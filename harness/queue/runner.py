@@ -66,9 +66,6 @@ def run_in_workers(chosen: list[optuna.Study], storage_url: str | None, workers:
                                  args=(storage_url, names, device, threads, population,
                                        plugins.load(), ends))
                  for _ in range(workers)]
-    for p in processes:
-        p.start()
-
     def progress() -> None:
         found: dict[str, dict] = {}
         try:
@@ -79,17 +76,22 @@ def run_in_workers(chosen: list[optuna.Study], storage_url: str | None, workers:
                 raise
             return
         on_progress(found)
+    started = []
     try:
-        while any(p.is_alive() for p in processes):
+        with signals.held_back():  # each worker takes signals once its handler is in place
+            for p in processes:
+                p.start()
+                started.append(p)
+        while any(p.is_alive() for p in started):
             progress()
             time.sleep(poll_seconds)
     except KeyboardInterrupt:
-        for p in processes:  # a signal to this process alone reaches the workers too
+        for p in started:  # a signal to this process alone reaches the workers too
             if p.is_alive():
                 os.kill(p.pid, signal.SIGTERM)
         raise
     finally:
-        for p in processes:
+        for p in started:
             p.join()
     reports = []
     while True:
@@ -119,11 +121,12 @@ def _worker_main(storage_url: str | None, study_names: list[str], device: str | 
                  threads: int, population: int, plugin_modules: list[str],
                  ends: Any) -> None:
     signals.install()
-    quiet_optuna()
-    torch.set_num_threads(threads)
-    keep_freed_memory()
     code, why = 0, ""
     try:
+        signals.release()  # a signal sent while this process started arrives here
+        quiet_optuna()
+        torch.set_num_threads(threads)
+        keep_freed_memory()
         plugins.load(plugin_modules)  # the parent's plugins: their cells and tasks train here
         storage = open_storage(storage_url)
         worker.work([store.open_study(storage, name, create=False) for name in study_names],
@@ -135,6 +138,7 @@ def _worker_main(storage_url: str | None, study_names: list[str], device: str | 
     except Exception as error:  # noqa: BLE001 - reported to the parent in one line
         log.exception("worker %d failed", os.getpid())
         code, why = _BROKEN, f"{type(error).__name__}: {error}"
+    signals.settle()  # a signal from here on must not cut the report to the parent
     ends.put((os.getpid(), code, why))
     sys.exit(code)
 

@@ -45,6 +45,21 @@ def default_journal() -> str:
     return DEFAULT
 
 
+def report_folder(url: str | None, name: str) -> Path:
+    """Where the report of study ``name`` in the storage at ``url`` goes by default: the
+    default journal's under ``outputs/NAME``; another journal file's beside it, in
+    ``JOURNAL.reports/NAME`` (as its models are in ``JOURNAL.models``); a database's under
+    ``outputs/NAME@HOST-DATABASE``. Two storages with a study of the same name therefore
+    never share a report folder."""
+    if not url or Path(url) == Path(default_journal()):
+        return Path(OUTPUT) / name
+    parts = _parts(url)
+    if parts is None:
+        return Path(url).with_suffix(".reports") / name
+    where = "-".join(p for p in (parts.hostname or "local", parts.path.strip("/")) if p)
+    return Path(OUTPUT) / f"{name}@{''.join(c if c.isalnum() or c in '.-_' else '_' for c in where)}"
+
+
 def _parts(url: str) -> SplitResult | None:
     if "://" not in url:
         return None

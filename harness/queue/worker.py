@@ -242,6 +242,8 @@ def _requeue(study: optuna.Study, trial: optuna.Trial) -> None:
     storage = liveness.storage_of(study)
     if storage.get_trial(liveness.trial_id_of(trial)).state.is_finished():
         return
+    # marked first: counts and reports skip this attempt, whose copy runs in its place
+    storage.set_trial_user_attr(liveness.trial_id_of(trial), record.INTERRUPTED, True)
     if liveness.finish(study, trial, state=TrialState.FAIL):
         liveness.requeue(study, storage.get_trial(liveness.trial_id_of(trial)),
                          count_attempt=False)

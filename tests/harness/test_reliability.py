@@ -16,6 +16,7 @@ from collections import Counter
 from pathlib import Path
 
 import optuna
+import pandas as pd
 import pytest
 from optuna.trial import TrialState
 
@@ -349,6 +350,41 @@ def test_sigterm_puts_the_runs_in_hand_back_and_exits_143(workers: str, tmp_path
     assert resumed.returncode == 0, resumed.stderr
     after = _finished(journal)
     assert len(after) == 8 and all(after[k] == v for k, v in before.items())  # untouched
+
+
+@pytest.mark.parametrize("workers,presses", [("1", 1), ("4", 1), ("4", 2)])
+def test_ctrl_c_in_a_terminal_stops_cleanly_and_the_resumed_grid_counts_no_failure(
+        workers: str, presses: int, tmp_path: Path) -> None:
+    """What a terminal does on Ctrl-C: SIGINT to the whole process group (the parent, which
+    then forwards SIGTERM to its workers, and every worker), pressed once or twice. One
+    line, exit 130, no traceback from any process; the interrupted attempts are put back and
+    no count or report of the resumed grid shows them."""
+    journal = tmp_path / "runs.journal"
+    args = ["run", "--grid", "--plugin", "tests.harness.blocking_plugin", "--profile", "smoke",
+            "--variants", "lstm,gru,blocker,rnn", "--tasks", "parity", "--seeds", "2",
+            "--workers", workers, "--storage", str(journal), "--out", "out"]
+    process = _start(args, tmp_path, _env(BLOCKER_ARMED="1"), start_new_session=True)
+    _blocked(process)
+    for _ in range(presses):
+        os.killpg(process.pid, signal.SIGINT)
+    _, err = _ended(process)
+    assert process.returncode == 130, err
+    assert "interrupted: finished runs are stored" in err
+    for noise in ("Traceback", "Error", "race condition", "Exception ignored"):
+        assert noise not in err, err
+    resumed = subprocess.run([sys.executable, "-m", "harness", *args], cwd=tmp_path,
+                             env=_env(), capture_output=True, text=True, timeout=300)
+    assert resumed.returncode == 0, resumed.stderr
+    assert "grid grid-smoke finished in" in resumed.stdout
+    assert ": 8 runs, 8 done (0 diverged)." in resumed.stdout, resumed.stdout
+    runs = pd.read_csv(tmp_path / "out" / "runs.csv")
+    assert len(runs) == 8 and set(runs["status"]) == {"complete"}
+    assert "Runs: 8 (8 complete)." in (tmp_path / "out" / "report.md").read_text()
+    study = store.open_study(storage_url.open_storage(str(journal)), "grid-smoke-parity",
+                             create=False)
+    kept = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.FAIL]
+    assert kept and all(t.user_attrs.get("interrupted") for t in kept)  # for the audit
+    assert finished.counts(study) == {"complete": 8}
 
 
 # ---------------------------------------------------------------- two hosts, one journal

@@ -148,7 +148,7 @@ def test_reproduce_ci_runs_the_whole_protocol(tmp_path: Path) -> None:
     n = len(REPRODUCE_VARIANTS) * 3 * 3
     assert f"{n} trials ({len(REPRODUCE_VARIANTS)} variants × 3 tasks × 3 draws" in \
         result.stderr
-    folder = tmp_path / "outputs" / "reproduce-ci"
+    folder = tmp_path / "r.reports" / "reproduce-ci"
     markdown = (folder / "findings.md").read_text()
     first_table = markdown[markdown.index("|"):].split("\n\n")[0]
     verdicts = markdown.split("## Verdicts\n\n")[1].split("\n\n")[0]
@@ -183,7 +183,7 @@ def test_reproduce_ci_runs_the_whole_protocol(tmp_path: Path) -> None:
                     "--variants", "lstm,gru", "--storage", journal, cwd=tmp_path)
     assert other.returncode == 0, other.stderr
     assert "search reproduce-ci-seed1: 6 trials" in other.stderr
-    assert "search seed 1" in (tmp_path / "outputs" / "reproduce-ci-seed1" /
+    assert "search seed 1" in (tmp_path / "r.reports" / "reproduce-ci-seed1" /
                                "findings.md").read_text()
     seed0, seed1 = (store.named_studies(storage_url.open_storage(journal), name)
                     for name in ("reproduce-ci", "reproduce-ci-seed1"))

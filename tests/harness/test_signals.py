@@ -24,7 +24,38 @@ def test_sigterm_interrupts_as_terminated_and_ignores_the_next(installed) -> Non
         os.kill(os.getpid(), signal.SIGTERM)  # Python runs the handler at the next step
         pytest.fail("SIGTERM did not interrupt")
     assert signals.exit_code(caught.value) == 143
-    assert signal.getsignal(signal.SIGTERM) == signal.SIG_IGN  # the put-back runs uncut
+    # the put-back runs uncut: the next signals pass, with the handler still installed (no
+    # switch to SIG_IGN, which races with a signal already caught: "Signal 15 ignored due
+    # to race condition")
+    for number in (signal.SIGINT, signal.SIGTERM, signal.SIGINT):
+        os.kill(os.getpid(), number)
+    assert signal.getsignal(signal.SIGTERM) is signal.getsignal(signal.SIGINT)
+    assert callable(signal.getsignal(signal.SIGTERM))
+
+
+def test_signals_held_back_arrive_when_released(installed) -> None:
+    """What a process starting workers does: a signal meanwhile waits, then interrupts."""
+    steps = []
+    with pytest.raises(KeyboardInterrupt):
+        with signals.held_back():
+            os.kill(os.getpid(), signal.SIGINT)
+            steps.append("still starting")  # blocked: not even the handler has run
+        steps.append("never")
+    assert steps == ["still starting"]
+
+
+def test_a_deferred_step_in_another_thread_neither_holds_nor_raises(installed) -> None:
+    """A heartbeat thread's journal append: signals are the main thread's business."""
+    import threading
+    seen = []
+
+    def beat() -> None:
+        with signals.deferred():
+            seen.append(signals._held)
+    thread = threading.Thread(target=beat)
+    thread.start()
+    thread.join()
+    assert seen == [0]
 
 
 def test_a_signal_inside_a_deferred_step_interrupts_right_after_it(installed) -> None:
