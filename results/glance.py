@@ -25,6 +25,8 @@ import pandas as pd
 from results import intervals
 
 COLUMNS = ["task", "variant", "value", "chance", "lower_is_better", "diverged"]
+COST = ["parameters", "rate"]  # optional: the cell's parameters, the trial's steps×batch/s
+REFERENCE = "lstm"  # cost is shown relative to it
 # what the section says above its figure; {runs}/{run}: "seeds"/"seed" or "trials"/"trial"
 LEGEND = ("Each run's score is its share of the way from chance to the best run of its task "
           "(0: chance, 1: the best run; below 0: worse than chance; a diverged run counts "
@@ -33,7 +35,9 @@ LEGEND = ("Each run's score is its share of the way from chance to the best run 
           "score: the mean over tasks of those medians (worse than chance counted as 0), "
           "best first, with its 95 % bootstrap interval over {runs} ("
           + f"{intervals.RESAMPLES:,}" + " resamples, fixed seed), and the number of tasks it "
-          "covers where a variant lacks some.")
+          "covers where a variant lacks some. parameters: the cell's (median over tasks); "
+          "time/step: the time per trial-step relative to lstm's (geometric mean over tasks "
+          "of the ratio of median rates).")
 
 
 def from_runs(runs: pd.DataFrame) -> pd.DataFrame:
@@ -42,11 +46,38 @@ def from_runs(runs: pd.DataFrame) -> pd.DataFrame:
     if runs.empty or "test" not in runs:
         return pd.DataFrame(columns=COLUMNS)
     done = runs[runs["status"].isin(["complete", "diverged"])]
+    nan = pd.Series(np.nan, index=done.index)
     return pd.DataFrame({"task": done["task"], "variant": done["variant"],
                          "value": done["test"].astype(float),
                          "chance": done["chance"].astype(float),
                          "lower_is_better": done["lower_is_better"].astype(bool),
-                         "diverged": done["status"] == "diverged"}).reset_index(drop=True)
+                         "diverged": done["status"] == "diverged",
+                         "parameters": done.get("cell_parameters", nan).astype(float),
+                         "rate": done.get("steps×batch/s", nan).astype(float),
+                         }).reset_index(drop=True)
+
+
+def costs(trials: pd.DataFrame) -> pd.DataFrame:
+    """Per variant what it costs: ``parameters`` of its cell (the median over its runs of
+    each task, then over tasks) and ``time`` per trial-step relative to lstm's (per task the
+    median rate of lstm's runs over the variant's, then the geometric mean over the tasks
+    both ran; NaN without lstm or rates)."""
+    out = pd.DataFrame(columns=["variant", "parameters", "time"])
+    if trials.empty or not set(COST) <= set(trials.columns):
+        return out
+    per_task = trials.groupby(["variant", "task"])[COST].median()
+    rows = []
+    for variant, mine in per_task.groupby(level="variant"):
+        mine = mine.droplevel("variant")
+        ratios = []
+        if REFERENCE in per_task.index.get_level_values("variant"):
+            ref = per_task.loc[REFERENCE]
+            both = mine.index.intersection(ref.index)
+            ratios = (ref.loc[both, "rate"] / mine.loc[both, "rate"]).dropna()
+            ratios = ratios[np.isfinite(ratios) & (ratios > 0)]
+        rows.append({"variant": str(variant), "parameters": float(mine["parameters"].median()),
+                     "time": float(np.exp(np.log(ratios).mean())) if len(ratios) else np.nan})
+    return pd.DataFrame(rows, columns=out.columns)
 
 
 def shares(trials: pd.DataFrame) -> pd.DataFrame:
@@ -105,13 +136,25 @@ def table(trials: pd.DataFrame) -> pd.DataFrame:
     score with interval, then per task "median (q25–q75)" of the share, marked ✗ where the
     variant never beat chance."""
     ranked, each = ranking(trials), cells(trials)
+    cost = costs(trials).set_index("variant")
     tasks = sorted(map(str, each["task"].unique()))
     scored = each.dropna(subset=["share"])["task"].nunique()
     text = {(str(r.variant), str(r.task)): _cell(r.share, r.q25, r.q75, r.beat)
             for r in each.itertuples()}
+    priced = ["parameters", f"time/step vs {REFERENCE}"] if cost["time"].notna().any() else \
+        (["parameters"] if cost["parameters"].notna().any() else [])
     rows = [{"variant": r.variant, "score [95 % CI]": _score(r, scored),
+             **dict(zip(priced, _cost(cost, r.variant))),
              **{t: text.get((r.variant, t), "") for t in tasks}} for r in ranked.itertuples()]
-    return pd.DataFrame(rows, columns=["variant", "score [95 % CI]", *tasks])
+    return pd.DataFrame(rows, columns=["variant", "score [95 % CI]", *priced, *tasks])
+
+
+def _cost(cost: pd.DataFrame, variant: str) -> tuple[str, str]:
+    if variant not in cost.index:
+        return "", ""
+    params, time = cost.at[variant, "parameters"], cost.at[variant, "time"]
+    return (f"{params:,.0f}" if np.isfinite(params) else "",
+            f"{time:.2f}×" if np.isfinite(time) else "")
 
 
 def _score(row: Any, tasks: int) -> str:

@@ -29,9 +29,42 @@ def section(trials: pd.DataFrame, figures: Path, runs: str, run: str) -> list[Bl
     if trials.empty:
         return []
     picture = figure(trials, figures, runs)
+    priced = cost_figure(trials, figures)
     return [("h2", "At a glance"), ("p", glance.LEGEND.format(runs=runs, run=run)),
             *([("img", picture)] if picture is not None else []),
-            ("table", glance.table(trials))]
+            ("table", glance.table(trials)),
+            *([("img", priced)] if priced is not None else [])]
+
+
+def cost_figure(trials: pd.DataFrame, folder: Path) -> Path | None:
+    """``folder/quality_cost.png``: each variant's score (with its 95 % interval) against its
+    time per trial-step relative to lstm's, so that the cheapest variant as good as the best
+    stands out (up and to the left); None without costs."""
+    cost = glance.costs(trials)
+    if cost.empty:
+        return None
+    ranked = glance.ranking(trials).merge(cost, on="variant")
+    ranked = ranked[np.isfinite(ranked["time"].astype(float)) & np.isfinite(ranked["score"])]
+    if ranked.empty:
+        return None
+    fig, ax = plt.subplots(figsize=(6.4, 4.2))
+    markers = "osD^vP*Xh<>p"
+    colours = plt.get_cmap("tab20").colors
+    for k, r in enumerate(ranked.itertuples()):
+        ax.errorbar(r.time, r.score, yerr=[[r.score - r.low], [r.high - r.score]],
+                    fmt=markers[k % len(markers)], color=colours[k % len(colours)],
+                    markersize=6, capsize=2, elinewidth=1, label=r.variant)
+        ax.annotate(r.variant, (r.time, r.score), textcoords="offset points", xytext=(5, 3),
+                    fontsize=7)
+    ax.set_xscale("log")
+    ax.axvline(1.0, color="0.8", linewidth=1, zorder=0)
+    ax.set_xlabel(f"time per trial-step relative to {glance.REFERENCE} (log scale; left is "
+                  "cheaper)", fontsize=8)
+    ax.set_ylabel("score (share of the way from chance to the best run)", fontsize=8)
+    ax.set_title("quality against cost: one point per variant, 95 % interval", fontsize=9)
+    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7, frameon=False)
+    ax.grid(color="0.93")
+    return plot_kit.save(fig, folder / "quality_cost.png")
 
 
 def figure(trials: pd.DataFrame, folder: Path, runs: str = "seeds") -> Path | None:

@@ -88,3 +88,33 @@ def test_from_runs_keeps_finished_runs_in_the_analysis_layout() -> None:
     out = glance.from_runs(runs)
     assert out[["value", "diverged"]].values.tolist() == [[2.0, False], [6.0, True]]
     assert glance.shares(out)["share"].tolist() == pytest.approx([1.0, 0.0])
+
+
+def test_cost_beside_quality_parameters_and_time_per_step_relative_to_lstm(
+        tmp_path) -> None:
+    """gru runs at twice lstm's rate on one task and the same on the other: its time per
+    step is the geometric mean of 0.5 and 1 of lstm's; parameters are the cell's."""
+    rows = []
+    for task, rates in (("parity", {"lstm": 100.0, "gru": 200.0}),
+                        ("lm", {"lstm": 50.0, "gru": 50.0})):
+        for variant, rate in rates.items():
+            for seed, value in enumerate((0.2, 0.3, 0.4)):
+                rows.append({"task": task, "variant": variant, "value": value, "chance": 1.0,
+                             "lower_is_better": True, "diverged": False,
+                             "parameters": {"lstm": 4352.0, "gru": 3264.0}[variant],
+                             "rate": rate * (1 + 0.01 * seed)})
+    trials = pd.DataFrame(rows)
+    cost = glance.costs(trials).set_index("variant")
+    assert cost.loc["gru", "time"] == pytest.approx(math.sqrt(0.5))
+    assert cost.loc["lstm", "time"] == pytest.approx(1.0)
+    assert cost.loc["gru", "parameters"] == 3264.0
+    table = glance.table(trials).set_index("variant")
+    assert table.loc["gru", "parameters"] == "3,264"
+    assert table.loc["gru", "time/step vs lstm"] == "0.71×"
+    from results import glance_plot
+    assert glance_plot.cost_figure(trials, tmp_path) == tmp_path / "quality_cost.png"
+    assert (tmp_path / "quality_cost.png").stat().st_size > 0
+    # without rates (a search's trials) the table has no cost column and no figure
+    bare = trials.drop(columns=["parameters", "rate"])
+    assert "parameters" not in glance.table(bare).columns
+    assert glance_plot.cost_figure(bare, tmp_path / "none") is None
