@@ -30,10 +30,11 @@ def section(trials: pd.DataFrame, figures: Path, runs: str, run: str) -> list[Bl
         return []
     picture = figure(trials, figures, runs)
     priced = cost_figure(trials, figures)
+    # quality beside cost first (the table, then the figure of the two), the tasks after
     return [("h2", "At a glance"), ("p", glance.LEGEND.format(runs=runs, run=run)),
-            *([("img", picture)] if picture is not None else []),
             ("table", glance.table(trials)),
-            *([("img", priced)] if priced is not None else [])]
+            *([("img", priced)] if priced is not None else []),
+            *([("img", picture)] if picture is not None else [])]
 
 
 def cost_figure(trials: pd.DataFrame, folder: Path) -> Path | None:
