@@ -38,9 +38,17 @@ def cmd_grid(args: argparse.Namespace) -> int:
     bar = tqdm(total=prepared.total, initial=len(done), unit="run", disable=None,
                desc=study_name)
 
+    finished_runs = [len(done)]  # the bar counts nothing when it is off (no terminal)
+
+    def count() -> str:
+        """"[k/N]": where this line stands in the grid (its finished runs, of all)."""
+        finished_runs[0] += 1
+        return f"[{finished_runs[0]}/{prepared.total}]"
+
     def on_run(config, result: RunResult | None) -> None:
         bar.update(1)
-        tqdm.write(result.summary() if result else f"{config.variant} on {config.task}: FAILED",
+        tqdm.write(f"{count()} " + (result.summary() if result else
+                                    f"{config.variant} on {config.task}: FAILED"),
                    file=sys.stderr)
 
     current = [""]
@@ -56,8 +64,9 @@ def cmd_grid(args: argparse.Namespace) -> int:
 
     def on_progress(found: dict[str, dict]) -> None:
         for key in sorted(set(found) - reported):
-            tqdm.write(summary_line(found[key]), file=sys.stderr)
             reported.add(key)
+            bar.update(1)
+            tqdm.write(f"{count()} {summary_line(found[key])}", file=sys.stderr)
         bar.update(len(found) - bar.n)
 
     with stopping(bar, "finished runs are stored, the runs in hand are back in the queue; "

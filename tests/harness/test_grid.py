@@ -178,7 +178,9 @@ def test_two_workers_share_one_journal(tmp_path: Path) -> None:
     assert len(runs) == 8 and set(runs["status"]) == {"complete"}
     assert runs["key"].nunique() == 8 and runs["pid"].nunique() == 2
     lines = [line for line in result.stderr.splitlines() if "(seed " in line]
-    assert len(lines) == 8  # one log line per finished run
+    assert len(lines) == 8  # one log line per finished run, with where it stands
+    assert sorted(int(line[1:].split("/")[0]) for line in lines) == list(range(1, 9))
+    assert all(line.split("]")[0].endswith("/8") for line in lines)
 
 
 def test_a_worker_trains_the_seeds_of_a_grid_point_as_one_population(tmp_path: Path) -> None:
