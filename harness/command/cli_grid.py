@@ -13,7 +13,7 @@ from tqdm import tqdm
 
 from harness.command import cli_report
 from harness.plans import grid, plugins
-from harness.plans.config import RunConfig
+from harness.plans.config import ConfigError, RunConfig
 from harness.queue import finished, queueing, runner, signals, storage_url, store
 from harness.queue.outage import ride_out
 from harness.training.train import RunResult, check_data, summary_line
@@ -120,11 +120,43 @@ def cmd_single(args: argparse.Namespace, config: RunConfig) -> int:
         return 1
     stored = trial.user_attrs[record.RESULT]
     print(summary_line(stored))
+    differences = against_the_grid(config)
+    if differences:
+        print(f"settings that differ from the default grid's {config.variant} on "
+              f"{config.task}: {differences} (run --grid trains with those)")
     model = record.model_file(stored)
     kept = f"; model {model}" if model else "; no model kept"
     print(f"stored as trial {trial.number} of study {study.study_name} in "
           f"{storage_url.shown(args.storage)}{kept}{again}")
     return 0
+
+
+_COMPARED = ("hidden_size", "layers", "steps", "sequences", "batch_size", "lr", "optimizer",
+             "eval_every", "patience", "task_settings")
+
+
+def against_the_grid(config: RunConfig) -> str:
+    """"hidden_size 64 (grid 32), patience none (grid 5)": where a single run's settings
+    differ from the default grid's run of the same variant and task ("" where none do, or
+    the default grid has no such task)."""
+    try:
+        reference = grid.resolve("default", [config.variant], [config.task], 1).runs()[0]
+    except (ConfigError, LookupError, IndexError):
+        return ""
+    parts = []
+    for name in _COMPARED:
+        mine, theirs = getattr(config, name), getattr(reference, name)
+        if mine != theirs:
+            parts.append(f"{name} {_shown(mine, name)} (grid {_shown(theirs, name)})")
+    return ", ".join(parts)
+
+
+def _shown(value: object, name: str) -> str:
+    if value is None:
+        return "the task's default" if name in ("steps", "sequences") else "none"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in sorted(value.items())) or "defaults"
+    return str(value)
 
 
 def cmd_worker(args: argparse.Namespace) -> int:

@@ -113,6 +113,9 @@ def test_a_single_run_is_stored_and_keeps_its_model(tmp_path: Path) -> None:
     first = harness(*args, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert "stored as trial 0 of study runs-parity in one.journal; model " in first.stdout
+    # a single run's defaults are not the grid's: the output says where they differ
+    assert ("settings that differ from the default grid's gru on parity: hidden_size 64 "
+            "(grid 32), steps 20 (grid 1000), patience none (grid 5)") in first.stdout
     study = store.open_study(storage_url.open_storage(str(tmp_path / "one.journal")),
                              "runs-parity", create=False)
     (trial,) = finished.completed(study)
