@@ -326,14 +326,21 @@ def _ended(process: subprocess.Popen, limit: float = 240) -> tuple[str, str]:
         pytest.fail(f"still running after {limit} s: {err[-3000:]}\n" + "\n".join(dumps))
 
 
-@pytest.mark.parametrize("workers", ["1", "4"])
-def test_sigterm_puts_the_runs_in_hand_back_and_exits_143(workers: str, tmp_path: Path) -> None:
+def _blocked_grid(workers: str, tmp_path: Path) -> tuple[subprocess.Popen, Path, list[str]]:
+    """A grid of 8 runs in its own process group, held by the blocking cell: the process,
+    its journal and its arguments (the same again resume it)."""
     journal = tmp_path / "runs.journal"
     args = ["run", "--grid", "--plugin", "tests.harness.blocking_plugin", "--profile", "smoke",
             "--variants", "lstm,gru,blocker,rnn", "--tasks", "parity", "--seeds", "2",
             "--workers", workers, "--storage", str(journal), "--out", "out"]
     process = _start(args, tmp_path, _env(BLOCKER_ARMED="1"), start_new_session=True)
     _blocked(process)
+    return process, journal, args
+
+
+@pytest.mark.parametrize("workers", ["1", "4"])
+def test_sigterm_puts_the_runs_in_hand_back_and_exits_143(workers: str, tmp_path: Path) -> None:
+    process, journal, args = _blocked_grid(workers, tmp_path)
     os.killpg(process.pid, signal.SIGTERM)  # the scheduler stops the whole job
     _, err = _ended(process)
     assert process.returncode == 143, err
@@ -359,12 +366,7 @@ def test_ctrl_c_in_a_terminal_stops_cleanly_and_the_resumed_grid_counts_no_failu
     then forwards SIGTERM to its workers, and every worker), pressed once or twice. One
     line, exit 130, no traceback from any process; the interrupted attempts are put back and
     no count or report of the resumed grid shows them."""
-    journal = tmp_path / "runs.journal"
-    args = ["run", "--grid", "--plugin", "tests.harness.blocking_plugin", "--profile", "smoke",
-            "--variants", "lstm,gru,blocker,rnn", "--tasks", "parity", "--seeds", "2",
-            "--workers", workers, "--storage", str(journal), "--out", "out"]
-    process = _start(args, tmp_path, _env(BLOCKER_ARMED="1"), start_new_session=True)
-    _blocked(process)
+    process, journal, args = _blocked_grid(workers, tmp_path)
     for _ in range(presses):
         os.killpg(process.pid, signal.SIGINT)
     _, err = _ended(process)
