@@ -61,16 +61,43 @@ def locate(folder: str, name: str, sha256: str, source: Source | None,
     cached = cache_root() / folder / name
     if cached.is_file():
         return cached
-    where = f"{root / folder}" if root is not None else "no data folder (HARNESS_DATA unset)"
+    where = (f"is neither in {root / folder} nor in the cache" if root is not None
+             else "is not in the cache, and HARNESS_DATA is not set")
+    fix = f"set HARNESS_DATA (or data_dir) to the folder that holds {folder}/"
     if source is None:
-        raise TaskError(f"{folder}/{name} not found in {where}; set HARNESS_DATA or data_dir "
-                        f"to the folder that holds {folder}/")
+        raise MissingData(f"{folder}/{name} {where}; {fix}", f"{folder}/{name} missing")
     try:
         return download(source, cached, sha256)
     except OSError as error:
-        raise TaskError(f"{folder}/{name} not found in {where}, and downloading it from "
-                        f"{source.url} failed ({error}); set HARNESS_DATA or data_dir to the "
-                        f"folder that holds {folder}/") from None
+        raise MissingData(f"{folder}/{name} {where}, and downloading it from {source.url} "
+                          f"failed ({short_reason(error)}); {fix}",
+                          f"{folder}/{name} missing ({short_reason(error)})") from None
+
+
+class MissingData(TaskError):
+    """A data file that is nowhere to be had; ``short`` says so in a few words (a table's
+    cell), the message in a whole sentence with the fix."""
+
+    def __init__(self, message: str, short: str) -> None:
+        super().__init__(message)
+        self.short = short
+
+
+def short_reason(error: BaseException) -> str:
+    """Why a download failed, in a few whole words: no network, a timeout, an HTTP status,
+    a checksum; else the error's first sentence, cut at a word."""
+    text = str(error)
+    if any(k in text for k in ("NameResolution", "ConnectionError", "Network is unreachable",
+                               "Max retries", "Failed to establish")):
+        return "no network"
+    if "Timeout" in text or "timed out" in text:
+        return "the download timed out"
+    if "checksum mismatch" in text:
+        return text  # which sha256 was expected and which came
+    if "HTTPError" in text:
+        return text.split(":", 1)[-1].strip().split(" for url")[0][:60]
+    first = text.split(". ")[0]
+    return first if len(first) <= 80 else first[:80].rsplit(" ", 1)[0] + " …"
 
 
 def download(source: Source, dest: Path, sha256: str, timeout: float = 60.0) -> Path:

@@ -99,8 +99,7 @@ class Music(Task):
         path = locate(FOLDER, name, sha, Source(_URL + name), self.settings.data_dir)
         got = sha256_of(path)
         if got != sha:
-            log.warning("%s differs from the published file (sha256 %s, expected %s)",
-                        path, got, sha)
+            _warn_once(str(path), got, sha)
         return path, got
 
     @cached_property
@@ -170,6 +169,14 @@ class Music(Task):
         p = self.marginals
         logits = torch.from_numpy(np.log(p) - np.log1p(-p)).float()
         return logits.expand(*batch.mask.shape, KEYS).clone()
+
+
+@functools.cache
+def _warn_once(path: str, got: str, expected: str) -> None:
+    """A data file that is not the published one: said once per process, however many
+    tasks (a grid's, a population's) read it."""
+    log.warning("%s differs from the published file (sha256 %s, expected %s)", path, got,
+                expected)
 
 
 @functools.lru_cache(maxsize=4)

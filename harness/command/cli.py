@@ -78,7 +78,7 @@ def _task_row(name: str, data_dir: str | None) -> tuple[str, ...]:
         return (name, kind, f"{metric.name} ({metric.unit})" if metric.unit else metric.name,
                 f"{metric.chance:.4g}", task.source_label)
     except tasks.TaskError as error:
-        return (name, kind, "-", "-", f"unavailable: {error}")
+        return (name, kind, "-", "-", f"unavailable: {getattr(error, 'short', error)}")
 
 
 def cmd_run(args: argparse.Namespace) -> int:

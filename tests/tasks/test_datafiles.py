@@ -91,8 +91,8 @@ def test_a_download_that_does_not_match_is_refused_and_not_kept(origin: tuple[Pa
 def test_a_source_that_is_not_there_says_what_to_set(origin: tuple[Path, str],
                                                      cache: Path) -> None:
     _, url = origin
-    with pytest.raises(TaskError, match=r"downloading it from .*/gone.txt failed .*HTTPError"
-                                        r".*set HARNESS_DATA"):
+    with pytest.raises(TaskError, match=r"downloading it from .*/gone.txt failed \(404 "
+                                        r"Client Error.*set HARNESS_DATA"):
         locate("corp", "a.txt", SHA, Source(f"{url}/gone.txt"), None)
 
 
@@ -106,6 +106,29 @@ def test_the_cache_follows_xdg_cache_home(tmp_path: Path,
 
 
 def test_no_source_and_no_folder_says_what_to_set(cache: Path) -> None:
-    with pytest.raises(TaskError, match=r"corp/a.txt not found in no data folder \(HARNESS_DATA "
-                                        r"unset\); set HARNESS_DATA"):
+    with pytest.raises(TaskError, match=r"^corp/a.txt is not in the cache, and HARNESS_DATA "
+                                        r"is not set; set HARNESS_DATA \(or data_dir\) to the "
+                                        r"folder that holds corp/$"):
         locate("corp", "a.txt", SHA, None, None)
+
+
+@pytest.mark.parametrize("raised,said", [
+    ("ConnectionError: HTTPSConnectionPool(host='raw.githubusercontent.com', port=443): Max "
+     "retries exceeded with url: /x (Caused by NameResolutionError(\"<urllib3.connection."
+     "HTTPSConnection object at 0x7f>: Failed to resolve\"))", "no network"),
+    ("ReadTimeout: HTTPSConnectionPool(host='h', port=443): Read timed out.",
+     "the download timed out"),
+    ("checksum mismatch: expected sha256 aa, got bb",
+     "checksum mismatch: expected sha256 aa, got bb")])
+def test_a_failed_download_is_said_in_whole_words(cache: Path, monkeypatch, raised: str,
+                                                  said: str) -> None:
+    """Not a driver's message cut mid-word: what went wrong, then the fix, in one line."""
+    monkeypatch.setattr("tasks.datafiles.download",
+                        lambda *a, **k: (_ for _ in ()).throw(OSError(raised)))
+    with pytest.raises(TaskError) as caught:
+        locate("corp", "a.txt", SHA, Source("https://example.org/a.txt"), None)
+    assert str(caught.value) == (f"corp/a.txt is not in the cache, and HARNESS_DATA is not "
+                                 f"set, and downloading it from https://example.org/a.txt "
+                                 f"failed ({said}); set HARNESS_DATA (or data_dir) to the "
+                                 f"folder that holds corp/")
+    assert caught.value.short == f"corp/a.txt missing ({said})"

@@ -93,8 +93,9 @@ def test_missing_empty_and_non_utf8_corpora(tmp_path: Path, monkeypatch) -> None
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr("tasks.datafiles.download",
                         lambda *a, **k: (_ for _ in ()).throw(OSError("network is off")))
-    with pytest.raises(tasks.TaskError, match=r"ptb/ptb.train.txt not found in .*empty.*"
-                                              r"network is off.*set HARNESS_DATA"):
+    with pytest.raises(tasks.TaskError, match=r"ptb/ptb.train.txt is neither in .*empty.* "
+                                              r"nor in the cache, and downloading it from .* "
+                                              r"failed \(network is off\); set HARNESS_DATA"):
         tasks.build("lm", corpus="ptb", data_dir=str(tmp_path / "empty")).io
     (tmp_path / "blank.txt").write_text("  \n\n")
     with pytest.raises(tasks.TaskError, match="holds no text"):

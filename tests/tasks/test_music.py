@@ -197,9 +197,13 @@ def test_bad_files_give_one_clear_error(tmp_path: Path, content: object, message
     assert target.read_bytes() == before and list(folder.iterdir()) == [target]  # untouched
 
 
-def test_a_small_good_file_with_whole_float_notes(tmp_path: Path) -> None:
+def test_a_small_good_file_with_whole_float_notes(tmp_path: Path, caplog) -> None:
     (tmp_path / "jsb-chorales-quarter.json").write_text(json.dumps(GOOD))  # root also works
     task = tasks.build("music", data_dir=str(tmp_path))
+    again = tasks.build("music", data_dir=str(tmp_path))  # a grid builds it many times
+    assert task.source == again.source
+    assert sum("differs from the published file" in r.getMessage()
+               for r in caplog.records) == 1  # said once
     assert task.pieces("test")[0].nonzero() == (np.array([0]), np.array([62 - 21]))
     assert task.pieces("train")[0].sum(1).tolist() == [2.0, 0.0]
     p = task.marginals
@@ -211,9 +215,11 @@ def test_a_missing_file_says_where_it_looked(tmp_path: Path, monkeypatch) -> Non
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(tasks.music, "_URL", (tmp_path / "nowhere").as_uri() + "/")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(tasks.TaskError, match=r"jsb_chorales/jsb-chorales-quarter.json not "
-                                              r"found in .*empty/jsb_chorales, and downloading "
-                                              r"it from file://.*failed.*set HARNESS_DATA"):
+    with pytest.raises(tasks.TaskError, match=r"jsb_chorales/jsb-chorales-quarter.json is "
+                                              r"neither in .*empty/jsb_chorales nor in the "
+                                              r"cache, and downloading it from file://.* failed "
+                                              r"\(.*\); set "
+                                              r"HARNESS_DATA"):
         tasks.build("music", data_dir=str(tmp_path / "empty")).metrics
     assert not any((tmp_path / "empty").iterdir()) and not (tmp_path / "cache").exists()
 
