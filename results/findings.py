@@ -30,12 +30,11 @@ import numpy as np
 import pandas as pd
 
 from results import scope
-from results.evidence import (  # noqa: F401 - the evidence's names, re-exported
-    _GREFF_SCALES, MIN_FANOVA_TRIALS, MIN_TRIALS, RATIO_TERM, SHARE_COLUMNS, TEST_COLUMNS,
-    Importance, analysis_scale, comparisons, importances, median_shares, share_intervals,
-    stats_bootstrap, trained)
-from results.top_trials import (REFERENCE, TOP_COLUMNS, TOP_FRACTION, best_by_validation,
-                                compare_best, holm_within)
+from results.evidence import (  # noqa: F401 - comparisons, trained: re-exported for the report
+    MIN_FANOVA_TRIALS, MIN_TRIALS, RATIO_TERM, Importance, comparisons, importances,
+    share_intervals, stats_bootstrap, trained)
+from results.top_trials import REFERENCE, TOP_FRACTION, best_by_validation, compare_best, \
+    holm_within
 
 GREFF_VARIANTS = ("nig", "nfg", "nog", "niaf", "noaf", "np", "cifg", "fgr")
 REPRODUCED, CONTRADICTED, INCONCLUSIVE = "reproduced", "contradicted", "inconclusive"

@@ -237,8 +237,9 @@ def lr_hidden(trials: pd.DataFrame, folder: Path, task: str, bins: tuple[int, in
 
 def effects(tests: pd.DataFrame, folder: Path, name: str, title: str) -> Path | None:
     """The mean difference against the reference (positive = worse, in the metric's units)
-    of each tested comparison in ``tests``, with its 90 % interval: one row per variant (and reference), a colour per task, a dot when Holm
-    significant and a cross when not; the grey band is the equivalence margin."""
+    of each tested comparison in ``tests``, with its 90 % interval: one row per variant (and
+    reference), a colour per task, a dot when Holm significant and a cross when not; the
+    grey band is the equivalence margin."""
     data = tests[tests["verdict"] != "untested"].copy()
     if data.empty:
         return None

@@ -1,9 +1,10 @@
 """Bootstrap intervals over seeds, so that a ranking says how sure it is, not just a median.
 
 A grid trains each variant on a handful of seeds (8 by default): two medians a hair apart
-are no ranking. The percentile bootstrap (``scipy.stats.bootstrap``) makes no assumption about the seeds' distribution
-(a few diverged seeds make it far from normal) and works for any statistic; the resampling
-generator is seeded, so that a report built twice from the same storage is the same.
+are no ranking. The percentile bootstrap (``scipy.stats.bootstrap``) makes no assumption
+about the seeds' distribution (a few diverged seeds make it far from normal) and works for
+any statistic; the resampling generator is seeded, so that a report built twice from the
+same storage is the same.
 """
 
 from __future__ import annotations

@@ -13,7 +13,8 @@ import pandas as pd
 from results import frames
 
 
-TRIAL_COLUMNS = ["task", "variant", "metric", "value", "valid", "lower_is_better", "chance", "diverged",
+TRIAL_COLUMNS = ["task", "variant", "metric", "value", "valid", "lower_is_better", "chance",
+                 "diverged",
                  "lr", "hidden_size", "momentum", "input_noise", "optimizer", "trial", "study",
                  "sequences", "worker_seconds"]
 

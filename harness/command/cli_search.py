@@ -33,7 +33,8 @@ def cmd_search(args: argparse.Namespace) -> int:
     if not args.variants or not args.tasks:
         raise ConfigError("search needs --variants and --tasks (comma-separated); "
                           "reproduce runs a whole profile")
-    spec = search.SearchSpec(tuple(grid.split_names(args.variants)), tuple(grid.split_names(args.tasks)),
+    spec = search.SearchSpec(tuple(grid.split_names(args.variants)),
+                             tuple(grid.split_names(args.tasks)),
                              args.trials, args.space, args.seed, args.prefix,
                              parse_assignments(args.set))
     studies = _run(spec, args)
@@ -48,7 +49,8 @@ def cmd_search(args: argparse.Namespace) -> int:
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     """The whole protocol of a profile: the search, then the findings report."""
-    spec = reproduce_spec(args.profile, grid.split_names(args.tasks), grid.split_names(args.variants),
+    spec = reproduce_spec(args.profile, grid.split_names(args.tasks),
+                          grid.split_names(args.variants),
                           args.trials, parse_assignments(args.set), args.seed)
     started = time.monotonic()
     studies = _run(spec, args)
@@ -148,8 +150,10 @@ def protocol(search: dict) -> str:
         sequences, every = merged.get("sequences"), merged.get("eval_every")
         epochs = (f" (~{sequences / JSB_EPOCH:.0f} epochs)" if task == "music" and sequences
                   else "")
+        stopping = (f"patience {merged['patience']}" if merged.get("patience")
+                    else "no early stopping")
         budgets.append(f"{task} {sequences or merged.get('steps', '?')} sequences{epochs}, "
-                       f"validation every {every}, " + (f"patience {merged['patience']}" if merged.get("patience") else "no early stopping"))
+                       f"validation every {every}, {stopping}")
     return (f"{search.get('prefix', '?')}: {search.get('trials', '?')} draws a variant from "
             f"{search.get('space', '?')!r}, online SGD with Nesterov momentum on the summed "
             f"loss; " + "; ".join(budgets))

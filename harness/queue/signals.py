@@ -61,8 +61,9 @@ def settle() -> None:
 @contextlib.contextmanager
 def deferred() -> Iterator[None]:
     """Hold back an interruption (SIGINT, SIGTERM) until the block has run; it is raised
-    as the block ends (in the main thread; another thread's blocks run as they are). (Blocking the signal itself would not do: another thread may take
-    it, and Python runs the handler in the main thread all the same.)"""
+    as the block ends (in the main thread; another thread's blocks run as they are).
+    (Blocking the signal itself would not do: another thread may take it, and Python runs
+    the handler in the main thread all the same.)"""
     global _held
     if threading.current_thread() is not threading.main_thread():
         yield  # handlers run in the main thread only: nothing to hold back here

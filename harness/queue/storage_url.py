@@ -57,7 +57,8 @@ def report_folder(url: str | None, name: str) -> Path:
     if parts is None:
         return Path(url).with_suffix(".reports") / name
     where = "-".join(p for p in (parts.hostname or "local", parts.path.strip("/")) if p)
-    return Path(OUTPUT) / f"{name}@{''.join(c if c.isalnum() or c in '.-_' else '_' for c in where)}"
+    safe = "".join(c if c.isalnum() or c in ".-_" else "_" for c in where)
+    return Path(OUTPUT) / f"{name}@{safe}"
 
 
 def _parts(url: str) -> SplitResult | None:
