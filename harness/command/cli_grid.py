@@ -119,11 +119,11 @@ def cmd_single(args: argparse.Namespace, config: RunConfig) -> int:
             print(f"failed run: {error}", file=sys.stderr)
         return 1
     stored = trial.user_attrs[record.RESULT]
-    print(summary_line(stored))
     differences = against_the_grid(config)
     if differences:
         print(f"settings that differ from the default grid's {config.variant} on "
               f"{config.task}: {differences} (run --grid trains with those)")
+    print(summary_line(stored))
     model = record.model_file(stored)
     kept = f"; model {model}" if model else "; no model kept"
     print(f"stored as trial {trial.number} of study {study.study_name} in "

@@ -104,7 +104,8 @@ def test_smoke_grid_end_to_end_then_report_from_storage_alone(tmp_path: Path) ->
     assert {"train_loss", "grad_norm", "valid_mse", "valid_accuracy"} <= set(curves["name"])
     figures = sorted(p.name for p in (tmp_path / "out" / "figures").iterdir())
     assert figures == ["at_a_glance.png", "final_metric.png", "grad_norm.png",
-                       "gradient_through_time.png", "throughput.png", "train_loss.png"]
+                       "gradient_through_time.png", "quality_cost.png", "throughput.png",
+                       "train_loss.png"]
     report = (tmp_path / "out" / "report.md").read_text()
     assert "## parity: test accuracy (higher is better)" in report and "| lstm |" in report
     assert json.loads((tmp_path / "out" / "resolved_config.json").read_text())["profile"] == \

@@ -98,7 +98,9 @@ def test_run_command_prints_a_summary_line(tmp_path) -> None:
                           str(tmp_path / "s.journal")], capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr
-    line, stored = out.stdout.strip().splitlines()[-2:]
+    differences, line, stored = out.stdout.strip().splitlines()[-3:]
+    assert differences.startswith("settings that differ from the default grid's cifg on reber:"
+                                  " hidden_size 8 (grid 32), steps 20 (grid 800)")
     assert stored.startswith("stored as trial 0 of study runs-reber in ")
     assert line.startswith("cifg on reber (seed 2): test nll ") and "(chance 4.852)" in line
     assert " steps×batch/s, " in line and "population" not in line  # a run alone
