@@ -87,9 +87,11 @@ def install() -> None:
 
 @contextlib.contextmanager
 def held_back() -> Iterator[None]:
-    """SIGINT and SIGTERM blocked while the block runs, delivered as it ends. Processes
-    started meanwhile inherit the block and call :func:`release` once they can stop cleanly
-    (a signal to the group during their start would otherwise interrupt their imports)."""
+    """SIGINT and SIGTERM blocked in this thread while the block runs, delivered as it ends.
+    Processes started meanwhile inherit the block and call :func:`release` once they can
+    stop cleanly (a signal to the group during their start would otherwise interrupt their
+    imports). In this process another thread may still take a signal sent to the whole
+    process; its handler then interrupts the main thread as usual."""
     signal.pthread_sigmask(signal.SIG_BLOCK, _SIGNALS)
     try:
         yield
