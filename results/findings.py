@@ -31,7 +31,7 @@ import pandas as pd
 
 from results import scope
 from results.evidence import (  # noqa: F401 - comparisons, trained: re-exported for the report
-    MIN_FANOVA_TRIALS, MIN_TRIALS, RATIO_TERM, Importance, comparisons, importances,
+    MARGIN, MIN_FANOVA_TRIALS, MIN_TRIALS, RATIO_TERM, Importance, comparisons, importances,
     share_intervals, stats_bootstrap, trained)
 from results.top_trials import REFERENCE, TOP_FRACTION, best_by_validation, compare_best, \
     holm_within
@@ -185,7 +185,6 @@ def primary(trials: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
 
 
 def _relative_margin(rows: pd.DataFrame) -> float:
-    from results.evidence import MARGIN
     ref = best_by_validation(rows[rows["variant"] == REFERENCE])
     if ref.empty:
         return math.nan
