@@ -11,6 +11,7 @@ import resource
 import signal
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -300,14 +301,23 @@ def test_a_journal_ending_in_half_a_record_is_cut_back_before_the_next_append(
 
 # ---------------------------------------------------------------- SIGTERM
 
-def _blocked(process: subprocess.Popen) -> None:
-    """Read stderr until the blocking plugin cell says it holds the grid."""
+def _blocked(process: subprocess.Popen, limit: float = 300) -> None:
+    """Read stderr until the blocking plugin cell says it holds the grid. A grid that never
+    says so within ``limit`` seconds is killed (a safety net against a hung suite, not a
+    measurement: the test then fails with what the grid printed)."""
     seen = []
-    for line in process.stderr:
-        seen.append(line)
-        if line.strip() == "BLOCKED":  # tests/harness/blocking_plugin.MARKER
-            return
-    pytest.fail(f"the grid ended without reaching the blocker: {''.join(seen)[-3000:]}")
+    guard = threading.Timer(limit, lambda: os.killpg(process.pid, signal.SIGKILL))
+    guard.start()
+    try:
+        for line in process.stderr:
+            seen.append(line)
+            # tests/harness/blocking_plugin.MARKER; the workers and the parent share
+            # stderr, so the marker may end another process's line
+            if "BLOCKED" in line:
+                return
+    finally:
+        guard.cancel()
+    pytest.fail(f"the grid never reached the blocker: {''.join(seen)[-3000:]}")
 
 
 def _ended(process: subprocess.Popen, limit: float = 240) -> tuple[str, str]:
