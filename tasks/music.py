@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from tasks.base import IO, SPLITS, Batch, Metric, Settings, Task, TaskError, check_split
-from tasks.datafiles import Source, locate, sha256_of
+from tasks import music21_chorales
+from tasks.datafiles import MissingData, Source, locate, sha256_of
 from tasks.registry import register
 
 log = logging.getLogger(__name__)
@@ -35,12 +36,16 @@ FILES = {  # resolution -> (file, sha256 of the published file)
     "16th": ("jsb-chorales-16th.json",
              "8730aca7b64e7d29493733d1cf19fad4a5b351d8f1845e57dac27728104fd39f"),
 }
+CORPORA = ("auto", "jsb", "music21")
 _SALT = 0x4A5342  # "JSB": keeps the shuffling stream apart from other tasks' seeds
 
 
 @dataclass(frozen=True)
 class MusicSettings(Settings):
     resolution: str = "quarter"  # quarter (the standard benchmark), 8th or 16th
+    # jsb: the JSB Chorales file; music21: music21's 371 chorales (offline, a stand-in);
+    # auto: jsb where the file can be had, else music21 (said once)
+    corpus: str = "auto"
     data_dir: str | None = None  # data folder; default: the HARNESS_DATA environment variable
     batch_size: int = 8  # pieces per batch
     lr: float = 1e-2
@@ -50,6 +55,9 @@ class MusicSettings(Settings):
         if self.resolution not in FILES:
             raise TaskError(f"resolution must be one of {', '.join(FILES)}, "
                             f"got {self.resolution!r}")
+        if self.corpus not in CORPORA:
+            raise TaskError(f"corpus must be one of {', '.join(CORPORA)}, "
+                            f"got {self.corpus!r}")
 
 
 @register("music", kind="data",
@@ -66,6 +74,11 @@ class Music(Task):
     frame t (88 sigmoids). Pieces are padded to the longest in the batch. Training shuffles
     the pieces each epoch (every piece once per epoch, the last batch may be smaller);
     valid and test are read once, in file order.
+
+    Where the JSB file cannot be had (no data folder, no cache, no network), ``corpus=auto``
+    (the default) reads music21's 371 chorales instead (``tasks/music21_chorales.py``), a
+    stand-in with its own pieces and split, says so once, and names it in ``source``;
+    ``corpus=jsb`` refuses, as ``reproduce`` does.
 
     Metric: negative log-likelihood per time step in nats, the binary cross-entropy summed
     over the 88 keys and averaged over the scored steps of the split: the training loss,
@@ -93,18 +106,36 @@ class Music(Task):
 
     # --- data ------------------------------------------------------------------------------
     @cached_property
-    def _file(self) -> tuple[Path, str]:
-        """The located file and its actual sha256."""
-        name, sha = FILES[self.settings.resolution]
-        path = locate(FOLDER, name, sha, Source(_URL + name), self.settings.data_dir)
-        got = sha256_of(path)
-        if got != sha:
-            _warn_once(str(path), got, sha)
-        return path, got
+    def _file(self) -> tuple[Path, str, str]:
+        """The located file, its actual sha256 and the sha256 it should have."""
+        resolution, corpus = self.settings.resolution, self.settings.corpus
+        if corpus != "music21":
+            name, sha = FILES[resolution]
+            try:
+                path = locate(FOLDER, name, sha, Source(_URL + name), self.settings.data_dir)
+            except MissingData as error:
+                if corpus == "jsb":
+                    raise
+                if not music21_chorales.available():
+                    raise MissingData(f"{error}; or, offline, pip install -e '.[music]' "
+                                      "for music21's Bach chorales (a stand-in)",
+                                      error.short) from None
+                _say_once("JSB Chorales: %s; using music21's Bach chorales instead, a "
+                          "stand-in whose numbers are not JSB's (corpus=jsb refuses)",
+                          error.short)
+            else:
+                return path, _checked(path, sha), sha
+        path, sha = music21_chorales.path(resolution), music21_chorales.SHA256[resolution]
+        return path, _checked(path, sha), sha
+
+    @property
+    def corpus(self) -> str:
+        """The corpus actually read: ``jsb`` or ``music21``."""
+        return "music21" if self._file[0].parent.name == music21_chorales.FOLDER else "jsb"
 
     @cached_property
     def _rolls(self) -> dict[str, list[np.ndarray]]:
-        path, sha = self._file
+        path, sha, _ = self._file
         return _read_once(str(path), sha)
 
     def pieces(self, split: str) -> list[np.ndarray]:
@@ -136,15 +167,15 @@ class Music(Task):
 
     @property
     def source(self) -> str:
-        path, got = self._file
-        expected = FILES[self.settings.resolution][1]
+        path, got, expected = self._file
         note = "" if got == expected else f" (differs from the published sha256 {expected})"
         return f"{path} sha256 {got}{note}"
 
     @property
     def source_label(self) -> str:
         counts = "/".join(str(len(self._rolls[s])) for s in SPLITS)
-        return f"JSB Chorales ({self.settings.resolution}): {self._file[0]}, {counts} pieces"
+        name = "JSB Chorales" if self.corpus == "jsb" else "music21's Bach chorales (stand-in)"
+        return f"{name} ({self.settings.resolution}): {self._file[0]}, {counts} pieces"
 
     def batches(self, split: str, seed: int = 0) -> Iterator[Batch]:
         check_split(split)
@@ -169,6 +200,18 @@ class Music(Task):
         p = self.marginals
         logits = torch.from_numpy(np.log(p) - np.log1p(-p)).float()
         return logits.expand(*batch.mask.shape, KEYS).clone()
+
+
+def _checked(path: Path, expected: str) -> str:
+    got = sha256_of(path)
+    if got != expected:
+        _warn_once(str(path), got, expected)
+    return got
+
+
+@functools.cache
+def _say_once(text: str, reason: str) -> None:
+    log.warning(text, reason)
 
 
 @functools.cache

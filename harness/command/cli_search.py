@@ -52,6 +52,7 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     spec = reproduce_spec(args.profile, grid.split_names(args.tasks),
                           grid.split_names(args.variants),
                           args.trials, parse_assignments(args.set), args.seed)
+    _paper_data(spec)
     started = time.monotonic()
     studies = _run(spec, args)
     if isinstance(studies, int):
@@ -63,6 +64,23 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     print(f"\nreproduce {spec.prefix} finished in {duration(time.monotonic() - started)} "
           f"({len(runs):,} trials stored)" + (f"; {spent}" if spent else ""))
     return code
+
+
+def _paper_data(spec: search.SearchSpec) -> None:
+    """Greff's findings are judged on JSB Chorales itself, never on music21's stand-in: a
+    reproduction without the JSB file stops here, in one line, before any trial runs."""
+    if "music" not in spec.tasks:
+        return
+    settings = {**(spec.run.get("task_settings") or {}),
+                **(spec.per_task.get("music", {}).get("task_settings") or {})}
+    if settings.get("corpus", "auto") not in ("auto", "jsb"):
+        raise ConfigError("reproduce judges Greff et al.'s findings on JSB Chorales itself; "
+                          "drop corpus=" + str(settings["corpus"]) + " (a stand-in, for runs)")
+    try:
+        tasks.build("music", **{**settings, "corpus": "jsb"}).source  # noqa: B018 - finds it
+    except tasks.TaskError as error:
+        raise ConfigError(f"reproduce judges Greff et al.'s findings on JSB Chorales "
+                          f"itself: {error}") from None
 
 
 def cmd_findings(args: argparse.Namespace) -> int:

@@ -220,7 +220,7 @@ def test_a_missing_file_says_where_it_looked(tmp_path: Path, monkeypatch) -> Non
                                               r"cache, and downloading it from file://.* failed "
                                               r"\(.*\); set "
                                               r"HARNESS_DATA"):
-        tasks.build("music", data_dir=str(tmp_path / "empty")).metrics
+        tasks.build("music", data_dir=str(tmp_path / "empty"), corpus="jsb").metrics
     assert not any((tmp_path / "empty").iterdir()) and not (tmp_path / "cache").exists()
 
 
