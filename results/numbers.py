@@ -1,13 +1,16 @@
 """Numbers as a reader wants them in a table or on a figure: ``58,190``, not ``5.819e+04``.
 
 One spelling for the Markdown, the HTML and the figures' labels, so that the three cannot
-disagree on a number.
+disagree on a number; in a table, one spelling per column (``column``), so that ``6,240``
+sits above ``16,384`` and ``3.300`` above ``3.304``.
 """
 
 from __future__ import annotations
 
 import math
 import numbers
+import statistics
+from collections.abc import Sequence
 
 
 def number(value: float, digits: int = 4) -> str:
@@ -26,3 +29,30 @@ def cell(value: object) -> str:
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         return number(int(value))
     return str(value)
+
+
+def column(values: Sequence[object]) -> list[str]:
+    """A table column's cells in one format: whole numbers with thousands separators; other
+    numbers with the same decimals, enough for 4 significant digits of the column's median
+    magnitude (at most 6); missing values empty, text as itself."""
+    reals = [float(v) for v in values if _real(v) and math.isfinite(float(v))]
+    if not reals:
+        return [cell(v) for v in values]
+    if all(r.is_integer() for r in reals):
+        decimals = 0
+    else:
+        typical = statistics.median(abs(r) for r in reals if r) if any(reals) else 1.0
+        decimals = min(6, max(0, 3 - math.floor(math.log10(typical))))
+    return [f"{float(v):,.{decimals}f}" if _real(v) and math.isfinite(float(v)) else cell(v)
+            for v in values]
+
+
+def is_numeric(values: Sequence[object]) -> bool:
+    """A column of numbers (missing values aside): right-aligned in a table."""
+    present = [v for v in values if not (isinstance(v, float) and math.isnan(v))]
+    return bool(present) and all(_real(v) for v in present)
+
+
+def _real(value: object) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and \
+        type(value).__name__ != "bool_"

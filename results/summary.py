@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 
 from results import intervals
-from results.numbers import cell
+from results.numbers import column, is_numeric
 
 
 GLOSSARY = {
@@ -128,9 +128,11 @@ def duration(seconds: float) -> str:
 
 
 def to_markdown(frame: pd.DataFrame) -> str:
-    """A GitHub Markdown table (no extra dependency), numbers as ``numbers.cell`` spells
-    them."""
+    """A GitHub Markdown table, each column in one format (``numbers.column``), columns of
+    numbers right-aligned."""
+    columns = [frame[c].tolist() for c in frame.columns]
     header = "| " + " | ".join(map(str, frame.columns)) + " |"
-    rule = "|" + "|".join("---" for _ in frame.columns) + "|"
-    body = ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(False)]
+    rule = "|" + "|".join("---:" if is_numeric(v) else "---" for v in columns) + "|"
+    cells = [column(v) for v in columns]
+    body = ["| " + " | ".join(row) + " |" for row in zip(*cells)] if cells else []
     return "\n".join([header, rule, *body])

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from results import document, report
+from results.summary import to_markdown
 
 SPEED = 58190.25  # steps×batch/s that pandas would print as 5.819e+04
 
@@ -53,7 +54,17 @@ def test_numbers_are_spelt_for_a_reader(documents: tuple[str, str]) -> None:
     markdown, page = documents
     assert not re.search(r"\d\.\d+e[+-]\d", page), "scientific notation in the HTML"
     assert "58,190" in page and "58,190" in markdown and "17,632" in page
-    assert "<td class='num'>58,190</td>" in page  # right-aligned
+    assert '<td style="text-align: right;">58,190</td>' in page  # right-aligned
+
+
+def test_one_format_per_column() -> None:
+    frame = pd.DataFrame({"variant": ["a", "b", "c"], "params": [6240, 16384, 512],
+                          "bpc": [3.3, 3.304, float("nan")], "speed": [58190.25, 812.5, 9.0]})
+    lines = to_markdown(frame).splitlines()
+    assert lines[1] == "|---|---:|---:|---:|"  # numbers right-aligned
+    assert lines[2:] == ["| a | 6,240 | 3.300 | 58,190.2 |",
+                         "| b | 16,384 | 3.304 | 812.5 |",
+                         "| c | 512 |  | 9.0 |"]
 
 
 def test_the_glossary_defines_the_task_tables_columns(documents: tuple[str, str]) -> None:
@@ -69,6 +80,8 @@ def test_at_a_glance_comes_first_and_figures_scale(documents: tuple[str, str]) -
     assert headings[0] == "At a glance"
     assert "![at_a_glance](figures/at_a_glance.png)" in markdown
     assert "data:image/png;base64," in page and "img{max-width:100%" in page
+    # at 800 pixels a wide table scrolls inside itself, and a long path breaks
+    assert "overflow-x:auto}" in page.split("table{")[1] and "overflow-wrap:anywhere" in page
     # noaf never beat chance on parity, and is far behind on lm
     row = next(line for line in markdown.splitlines() if line.startswith("| noaf | "))
     assert "✗" in row.split("|")[-2]
