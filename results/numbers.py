@@ -32,17 +32,18 @@ def cell(value: object) -> str:
 
 
 def column(values: Sequence[object]) -> list[str]:
-    """A table column's cells in one format: whole numbers with thousands separators; other
-    numbers with the same decimals, enough for 4 significant digits of the column's median
-    magnitude (at most 6); missing values empty, text as itself."""
+    """A table column's cells in one format: thousands separators, and the same decimals
+    throughout: enough for 4 significant digits of the column's median magnitude (at most
+    6), fewer where no value needs them (whole numbers have none); missing values empty,
+    text as itself."""
     reals = [float(v) for v in values if _real(v) and math.isfinite(float(v))]
     if not reals:
         return [cell(v) for v in values]
-    if all(r.is_integer() for r in reals):
-        decimals = 0
-    else:
-        typical = statistics.median(abs(r) for r in reals if r) if any(reals) else 1.0
-        decimals = min(6, max(0, 3 - math.floor(math.log10(typical))))
+    typical = statistics.median(abs(r) for r in reals if r) if any(reals) else 1.0
+    cap = min(6, max(0, 3 - math.floor(math.log10(typical))))
+    # no more decimals than some value needs at that precision: 0.6 stays 0.6, not 0.6000
+    decimals = max(min(d for d in range(cap + 1) if round(r, d) == round(r, cap))
+                   for r in reals)
     return [f"{float(v):,.{decimals}f}" if _real(v) and math.isfinite(float(v)) else cell(v)
             for v in values]
 
