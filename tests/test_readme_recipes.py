@@ -1,5 +1,6 @@
-"""The README's recipes are the files the tests run: each code block after a
-``<!-- recipe: PATH -->`` marker is that file, byte for byte."""
+"""The documentation's recipes are the files the tests run: each code block after a
+``<!-- recipe: PATH -->`` marker, in the README or a page under docs/, is that file, byte for
+byte."""
 
 from __future__ import annotations
 
@@ -10,8 +11,11 @@ ROOT = Path(__file__).parents[1]
 
 
 def test_every_recipe_block_is_the_file_it_names() -> None:
-    readme = (ROOT / "README.md").read_text()
-    recipes = re.findall(r"<!-- recipe: (\S+) -->\n```\w*\n(.*?)```", readme, flags=re.S)
+    pages = [ROOT / "README.md", *sorted((ROOT / "docs").glob("**/*.md"))]
+    recipes = [(page, path, block) for page in pages
+               for path, block in re.findall(r"<!-- recipe: (\S+) -->\n```\w*\n(.*?)```",
+                                             page.read_text(), flags=re.S)]
     assert len(recipes) >= 2
-    for path, block in recipes:
-        assert (ROOT / path).read_text() == block, f"README's recipe differs from {path}"
+    for page, path, block in recipes:
+        assert (ROOT / path).read_text() == block, \
+            f"{page.relative_to(ROOT)}'s recipe differs from {path}"

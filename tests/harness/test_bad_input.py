@@ -1,6 +1,6 @@
-"""Bad input: every row of the README's table, as a user types it. Each gets one line saying
-what is wrong and what to do, exit code 2, no traceback, and the results already stored stay
-readable and unchanged."""
+"""Bad input: every row of the table in docs/running.md ("Bad input"), as a user types it.
+Each gets one line saying what is wrong and what to do, exit code 2, no traceback, and the
+results already stored stay readable and unchanged."""
 
 from __future__ import annotations
 
