@@ -36,11 +36,6 @@ def model_file(result: dict[str, Any]) -> str | None:
     return f"{model['folder']}/{model['artifact']}" if model else None
 
 
-def is_run(trial: Any) -> bool:
-    """Whether a trial is a run (orphans of racing workers carry no configuration)."""
-    return CONFIG in trial.user_attrs
-
-
 def current_telemetry(telemetry: dict[str, Any]) -> dict[str, Any]:
     """A run's telemetry with its cost under today's names, whatever version stored it.
 

@@ -42,8 +42,6 @@ def add_arguments(p: argparse.ArgumentParser, positive_int: Callable[[str], int]
     p.add_argument("--study", default="grid-default", help="a grid, search or study (default "
                    "grid-default; single runs: runs)")
     p.add_argument("--task", help="the model's task: needed with --variant, else checked")
-    p.add_argument("--storage", help="journal file or database URL (default "
-                   "$HARNESS_STORAGE, else outputs/harness.journal)")
     p.add_argument("--prime", metavar="TEXT", help="language models: the text to start "
                    "from, in the model's vocabulary (default: a line break)")
     p.add_argument("--temperature", type=_temperature, metavar="T", help="language and music "
