@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import numbers
-import statistics
 from collections.abc import Sequence
 
 
@@ -33,19 +32,22 @@ def cell(value: object) -> str:
 
 def column(values: Sequence[object]) -> list[str]:
     """A table column's cells in one format: thousands separators, and the same decimals
-    throughout: enough for 4 significant digits of the column's median magnitude (at most
-    6), fewer where no value needs them (whole numbers have none); missing values empty,
-    text as itself."""
+    throughout, as many as its most demanding value needs (``_decimals``); missing values
+    empty, text as itself."""
     reals = [float(v) for v in values if _real(v) and math.isfinite(float(v))]
     if not reals:
         return [cell(v) for v in values]
-    typical = statistics.median(abs(r) for r in reals if r) if any(reals) else 1.0
-    cap = min(6, max(0, 3 - math.floor(math.log10(typical))))
-    # no more decimals than some value needs at that precision: 0.6 stays 0.6, not 0.6000
-    decimals = max(min(d for d in range(cap + 1) if round(r, d) == round(r, cap))
-                   for r in reals)
+    decimals = max(_decimals(r) for r in reals)
     return [f"{float(v):,.{decimals}f}" if _real(v) and math.isfinite(float(v)) else cell(v)
             for v in values]
+
+
+def _decimals(value: float) -> int:
+    """The decimals ``value`` needs for 4 significant digits (none from 10,000 on, at most
+    6), fewer where it has fewer: 99.95 needs 2, 0.6 needs 1, 58,190.25 none."""
+    full = 0 if not value or abs(value) >= 1e4 else \
+        min(6, max(0, 3 - math.floor(math.log10(abs(value)))))
+    return min(d for d in range(full + 1) if round(value, d) == round(value, full))
 
 
 def is_numeric(values: Sequence[object]) -> bool:
