@@ -17,6 +17,13 @@ def cost_table(trials: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for task, group in timed.groupby("task", sort=True):
         seconds, sequences = group["worker_seconds"].sum(), group["sequences"].sum()
-        rows.append((task, len(group), sequences / 1e6, seconds / 3600,
-                     1000 * seconds / sequences if sequences else float("nan")))
+        rows.append(
+            (
+                task,
+                len(group),
+                sequences / 1e6,
+                seconds / 3600,
+                1000 * seconds / sequences if sequences else float("nan"),
+            )
+        )
     return pd.DataFrame(rows, columns=columns)

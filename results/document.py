@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import html
 from pathlib import Path
-from typing import Union
 
 import markdown
 import pandas as pd
@@ -25,16 +24,18 @@ from results.summary import to_markdown
 # a click, as a long configuration should be), md (a section
 # written as Markdown elsewhere: headings, paragraphs, tables and images relative to the
 # report's folder, which the HTML links rather than inlines)
-Block = tuple[str, Union[str, pd.DataFrame, Path]]
+Block = tuple[str, str | pd.DataFrame | Path]
 
-STYLE = ("body{font-family:sans-serif;max-width:1300px;margin:auto;padding:0 1em}"
-         "table{border-collapse:collapse;font-size:90%;margin:.5em 0;display:block;"
-         "max-width:100%;overflow-x:auto}"
-         "td,th{border:1px solid #ccc;padding:2px 6px;overflow-wrap:anywhere;"
-         "font-variant-numeric:tabular-nums}th{background:#f4f4f4}"
-         "p,li{overflow-wrap:anywhere}"
-         "img{max-width:100%;height:auto}figure{margin:1em 0}"
-         "pre{background:#f8f8f8;padding:.5em;overflow-x:auto}")
+STYLE = (
+    "body{font-family:sans-serif;max-width:1300px;margin:auto;padding:0 1em}"
+    "table{border-collapse:collapse;font-size:90%;margin:.5em 0;display:block;"
+    "max-width:100%;overflow-x:auto}"
+    "td,th{border:1px solid #ccc;padding:2px 6px;overflow-wrap:anywhere;"
+    "font-variant-numeric:tabular-nums}th{background:#f4f4f4}"
+    "p,li{overflow-wrap:anywhere}"
+    "img{max-width:100%;height:auto}figure{margin:1em 0}"
+    "pre{background:#f8f8f8;padding:.5em;overflow-x:auto}"
+)
 
 
 def to_md(blocks: list[Block], out: Path) -> str:
@@ -53,8 +54,16 @@ def to_md(blocks: list[Block], out: Path) -> str:
             assert isinstance(payload, Path)
             lines += [f"![{payload.stem}]({payload.relative_to(out).as_posix()})", ""]
         elif kind == "pre":
-            lines += ["<details><summary>show</summary>", "", "```",
-                      str(payload).rstrip("\n"), "```", "", "</details>", ""]
+            lines += [
+                "<details><summary>show</summary>",
+                "",
+                "```",
+                str(payload).rstrip("\n"),
+                "```",
+                "",
+                "</details>",
+                "",
+            ]
         elif kind == "md":
             lines += [str(payload).rstrip("\n"), ""]
     return "\n".join(lines)
@@ -64,14 +73,18 @@ def to_html(blocks: list[Block]) -> str:
     """One self-contained page: the same Markdown, rendered by the ``markdown`` package,
     with the figures inlined as base64 PNG; its title is the first h1's."""
     title = next((str(p) for k, p in blocks if k == "h1"), "Report")
-    inlined = [("md", _figure(p)) if k == "img" else ("md", _folded(str(p))) if k == "pre"
-               else (k, p) for k, p in blocks]
-    body = markdown.markdown(to_md(inlined, Path(".")), extensions=["tables", "md_in_html"],
-                             output_format="html")
-    return (f"<!doctype html><html lang='en'><meta charset='utf-8'>"
-            f"<meta name='viewport' content='width=device-width'>"
-            f"<title>{html.escape(title)}</title><style>{STYLE}</style><body>"
-            + body + "</body></html>")
+    inlined = [
+        ("md", _figure(p)) if k == "img" else ("md", _folded(str(p))) if k == "pre" else (k, p)
+        for k, p in blocks
+    ]
+    body = markdown.markdown(
+        to_md(inlined, Path(".")), extensions=["tables", "md_in_html"], output_format="html"
+    )
+    return (
+        f"<!doctype html><html lang='en'><meta charset='utf-8'>"
+        f"<meta name='viewport' content='width=device-width'>"
+        f"<title>{html.escape(title)}</title><style>{STYLE}</style><body>" + body + "</body></html>"
+    )
 
 
 def _folded(text: str) -> str:
@@ -80,5 +93,6 @@ def _folded(text: str) -> str:
 
 def _figure(png: Path) -> str:
     data = base64.b64encode(png.read_bytes()).decode()
-    return (f'<figure><img alt="{html.escape(png.stem)}" '
-            f'src="data:image/png;base64,{data}"></figure>')
+    return (
+        f'<figure><img alt="{html.escape(png.stem)}" src="data:image/png;base64,{data}"></figure>'
+    )

@@ -29,8 +29,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd
@@ -41,14 +41,35 @@ from results.fanova import fanova
 from results.paired import Paired, paired, pairs_needed
 
 REFERENCE = "lstm"
-MIN_TRIALS = 10          # pairs a comparison needs
-MIN_FANOVA_TRIALS = 30   # per (task, variant): a forest on fewer points mostly fits noise
-MARGIN = 0.2             # a task without a margin: this share of the reference's gain
-BOOTSTRAP = 100          # resamples of the fANOVA shares' intervals (a forest per resample)
-TEST_COLUMNS = ["task", "reference", "variant", "n", "n_ref", "mean", "ref_mean", "median",
-                "ref_median", "diff", "sd", "low", "high", "detectable", "needed",
-                "margin", "p",
-                "p_holm", "g_worse", "verdict", "not_worse", "not_better", "note"]
+MIN_TRIALS = 10  # pairs a comparison needs
+MIN_FANOVA_TRIALS = 30  # per (task, variant): a forest on fewer points mostly fits noise
+MARGIN = 0.2  # a task without a margin: this share of the reference's gain
+BOOTSTRAP = 100  # resamples of the fANOVA shares' intervals (a forest per resample)
+TEST_COLUMNS = [
+    "task",
+    "reference",
+    "variant",
+    "n",
+    "n_ref",
+    "mean",
+    "ref_mean",
+    "median",
+    "ref_median",
+    "diff",
+    "sd",
+    "low",
+    "high",
+    "detectable",
+    "needed",
+    "margin",
+    "p",
+    "p_holm",
+    "g_worse",
+    "verdict",
+    "not_worse",
+    "not_better",
+    "note",
+]
 SHARE_COLUMNS = ["task", "variant", "n", "term", "variables", "order", "share", "std"]
 
 
@@ -79,8 +100,13 @@ def trained(trials: pd.DataFrame) -> pd.Series:
 
 # ---------------------------------------------------------------- evidence: comparisons
 
-def comparisons(trials: pd.DataFrame, alpha: float = 0.05, min_trials: int = MIN_TRIALS,
-                margins: Mapping[str, float] | None = None) -> pd.DataFrame:
+
+def comparisons(
+    trials: pd.DataFrame,
+    alpha: float = 0.05,
+    min_trials: int = MIN_TRIALS,
+    margins: Mapping[str, float] | None = None,
+) -> pd.DataFrame:
     """One row per (task, variant) against lstm, plus lstm-b against gru, in TEST_COLUMNS.
 
     ``verdict`` is "better", "worse", "not significant" (Holm p >= alpha) or "untested"
@@ -98,33 +124,58 @@ def comparisons(trials: pd.DataFrame, alpha: float = 0.05, min_trials: int = MIN
     return pd.DataFrame(rows, columns=TEST_COLUMNS)
 
 
-def _against(frame: pd.DataFrame, task: str, reference: str, alpha: float,
-             min_trials: int, margin: float) -> list[dict[str, object]]:
+def _against(
+    frame: pd.DataFrame, task: str, reference: str, alpha: float, min_trials: int, margin: float
+) -> list[dict[str, object]]:
     if reference not in set(frame["variant"]):
         return []
     lower = bool(frame["lower_is_better"].iloc[0])
     frame = frame.assign(trained=trained(frame))
     ref = frame[frame["variant"] == reference]
     good = ref[ref["trained"]]
-    gain = (abs(float(baseline(good).median()) - float(good["value"].median())) if len(good)
-            else math.nan)
+    gain = (
+        abs(float(baseline(good).median()) - float(good["value"].median()))
+        if len(good)
+        else math.nan
+    )
     if math.isnan(margin):
         margin = MARGIN * gain
     ref_by_trial = good.set_index("trial")["value"]
     rows = []
     for variant in sorted(str(v) for v in frame["variant"].unique() if v != reference):
         mine = frame[frame["variant"] == variant]
-        both = mine[mine["trained"]].set_index("trial")["value"].to_frame("v").join(
-            ref_by_trial.rename("r"), how="inner")
+        both = (
+            mine[mine["trained"]]
+            .set_index("trial")["value"]
+            .to_frame("v")
+            .join(ref_by_trial.rename("r"), how="inner")
+        )
         worse = (both["v"] - both["r"]) if lower else (both["r"] - both["v"])
-        row = {"task": task, "reference": reference, "variant": variant, "n": len(both),
-               "n_ref": len(ref), "mean": mine["value"].mean(), "ref_mean": ref["value"].mean(),
-               "median": mine["value"].median(), "ref_median": ref["value"].median(),
-               "diff": math.nan, "sd": math.nan, "low": math.nan,
-               "high": math.nan, "detectable": math.nan, "needed": math.nan,
-               "margin": margin, "p": math.nan, "p_holm": math.nan,
-               "g_worse": math.nan, "verdict": "untested", "not_worse": False,
-               "not_better": False, "note": ""}
+        row = {
+            "task": task,
+            "reference": reference,
+            "variant": variant,
+            "n": len(both),
+            "n_ref": len(ref),
+            "mean": mine["value"].mean(),
+            "ref_mean": ref["value"].mean(),
+            "median": mine["value"].median(),
+            "ref_median": ref["value"].median(),
+            "diff": math.nan,
+            "sd": math.nan,
+            "low": math.nan,
+            "high": math.nan,
+            "detectable": math.nan,
+            "needed": math.nan,
+            "margin": margin,
+            "p": math.nan,
+            "p_holm": math.nan,
+            "g_worse": math.nan,
+            "verdict": "untested",
+            "not_worse": False,
+            "not_better": False,
+            "note": "",
+        }
         if not len(good):
             row["note"] = f"{reference} trained in none of the draws"
         elif len(both) < min_trials:
@@ -132,17 +183,29 @@ def _against(frame: pd.DataFrame, task: str, reference: str, alpha: float,
         else:
             test = paired(worse.to_numpy(), alpha)
             g = stats.hedges_g(both["v"], both["r"])
-            row.update(diff=test.mean, sd=test.sd, low=test.low, high=test.high,
-                       detectable=test.detectable, needed=draws_needed(test, margin),
-                       p=test.p,
-                       g_worse=g if lower else -g, not_worse=test.not_worse(margin),
-                       not_better=test.not_better(margin))
+            row.update(
+                diff=test.mean,
+                sd=test.sd,
+                low=test.low,
+                high=test.high,
+                detectable=test.detectable,
+                needed=draws_needed(test, margin),
+                p=test.p,
+                g_worse=g if lower else -g,
+                not_worse=test.not_worse(margin),
+                not_better=test.not_better(margin),
+            )
         rows.append(row)
     tested = [r for r in rows if r["note"] == ""]
     for r, p_holm in zip(tested, stats.holm([float(r["p"]) for r in tested])):
         r["p_holm"] = float(p_holm)
-        r["verdict"] = ("not significant" if not p_holm < alpha else
-                        "worse" if float(r["diff"]) > 0 else "better")
+        r["verdict"] = (
+            "not significant"
+            if not p_holm < alpha
+            else "worse"
+            if float(r["diff"]) > 0
+            else "better"
+        )
     return rows
 
 
@@ -157,12 +220,16 @@ def draws_needed(test: Paired, margin: float) -> float:
 # ---------------------------------------------------------------- evidence: fANOVA
 
 _GREFF_SCALES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
-    "lr": np.log10, "hidden_size": np.log10,
-    "momentum": lambda m: np.log10(1.0 - m), "input_noise": lambda x: x}
+    "lr": np.log10,
+    "hidden_size": np.log10,
+    "momentum": lambda m: np.log10(1.0 - m),
+    "input_noise": lambda x: x,
+}
 
 
-def analysis_scale(trials: pd.DataFrame, space: Mapping[str, tuple[float, float, bool]]
-                   ) -> tuple[pd.DataFrame, dict[str, tuple[float, float]], list[str]]:
+def analysis_scale(
+    trials: pd.DataFrame, space: Mapping[str, tuple[float, float, bool]]
+) -> tuple[pd.DataFrame, dict[str, tuple[float, float]], list[str]]:
     """The hyperparameters on the analysis scale (see the module docstring), their bounds
     there, and a note for each hyperparameter of ``space`` that cannot be analysed (absent
     from the trials, impossible bounds, values outside the bounds)."""
@@ -189,25 +256,37 @@ def analysis_scale(trials: pd.DataFrame, space: Mapping[str, tuple[float, float,
     return pd.DataFrame(columns, index=trials.index), bounds, notes
 
 
-def importances(trials: pd.DataFrame, space: Mapping[str, tuple[float, float, bool]],
-                min_trials: int = MIN_FANOVA_TRIALS, n_trees: int = 32) -> Importance:
+def importances(
+    trials: pd.DataFrame,
+    space: Mapping[str, tuple[float, float, bool]],
+    min_trials: int = MIN_FANOVA_TRIALS,
+    n_trees: int = 32,
+) -> Importance:
     """fANOVA shares (main effects and pairs) for every (task, variant) with enough trials."""
     shares, skipped = [], []
-    scaled, bounds, notes = (analysis_scale(trials, space) if len(trials)
-                             else (pd.DataFrame(), {}, ["no trials"]))
+    scaled, bounds, notes = (
+        analysis_scale(trials, space) if len(trials) else (pd.DataFrame(), {}, ["no trials"])
+    )
     skipped += [("", "", note) for note in notes]
     if not bounds:
         skipped.append(("", "", "no hyperparameter of the space can be analysed"))
-    for (task, variant), group in (trials.dropna(subset=["value"]).groupby(["task", "variant"])
-                                   if bounds else []):
+    for (task, variant), group in (
+        trials.dropna(subset=["value"]).groupby(["task", "variant"]) if bounds else []
+    ):
         x = scaled.loc[group.index]
         usable = {k: b for k, b in bounds.items() if x[k].notna().all()}
         values = group["value"].to_numpy(dtype=float)
-        reason = ("no hyperparameter without missing values" if not usable else
-                  f"{len(group)} < {min_trials} trials" if len(group) < min_trials else
-                  "metric constant" if np.ptp(values) == 0 else
-                  "no hyperparameter varies" if all(x[k].nunique() < 2 for k in usable)
-                  else "")
+        reason = (
+            "no hyperparameter without missing values"
+            if not usable
+            else f"{len(group)} < {min_trials} trials"
+            if len(group) < min_trials
+            else "metric constant"
+            if np.ptp(values) == 0
+            else "no hyperparameter varies"
+            if all(x[k].nunique() < 2 for k in usable)
+            else ""
+        )
         if reason:
             skipped.append((task, variant, reason))
             continue
@@ -217,8 +296,11 @@ def importances(trials: pd.DataFrame, space: Mapping[str, tuple[float, float, bo
             skipped.append((task, variant, str(error)))
             continue
         shares.append(table.assign(task=task, variant=variant, n=len(group)))
-    frame = (pd.concat(shares, ignore_index=True)[SHARE_COLUMNS] if shares
-             else pd.DataFrame(columns=SHARE_COLUMNS))
+    frame = (
+        pd.concat(shares, ignore_index=True)[SHARE_COLUMNS]
+        if shares
+        else pd.DataFrame(columns=SHARE_COLUMNS)
+    )
     return Importance(frame, pd.DataFrame(skipped, columns=["task", "variant", "reason"]))
 
 
@@ -228,17 +310,26 @@ def median_shares(shares: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=["task", "term", "variables", "order", "share", "variants"])
     keyed = shares.assign(key=shares["variables"].map(lambda v: tuple(sorted(v))))
     out = keyed.groupby(["task", "key"], sort=True).agg(
-        term=("term", "first"), variables=("variables", "first"), order=("order", "first"),
-        share=("share", "median"), variants=("variant", "nunique"))
+        term=("term", "first"),
+        variables=("variables", "first"),
+        order=("order", "first"),
+        share=("share", "median"),
+        variants=("variant", "nunique"),
+    )
     return out.reset_index(drop=False).drop(columns="key")
 
 
 RATIO_TERM = "pairs / main effects"  # share_intervals' row for the interactions' weight
 
 
-def share_intervals(trials: pd.DataFrame, space: Mapping[str, tuple[float, float, bool]],
-                    importance: Importance, n_trees: int = 32, resamples: int = BOOTSTRAP,
-                    seed: int = 0) -> pd.DataFrame:
+def share_intervals(
+    trials: pd.DataFrame,
+    space: Mapping[str, tuple[float, float, bool]],
+    importance: Importance,
+    n_trees: int = 32,
+    resamples: int = BOOTSTRAP,
+    seed: int = 0,
+) -> pd.DataFrame:
     """Per task and term, the median share over the analysed variants (:func:`median_shares`)
     with its 95 % percentile bootstrap interval ``low``..``high``: each variant's trials
     resampled with replacement (``scipy.stats.bootstrap``, one sample per variant), a forest
@@ -247,34 +338,47 @@ def share_intervals(trials: pd.DataFrame, space: Mapping[str, tuple[float, float
     out = []
     scaled, bounds, _ = analysis_scale(trials, space) if len(trials) else (None, {}, [])
     for task, shares in importance.shares.groupby("task", sort=True):
-        groups = [trials[(trials["task"] == task) & (trials["variant"] == v)]
-                  .dropna(subset=["value"]) for v in sorted(shares["variant"].unique())]
-        usable = {k: b for k, b in bounds.items()
-                  if all(scaled.loc[g.index, k].notna().all() for g in groups)}
+        groups = [
+            trials[(trials["task"] == task) & (trials["variant"] == v)].dropna(subset=["value"])
+            for v in sorted(shares["variant"].unique())
+        ]
+        usable = {
+            k: b
+            for k, b in bounds.items()
+            if all(scaled.loc[g.index, k].notna().all() for g in groups)
+        }
         point = _with_ratio(median_shares(shares))
         keys = list(point["key"])
 
-        def statistic(*indices: np.ndarray, groups: list = groups,
-                      usable: dict = usable, keys: list = keys) -> np.ndarray:
+        def statistic(
+            *indices: np.ndarray, groups: list = groups, usable: dict = usable, keys: list = keys
+        ) -> np.ndarray:
             tables = []
             for group, index in zip(groups, indices):
                 chosen = group.iloc[np.asarray(index, dtype=int)]
                 try:
-                    tables.append(fanova(scaled.loc[chosen.index], chosen["value"].to_numpy(float),
-                                         usable, n_trees=n_trees).assign(variant=len(tables)))
+                    tables.append(
+                        fanova(
+                            scaled.loc[chosen.index],
+                            chosen["value"].to_numpy(float),
+                            usable,
+                            n_trees=n_trees,
+                        ).assign(variant=len(tables))
+                    )
                 except ValueError:  # a resample with nothing to split: that variant sits out
                     continue
             if not tables:
                 return np.full(len(keys), np.nan)
-            medians = _with_ratio(median_shares(pd.concat(tables).assign(task=task)))
+            # called by the bootstrap within this iteration: ``task`` is this loop's
+            medians = _with_ratio(median_shares(pd.concat(tables).assign(task=task)))  # noqa: B023
             return medians.set_index("key")["share"].reindex(keys).to_numpy(dtype=float)
 
-        interval = stats_bootstrap(tuple(np.arange(len(g)) for g in groups), statistic,
-                                   resamples, seed)
+        interval = stats_bootstrap(
+            tuple(np.arange(len(g)) for g in groups), statistic, resamples, seed
+        )
         out.append(point.assign(low=interval[0], high=interval[1]))
     columns = ["task", "term", "variables", "order", "share", "low", "high", "variants"]
-    return (pd.concat(out, ignore_index=True)[columns] if out
-            else pd.DataFrame(columns=columns))
+    return pd.concat(out, ignore_index=True)[columns] if out else pd.DataFrame(columns=columns)
 
 
 def _with_ratio(medians: pd.DataFrame) -> pd.DataFrame:
@@ -282,21 +386,33 @@ def _with_ratio(medians: pd.DataFrame) -> pd.DataFrame:
     keyed = medians.assign(key=medians["variables"].map(lambda v: " × ".join(sorted(v))))
     mains = float(keyed.loc[keyed["order"] == 1, "share"].sum())
     pairs = float(keyed.loc[keyed["order"] == 2, "share"].sum())
-    ratio = {"task": keyed["task"].iloc[0] if len(keyed) else "", "term": RATIO_TERM,
-             "variables": (), "order": 0, "share": pairs / mains if mains else math.nan,
-             "variants": int(keyed["variants"].max()) if len(keyed) else 0, "key": RATIO_TERM}
+    ratio = {
+        "task": keyed["task"].iloc[0] if len(keyed) else "",
+        "term": RATIO_TERM,
+        "variables": (),
+        "order": 0,
+        "share": pairs / mains if mains else math.nan,
+        "variants": int(keyed["variants"].max()) if len(keyed) else 0,
+        "key": RATIO_TERM,
+    }
     return pd.concat([keyed, pd.DataFrame([ratio])], ignore_index=True)
 
 
-def stats_bootstrap(samples: tuple[np.ndarray, ...], statistic: Callable[..., np.ndarray],
-                    resamples: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+def stats_bootstrap(
+    samples: tuple[np.ndarray, ...], statistic: Callable[..., np.ndarray], resamples: int, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
     """The 95 % percentile interval of a vector ``statistic`` of independent ``samples``
     (``scipy.stats.bootstrap``); NaN where every resample gave NaN."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", category=RuntimeWarning)  # all-NaN components
         warnings.filterwarnings("ignore", "Some start and end", module="scipy")
-        result = scipy_stats.bootstrap(samples, statistic, vectorized=False,
-                                       n_resamples=resamples, method="percentile",
-                                       random_state=seed)
+        result = scipy_stats.bootstrap(
+            samples,
+            statistic,
+            vectorized=False,
+            n_resamples=resamples,
+            method="percentile",
+            random_state=seed,
+        )
     interval = result.confidence_interval
     return np.atleast_1d(interval.low), np.atleast_1d(interval.high)

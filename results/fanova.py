@@ -14,9 +14,10 @@ not normalised: what they leave out of 1 is higher-order interactions (and fitte
 A tree is piecewise constant on boxes (its leaves), so everything is exact: f_U is constant on
 each cell of the grid formed by the split points of the variables in U, and its value there
 is the sum over the leaves covering the cell of value × (fraction of the other variables'
-bounds the leaf spans): a volume-weighted mean, as those fractions add up to 1. Each leaf covers a block of grid cells, so all leaves are added at
-once with a difference array (2^|U| signed corners, then cumulative sums): O(leaves + cells)
-per marginal instead of a loop over cells.
+bounds the leaf spans): a volume-weighted mean, as those fractions add up to 1. Each leaf
+covers a block of grid cells, so all leaves are added at once with a difference array
+(2^|U| signed corners, then cumulative sums): O(leaves + cells) per marginal instead of a
+loop over cells.
 
 The caller transforms the hyperparameters first (log10 of the learning rate, ...): "uniform on
 the bounds" is then uniform in the transformed space, as in the paper.
@@ -26,8 +27,8 @@ from __future__ import annotations
 
 import itertools
 import warnings
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Callable, Mapping, Sequence
 
 import numpy as np
 import optuna
@@ -69,8 +70,9 @@ def leaves(tree: DecisionTreeRegressor, bounds: np.ndarray) -> Leaves:
     return Leaves(lo, hi, t.value[leaf, 0, 0].astype(float), fraction)
 
 
-def marginal(tree_leaves: Leaves, bounds: np.ndarray,
-             subset: Sequence[int]) -> tuple[list[np.ndarray], np.ndarray]:
+def marginal(
+    tree_leaves: Leaves, bounds: np.ndarray, subset: Sequence[int]
+) -> tuple[list[np.ndarray], np.ndarray]:
     """The marginal of the tree over the variables ``subset``: per variable the grid edges
     (its split points plus its bounds), and the marginal's value on every grid cell
     (an array with one axis per variable of ``subset``, in that order)."""
@@ -80,8 +82,7 @@ def marginal(tree_leaves: Leaves, bounds: np.ndarray,
     weight = tree_leaves.value * np.prod(tree_leaves.fraction[:, others], axis=1)
     edges, first, last = [], [], []
     for k in subset:
-        e = np.unique(np.concatenate([bounds[k], tree_leaves.lower[:, k],
-                                      tree_leaves.upper[:, k]]))
+        e = np.unique(np.concatenate([bounds[k], tree_leaves.lower[:, k], tree_leaves.upper[:, k]]))
         edges.append(e)
         # leaf boundaries are grid edges, so the leaf covers cells first..last-1 exactly
         first.append(np.searchsorted(e, tree_leaves.lower[:, k]))
@@ -106,8 +107,9 @@ def _cell_weights(edges: list[np.ndarray]) -> np.ndarray:
 Subset = tuple[int, ...]  # indices of variables (columns of ``bounds``)
 
 
-def tree_variances(tree: DecisionTreeRegressor, bounds: np.ndarray,
-                   subsets: Sequence[Subset]) -> tuple[float, dict[Subset, float]]:
+def tree_variances(
+    tree: DecisionTreeRegressor, bounds: np.ndarray, subsets: Sequence[Subset]
+) -> tuple[float, dict[Subset, float]]:
     """Var(f) of the tree on the uniform box, and Var(f_U) of its marginal over each subset.
 
     Each is a total variance of the marginal (for a pair it still contains both main
@@ -123,8 +125,9 @@ def tree_variances(tree: DecisionTreeRegressor, bounds: np.ndarray,
     return total, out
 
 
-def _check(params: pd.DataFrame, values: np.ndarray,
-           bounds: Mapping[str, tuple[float, float]]) -> np.ndarray:
+def _check(
+    params: pd.DataFrame, values: np.ndarray, bounds: Mapping[str, tuple[float, float]]
+) -> np.ndarray:
     names = list(bounds)
     box = np.array([bounds[n] for n in names], dtype=float).reshape(len(names), 2)
     if not np.all(box[:, 0] < box[:, 1]):
@@ -139,9 +142,16 @@ def _check(params: pd.DataFrame, values: np.ndarray,
     return box
 
 
-def fanova(params: pd.DataFrame, values: Sequence[float] | np.ndarray | pd.Series,
-           bounds: Mapping[str, tuple[float, float]], *, pairs: bool = True,
-           n_trees: int = 32, min_samples_leaf: int = 1, random_state: int = 0) -> pd.DataFrame:
+def fanova(
+    params: pd.DataFrame,
+    values: Sequence[float] | np.ndarray | pd.Series,
+    bounds: Mapping[str, tuple[float, float]],
+    *,
+    pairs: bool = True,
+    n_trees: int = 32,
+    min_samples_leaf: int = 1,
+    random_state: int = 0,
+) -> pd.DataFrame:
     """Variance shares of the metric ``values`` over the hyperparameter columns named by
     ``bounds`` (name -> (low, high), in the caller's transformed units).
 
@@ -157,8 +167,9 @@ def fanova(params: pd.DataFrame, values: Sequence[float] | np.ndarray | pd.Serie
     y = np.asarray(values, dtype=float)
     box = _check(params, y, bounds)
     names = list(bounds)
-    forest = RandomForestRegressor(n_estimators=n_trees, min_samples_leaf=min_samples_leaf,
-                                   random_state=random_state, n_jobs=1)
+    forest = RandomForestRegressor(
+        n_estimators=n_trees, min_samples_leaf=min_samples_leaf, random_state=random_state, n_jobs=1
+    )
     forest.fit(params[names].to_numpy(dtype=float), y)
     d = len(names)
     mains = [(i,) for i in range(d)]
@@ -176,16 +187,27 @@ def fanova(params: pd.DataFrame, values: Sequence[float] | np.ndarray | pd.Serie
         raise ValueError("the metric is constant: no variance to decompose")
     table = np.asarray(shares)
     terms = [tuple(names[k] for k in t) for t in mains + twos]
-    frame = pd.DataFrame({"term": [" × ".join(t) for t in terms], "variables": terms,
-                          "order": [len(t) for t in terms], "share": table.mean(axis=0),
-                          "std": table.std(axis=0)})
+    frame = pd.DataFrame(
+        {
+            "term": [" × ".join(t) for t in terms],
+            "variables": terms,
+            "order": [len(t) for t in terms],
+            "share": table.mean(axis=0),
+            "std": table.std(axis=0),
+        }
+    )
     return frame.sort_values("share", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def optuna_main_effects(study: optuna.Study, params: list[str] | None = None, *,
-                        n_trees: int = 64, max_depth: int = 64, seed: int = 0,
-                        target: Callable[[optuna.trial.FrozenTrial], float] | None = None
-                        ) -> dict[str, float]:
+def optuna_main_effects(
+    study: optuna.Study,
+    params: list[str] | None = None,
+    *,
+    n_trees: int = 64,
+    max_depth: int = 64,
+    seed: int = 0,
+    target: Callable[[optuna.trial.FrozenTrial], float] | None = None,
+) -> dict[str, float]:
     """Main-effect shares from Optuna's own fANOVA, to cross-check :func:`fanova`.
 
     Unnormalised (``normalize=False``), so the numbers are Var(f_i)/Var(f) like ours; the
@@ -194,11 +216,12 @@ def optuna_main_effects(study: optuna.Study, params: list[str] | None = None, *,
     the log scale: compare with :func:`fanova` on linear-scale distributions, or on
     distributions already defined in the transformed units.
     """
-    evaluator = optuna.importance.FanovaImportanceEvaluator(n_trees=n_trees,
-                                                            max_depth=max_depth, seed=seed)
+    evaluator = optuna.importance.FanovaImportanceEvaluator(
+        n_trees=n_trees, max_depth=max_depth, seed=seed
+    )
     with warnings.catch_warnings():
         # ``normalize`` is flagged experimental; we pass it on purpose (see above)
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-        return optuna.importance.get_param_importances(study, evaluator=evaluator,
-                                                       params=params, target=target,
-                                                       normalize=False)
+        return optuna.importance.get_param_importances(
+            study, evaluator=evaluator, params=params, target=target, normalize=False
+        )

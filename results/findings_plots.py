@@ -13,8 +13,8 @@ from __future__ import annotations
 import math
 import re
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import matplotlib
 
@@ -28,13 +28,17 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from results.evidence import baseline, median_shares  # noqa: E402
-from results.top_trials import REFERENCE  # noqa: E402
 from results.plot_kit import save as _save  # noqa: E402
 from results.plots import PALETTE  # noqa: E402
+from results.top_trials import REFERENCE  # noqa: E402
 
 # how each verdict against lstm is marked above its box
-MARKS = {"worse": ("*", "tab:red"), "better": ("+", "tab:green"),
-         "not significant": ("", "k"), "untested": ("?", "grey")}
+MARKS = {
+    "worse": ("*", "tab:red"),
+    "better": ("+", "tab:green"),
+    "not significant": ("", "k"),
+    "untested": ("?", "grey"),
+}
 WRAP = 5  # panels per row in the per-variant grids
 
 
@@ -64,12 +68,14 @@ def _order(data: pd.DataFrame, lower: bool) -> list[str]:
     return ([REFERENCE] if REFERENCE in medians.index else []) + rest
 
 
-def _grid(k: int, width: float = 2.6, height: float = 2.2, sharey: bool = True
-          ) -> tuple[plt.Figure, list[plt.Axes]]:
+def _grid(
+    k: int, width: float = 2.6, height: float = 2.2, sharey: bool = True
+) -> tuple[plt.Figure, list[plt.Axes]]:
     cols = min(WRAP, k)
     rows = math.ceil(k / cols)
-    figure, axes = plt.subplots(rows, cols, figsize=(width * cols, height * rows),
-                                sharex=True, sharey=sharey, squeeze=False)
+    figure, axes = plt.subplots(
+        rows, cols, figsize=(width * cols, height * rows), sharex=True, sharey=sharey, squeeze=False
+    )
     # room for every panel's x labels and title: the last row may be incomplete, so all
     # panels keep their x tick labels
     figure.subplots_adjust(hspace=0.5, wspace=0.12 if sharey else 0.3)
@@ -91,18 +97,50 @@ def boxes(trials: pd.DataFrame, tests: pd.DataFrame, folder: Path, task: str) ->
     with warnings.catch_warnings():
         # seaborn 0.13 passes matplotlib 3.11's deprecated ``vert`` itself: not ours to fix
         warnings.filterwarnings("ignore", "vert: bool", matplotlib.MatplotlibDeprecationWarning)
-        sns.boxplot(data=data, x="variant", y="value", hue="variant", order=order,
-                    hue_order=order, palette=colours, legend=False, showfliers=False, ax=ax)
-    diverged = (data["diverged"].astype(bool) if "diverged" in data
-                else pd.Series(False, index=data.index))
-    sns.stripplot(data=data[~diverged], x="variant", y="value", order=order, color="k",
-                  size=2, alpha=0.4, ax=ax)
+        sns.boxplot(
+            data=data,
+            x="variant",
+            y="value",
+            hue="variant",
+            order=order,
+            hue_order=order,
+            palette=colours,
+            legend=False,
+            showfliers=False,
+            ax=ax,
+        )
+    diverged = (
+        data["diverged"].astype(bool) if "diverged" in data else pd.Series(False, index=data.index)
+    )
+    sns.stripplot(
+        data=data[~diverged],
+        x="variant",
+        y="value",
+        order=order,
+        color="k",
+        size=2,
+        alpha=0.4,
+        ax=ax,
+    )
     if np.any(diverged):
-        sns.stripplot(data=data[diverged], x="variant", y="value", order=order,
-                      color="tab:red", marker="X", size=3, alpha=0.6, ax=ax)
+        sns.stripplot(
+            data=data[diverged],
+            x="variant",
+            y="value",
+            order=order,
+            color="tab:red",
+            marker="X",
+            size=3,
+            alpha=0.6,
+            ax=ax,
+        )
     if REFERENCE in order:
-        ax.axhline(data.loc[data["variant"] == REFERENCE, "value"].median(), color="k",
-                   linestyle="--", linewidth=1)
+        ax.axhline(
+            data.loc[data["variant"] == REFERENCE, "value"].median(),
+            color="k",
+            linestyle="--",
+            linewidth=1,
+        )
     if "chance" in data:
         ax.axhline(float(data["chance"].iloc[0]), color="grey", linestyle=":", linewidth=1)
     verdicts = tests[(tests["task"] == task) & (tests["reference"] == REFERENCE)]
@@ -110,23 +148,31 @@ def boxes(trials: pd.DataFrame, tests: pd.DataFrame, folder: Path, task: str) ->
     above = blended_transform_factory(ax.transData, ax.transAxes)
     for i, variant in enumerate(order):
         mark, colour = MARKS.get(verdicts.get(variant, ""), ("", "k"))
-        ax.text(i, 1.01, mark, transform=above, ha="center", va="bottom", color=colour,
-                fontsize=12, fontweight="bold")
-    ax.set_title(f"{task}: test {metric} ({'lower' if lower else 'higher'} is better)",
-                 pad=16)
+        ax.text(
+            i,
+            1.01,
+            mark,
+            transform=above,
+            ha="center",
+            va="bottom",
+            color=colour,
+            fontsize=12,
+            fontweight="bold",
+        )
+    ax.set_title(f"{task}: test {metric} ({'lower' if lower else 'higher'} is better)", pad=16)
     ax.set_xlabel("")
     ax.set_ylabel(f"test {metric}")
     ax.tick_params(axis="x", rotation=90)
     return _save(figure, folder / f"box_{slug(task)}.png")
 
 
-def _binned_median(x: np.ndarray, y: np.ndarray, bins: int = 8
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def _binned_median(x: np.ndarray, y: np.ndarray, bins: int = 8) -> tuple[np.ndarray, np.ndarray]:
     edges = np.linspace(x.min(), x.max(), bins + 1)
     which = np.clip(np.digitize(x, edges) - 1, 0, bins - 1)
     centres = (edges[1:] + edges[:-1]) / 2
-    medians = np.array([np.median(y[which == b]) if np.any(which == b) else np.nan
-                        for b in range(bins)])
+    medians = np.array(
+        [np.median(y[which == b]) if np.any(which == b) else np.nan for b in range(bins)]
+    )
     return centres, medians
 
 
@@ -144,14 +190,16 @@ def learning_rate(trials: pd.DataFrame, folder: Path, task: str) -> Path | None:
     log_lr = np.log10(data["lr"].to_numpy(dtype=float))
     values = data["value"].to_numpy(dtype=float)
     reference = data["variant"].to_numpy() == REFERENCE
-    ref_line = _binned_median(log_lr[reference], values[reference]) \
-        if reference.sum() >= 2 else None
+    ref_line = (
+        _binned_median(log_lr[reference], values[reference]) if reference.sum() >= 2 else None
+    )
     for ax, variant in zip(axes, order):
         mine = (data["variant"] == variant).to_numpy()
         ax.scatter(log_lr[mine], values[mine], s=6, alpha=0.5, color=colours[variant])
         if mine.sum() >= 2:
-            ax.plot(*_binned_median(log_lr[mine], values[mine]), color=colours[variant],
-                    linewidth=1.5)
+            ax.plot(
+                *_binned_median(log_lr[mine], values[mine]), color=colours[variant], linewidth=1.5
+            )
         if ref_line is not None and variant != REFERENCE:
             ax.plot(*ref_line, color="k", linestyle="--", linewidth=1)
         ax.set_title(variant, fontsize=9)
@@ -164,8 +212,9 @@ def learning_rate(trials: pd.DataFrame, folder: Path, task: str) -> Path | None:
     return _save(figure, folder / f"lr_{slug(task)}.png")
 
 
-def importance(shares: pd.DataFrame, folder: Path, task: str,
-               intervals: pd.DataFrame | None = None) -> Path | None:
+def importance(
+    shares: pd.DataFrame, folder: Path, task: str, intervals: pd.DataFrame | None = None
+) -> Path | None:
     """fANOVA shares of variance on ``task``: every main effect and the largest pair, the
     bar at the median over variants, the variants as coloured points, and where
     ``intervals`` (``evidence.share_intervals``) has the term its 95 % bootstrap interval."""
@@ -174,38 +223,67 @@ def importance(shares: pd.DataFrame, folder: Path, task: str,
         return None
     medians = median_shares(mine)
     pairs = medians[medians["order"] == 2].sort_values("share", ascending=False)
-    terms = (list(medians[medians["order"] == 1].sort_values("share", ascending=False)["term"])
-             + list(pairs["term"].head(1)))
+    terms = list(
+        medians[medians["order"] == 1].sort_values("share", ascending=False)["term"]
+    ) + list(pairs["term"].head(1))
     data = mine[mine["term"].isin(terms)]
     figure, ax = plt.subplots(figsize=(6.5, 0.45 * len(terms) + 1.2))
-    sns.barplot(data=data, x="share", y="term", order=terms, estimator="median",
-                errorbar=None, color="lightgrey", ax=ax)
-    sns.stripplot(data=data, x="share", y="term", order=terms, hue="variant",
-                  palette=palette(shares["variant"].unique()), size=5, jitter=0.15, ax=ax)
+    sns.barplot(
+        data=data,
+        x="share",
+        y="term",
+        order=terms,
+        estimator="median",
+        errorbar=None,
+        color="lightgrey",
+        ax=ax,
+    )
+    sns.stripplot(
+        data=data,
+        x="share",
+        y="term",
+        order=terms,
+        hue="variant",
+        palette=palette(shares["variant"].unique()),
+        size=5,
+        jitter=0.15,
+        ax=ax,
+    )
     if intervals is not None:
         known = intervals[intervals["task"] == task].set_index("term")
         for y, term in enumerate(terms):
             if term in known.index:
-                ax.plot([known.at[term, "low"], known.at[term, "high"]], [y, y], color="k",
-                        linewidth=1.5, solid_capstyle="butt")
+                ax.plot(
+                    [known.at[term, "low"], known.at[term, "high"]],
+                    [y, y],
+                    color="k",
+                    linewidth=1.5,
+                    solid_capstyle="butt",
+                )
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7, frameon=False)
     ax.set_xlim(0, 1)
-    ax.set_xlabel("share of variance (fANOVA; bar: median over variants; line: its 95 % "
-                  "bootstrap interval)", fontsize=8)
+    ax.set_xlabel(
+        "share of variance (fANOVA; bar: median over variants; line: its 95 % bootstrap interval)",
+        fontsize=8,
+    )
     ax.set_ylabel("")
     ax.set_title(f"{task}: hyperparameter importance")
     return _save(figure, folder / f"importance_{slug(task)}.png")
 
 
-def lr_hidden(trials: pd.DataFrame, folder: Path, task: str, bins: tuple[int, int] = (6, 4)
-              ) -> Path | None:
+def lr_hidden(
+    trials: pd.DataFrame, folder: Path, task: str, bins: tuple[int, int] = (6, 4)
+) -> Path | None:
     """Median test metric per cell of log10(lr) × log10(hidden_size), one panel per variant,
     one colour scale per task (bright is good whichever the metric's direction); empty
     cells blank."""
     data, metric, lower = _task(trials, task)
     needed = ["lr", "hidden_size"]
-    if data.empty or not set(needed) <= set(data) or any(
-            data[c].dropna().nunique() < 2 for c in needed):
+    if (
+        data.empty
+        or not set(needed) <= set(data)
+        or any(data[c].dropna().nunique() < 2 for c in needed)
+    ):
         return None
     data = data.dropna(subset=needed)
     x, y = (np.log10(data[c].to_numpy(dtype=float)) for c in needed)
@@ -227,7 +305,7 @@ def lr_hidden(trials: pd.DataFrame, folder: Path, task: str, bins: tuple[int, in
         ax.tick_params(labelbottom=True, labelsize=7)
     axes[0].xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
     axes[0].xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"1e{v:.0f}"))
-    axes[0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{10 ** v:.0f}"))
+    axes[0].yaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{10**v:.0f}"))
     figure.colorbar(mesh, ax=axes, label=f"median test {metric}", shrink=0.8)
     figure.supxlabel("learning rate (log scale)")
     figure.supylabel("hidden size (log scale)")
@@ -243,8 +321,9 @@ def effects(tests: pd.DataFrame, folder: Path, name: str, title: str) -> Path | 
     data = tests[tests["verdict"] != "untested"].copy()
     if data.empty:
         return None
-    data["comparison"] = [v if r == REFERENCE else f"{v} vs {r}"
-                          for v, r in zip(data["variant"], data["reference"])]
+    data["comparison"] = [
+        v if r == REFERENCE else f"{v} vs {r}" for v, r in zip(data["variant"], data["reference"])
+    ]
     worst = data.groupby("comparison")["diff"].max().sort_values(ascending=False)
     rows = {k: i for i, k in enumerate(worst.index)}
     tasks = sorted(data["task"].unique())
@@ -257,20 +336,42 @@ def effects(tests: pd.DataFrame, folder: Path, name: str, title: str) -> Path | 
         mine = data[data["task"] == task]
         y = mine["comparison"].map(rows).to_numpy() + (k - (len(tasks) - 1) / 2) * 0.18
         significant = mine["verdict"].isin(["better", "worse"]).to_numpy()
-        ax.errorbar(mine["diff"], y, xerr=[mine["diff"] - mine["low"],
-                                           mine["high"] - mine["diff"]],
-                    fmt="none", ecolor=colours[task], elinewidth=1, capsize=2)
-        ax.scatter(mine["diff"][significant], y[significant], color=colours[task], marker="o",
-                   s=30, label=task)
-        ax.scatter(mine["diff"][~significant], y[~significant], color=colours[task],
-                   marker="x", s=30)
+        ax.errorbar(
+            mine["diff"],
+            y,
+            xerr=[mine["diff"] - mine["low"], mine["high"] - mine["diff"]],
+            fmt="none",
+            ecolor=colours[task],
+            elinewidth=1,
+            capsize=2,
+        )
+        ax.scatter(
+            mine["diff"][significant],
+            y[significant],
+            color=colours[task],
+            marker="o",
+            s=30,
+            label=task,
+        )
+        ax.scatter(
+            mine["diff"][~significant], y[~significant], color=colours[task], marker="x", s=30
+        )
     ax.set_yticks(range(len(worst)), list(worst.index))
     ax.invert_yaxis()
-    ax.set_xlabel("difference against the reference in the metric's units (positive: worse; "
-                  "bars: 90 % interval; grey: margin)", fontsize=8)
+    ax.set_xlabel(
+        "difference against the reference in the metric's units (positive: worse; "
+        "bars: 90 % interval; grey: margin)",
+        fontsize=8,
+    )
     ax.set_title(title)
-    ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7, frameon=False,
-              title="task (x: not significant)", title_fontsize=7)
+    ax.legend(
+        loc="center left",
+        bbox_to_anchor=(1.01, 0.5),
+        fontsize=7,
+        frameon=False,
+        title="task (x: not significant)",
+        title_fontsize=7,
+    )
     return _save(figure, folder / f"{slug(name)}.png")
 
 
@@ -303,6 +404,8 @@ def trained(trials: pd.DataFrame, folder: Path) -> Path | None:
     # one row of short panels: the figure's title and label clear the panels' own only
     # when set outside them (the tight bounding box keeps them in the picture)
     figure.supxlabel("learning rate (log scale)", y=-0.06)
-    figure.suptitle("trials that trained (beat the task's trivial model: dashed) against the "
-                    "learning rate", y=1.06)
+    figure.suptitle(
+        "trials that trained (beat the task's trivial model: dashed) against the learning rate",
+        y=1.06,
+    )
     return _save(figure, folder / "trained.png")

@@ -11,6 +11,7 @@ from typing import Any
 import optuna
 import pandas as pd
 from optuna.trial import TrialState
+
 from results import record
 
 RUN_COLUMNS = ["study", "trial", "key", "variant", "task", "seed", "status"]
@@ -22,10 +23,15 @@ Studies = optuna.Study | list[optuna.Study]  # a grid's or a search's studies, o
 def _runs(studies: Studies) -> list[tuple[str, optuna.trial.FrozenTrial]]:
     """(study name, trial) of the trials that are runs (orphans of racing workers carry no
     configuration; an interrupted attempt is superseded by the copy queued in its place)."""
-    chosen = sorted(studies, key=lambda s: s.study_name) if isinstance(studies, list) \
-        else [studies]  # in one order, so that a table's columns do not depend on the caller
-    return [(s.study_name, t) for s in chosen for t in s.get_trials(deepcopy=False)
-            if record.CONFIG in t.user_attrs and not record.superseded(t)]
+    chosen = (
+        sorted(studies, key=lambda s: s.study_name) if isinstance(studies, list) else [studies]
+    )  # in one order, so that a table's columns do not depend on the caller
+    return [
+        (s.study_name, t)
+        for s in chosen
+        for t in s.get_trials(deepcopy=False)
+        if record.CONFIG in t.user_attrs and not record.superseded(t)
+    ]
 
 
 def _finished(study: Studies) -> list[tuple[tuple[str, str, str, int], dict[str, Any]]]:
@@ -35,8 +41,12 @@ def _finished(study: Studies) -> list[tuple[tuple[str, str, str, int], dict[str,
         result = trial.user_attrs.get(record.RESULT)
         if result is not None:
             config = trial.user_attrs[record.CONFIG]
-            ident = (trial.user_attrs[record.KEY], config["variant"], config["task"],
-                     config["seed"])
+            ident = (
+                trial.user_attrs[record.KEY],
+                config["variant"],
+                config["task"],
+                config["seed"],
+            )
             out.append((ident, result))
     return out
 
@@ -52,8 +62,11 @@ def runs_frame(study: Studies) -> pd.DataFrame:
     rows = []
     for name, trial in _runs(study):
         config = dict(trial.user_attrs[record.CONFIG])
-        row: dict[str, Any] = {"study": name, "trial": trial.number,
-                               "key": trial.user_attrs[record.KEY]}
+        row: dict[str, Any] = {
+            "study": name,
+            "trial": trial.number,
+            "key": trial.user_attrs[record.KEY],
+        }
         task_settings = config.pop("task_settings", {}) or {}
         cell_options = config.pop("cell_options", {}) or {}
         row.update(config)
@@ -90,8 +103,11 @@ def runs_frame(study: Studies) -> pd.DataFrame:
 def _status(trial: optuna.trial.FrozenTrial, result: dict[str, Any] | None) -> str:
     if trial.state == TrialState.COMPLETE and result is not None:
         return str(result["status"])
-    return {TrialState.FAIL: "failed", TrialState.RUNNING: "running",
-            TrialState.WAITING: "waiting"}.get(trial.state, trial.state.name.lower())
+    return {
+        TrialState.FAIL: "failed",
+        TrialState.RUNNING: "running",
+        TrialState.WAITING: "waiting",
+    }.get(trial.state, trial.state.name.lower())
 
 
 def curves_frame(study: Studies) -> pd.DataFrame:
@@ -100,8 +116,7 @@ def curves_frame(study: Studies) -> pd.DataFrame:
     rows = []
     for ident, result in _finished(study):
         rows += [(*ident, step, name, value) for step, name, value in result["curves"]]
-    return pd.DataFrame(rows, columns=["key", "variant", "task", "seed", "step", "name",
-                                       "value"])
+    return pd.DataFrame(rows, columns=["key", "variant", "task", "seed", "step", "name", "value"])
 
 
 def through_time_frame(study: Studies) -> pd.DataFrame:
@@ -110,10 +125,8 @@ def through_time_frame(study: Studies) -> pd.DataFrame:
     rows = []
     for ident, result in _finished(study):
         for when, profile in result["gradient_through_time"].items():
-            rows += [(*ident, when, len(profile) - 1 - t, value)
-                     for t, value in enumerate(profile)]
-    return pd.DataFrame(rows, columns=["key", "variant", "task", "seed", "when", "lag",
-                                       "norm"])
+            rows += [(*ident, when, len(profile) - 1 - t, value) for t, value in enumerate(profile)]
+    return pd.DataFrame(rows, columns=["key", "variant", "task", "seed", "when", "lag", "norm"])
 
 
 def export(frames: dict[str, pd.DataFrame], out_dir: Any) -> None:
@@ -124,7 +137,10 @@ def export(frames: dict[str, pd.DataFrame], out_dir: Any) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for name, frame in frames.items():
         frame.to_csv(out / f"{name}.csv", index=False)
-        mixed = [c for c in frame.columns if frame[c].dtype == object
-                 and frame[c].dropna().map(type).nunique() > 1]
+        mixed = [
+            c
+            for c in frame.columns
+            if frame[c].dtype == object and frame[c].dropna().map(type).nunique() > 1
+        ]
         typed = frame.astype({c: "string" for c in mixed})  # Parquet wants one type a column
         typed.to_parquet(out / f"{name}.parquet", index=False)

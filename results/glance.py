@@ -28,16 +28,19 @@ COLUMNS = ["task", "variant", "value", "chance", "lower_is_better", "diverged"]
 COST = ["parameters", "rate"]  # optional: the cell's parameters, the trial's steps×batch/s
 REFERENCE = "lstm"  # cost is shown relative to it
 # what the section says above its figure; {runs}/{run}: "seeds"/"seed" or "trials"/"trial"
-LEGEND = ("Each run's score is its share of the way from chance to the best run of its task "
-          "(0: chance, 1: the best run; below 0: worse than chance; a diverged run counts "
-          "at chance). Per task: the median over the variant's {runs} and, in brackets, "
-          "the middle half of them (25th–75th percentile); ✗: no {run} beat chance. "
-          "score: the mean over tasks of those medians (worse than chance counted as 0), "
-          "best first, with its 95 % bootstrap interval over {runs} ("
-          + f"{intervals.RESAMPLES:,}" + " resamples, fixed seed), and the number of tasks it "
-          "covers where a variant lacks some. parameters: the cell's (median over tasks); "
-          "time/step: the time per trial-step relative to lstm's (geometric mean over tasks "
-          "of the ratio of median rates).")
+LEGEND = (
+    "Each run's score is its share of the way from chance to the best run of its task "
+    "(0: chance, 1: the best run; below 0: worse than chance; a diverged run counts "
+    "at chance). Per task: the median over the variant's {runs} and, in brackets, "
+    "the middle half of them (25th–75th percentile); ✗: no {run} beat chance. "
+    "score: the mean over tasks of those medians (worse than chance counted as 0), "
+    "best first, with its 95 % bootstrap interval over {runs} ("
+    + f"{intervals.RESAMPLES:,}"
+    + " resamples, fixed seed), and the number of tasks it "
+    "covers where a variant lacks some. parameters: the cell's (median over tasks); "
+    "time/step: the time per trial-step relative to lstm's (geometric mean over tasks "
+    "of the ratio of median rates)."
+)
 
 
 def from_runs(runs: pd.DataFrame) -> pd.DataFrame:
@@ -47,14 +50,18 @@ def from_runs(runs: pd.DataFrame) -> pd.DataFrame:
         return pd.DataFrame(columns=COLUMNS)
     done = runs[runs["status"].isin(["complete", "diverged"])]
     nan = pd.Series(np.nan, index=done.index)
-    return pd.DataFrame({"task": done["task"], "variant": done["variant"],
-                         "value": done["test"].astype(float),
-                         "chance": done["chance"].astype(float),
-                         "lower_is_better": done["lower_is_better"].astype(bool),
-                         "diverged": done["status"] == "diverged",
-                         "parameters": done.get("cell_parameters", nan).astype(float),
-                         "rate": done.get("steps×batch/s", nan).astype(float),
-                         }).reset_index(drop=True)
+    return pd.DataFrame(
+        {
+            "task": done["task"],
+            "variant": done["variant"],
+            "value": done["test"].astype(float),
+            "chance": done["chance"].astype(float),
+            "lower_is_better": done["lower_is_better"].astype(bool),
+            "diverged": done["status"] == "diverged",
+            "parameters": done.get("cell_parameters", nan).astype(float),
+            "rate": done.get("steps×batch/s", nan).astype(float),
+        }
+    ).reset_index(drop=True)
 
 
 def costs(trials: pd.DataFrame) -> pd.DataFrame:
@@ -75,8 +82,13 @@ def costs(trials: pd.DataFrame) -> pd.DataFrame:
             both = mine.index.intersection(ref.index)
             ratios = (ref.loc[both, "rate"] / mine.loc[both, "rate"]).dropna()
             ratios = ratios[np.isfinite(ratios) & (ratios > 0)]
-        rows.append({"variant": str(variant), "parameters": float(mine["parameters"].median()),
-                     "time": float(np.exp(np.log(ratios).mean())) if len(ratios) else np.nan})
+        rows.append(
+            {
+                "variant": str(variant),
+                "parameters": float(mine["parameters"].median()),
+                "time": float(np.exp(np.log(ratios).mean())) if len(ratios) else np.nan,
+            }
+        )
     return pd.DataFrame(rows, columns=out.columns)
 
 
@@ -104,10 +116,13 @@ def cells(trials: pd.DataFrame) -> pd.DataFrame:
     chance (0: the variant never beat chance on that task)."""
     scored = shares(trials)
     grouped = scored.groupby(["variant", "task"], sort=True)
-    table = grouped.agg(runs=("share", "size"), share=("share", "median"),
-                        q25=("share", lambda s: s.quantile(0.25)),
-                        q75=("share", lambda s: s.quantile(0.75)),
-                        beat=("beat", "sum"))
+    table = grouped.agg(
+        runs=("share", "size"),
+        share=("share", "median"),
+        q25=("share", lambda s: s.quantile(0.25)),
+        q75=("share", lambda s: s.quantile(0.75)),
+        beat=("beat", "sum"),
+    )
     table["beat"] = table["beat"].astype(int)
     return table.reset_index()
 
@@ -120,15 +135,26 @@ def ranking(trials: pd.DataFrame) -> pd.DataFrame:
     scored = shares(trials)
     rows = []
     for variant, mine in scored.groupby("variant", sort=True):
-        groups = [g["share"].clip(lower=0).to_numpy(dtype=float)
-                  for _, g in mine.groupby("task", sort=True) if g["share"].notna().any()]
+        groups = [
+            g["share"].clip(lower=0).to_numpy(dtype=float)
+            for _, g in mine.groupby("task", sort=True)
+            if g["share"].notna().any()
+        ]
         medians = [np.nanmedian(g) for g in groups]
         low, high = intervals.mean_of_medians_interval(groups)
-        rows.append({"variant": str(variant), "score": float(np.mean(medians))
-                     if medians else np.nan, "low": low, "high": high, "tasks": len(groups)})
+        rows.append(
+            {
+                "variant": str(variant),
+                "score": float(np.mean(medians)) if medians else np.nan,
+                "low": low,
+                "high": high,
+                "tasks": len(groups),
+            }
+        )
     table = pd.DataFrame(rows, columns=["variant", "score", "low", "high", "tasks"])
-    return table.sort_values(["score", "variant"], ascending=[False, True],
-                             na_position="last").reset_index(drop=True)
+    return table.sort_values(
+        ["score", "variant"], ascending=[False, True], na_position="last"
+    ).reset_index(drop=True)
 
 
 def table(trials: pd.DataFrame) -> pd.DataFrame:
@@ -139,13 +165,24 @@ def table(trials: pd.DataFrame) -> pd.DataFrame:
     cost = costs(trials).set_index("variant")
     tasks = sorted(map(str, each["task"].unique()))
     scored = each.dropna(subset=["share"])["task"].nunique()
-    text = {(str(r.variant), str(r.task)): _cell(r.share, r.q25, r.q75, r.beat)
-            for r in each.itertuples()}
-    priced = ["parameters", f"time/step vs {REFERENCE}"] if cost["time"].notna().any() else \
-        (["parameters"] if cost["parameters"].notna().any() else [])
-    rows = [{"variant": r.variant, "score [95 % CI]": _score(r, scored),
-             **dict(zip(priced, _cost(cost, r.variant))),
-             **{t: text.get((r.variant, t), "") for t in tasks}} for r in ranked.itertuples()]
+    text = {
+        (str(r.variant), str(r.task)): _cell(r.share, r.q25, r.q75, r.beat)
+        for r in each.itertuples()
+    }
+    priced = (
+        ["parameters", f"time/step vs {REFERENCE}"]
+        if cost["time"].notna().any()
+        else (["parameters"] if cost["parameters"].notna().any() else [])
+    )
+    rows = [
+        {
+            "variant": r.variant,
+            "score [95 % CI]": _score(r, scored),
+            **dict(zip(priced, _cost(cost, r.variant))),
+            **{t: text.get((r.variant, t), "") for t in tasks},
+        }
+        for r in ranked.itertuples()
+    ]
     return pd.DataFrame(rows, columns=["variant", "score [95 % CI]", *priced, *tasks])
 
 
@@ -153,8 +190,10 @@ def _cost(cost: pd.DataFrame, variant: str) -> tuple[str, str]:
     if variant not in cost.index:
         return "", ""
     params, time = cost.at[variant, "parameters"], cost.at[variant, "time"]
-    return (f"{params:,.0f}" if np.isfinite(params) else "",
-            f"{time:.2f}×" if np.isfinite(time) else "")
+    return (
+        f"{params:,.0f}" if np.isfinite(params) else "",
+        f"{time:.2f}×" if np.isfinite(time) else "",
+    )
 
 
 def _score(row: Any, tasks: int) -> str:

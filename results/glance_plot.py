@@ -31,10 +31,13 @@ def section(trials: pd.DataFrame, figures: Path, runs: str, run: str) -> list[Bl
     picture = figure(trials, figures, runs)
     priced = cost_figure(trials, figures)
     # quality beside cost first (the table, then the figure of the two), the tasks after
-    return [("h2", "At a glance"), ("p", glance.LEGEND.format(runs=runs, run=run)),
-            ("table", glance.table(trials)),
-            *([("img", priced)] if priced is not None else []),
-            *([("img", picture)] if picture is not None else [])]
+    return [
+        ("h2", "At a glance"),
+        ("p", glance.LEGEND.format(runs=runs, run=run)),
+        ("table", glance.table(trials)),
+        *([("img", priced)] if priced is not None else []),
+        *([("img", picture)] if picture is not None else []),
+    ]
 
 
 def cost_figure(trials: pd.DataFrame, folder: Path) -> Path | None:
@@ -52,15 +55,26 @@ def cost_figure(trials: pd.DataFrame, folder: Path) -> Path | None:
     markers = "osD^vP*Xh<>p"
     colours = plt.get_cmap("tab20").colors
     for k, r in enumerate(ranked.itertuples()):
-        ax.errorbar(r.time, r.score, yerr=[[r.score - r.low], [r.high - r.score]],
-                    fmt=markers[k % len(markers)], color=colours[k % len(colours)],
-                    markersize=6, capsize=2, elinewidth=1, label=r.variant)
-        ax.annotate(r.variant, (r.time, r.score), textcoords="offset points", xytext=(5, 3),
-                    fontsize=7)
+        ax.errorbar(
+            r.time,
+            r.score,
+            yerr=[[r.score - r.low], [r.high - r.score]],
+            fmt=markers[k % len(markers)],
+            color=colours[k % len(colours)],
+            markersize=6,
+            capsize=2,
+            elinewidth=1,
+            label=r.variant,
+        )
+        ax.annotate(
+            r.variant, (r.time, r.score), textcoords="offset points", xytext=(5, 3), fontsize=7
+        )
     ax.set_xscale("log")
     ax.axvline(1.0, color="0.8", linewidth=1, zorder=0)
-    ax.set_xlabel(f"time per trial-step relative to {glance.REFERENCE} (log scale; left is "
-                  "cheaper)", fontsize=8)
+    ax.set_xlabel(
+        f"time per trial-step relative to {glance.REFERENCE} (log scale; left is cheaper)",
+        fontsize=8,
+    )
     ax.set_ylabel("score (share of the way from chance to the best run)", fontsize=8)
     ax.set_title("quality against cost: one point per variant, 95 % interval", fontsize=9)
     ax.legend(loc="center left", bbox_to_anchor=(1.01, 0.5), fontsize=7, frameon=False)
@@ -78,11 +92,15 @@ def figure(trials: pd.DataFrame, folder: Path, runs: str = "seeds") -> Path | No
     grid = each.set_index(["variant", "task"])
     share = grid["share"].unstack("task").reindex(index=variants, columns=tasks)
     fig, (ax, rank) = plt.subplots(
-        1, 2, sharey=True, figsize=(min(plot_kit.MAX_WIDTH, 3.6 + 1.2 * len(tasks)),
-                                    1.6 + 0.4 * len(variants)),
-        gridspec_kw={"width_ratios": [1.2 * len(tasks), 2.2], "wspace": 0.04})
-    image = ax.imshow(share.to_numpy(dtype=float).clip(0, 1), cmap=CMAP, vmin=0, vmax=1,
-                      aspect="auto")
+        1,
+        2,
+        sharey=True,
+        figsize=(min(plot_kit.MAX_WIDTH, 3.6 + 1.2 * len(tasks)), 1.6 + 0.4 * len(variants)),
+        gridspec_kw={"width_ratios": [1.2 * len(tasks), 2.2], "wspace": 0.04},
+    )
+    image = ax.imshow(
+        share.to_numpy(dtype=float).clip(0, 1), cmap=CMAP, vmin=0, vmax=1, aspect="auto"
+    )
     for i, variant in enumerate(variants):
         for j, task in enumerate(tasks):
             if (variant, task) in grid.index:
@@ -96,11 +114,14 @@ def figure(trials: pd.DataFrame, folder: Path, runs: str = "seeds") -> Path | No
     # below the heatmap, inside its height budget: a colour bar that took its own room
     # would shorten the heatmap and leave the ranking's rows out of line with it
     rows = len(variants)  # the heatmap is 0.4 inch a row: the bar 0.12 inch, 0.24 below
-    colourbar = fig.colorbar(image, cax=ax.inset_axes([0.0, -0.9 / rows, 1.0, 0.3 / rows]),
-                             orientation="horizontal")
-    colourbar.set_label("median share of the way from chance (0) to the task's best run "
-                        f"(1); small: the middle half of the {runs}; ✗: never beat chance",
-                        fontsize=8)
+    colourbar = fig.colorbar(
+        image, cax=ax.inset_axes([0.0, -0.9 / rows, 1.0, 0.3 / rows]), orientation="horizontal"
+    )
+    colourbar.set_label(
+        "median share of the way from chance (0) to the task's best run "
+        f"(1); small: the middle half of the {runs}; ✗: never beat chance",
+        fontsize=8,
+    )
     colourbar.ax.tick_params(labelsize=7)
     _ranking(rank, ranked, runs)
     return plot_kit.save(fig, folder / "at_a_glance.png")
@@ -110,17 +131,32 @@ def _annotate(ax: plt.Axes, i: int, j: int, cell: pd.Series, image: AxesImage) -
     """The median share, its spread below in small type; hatched with ✗ if never beaten."""
     share = float(cell["share"])
     if cell["beat"] == 0:
-        ax.add_patch(plt.Rectangle((j - 0.5, i - 0.5), 1, 1, facecolor="0.93",
-                                   hatch="///", edgecolor="0.75", linewidth=0))
+        ax.add_patch(
+            plt.Rectangle(
+                (j - 0.5, i - 0.5),
+                1,
+                1,
+                facecolor="0.93",
+                hatch="///",
+                edgecolor="0.75",
+                linewidth=0,
+            )
+        )
         text = "✗" if not np.isfinite(share) else f"✗ {glance.two(share)}"
         ax.text(j, i, text, ha="center", va="center", fontsize=8.5, color="0.3")
         return
     rgba = image.cmap(image.norm(np.clip(share, 0, 1)))
     ink = "white" if 0.299 * rgba[0] + 0.587 * rgba[1] + 0.114 * rgba[2] < 0.55 else "black"
-    ax.text(j, i - 0.14, glance.two(share), ha="center", va="center", fontsize=8.5,
-            color=ink)
-    ax.text(j, i + 0.24, glance.spread(cell["q25"], cell["q75"]), ha="center", va="center",
-            fontsize=6.5, color=ink)
+    ax.text(j, i - 0.14, glance.two(share), ha="center", va="center", fontsize=8.5, color=ink)
+    ax.text(
+        j,
+        i + 0.24,
+        glance.spread(cell["q25"], cell["q75"]),
+        ha="center",
+        va="center",
+        fontsize=6.5,
+        color=ink,
+    )
 
 
 def _ranking(ax: plt.Axes, ranked: pd.DataFrame, runs: str) -> None:
@@ -128,14 +164,23 @@ def _ranking(ax: plt.Axes, ranked: pd.DataFrame, runs: str) -> None:
     the variant has fewer tasks than the others (a mean over other tasks)."""
     y = np.arange(len(ranked))
     score = ranked["score"].to_numpy(dtype=float)
-    errors = np.vstack([score - ranked["low"].to_numpy(dtype=float),
-                        ranked["high"].to_numpy(dtype=float) - score])
-    ax.errorbar(score, y, xerr=np.nan_to_num(errors), fmt="none", ecolor="k", elinewidth=1,
-                capsize=2)
+    errors = np.vstack(
+        [score - ranked["low"].to_numpy(dtype=float), ranked["high"].to_numpy(dtype=float) - score]
+    )
+    ax.errorbar(
+        score, y, xerr=np.nan_to_num(errors), fmt="none", ecolor="k", elinewidth=1, capsize=2
+    )
     partial = (ranked["tasks"] < ranked["tasks"].max()).to_numpy()
     ax.scatter(score[~partial], y[~partial], s=14, color="k", zorder=3)
-    ax.scatter(score[partial], y[partial], s=14, facecolor="white", edgecolor="k", zorder=3,
-               label="on fewer tasks")
+    ax.scatter(
+        score[partial],
+        y[partial],
+        s=14,
+        facecolor="white",
+        edgecolor="k",
+        zorder=3,
+        label="on fewer tasks",
+    )
     if partial.any():
         ax.legend(loc="lower right", fontsize=7, frameon=False)
     ax.set_xlim(-0.02, 1.02)

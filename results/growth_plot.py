@@ -13,9 +13,11 @@ import pandas as pd
 from results import plot_kit
 
 _KIND_LINES = {"cell": "-", "fused": "--", "one by one": ":"}
-_TITLES = {"hidden": "hidden size (length 50, one trial)",
-           "length": "length (hidden 64, one trial)",
-           "population": "trials stacked (hidden 64, length 50)"}
+_TITLES = {
+    "hidden": "hidden size (length 50, one trial)",
+    "length": "length (hidden 64, one trial)",
+    "population": "trials stacked (hidden 64, length 50)",
+}
 
 
 def figure(frame: pd.DataFrame, path: Path) -> Path:
@@ -27,9 +29,15 @@ def figure(frame: pd.DataFrame, path: Path) -> Path:
         part = frame[frame["sweep"] == sweep]
         for (name, kind), line in part.groupby(["variant", "kind"], sort=True):
             style = styles[name]
-            ax.plot(line["value"], line["us_per_trial_step"], color=style.color,
-                    linestyle=_KIND_LINES[kind], marker=style.marker, markersize=3,
-                    label=f"{name} ({kind})" if kind != "cell" else name)
+            ax.plot(
+                line["value"],
+                line["us_per_trial_step"],
+                color=style.color,
+                linestyle=_KIND_LINES[kind],
+                marker=style.marker,
+                markersize=3,
+                label=f"{name} ({kind})" if kind != "cell" else name,
+            )
         ax.set_xscale("log", base=2)
         ax.set_xticks(sorted(part["value"].unique()))
         ax.get_xaxis().set_major_formatter(plt.FuncFormatter(lambda v, _: f"{v:g}"))
@@ -44,7 +52,8 @@ def figure(frame: pd.DataFrame, path: Path) -> Path:
             if label not in labels:
                 handles.append(handle)
                 labels.append(label)
-    fig.legend(handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False,
-               fontsize=8)
+    fig.legend(
+        handles, labels, loc="center left", bbox_to_anchor=(1.0, 0.5), frameon=False, fontsize=8
+    )
     fig.tight_layout()
     return plot_kit.save(fig, path)

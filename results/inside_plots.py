@@ -14,8 +14,8 @@ import numpy as np
 import pandas as pd
 
 from results.inside_tables import LEFT, OVER_TIME, RIGHT
-from results.text_units import NEWLINES
 from results.plot_kit import MAX_WIDTH, legend_of, log_axis, plt, save, variant_styles
+from results.text_units import NEWLINES
 
 PANEL = 1.3  # inches per scatter panel, at most
 WRAP = 60  # tokens per line of a heat map
@@ -38,11 +38,12 @@ def saturation(frame: pd.DataFrame, path: Path) -> Path:
     variants = sorted(frame["variant"].unique())
     per_variant = {v: _panels(frame[frame["variant"] == v]) for v in variants}
     rows = math.ceil(len(variants) / (2 if len(variants) > 8 else 1))
-    halves = [variants[k:k + rows] for k in range(0, len(variants), rows)]
+    halves = [variants[k : k + rows] for k in range(0, len(variants), rows)]
     slots = [max(len(per_variant[v]) for v in half) for half in halves]
     panel = min(PANEL, (MAX_WIDTH - 0.6) / sum(slots))
-    figure = plt.figure(layout="constrained",
-                        figsize=(panel * sum(slots) + 0.6, panel * rows + 0.8))
+    figure = plt.figure(
+        layout="constrained", figsize=(panel * sum(slots) + 0.6, panel * rows + 0.8)
+    )
     layers = sorted(frame["layer"].unique())
     colours = plt.get_cmap("viridis")(np.linspace(0, 0.8, max(len(layers), 1)))
     parts = figure.subfigures(1, len(halves), width_ratios=slots, squeeze=False)[0]
@@ -57,18 +58,31 @@ def saturation(frame: pd.DataFrame, path: Path) -> Path:
                 _scatter_panel(ax, units, layers, colours)
                 ax.set_title(f"{variant}: {gate}" if gate else variant, fontsize=8, pad=2)
                 if note:
-                    ax.text(0.5, 0.5, note, ha="center", va="center", fontsize=8,
-                            color="0.35", transform=ax.transAxes)
+                    ax.text(
+                        0.5,
+                        0.5,
+                        note,
+                        ha="center",
+                        va="center",
+                        fontsize=8,
+                        color="0.35",
+                        transform=ax.transAxes,
+                    )
     task = frame["task"].iloc[0]
-    figure.suptitle(f"{task}: gate saturation per unit (one dot per unit"
-                    + (", colour: layer" if len(layers) > 1 else "") + ")", fontsize=10)
+    figure.suptitle(
+        f"{task}: gate saturation per unit (one dot per unit"
+        + (", colour: layer" if len(layers) > 1 else "")
+        + ")",
+        fontsize=10,
+    )
     figure.supxlabel(f"fraction of steps left-saturated (gate < {LEFT})", fontsize=9)
     figure.supylabel(f"fraction of steps right-saturated (gate > {RIGHT})", fontsize=9)
     return save(figure, path)
 
 
-def _scatter_panel(ax: plt.Axes, units: pd.DataFrame | None, layers: list[int],
-                   colours: np.ndarray) -> None:
+def _scatter_panel(
+    ax: plt.Axes, units: pd.DataFrame | None, layers: list[int], colours: np.ndarray
+) -> None:
     ax.set(xlim=(-0.03, 1.03), ylim=(-0.03, 1.03), xticks=[0, 0.5, 1], yticks=[0, 0.5, 1])
     ax.tick_params(labelsize=6, length=2, pad=1)
     ax.plot([0, 1], [1, 0], color="0.85", linewidth=0.8, zorder=0)  # left + right = 1
@@ -87,24 +101,43 @@ def over_time(frame: pd.DataFrame, path: Path) -> Path:
     tasks = sorted(frame["task"].unique())
     styles = variant_styles(frame["variant"])
     width = (MAX_WIDTH - 1.5) / len(OVER_TIME)
-    figure, axes = plt.subplots(len(tasks), len(OVER_TIME), squeeze=False,
-                                figsize=(width * len(OVER_TIME), 2.4 * len(tasks)))
+    figure, axes = plt.subplots(
+        len(tasks),
+        len(OVER_TIME),
+        squeeze=False,
+        figsize=(width * len(OVER_TIME), 2.4 * len(tasks)),
+    )
     for r, task in enumerate(tasks):
         for c, (statistic, label) in enumerate(OVER_TIME):
             ax = axes[r, c]
             data = frame[(frame["task"] == task) & (frame["statistic"] == statistic)]
             for variant, line in data.groupby("variant"):
                 style = styles[variant]
-                ax.plot(line["step"], line["value"], color=style.color,
-                        linestyle=style.linestyle, marker=style.marker, markersize=3,
-                        markevery=max(1, len(line) // 6), linewidth=1.1)
+                ax.plot(
+                    line["step"],
+                    line["value"],
+                    color=style.color,
+                    linestyle=style.linestyle,
+                    marker=style.marker,
+                    markersize=3,
+                    markevery=max(1, len(line) // 6),
+                    linewidth=1.1,
+                )
             if statistic == "abs c" and not data.empty:
                 log_axis(ax)
             ax.set_title(f"{task}: {label}", fontsize=9)
             ax.tick_params(labelsize=7)
             if data.empty:
-                ax.text(0.5, 0.5, "no cell here has it", ha="center", va="center",
-                        fontsize=8, color="0.35", transform=ax.transAxes)
+                ax.text(
+                    0.5,
+                    0.5,
+                    "no cell here has it",
+                    ha="center",
+                    va="center",
+                    fontsize=8,
+                    color="0.35",
+                    transform=ax.transAxes,
+                )
             if r == len(tasks) - 1:
                 ax.set_xlabel("step", fontsize=8)
     figure.tight_layout()
@@ -129,28 +162,39 @@ def heat_map(units: pd.DataFrame, passages: pd.DataFrame, path: Path) -> Path:
     y = 0.0
     colormap = plt.get_cmap("coolwarm")
     for unit, lines in blocks:
-        ax.text(0, y + 0.9, f"{unit['feature']}: layer {unit['layer']} {unit['signal']} unit "
-                f"{unit['unit']} (r = {unit['r']:+.2f})", fontsize=8, fontweight="bold")
+        ax.text(
+            0,
+            y + 0.9,
+            f"{unit['feature']}: layer {unit['layer']} {unit['signal']} unit "
+            f"{unit['unit']} (r = {unit['r']:+.2f})",
+            fontsize=8,
+            fontweight="bold",
+        )
         y += 1.6
         scale = max((abs(v) for line in lines for _, v, _ in line), default=1.0) or 1.0
         for line in lines:
             for x, (token, value, mark) in enumerate(line):
-                ax.add_patch(plt.Rectangle((x, y), 1, 1, linewidth=0,
-                                           color=colormap(0.5 + 0.5 * value / scale)))
-                ax.text(x + 0.5, y + 0.78, token, fontsize=7, family="monospace",
-                        ha="center")
+                ax.add_patch(
+                    plt.Rectangle(
+                        (x, y), 1, 1, linewidth=0, color=colormap(0.5 + 0.5 * value / scale)
+                    )
+                )
+                ax.text(x + 0.5, y + 0.78, token, fontsize=7, family="monospace", ha="center")
                 if mark:
-                    ax.plot([x + 0.05, x + 0.95], [y + 0.97, y + 0.97], color="k",
-                            linewidth=0.8)
+                    ax.plot([x + 0.05, x + 0.95], [y + 0.97, y + 0.97], color="k", linewidth=0.8)
             y += 1
     first = units.iloc[0]
-    ax.set_title(f"{first['task']}, {first['variant']}: the units most correlated with "
-                 "features of the text", fontsize=9, loc="left")
+    ax.set_title(
+        f"{first['task']}, {first['variant']}: the units most correlated with features of the text",
+        fontsize=9,
+        loc="left",
+    )
     return save(figure, path)
 
 
-def _lines(tokens: list[str], values: np.ndarray, marks: np.ndarray
-           ) -> list[list[tuple[str, float, bool]]]:
+def _lines(
+    tokens: list[str], values: np.ndarray, marks: np.ndarray
+) -> list[list[tuple[str, float, bool]]]:
     """The passage cut into lines: at a line end (shown as ↵) or after ``WRAP`` tokens;
     a space is shown as ·, a word cut to its first three letters."""
     lines: list[list[tuple[str, float, bool]]] = [[]]

@@ -36,16 +36,43 @@ def saturation_frame(inside: Inside) -> pd.DataFrame:
     for layer, trace in enumerate(inside.layers):
         for gate in _in_order(trace):
             if gate in trace.missing:
-                rows.append({**head, "layer": layer, "gate": gate, "unit": None,
-                             "left": np.nan, "right": np.nan,
-                             "note": f"no {trace.names.get(gate, gate)}"})
+                rows.append(
+                    {
+                        **head,
+                        "layer": layer,
+                        "gate": gate,
+                        "unit": None,
+                        "left": np.nan,
+                        "right": np.nan,
+                        "note": f"no {trace.names.get(gate, gate)}",
+                    }
+                )
                 continue
             left, right = saturation_fractions(trace.values[gate], inside.valid)
-            rows += [{**head, "layer": layer, "gate": gate, "unit": unit, "left": l, "right": r,
-                      "note": ""} for unit, (l, r) in enumerate(zip(left, right))]
+            rows += [
+                {
+                    **head,
+                    "layer": layer,
+                    "gate": gate,
+                    "unit": unit,
+                    "left": low,
+                    "right": high,
+                    "note": "",
+                }
+                for unit, (low, high) in enumerate(zip(left, right))
+            ]
         if not trace.gates and not trace.missing:
-            rows.append({**head, "layer": layer, "gate": "", "unit": None, "left": np.nan,
-                         "right": np.nan, "note": "no gates"})
+            rows.append(
+                {
+                    **head,
+                    "layer": layer,
+                    "gate": "",
+                    "unit": None,
+                    "left": np.nan,
+                    "right": np.nan,
+                    "note": "no gates",
+                }
+            )
     frame = pd.DataFrame(rows)
     frame["unit"] = frame["unit"].astype("Int64")
     return frame
@@ -65,15 +92,28 @@ def over_time_frame(inside: Inside) -> pd.DataFrame:
     weight = inside.valid.astype(float)  # [T, B]
     count = np.maximum(weight.sum(1), 1.0)
     for layer, trace in enumerate(inside.layers):
-        sources = {"forget gate": trace.values.get("f") if "f" in trace.gates else None,
-                   "abs c": _abs(trace.values.get("c")), "abs h": _abs(trace.values["h"])}
+        sources = {
+            "forget gate": trace.values.get("f") if "f" in trace.gates else None,
+            "abs c": _abs(trace.values.get("c")),
+            "abs h": _abs(trace.values["h"]),
+        }
         for statistic, values in sources.items():
             if values is None:
                 continue
             per_step = (values.mean(-1) * weight).sum(1) / count
-            rows += [{"task": inside.task, "variant": inside.variant, "run": inside.run,
-                      "layer": layer, "statistic": statistic, "step": t, "value": v}
-                     for t, v in enumerate(per_step) if weight[t].any()]
+            rows += [
+                {
+                    "task": inside.task,
+                    "variant": inside.variant,
+                    "run": inside.run,
+                    "layer": layer,
+                    "statistic": statistic,
+                    "step": t,
+                    "value": v,
+                }
+                for t, v in enumerate(per_step)
+                if weight[t].any()
+            ]
     return pd.DataFrame(rows)
 
 
@@ -85,16 +125,24 @@ def saturation_summary(saturation: pd.DataFrame) -> pd.DataFrame:
     """Per task, variant and gate: units, mean left and right fractions, and the units
     saturated more than half the time on either side (a note where the gate is missing)."""
     gated = saturation.dropna(subset=["left"])
-    summary = (gated.groupby(["task", "variant", "gate"], sort=False)
-               .agg(units=("unit", "size"), left=("left", "mean"), right=("right", "mean"),
-                    mostly_left=("left", lambda s: int((s > 0.5).sum())),
-                    mostly_right=("right", lambda s: int((s > 0.5).sum())))
-               .reset_index())
+    summary = (
+        gated.groupby(["task", "variant", "gate"], sort=False)
+        .agg(
+            units=("unit", "size"),
+            left=("left", "mean"),
+            right=("right", "mean"),
+            mostly_left=("left", lambda s: int((s > 0.5).sum())),
+            mostly_right=("right", lambda s: int((s > 0.5).sum())),
+        )
+        .reset_index()
+    )
     summary["note"] = ""
     notes = saturation[saturation["left"].isna()][["task", "variant", "gate", "note"]]
     keys = ["task", "variant", "gate"]
-    first = {key: k for k, key in enumerate(dict.fromkeys(
-        saturation[keys].itertuples(index=False, name=None)))}  # the gates' own order
+    first = {
+        key: k
+        for k, key in enumerate(dict.fromkeys(saturation[keys].itertuples(index=False, name=None)))
+    }  # the gates' own order
     table = pd.concat([summary, notes.drop_duplicates()], ignore_index=True)
     order = table[keys].apply(tuple, axis=1).map(first)
     return table.iloc[order.argsort(kind="stable")].reset_index(drop=True)

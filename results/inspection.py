@@ -16,9 +16,15 @@ import pandas as pd
 
 from results import frames, inside_plots
 from results.inside import Inside
+from results.inside_tables import (
+    LEFT,
+    OVER_TIME,
+    RIGHT,
+    over_time_frame,
+    saturation_frame,
+    saturation_summary,
+)
 from results.report_folder import STAGING
-from results.inside_tables import LEFT, OVER_TIME, RIGHT, over_time_frame, \
-    saturation_frame, saturation_summary
 from results.summary import to_markdown
 from results.text_units import text_units
 
@@ -31,9 +37,9 @@ OVER_TIME_PNG = "figures/over_time.png"
 def write(insides: Iterable[Inside], out: Path) -> list[Path]:
     """Tables and figures of ``insides`` in ``out``; returns the files written. Each model's
     activations are reduced to its rows as it comes, so the models need not be held at once."""
-    parts: dict[str, list[pd.DataFrame]] = {name: [] for name in
-                                            ("models", "saturation", "over_time",
-                                             "text_units", "passages")}
+    parts: dict[str, list[pd.DataFrame]] = {
+        name: [] for name in ("models", "saturation", "over_time", "text_units", "passages")
+    }
     for inside in insides:
         parts["models"].append(_model_row(inside))
         parts["saturation"].append(saturation_frame(inside))
@@ -41,14 +47,17 @@ def write(insides: Iterable[Inside], out: Path) -> list[Path]:
         units, passages = text_units(inside)
         parts["text_units"].append(units)
         parts["passages"].append(passages)
-    tables = {name: pd.concat(p, ignore_index=True) if p else pd.DataFrame()
-              for name, p in parts.items()}
+    tables = {
+        name: pd.concat(p, ignore_index=True) if p else pd.DataFrame() for name, p in parts.items()
+    }
     if tables["models"].empty:
         raise ValueError("no model to inspect")
     tables["saturation_summary"] = saturation_summary(tables["saturation"])
     frames.export(tables, out)  # saturation_summary (the marker) last: dicts keep order
-    written = [inside_plots.saturation(rows, out / _saturation_png(task))
-               for task, rows in tables["saturation"].groupby("task")]
+    written = [
+        inside_plots.saturation(rows, out / _saturation_png(task))
+        for task, rows in tables["saturation"].groupby("task")
+    ]
     written.append(inside_plots.over_time(tables["over_time"], out / OVER_TIME_PNG))
     units, passages = tables["text_units"], tables["passages"]
     if not passages.empty:
@@ -57,14 +66,25 @@ def write(insides: Iterable[Inside], out: Path) -> list[Path]:
             if not text.empty:
                 written.append(inside_plots.heat_map(rows, text, out / _text_png(task, variant)))
     (out / PAGE).write_text("\n".join(markdown(out, "")))
-    return [out / f"{n}.{ext}" for n in tables for ext in ("parquet", "csv")] + written \
-        + [out / PAGE]
+    return (
+        [out / f"{n}.{ext}" for n in tables for ext in ("parquet", "csv")] + written + [out / PAGE]
+    )
 
 
 def _model_row(inside: Inside) -> pd.DataFrame:
-    return pd.DataFrame([{"task": inside.task, "variant": inside.variant, "run": inside.run,
-                          "layers": len(inside.layers), "steps": inside.valid.shape[0],
-                          "columns": inside.valid.shape[1], "deviation": inside.deviation}])
+    return pd.DataFrame(
+        [
+            {
+                "task": inside.task,
+                "variant": inside.variant,
+                "run": inside.run,
+                "layers": len(inside.layers),
+                "steps": inside.valid.shape[0],
+                "columns": inside.valid.shape[1],
+                "deviation": inside.deviation,
+            }
+        ]
+    )
 
 
 def _slug(name: str) -> str:
@@ -80,6 +100,7 @@ def _text_png(task: str, variant: str) -> str:
 
 
 # --- the report's section -------------------------------------------------------------------
+
 
 def find(report_folder: Path) -> Path | None:
     """The inspect outputs of a report's folder, if written. A report is built in a staging
@@ -99,43 +120,78 @@ def section(report_folder: Path) -> list[str]:
 def markdown(folder: Path, link: str) -> list[str]:
     """The section from the tables in ``folder``; figures are linked as ``link`` + their
     path in it."""
-    read = {name: pd.read_parquet(folder / f"{name}.parquet")
-            for name in ("models", "saturation_summary", "over_time", "text_units")}
+    read = {
+        name: pd.read_parquet(folder / f"{name}.parquet")
+        for name in ("models", "saturation_summary", "over_time", "text_units")
+    }
     models = read["models"]
-    lines = ["## Inside the trained cells", "",
-             f"{len(models)} kept models (by default the best run of each variant and task) "
-             "run again step by step from their paper parameters on a held-out batch "
-             "(`harness inspect`, after Karpathy, Johnson & Fei-Fei 2015). The probe's "
-             "output equals "
-             f"each model's own to {models['deviation'].max():.1g} at most. Multi-layer "
-             "models: every layer.", "",
-             "### Gate saturation", "",
-             f"Mean over units of the fraction of steps each gate is left-saturated (< {LEFT}, "
-             f"L) and right-saturated (> {RIGHT}, R); `mostly` counts the units saturated on "
-             "one side more than half the time.", "",
-             to_markdown(_saturation_table(read["saturation_summary"])), ""]
-    lines += [_image(link, _saturation_png(task))
-              for task in sorted(read["saturation_summary"]["task"].unique())] + [""]
-    lines += ["### Over time", "",
-              "Mean forget gate, mean |c_t| and mean |h_t| at the first and the last step.",
-              "", to_markdown(_over_time_table(read["over_time"])), "",
-              _image(link, OVER_TIME_PNG), ""]
+    lines = [
+        "## Inside the trained cells",
+        "",
+        f"{len(models)} kept models (by default the best run of each variant and task) "
+        "run again step by step from their paper parameters on a held-out batch "
+        "(`harness inspect`, after Karpathy, Johnson & Fei-Fei 2015). The probe's "
+        "output equals "
+        f"each model's own to {models['deviation'].max():.1g} at most. Multi-layer "
+        "models: every layer.",
+        "",
+        "### Gate saturation",
+        "",
+        f"Mean over units of the fraction of steps each gate is left-saturated (< {LEFT}, "
+        f"L) and right-saturated (> {RIGHT}, R); `mostly` counts the units saturated on "
+        "one side more than half the time.",
+        "",
+        to_markdown(_saturation_table(read["saturation_summary"])),
+        "",
+    ]
+    lines += [
+        _image(link, _saturation_png(task))
+        for task in sorted(read["saturation_summary"]["task"].unique())
+    ] + [""]
+    lines += [
+        "### Over time",
+        "",
+        "Mean forget gate, mean |c_t| and mean |h_t| at the first and the last step.",
+        "",
+        to_markdown(_over_time_table(read["over_time"])),
+        "",
+        _image(link, OVER_TIME_PNG),
+        "",
+    ]
     units = read["text_units"]
     if not units.empty:
-        lines += ["### Units that track the text", "",
-                  "Per feature of the text, the unit (layer, c or h, index) most correlated "
-                  "with it over the batch, and Pearson r.", "",
-                  to_markdown(_units_table(units)), ""]
-        strength = (units.dropna(subset=["unit"]).assign(r=lambda u: u["r"].abs())
-                    .groupby(["task", "variant"])["r"].mean().sort_values(ascending=False))
+        lines += [
+            "### Units that track the text",
+            "",
+            "Per feature of the text, the unit (layer, c or h, index) most correlated "
+            "with it over the batch, and Pearson r.",
+            "",
+            to_markdown(_units_table(units)),
+            "",
+        ]
+        strength = (
+            units.dropna(subset=["unit"])
+            .assign(r=lambda u: u["r"].abs())
+            .groupby(["task", "variant"])["r"]
+            .mean()
+            .sort_values(ascending=False)
+        )
         if not strength.empty:
             (task, variant), *others = strength.index
-            lines += [f"The model whose units track the features best (mean |r| "
-                      f"{strength.iloc[0]:.2f}), {variant} on {task}:", "",
-                      _image(link, _text_png(task, variant)), ""]
+            lines += [
+                f"The model whose units track the features best (mean |r| "
+                f"{strength.iloc[0]:.2f}), {variant} on {task}:",
+                "",
+                _image(link, _text_png(task, variant)),
+                "",
+            ]
         if len(strength) > 1:
-            lines += ["The others: " + ", ".join(f"[{v} on {t}]({link}{_text_png(t, v)})"
-                                                 for t, v in sorted(others)) + ".", ""]
+            lines += [
+                "The others: "
+                + ", ".join(f"[{v} on {t}]({link}{_text_png(t, v)})" for t, v in sorted(others))
+                + ".",
+                "",
+            ]
     return lines
 
 
@@ -147,12 +203,20 @@ def _saturation_table(summary: pd.DataFrame) -> pd.DataFrame:
     def cell(row: pd.Series) -> str:
         if row["note"]:
             return row["note"]
-        return (f"L {row['left']:.2f} / R {row['right']:.2f} (mostly "
-                f"{row['mostly_left']:.0f}/{row['mostly_right']:.0f} of {row['units']:.0f})")
+        return (
+            f"L {row['left']:.2f} / R {row['right']:.2f} (mostly "
+            f"{row['mostly_left']:.0f}/{row['mostly_right']:.0f} of {row['units']:.0f})"
+        )
+
     table = summary.assign(value=summary.apply(cell, axis=1))
-    return (table.pivot_table(index=["variant", "gate"], columns="task", values="value",
-                              aggfunc="first", sort=False)
-            .reset_index().fillna("").rename_axis(None, axis=1))
+    return (
+        table.pivot_table(
+            index=["variant", "gate"], columns="task", values="value", aggfunc="first", sort=False
+        )
+        .reset_index()
+        .fillna("")
+        .rename_axis(None, axis=1)
+    )
 
 
 def _over_time_table(over_time: pd.DataFrame) -> pd.DataFrame:
@@ -162,8 +226,9 @@ def _over_time_table(over_time: pd.DataFrame) -> pd.DataFrame:
         row = {"task": task, "variant": variant}
         for statistic, label in OVER_TIME:
             values = data.loc[data["statistic"] == statistic, "value"].to_numpy()
-            row[label.replace("|", "\\|")] = (f"{values[0]:.3g} → {values[-1]:.3g}"
-                                               if len(values) else "-")
+            row[label.replace("|", "\\|")] = (
+                f"{values[0]:.3g} → {values[-1]:.3g}" if len(values) else "-"
+            )
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -173,7 +238,12 @@ def _units_table(units: pd.DataFrame) -> pd.DataFrame:
         if pd.isna(row["unit"]):
             return "does not vary"
         return f"L{row['layer']} {row['signal']}[{row['unit']}] r={row['r']:+.2f}"
-    table = units.assign(value=units.apply(cell, axis=1))
-    return (table.pivot_table(index=["task", "variant"], columns="feature", values="value",
-                              aggfunc="first").reset_index().rename_axis(None, axis=1))
 
+    table = units.assign(value=units.apply(cell, axis=1))
+    return (
+        table.pivot_table(
+            index=["task", "variant"], columns="feature", values="value", aggfunc="first"
+        )
+        .reset_index()
+        .rename_axis(None, axis=1)
+    )

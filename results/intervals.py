@@ -19,17 +19,24 @@ RESAMPLES = 2000  # enough for a 95 % percentile interval's ends to settle to ~1
 SEED = 0  # of the resampling: fixed, so that reports are reproducible
 
 
-def median_interval(values: Sequence[float] | np.ndarray, level: float = LEVEL,
-                    resamples: int = RESAMPLES, seed: int = SEED) -> tuple[float, float]:
+def median_interval(
+    values: Sequence[float] | np.ndarray,
+    level: float = LEVEL,
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+) -> tuple[float, float]:
     """The percentile bootstrap interval of the median of ``values`` (NaNs dropped): the
     ``(1 - level) / 2`` and ``(1 + level) / 2`` quantiles of the medians of ``resamples``
     resamples with replacement. (NaN, NaN) without values; one value gives (it, it)."""
     return mean_of_medians_interval([values], level, resamples, seed)
 
 
-def mean_of_medians_interval(groups: Sequence[Sequence[float] | np.ndarray],
-                             level: float = LEVEL, resamples: int = RESAMPLES,
-                             seed: int = SEED) -> tuple[float, float]:
+def mean_of_medians_interval(
+    groups: Sequence[Sequence[float] | np.ndarray],
+    level: float = LEVEL,
+    resamples: int = RESAMPLES,
+    seed: int = SEED,
+) -> tuple[float, float]:
     """The percentile bootstrap interval (``scipy.stats.bootstrap``) of the mean over
     ``groups`` of each group's median, each group resampled on its own (a variant's seeds on
     each task: the tasks are fixed, the seeds are the sample). Groups without values are
@@ -47,8 +54,14 @@ def mean_of_medians_interval(groups: Sequence[Sequence[float] | np.ndarray],
     def statistic(*samples: np.ndarray, axis: int = -1) -> np.ndarray:
         return (sum(np.median(x, axis=axis) for x in samples) + fixed) / len(arrays)
 
-    result = stats.bootstrap(tuple(varying), statistic, vectorized=True,
-                             n_resamples=resamples, confidence_level=level,
-                             method="percentile", random_state=np.random.default_rng(seed))
+    result = stats.bootstrap(
+        tuple(varying),
+        statistic,
+        vectorized=True,
+        n_resamples=resamples,
+        confidence_level=level,
+        method="percentile",
+        random_state=np.random.default_rng(seed),
+    )
     interval = result.confidence_interval
     return float(interval.low), float(interval.high)

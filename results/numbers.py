@@ -38,15 +38,20 @@ def column(values: Sequence[object]) -> list[str]:
     if not reals:
         return [cell(v) for v in values]
     decimals = max(_decimals(r) for r in reals)
-    return [f"{float(v):,.{decimals}f}" if _real(v) and math.isfinite(float(v)) else cell(v)
-            for v in values]
+    return [
+        f"{float(v):,.{decimals}f}" if _real(v) and math.isfinite(float(v)) else cell(v)
+        for v in values
+    ]
 
 
 def _decimals(value: float) -> int:
     """The decimals ``value`` needs for 4 significant digits (none from 10,000 on, at most
     6), fewer where it has fewer: 99.95 needs 2, 0.6 needs 1, 58,190.25 none."""
-    full = 0 if not value or abs(value) >= 1e4 else \
-        min(6, max(0, 3 - math.floor(math.log10(abs(value)))))
+    full = (
+        0
+        if not value or abs(value) >= 1e4
+        else min(6, max(0, 3 - math.floor(math.log10(abs(value)))))
+    )
     return min(d for d in range(full + 1) if round(value, d) == round(value, full))
 
 
@@ -57,5 +62,8 @@ def is_numeric(values: Sequence[object]) -> bool:
 
 
 def _real(value: object) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool) and \
-        type(value).__name__ != "bool_"
+    return (
+        isinstance(value, numbers.Real)
+        and not isinstance(value, bool)
+        and type(value).__name__ != "bool_"
+    )

@@ -21,8 +21,8 @@ Three answers for one comparison, each with its numbers:
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 from scipy import stats

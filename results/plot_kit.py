@@ -44,13 +44,19 @@ def variant_styles(variants: Iterable[str]) -> dict[str, Style]:
     """A style per variant, in name order: ten colours, then the same colours dashed."""
     colours = plt.get_cmap("tab10").colors
     names = sorted(set(map(str, variants)))
-    return {name: Style(tuple(colours[i % 10]), _DASHES[(i // 10) % 3], _MARKERS[(i // 10) % 3])
-            for i, name in enumerate(names)}
+    return {
+        name: Style(tuple(colours[i % 10]), _DASHES[(i // 10) % 3], _MARKERS[(i // 10) % 3])
+        for i, name in enumerate(names)
+    }
 
 
-def robust_limits(groups: Iterable[np.ndarray], log: bool = False,
-                  include: Iterable[float] = (), cut: str = "both", fence: float = 3.0
-                  ) -> tuple[float, float] | None:
+def robust_limits(
+    groups: Iterable[np.ndarray],
+    log: bool = False,
+    include: Iterable[float] = (),
+    cut: str = "both",
+    fence: float = 3.0,
+) -> tuple[float, float] | None:
     """Axis limits that show every group whole except where a group's maximum (minimum) is
     an outlier among the groups' maxima (minima): beyond Tukey's "far out" fence, ``fence``
     times their interquartile range past the quartile, on a log scale when ``log``, and
@@ -86,7 +92,7 @@ def robust_limits(groups: Iterable[np.ndarray], log: bool = False,
     low = min(low, bottom[bottom >= low - span].min(initial=low))
     pad = 0.05 * (high - low) if high > low else (0.1 if log else 0.05 * abs(high) or 0.5)
     low, high = low - pad, high + pad
-    return (10 ** low, 10 ** high) if log else (float(low), float(high))
+    return (10**low, 10**high) if log else (float(low), float(high))
 
 
 def off_scale(values: np.ndarray, limits: tuple[float, float]) -> tuple[np.ndarray, np.ndarray]:
@@ -96,18 +102,26 @@ def off_scale(values: np.ndarray, limits: tuple[float, float]) -> tuple[np.ndarr
         return v > limits[1], v < limits[0]
 
 
-def note_off_scale(ax: plt.Axes, clipped: dict[str, tuple[float, str]],
-                   styles: dict[str, Style]) -> None:
+def note_off_scale(
+    ax: plt.Axes, clipped: dict[str, tuple[float, str]], styles: dict[str, Style]
+) -> None:
     """Name, inside the panel's top right corner (where a falling curve has left), each
     variant with values off the axis and its most extreme one (``clipped``: variant ->
     (value, "above" or "below")), in its colour: the reader sees that something is cut
     and what."""
     for k, (variant, (value, where)) in enumerate(sorted(clipped.items())):
         arrow = "↑" if where == "above" else "↓"
-        ax.text(0.98, 0.97 - 0.09 * k, f"{arrow} {variant} off scale ({number(value)})",
-                transform=ax.transAxes, ha="right", va="top", fontsize=7,
-                color=styles[variant].color if variant in styles else "k",
-                bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1})
+        ax.text(
+            0.98,
+            0.97 - 0.09 * k,
+            f"{arrow} {variant} off scale ({number(value)})",
+            transform=ax.transAxes,
+            ha="right",
+            va="top",
+            fontsize=7,
+            color=styles[variant].color if variant in styles else "k",
+            bbox={"facecolor": "white", "alpha": 0.8, "edgecolor": "none", "pad": 1},
+        )
 
 
 def log_axis(ax: plt.Axes) -> None:
@@ -134,10 +148,27 @@ def thousands(ax: plt.Axes, axis: str = "y") -> None:
 def legend_of(figure: plt.Figure, styles: dict[str, Style], names: Iterable[str]) -> None:
     """One legend for the whole figure, right of its panels, a line per variant."""
     shown = [n for n in styles if n in set(names)]
-    handles = [plt.Line2D([], [], color=styles[n].color, linestyle=styles[n].linestyle,
-                          marker=styles[n].marker, markersize=3.5) for n in shown]
-    figure.legend(handles, shown, loc="center left", bbox_to_anchor=(1.0, 0.5),
-                  frameon=False, fontsize=8, title="variant", title_fontsize=8)
+    handles = [
+        plt.Line2D(
+            [],
+            [],
+            color=styles[n].color,
+            linestyle=styles[n].linestyle,
+            marker=styles[n].marker,
+            markersize=3.5,
+        )
+        for n in shown
+    ]
+    figure.legend(
+        handles,
+        shown,
+        loc="center left",
+        bbox_to_anchor=(1.0, 0.5),
+        frameon=False,
+        fontsize=8,
+        title="variant",
+        title_fontsize=8,
+    )
 
 
 def save(figure: plt.Figure, path: Path) -> Path:

@@ -19,8 +19,14 @@ from __future__ import annotations
 
 from typing import Any
 
-KEY, CONFIG, RESULT, ERROR, ATTEMPT, WORKER = "key", "config", "result", "error", "attempt", \
-    "worker"
+KEY, CONFIG, RESULT, ERROR, ATTEMPT, WORKER = (
+    "key",
+    "config",
+    "result",
+    "error",
+    "attempt",
+    "worker",
+)
 INTERRUPTED = "interrupted"
 
 

@@ -48,43 +48,57 @@ def _grid_of(studies: list[optuna.Study]) -> dict[str, Any] | None:
 
 
 def tables(runs: pd.DataFrame) -> dict[str, pd.DataFrame]:
-    return {task: task_table(runs, task) for task in sorted(runs["task"].unique())} \
-        if len(runs) else {}
+    return (
+        {task: task_table(runs, task) for task in sorted(runs["task"].unique())}
+        if len(runs)
+        else {}
+    )
 
 
-def report_blocks(name: str, runs: pd.DataFrame, figures: list[Path], out: Path,
-                  grid: dict[str, Any] | None) -> list[Block]:
+def report_blocks(
+    name: str, runs: pd.DataFrame, figures: list[Path], out: Path, grid: dict[str, Any] | None
+) -> list[Block]:
     """The report, top to bottom: the run count, the at-a-glance figure and table, a table
     per task (with what its columns mean), the figures, the kept models, the inspected
     models where ``harness inspect`` wrote them, the provenance."""
     status = runs["status"].value_counts().to_dict() if len(runs) else {}
     blocks: list[Block] = [
         ("h1", f"Report: {name}"),
-        ("p", f"Runs: {len(runs)} ({', '.join(f'{v} {k}' for k, v in status.items())}).")]
+        ("p", f"Runs: {len(runs)} ({', '.join(f'{v} {k}' for k, v in status.items())})."),
+    ]
     blocks += glance_plot.section(glance.from_runs(runs), out / "figures", "seeds", "seed")
     per_task = {task: table for task, table in tables(runs).items() if not table.empty}
     if per_task:
-        blocks += [("h2", "Per task"),
-                   ("p", "One table per task, the variants best first. The columns:"),
-                   ("table", glossary(list(next(iter(per_task.values())).columns)))]
+        blocks += [
+            ("h2", "Per task"),
+            ("p", "One table per task, the variants best first. The columns:"),
+            ("table", glossary(list(next(iter(per_task.values())).columns))),
+        ]
     for task, table in per_task.items():
         metric = runs.loc[runs["task"] == task, "metric"].dropna().iloc[0]
-        better = "lower" if bool(runs.loc[runs["task"] == task, "lower_is_better"].iloc[0]) \
-            else "higher"
+        better = (
+            "lower" if bool(runs.loc[runs["task"] == task, "lower_is_better"].iloc[0]) else "higher"
+        )
         blocks += [("h2", f"{task}: test {metric} ({better} is better)"), ("table", table)]
     if figures:
         blocks.append(("h2", "Figures"))
     for path in figures:
-        blocks += [("h3", plots.CAPTIONS.get(path.stem, (path.stem, ""))[0]),
-                   ("p", plots.CAPTIONS.get(path.stem, ("", ""))[1]), ("img", path)]
+        blocks += [
+            ("h3", plots.CAPTIONS.get(path.stem, (path.stem, ""))[0]),
+            ("p", plots.CAPTIONS.get(path.stem, ("", ""))[1]),
+            ("img", path),
+        ]
     blocks += kept_models(runs)
     from results.inspection import section  # harness inspect's outputs, where written
+
     inspected = section(out)
     blocks += [("md", "\n".join(inspected))] if inspected else []
     blocks += [("h2", "Provenance"), ("table", provenance(runs))]
     if grid is not None:
-        blocks += [("p", "Configuration (`resolved_config.json`):"),
-                   ("pre", json.dumps(grid, indent=2))]
+        blocks += [
+            ("p", "Configuration (`resolved_config.json`):"),
+            ("pre", json.dumps(grid, indent=2)),
+        ]
     return blocks
 
 
@@ -94,22 +108,42 @@ def kept_models(runs: pd.DataFrame) -> list[Block]:
         return []
     kept = runs.dropna(subset=["model"])
     if kept.empty:
-        return [("h2", "Kept models"), ("p", "No run of this grid kept its model (run with "
-                "`--no-models`, or stored by an earlier version).")]
+        return [
+            ("h2", "Kept models"),
+            (
+                "p",
+                "No run of this grid kept its model (run with "
+                "`--no-models`, or stored by an earlier version).",
+            ),
+        ]
     folders = sorted({str(Path(m).parent) for m in kept["model"]})
     size = kept["model_bytes"].astype(float)
-    return [("h2", "Kept models"),
-            ("p", f"{len(kept)} of {len(runs)} runs keep their best-validation weights "
-                  f"({size.sum() / 2**20:.1f} MB, {size.median() / 2**10:.0f} KB a run) in "
-                  f"{', '.join(f'`{f}`' for f in folders)}; `runs.csv` names each run's file "
-                  "(column `model`). Reload one with `harness.queue.kept_models.load(PATH)` "
-                  "(and `kept_models.rescore` to score it again).")]
+    return [
+        ("h2", "Kept models"),
+        (
+            "p",
+            f"{len(kept)} of {len(runs)} runs keep their best-validation weights "
+            f"({size.sum() / 2**20:.1f} MB, {size.median() / 2**10:.0f} KB a run) in "
+            f"{', '.join(f'`{f}`' for f in folders)}; `runs.csv` names each run's file "
+            "(column `model`). Reload one with `harness.queue.kept_models.load(PATH)` "
+            "(and `kept_models.rescore` to score it again).",
+        ),
+    ]
 
 
 def provenance(runs: pd.DataFrame) -> pd.DataFrame:
     """Versions, device and commit: each distinct value seen across the runs."""
-    keys = ["device", "device_name", "torch", "python", "numpy", "pandas", "optuna",
-            "threads", "git", "host"]
-    rows = [(k, ", ".join(sorted(map(str, runs[k].dropna().unique())))) for k in keys
-            if k in runs]
+    keys = [
+        "device",
+        "device_name",
+        "torch",
+        "python",
+        "numpy",
+        "pandas",
+        "optuna",
+        "threads",
+        "git",
+        "host",
+    ]
+    rows = [(k, ", ".join(sorted(map(str, runs[k].dropna().unique())))) for k in keys if k in runs]
     return pd.DataFrame(rows, columns=["what", "value"])

@@ -43,9 +43,11 @@ def _same_origin(folder: Path, origin: str) -> None:
     except OSError:
         return
     if before != origin:
-        raise ReportWriteError(f"{folder} holds the report of another storage ({before}); "
-                               f"this one is of {origin}: it was left as it is; choose "
-                               "another folder with --out")
+        raise ReportWriteError(
+            f"{folder} holds the report of another storage ({before}); "
+            f"this one is of {origin}: it was left as it is; choose "
+            "another folder with --out"
+        )
 
 
 @contextlib.contextmanager
@@ -64,7 +66,8 @@ def staged(folder: Path) -> Iterator[Path]:
         raise ReportWriteError(
             f"cannot write the report to {folder}: {error.strerror or error}{_free(folder)}; "
             "the report there before is as it was: free some space or choose another "
-            "folder with --out") from None
+            "folder with --out"
+        ) from None
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 

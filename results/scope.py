@@ -23,23 +23,37 @@ from dataclasses import dataclass
 class Dataset:
     """A paper's dataset (or a stand-in for it) that one of our tasks provides."""
 
-    name: str                 # as the paper names it
-    greff: bool               # one of Greff et al.'s datasets (findings 1-7)
-    jozefowicz: bool          # one of Jozefowicz et al.'s kinds of task (findings 8-10)
-    language_model: bool      # the kind both papers make an exception of
-    margin: float             # equivalence margin, metric units
-    stand_in: bool = False    # a declared stand-in, not the data itself
-    part: str = ""            # the half of Greff's finding 7 it tests: "music" or "other"
+    name: str  # as the paper names it
+    greff: bool  # one of Greff et al.'s datasets (findings 1-7)
+    jozefowicz: bool  # one of Jozefowicz et al.'s kinds of task (findings 8-10)
+    language_model: bool  # the kind both papers make an exception of
+    margin: float  # equivalence margin, metric units
+    stand_in: bool = False  # a declared stand-in, not the data itself
+    part: str = ""  # the half of Greff's finding 7 it tests: "music" or "other"
 
 
 DATASETS: dict[str, Dataset] = {
-    "music": Dataset("JSB Chorales", greff=True, jozefowicz=True, language_model=False,
-                     margin=0.10, part="music"),
-    "speech": Dataset("TIMIT (stand-in)", greff=True, jozefowicz=False,
-                      language_model=False, margin=math.nan, stand_in=True, part="other"),
-    "handwriting": Dataset("IAM Online (stand-in)", greff=True, jozefowicz=False,
-                           language_model=False, margin=math.nan, stand_in=True,
-                           part="other"),
+    "music": Dataset(
+        "JSB Chorales", greff=True, jozefowicz=True, language_model=False, margin=0.10, part="music"
+    ),
+    "speech": Dataset(
+        "TIMIT (stand-in)",
+        greff=True,
+        jozefowicz=False,
+        language_model=False,
+        margin=math.nan,
+        stand_in=True,
+        part="other",
+    ),
+    "handwriting": Dataset(
+        "IAM Online (stand-in)",
+        greff=True,
+        jozefowicz=False,
+        language_model=False,
+        margin=math.nan,
+        stand_in=True,
+        part="other",
+    ),
 }
 GREFF_DATA = "TIMIT, IAM Online, JSB Chorales"
 JOZEFOWICZ_DATA = "arithmetic, XML, Penn Treebank, music"
@@ -55,8 +69,13 @@ def greff_tasks(tasks: set[str]) -> list[str]:
 
 
 def jozefowicz_tasks(tasks: set[str], language_model: bool = True) -> list[str]:
-    return sorted(t for t in tasks if (d := dataset(t)) is not None and d.jozefowicz
-                  and (language_model or not d.language_model))
+    return sorted(
+        t
+        for t in tasks
+        if (d := dataset(t)) is not None
+        and d.jozefowicz
+        and (language_model or not d.language_model)
+    )
 
 
 def extension_tasks(tasks: set[str]) -> list[str]:
@@ -69,5 +88,5 @@ def margins(tasks: set[str]) -> dict[str, float]:
 
 
 def names(tasks: list[str]) -> str:
-    """"JSB Chorales" for ["music"]; extensions by their task name."""
+    """ "JSB Chorales" for ["music"]; extensions by their task name."""
     return ", ".join((d.name if (d := dataset(t)) else t) for t in tasks) or "no data"

@@ -16,8 +16,8 @@ from __future__ import annotations
 
 import math
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Sequence
 
 import numpy as np
 import pandas as pd
@@ -119,13 +119,14 @@ def top_count(n: int, fraction: float) -> int:
     return min(n, max(1, math.ceil(fraction * n - _COUNT_TOLERANCE)))
 
 
-def best_trials(values: Sequence[float] | np.ndarray, lower_is_better: bool,
-                fraction: float) -> np.ndarray:
+def best_trials(
+    values: Sequence[float] | np.ndarray, lower_is_better: bool, fraction: float
+) -> np.ndarray:
     """The best ``top_count(n, fraction)`` values, best first."""
     ordered = np.sort(np.asarray(values, dtype=float))
     if not lower_is_better:
         ordered = ordered[::-1]
-    return ordered[:top_count(len(ordered), fraction)]
+    return ordered[: top_count(len(ordered), fraction)]
 
 
 def _values(frame: pd.DataFrame, metric: str) -> dict[str, np.ndarray]:
@@ -134,8 +135,9 @@ def _values(frame: pd.DataFrame, metric: str) -> dict[str, np.ndarray]:
     return {str(v): g[metric].to_numpy(dtype=float) for v, g in done.groupby("variant")}
 
 
-def summarize(frame: pd.DataFrame, metric: str, lower_is_better: bool,
-              top_fraction: float = 0.1) -> pd.DataFrame:
+def summarize(
+    frame: pd.DataFrame, metric: str, lower_is_better: bool, top_fraction: float = 0.1
+) -> pd.DataFrame:
     """One row per variant (sorted by name): ``n`` trials with a metric, ``diverged`` among
     them (0 when the frame has no ``diverged`` column), ``mean``, ``median``, ``best`` (min or
     max) and ``top_mean``, the mean of the best ``top_count(n, top_fraction)`` trials."""
@@ -144,17 +146,24 @@ def summarize(frame: pd.DataFrame, metric: str, lower_is_better: bool,
     for variant, group in done.groupby("variant"):
         values = group[metric].to_numpy(dtype=float)
         diverged = int(group["diverged"].astype(bool).sum()) if "diverged" in group else 0
-        rows.append({"variant": str(variant), "n": len(values), "diverged": diverged,
-                     "mean": float(values.mean()), "median": float(np.median(values)),
-                     "best": float(values.min() if lower_is_better else values.max()),
-                     "top_mean": float(best_trials(values, lower_is_better,
-                                                   top_fraction).mean())})
+        rows.append(
+            {
+                "variant": str(variant),
+                "n": len(values),
+                "diverged": diverged,
+                "mean": float(values.mean()),
+                "median": float(np.median(values)),
+                "best": float(values.min() if lower_is_better else values.max()),
+                "top_mean": float(best_trials(values, lower_is_better, top_fraction).mean()),
+            }
+        )
     columns = ["variant", "n", "diverged", "mean", "median", "best", "top_mean"]
     return pd.DataFrame(rows, columns=columns).sort_values("variant").reset_index(drop=True)
 
 
-def _verdict(p_holm: float, mean: float, reference_mean: float, lower_is_better: bool,
-             alpha: float) -> str:
+def _verdict(
+    p_holm: float, mean: float, reference_mean: float, lower_is_better: bool, alpha: float
+) -> str:
     if math.isnan(p_holm):
         return "inconclusive"
     if p_holm >= alpha:
@@ -162,9 +171,14 @@ def _verdict(p_holm: float, mean: float, reference_mean: float, lower_is_better:
     return "better" if (mean < reference_mean) == lower_is_better else "worse"
 
 
-def compare(frame: pd.DataFrame, metric: str, lower_is_better: bool,
-            reference: str = "lstm", alpha: float = 0.05,
-            top_fraction: float = 0.1) -> pd.DataFrame:
+def compare(
+    frame: pd.DataFrame,
+    metric: str,
+    lower_is_better: bool,
+    reference: str = "lstm",
+    alpha: float = 0.05,
+    top_fraction: float = 0.1,
+) -> pd.DataFrame:
     """Every variant of one task against ``reference``: one row per other variant.
 
     Columns: the summary numbers (``n``, ``diverged``, ``mean``, ``median``, ``best``,
@@ -188,18 +202,44 @@ def compare(frame: pd.DataFrame, metric: str, lower_is_better: bool,
         mine = values[variant]
         top = best_trials(mine, lower_is_better, top_fraction)
         on_all, on_top = welch(mine, ref_all), welch(top, ref_top)
-        rows.append({"variant": variant, **summary.loc[variant].to_dict(),
-                     "t": on_all.t, "p": on_all.p, "df": on_all.df, "g": hedges_g(mine, ref_all),
-                     "top_t": on_top.t, "top_p": on_top.p, "top_df": on_top.df,
-                     "top_g": hedges_g(top, ref_top)})
-    columns = ["variant", *summary.columns, "t", "p", "df", "g", "p_holm", "top_t", "top_p",
-               "top_df", "top_g", "top_p_holm", "verdict"]
-    table = pd.DataFrame(rows, columns=[c for c in columns
-                                        if c not in ("p_holm", "top_p_holm", "verdict")])
+        rows.append(
+            {
+                "variant": variant,
+                **summary.loc[variant].to_dict(),
+                "t": on_all.t,
+                "p": on_all.p,
+                "df": on_all.df,
+                "g": hedges_g(mine, ref_all),
+                "top_t": on_top.t,
+                "top_p": on_top.p,
+                "top_df": on_top.df,
+                "top_g": hedges_g(top, ref_top),
+            }
+        )
+    columns = [
+        "variant",
+        *summary.columns,
+        "t",
+        "p",
+        "df",
+        "g",
+        "p_holm",
+        "top_t",
+        "top_p",
+        "top_df",
+        "top_g",
+        "top_p_holm",
+        "verdict",
+    ]
+    table = pd.DataFrame(
+        rows, columns=[c for c in columns if c not in ("p_holm", "top_p_holm", "verdict")]
+    )
     table["p_holm"] = holm(table["p"].to_numpy(dtype=float))
     table["top_p_holm"] = holm(table["top_p"].to_numpy(dtype=float))
     ref_mean = float(ref_all.mean())
-    table["verdict"] = [_verdict(p, m, ref_mean, lower_is_better, alpha)
-                        for p, m in zip(table["p_holm"], table["mean"])]
+    table["verdict"] = [
+        _verdict(p, m, ref_mean, lower_is_better, alpha)
+        for p, m in zip(table["p_holm"], table["mean"])
+    ]
     table[["n", "diverged"]] = table[["n", "diverged"]].astype(int)
     return table[columns]

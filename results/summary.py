@@ -10,28 +10,27 @@ import pandas as pd
 from results import intervals
 from results.numbers import column, is_numeric
 
-
 GLOSSARY = {
     "median": "the median over seeds of the test metric (a diverged run counts at chance, "
-              "as recorded); the rows are sorted by it, best first",
+    "as recorded); the rows are sorted by it, best first",
     "low, high": "the 95 % bootstrap interval of that median over seeds (percentile "
-                 f"interval, {intervals.RESAMPLES:,} resamples, fixed seed): rows whose "
-                 "intervals overlap could swap places with other seeds",
+    f"interval, {intervals.RESAMPLES:,} resamples, fixed seed): rows whose "
+    "intervals overlap could swap places with other seeds",
     "best": "the best seed's test metric",
     "chance": "the metric of a model that ignores its input (the task's chance level)",
     "gap": "how far the median is from chance in the good direction: positive is better "
-           "than chance, in the metric's units",
+    "than chance, in the metric's units",
     "seeds": "runs (seeds) of the variant on the task that finished",
     "diverged": "how many of them diverged (their loss exploded; scored at chance)",
     "steps×batch/s": "training throughput: the median run's time steps × batch per second "
-                     "(in a population, each run's share of the stack's rate)",
+    "(in a population, each run's share of the stack's rate)",
     "params": "the recurrent cell's parameter count",
     "bidirectional": "whether each layer also read the sequence backwards (a forward and a "
-                     "backward cell, outputs concatenated; params counts both, every layer)",
+    "backward cell, outputs concatenated; params counts both, every layer)",
     "architecture": "stack (causal layers) or encoder-decoder (an encoder stack reads the "
-                    "source, a decoder stack answers, greedily at evaluation)",
+    "source, a decoder stack answers, greedily at evaluation)",
     "attention": "whether the decoder attended over the encoder's states (Bahdanau et al. "
-                 "2015's additive attention)",
+    "2015's additive attention)",
     "backend": "the cell's implementation: native (fused kernel) or generic (autograd)",
 }
 
@@ -45,33 +44,59 @@ def task_table(runs: pd.DataFrame, task: str) -> pd.DataFrame:
         return pd.DataFrame()
     lower = bool(done["lower_is_better"].iloc[0])
     # a grid with bidirectional runs tells them apart from the causal runs of their variant
-    keys = ["variant"] + (["bidirectional"] if "bidirectional" in done
-                          and done["bidirectional"].fillna(False).astype(bool).any() else [])
+    keys = ["variant"] + (
+        ["bidirectional"]
+        if "bidirectional" in done and done["bidirectional"].fillna(False).astype(bool).any()
+        else []
+    )
     # and encoder-decoders, with attention or without, likewise
-    keys += [k for k, plain in (("architecture", "stack"), ("attention", False))
-             if k in done and (done[k].fillna(plain) != plain).any()]
+    keys += [
+        k
+        for k, plain in (("architecture", "stack"), ("attention", False))
+        if k in done and (done[k].fillna(plain) != plain).any()
+    ]
     table = done.groupby(keys).agg(
-        median=("test", "median"), best=("test", "min" if lower else "max"),
-        chance=("chance", "first"), seeds=("seed", "nunique"),
+        median=("test", "median"),
+        best=("test", "min" if lower else "max"),
+        chance=("chance", "first"),
+        seeds=("seed", "nunique"),
         diverged=("status", lambda s: int((s == "diverged").sum())),
-        **{"steps×batch/s": ("steps×batch/s", "median")}, params=("cell_parameters", "first"),
-        backend=("backend", "first"))
+        **{"steps×batch/s": ("steps×batch/s", "median")},
+        params=("cell_parameters", "first"),
+        backend=("backend", "first"),
+    )
     bounds = done.groupby(keys)["test"].apply(
-        lambda s: intervals.median_interval(s.to_numpy(dtype=float)))
+        lambda s: intervals.median_interval(s.to_numpy(dtype=float))
+    )
     table["low"], table["high"] = zip(*bounds.reindex(table.index))
-    table["gap"] = (table["chance"] - table["median"]) if lower else \
-        (table["median"] - table["chance"])
+    table["gap"] = (
+        (table["chance"] - table["median"]) if lower else (table["median"] - table["chance"])
+    )
     table = table.sort_values("median", ascending=lower)
-    columns = ["median", "low", "high", "best", "chance", "gap", "seeds", "diverged",
-               "steps×batch/s", "params", "backend"]
+    columns = [
+        "median",
+        "low",
+        "high",
+        "best",
+        "chance",
+        "gap",
+        "seeds",
+        "diverged",
+        "steps×batch/s",
+        "params",
+        "backend",
+    ]
     return table[columns].reset_index()
 
 
 def glossary(columns: list[str] | None = None) -> pd.DataFrame:
     """The task tables' columns and what they mean (those of ``columns`` only, if given):
     a name such as ``gap`` is not self-explaining."""
-    rows = [(k, v) for k, v in GLOSSARY.items()
-            if columns is None or any(c in columns for c in k.split(", "))]
+    rows = [
+        (k, v)
+        for k, v in GLOSSARY.items()
+        if columns is None or any(c in columns for c in k.split(", "))
+    ]
     return pd.DataFrame(rows, columns=["column", "meaning"])
 
 
@@ -90,14 +115,26 @@ def closing_summary(name: str, runs: pd.DataFrame, wall_seconds: float, report: 
     parts += [f"{left} not finished"] if left else []
     html_path = Path(report).with_suffix(".html")
     spent = time_breakdown(runs)
-    return "\n".join([f"grid {name} finished in {duration(wall_seconds)}: {len(runs)} runs, "
-                      f"{', '.join(parts)}.", *([spent] if spent else []),
-                      f"report: {report}",
-                      f"        {html_path} (open in a browser)"])
+    return "\n".join(
+        [
+            f"grid {name} finished in {duration(wall_seconds)}: {len(runs)} runs, "
+            f"{', '.join(parts)}.",
+            *([spent] if spent else []),
+            f"report: {report}",
+            f"        {html_path} (open in a browser)",
+        ]
+    )
 
 
-TIME_PARTS = ("data", "forward", "backward", "optimiser", "evaluation", "bookkeeping",
-              "outside")  # a record's ``time.PART`` seconds (harness/training/phases.py)
+TIME_PARTS = (
+    "data",
+    "forward",
+    "backward",
+    "optimiser",
+    "evaluation",
+    "bookkeeping",
+    "outside",
+)  # a record's ``time.PART`` seconds (harness/training/phases.py)
 
 
 def time_breakdown(runs: pd.DataFrame) -> str | None:
@@ -113,8 +150,10 @@ def time_breakdown(runs: pd.DataFrame) -> str | None:
     seconds = timed[columns].sum()
     total = float(seconds.sum())
     shares = ", ".join(f"{part} {seconds[f'time.{part}'] / total:.0%}" for part in TIME_PARTS)
-    return (f"the workers' time, {duration(total)} over {len(timed):,} runs: {shares} "
-            "(outside: building the models and scoring the test sets)")
+    return (
+        f"the workers' time, {duration(total)} over {len(timed):,} runs: {shares} "
+        "(outside: building the models and scoring the test sets)"
+    )
 
 
 def duration(seconds: float) -> str:

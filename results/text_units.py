@@ -27,7 +27,7 @@ def _read(tokens: list[str]) -> dict[str, np.ndarray]:
     quote, depth, comment, position, skip = "", 0, False, 0, 0
     out = {name: np.zeros(len(tokens)) for name in FEATURES}
     for t, token in enumerate(tokens):
-        triple = tokens[t:t + 3] == [token] * 3
+        triple = tokens[t : t + 3] == [token] * 3
         if token in NEWLINES:
             comment, position = False, 0
             quote = quote if len(quote) == 3 else ""
@@ -63,8 +63,12 @@ def features(tokens: list[list[str]]) -> dict[str, np.ndarray]:
 
 def signals(inside: Inside) -> list[tuple[int, str, np.ndarray]]:
     """(layer, name, values ``[T, B, N]``) of what a unit shows: c where there is one, h."""
-    return [(layer, name, trace.values[name]) for layer, trace in enumerate(inside.layers)
-            for name in ("c", "h") if name in trace.values]
+    return [
+        (layer, name, trace.values[name])
+        for layer, trace in enumerate(inside.layers)
+        for name in ("c", "h")
+        if name in trace.values
+    ]
 
 
 def correlations(feature: np.ndarray, values: np.ndarray, valid: np.ndarray) -> np.ndarray:
@@ -73,7 +77,7 @@ def correlations(feature: np.ndarray, values: np.ndarray, valid: np.ndarray) -> 
     f, v = feature[valid], values[valid]
     f, v = f - f.mean(), v - v.mean(0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return (f @ v) / (np.sqrt((f ** 2).sum()) * np.sqrt((v ** 2).sum(0)))
+        return (f @ v) / (np.sqrt((f**2).sum()) * np.sqrt((v**2).sum(0)))
 
 
 def text_units(inside: Inside) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -92,16 +96,27 @@ def text_units(inside: Inside) -> tuple[pd.DataFrame, pd.DataFrame]:
                 if best is None or abs(r[unit]) > abs(best[3]):
                     best = (layer, signal, unit, float(r[unit]), values[:, 0, unit])
         if best is None:  # the feature never changes in this batch
-            units.append({**head, "feature": name, "layer": None, "signal": "", "unit": None,
-                          "r": np.nan})
+            units.append(
+                {**head, "feature": name, "layer": None, "signal": "", "unit": None, "r": np.nan}
+            )
             continue
         layer, signal, unit, r, trace = best
-        units.append({**head, "feature": name, "layer": layer, "signal": signal, "unit": unit,
-                      "r": r})
+        units.append(
+            {**head, "feature": name, "layer": layer, "signal": signal, "unit": unit, "r": r}
+        )
         steps = min(PASSAGE, len(trace))
-        passages += [{**head, "feature": name, "step": t, "token": inside.tokens[0][t],
-                      "value": float(trace[t]), "feature_value": float(feature[t, 0])}
-                     for t in range(steps) if inside.valid[t, 0]]
+        passages += [
+            {
+                **head,
+                "feature": name,
+                "step": t,
+                "token": inside.tokens[0][t],
+                "value": float(trace[t]),
+                "feature_value": float(feature[t, 0]),
+            }
+            for t in range(steps)
+            if inside.valid[t, 0]
+        ]
     units_frame = pd.DataFrame(units)
     for column in ("layer", "unit"):
         units_frame[column] = units_frame[column].astype("Int64")

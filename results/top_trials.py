@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import math
 import warnings
-from typing import Mapping
+from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
@@ -39,10 +39,29 @@ from results.paired import POWER, pairs_needed
 
 REFERENCE = "lstm"
 TOP_FRACTION = 0.1  # Greff et al.: the best 10 % of each variant's trials
-MIN_TOP = 2         # a t-test needs two values a side
-TOP_COLUMNS = ["task", "reference", "variant", "n", "n_ref", "top", "top_ref", "mean",
-               "ref_mean", "diff", "low", "high", "p", "df", "detectable", "draws_needed",
-               "margin", "trials", "ref_trials", "note"]
+MIN_TOP = 2  # a t-test needs two values a side
+TOP_COLUMNS = [
+    "task",
+    "reference",
+    "variant",
+    "n",
+    "n_ref",
+    "top",
+    "top_ref",
+    "mean",
+    "ref_mean",
+    "diff",
+    "low",
+    "high",
+    "p",
+    "df",
+    "detectable",
+    "draws_needed",
+    "margin",
+    "trials",
+    "ref_trials",
+    "note",
+]
 
 
 def best_by_validation(frame: pd.DataFrame, fraction: float = TOP_FRACTION) -> pd.DataFrame:
@@ -54,11 +73,12 @@ def best_by_validation(frame: pd.DataFrame, fraction: float = TOP_FRACTION) -> p
     key = frame["valid"].astype(float)
     key = key.where(key.notna(), math.inf if lower else -math.inf)
     order = np.argsort(key.to_numpy() if lower else -key.to_numpy(), kind="stable")
-    return frame.iloc[order[:stats.top_count(len(frame), fraction)]]
+    return frame.iloc[order[: stats.top_count(len(frame), fraction)]]
 
 
-def welch_difference(worse_side: np.ndarray, better_side: np.ndarray, alpha: float = 0.05
-                     ) -> dict[str, float]:
+def welch_difference(
+    worse_side: np.ndarray, better_side: np.ndarray, alpha: float = 0.05
+) -> dict[str, float]:
     """Welch's test of mean(worse_side) - mean(better_side): ``diff``, the 90 % interval
     ``low``..``high`` (at ``alpha`` = 0.05: two one-sided 95 % bounds), the two-sided ``p``,
     ``df``, ``se`` and ``detectable`` (80 % power). NaN where the test is undefined (fewer than
@@ -73,55 +93,88 @@ def welch_difference(worse_side: np.ndarray, better_side: np.ndarray, alpha: flo
         result = scipy_stats.ttest_ind(a, b, equal_var=False)
         interval = result.confidence_interval(1 - 2 * alpha)
     se = math.sqrt(a.var(ddof=1) / len(a) + b.var(ddof=1) / len(b))
-    detectable = (scipy_stats.t.ppf(1 - alpha / 2, test.df)
-                  + scipy_stats.t.ppf(POWER, test.df)) * se
-    return {"diff": float(a.mean() - b.mean()), "low": float(interval.low),
-            "high": float(interval.high), "p": test.p, "df": test.df, "se": se,
-            "detectable": float(detectable)}
+    detectable = (
+        scipy_stats.t.ppf(1 - alpha / 2, test.df) + scipy_stats.t.ppf(POWER, test.df)
+    ) * se
+    return {
+        "diff": float(a.mean() - b.mean()),
+        "low": float(interval.low),
+        "high": float(interval.high),
+        "p": test.p,
+        "df": test.df,
+        "se": se,
+        "detectable": float(detectable),
+    }
 
 
-def compare_best(trials: pd.DataFrame, margins: Mapping[str, float],
-                 fraction: float = TOP_FRACTION, alpha: float = 0.05) -> pd.DataFrame:
+def compare_best(
+    trials: pd.DataFrame,
+    margins: Mapping[str, float],
+    fraction: float = TOP_FRACTION,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
     """Every variant's best trials against ``lstm``'s, and ``lstm-b``'s against ``gru``'s, per
     task (``margins``: each task's margin in its metric's units; a task without one gets NaN,
     and its equivalence cannot be shown)."""
     rows: list[dict[str, object]] = []
-    for task, frame in (trials.groupby("task", sort=True) if len(trials) else []):
+    for task, frame in trials.groupby("task", sort=True) if len(trials) else []:
         margin = float(margins.get(str(task), math.nan))
         for variant, reference in _pairs(set(frame["variant"].astype(str))):
-            rows.append(_compare(frame, str(task), variant, reference, margin, fraction,
-                                 alpha))
+            rows.append(_compare(frame, str(task), variant, reference, margin, fraction, alpha))
     return pd.DataFrame(rows, columns=TOP_COLUMNS)
 
 
 def _pairs(present: set[str]) -> list[tuple[str, str]]:
-    pairs = [(v, REFERENCE) for v in sorted(present - {REFERENCE})] if REFERENCE in present \
-        else []
+    pairs = [(v, REFERENCE) for v in sorted(present - {REFERENCE})] if REFERENCE in present else []
     return pairs + [("lstm-b", "gru")] * ({"lstm-b", "gru"} <= present)
 
 
-def _compare(frame: pd.DataFrame, task: str, variant: str, reference: str, margin: float,
-             fraction: float, alpha: float) -> dict[str, object]:
+def _compare(
+    frame: pd.DataFrame,
+    task: str,
+    variant: str,
+    reference: str,
+    margin: float,
+    fraction: float,
+    alpha: float,
+) -> dict[str, object]:
     mine, ref = frame[frame["variant"] == variant], frame[frame["variant"] == reference]
     top, top_ref = best_by_validation(mine, fraction), best_by_validation(ref, fraction)
     sign = 1.0 if bool(frame["lower_is_better"].iloc[0]) else -1.0
     row: dict[str, object] = {
-        "task": task, "reference": reference, "variant": variant, "n": len(mine),
-        "n_ref": len(ref), "top": len(top), "top_ref": len(top_ref),
-        "mean": float(top["value"].mean()), "ref_mean": float(top_ref["value"].mean()),
-        "margin": margin, "trials": sorted(int(k) for k in top["trial"]),
-        "ref_trials": sorted(int(k) for k in top_ref["trial"]), "note": "",
-        **dict.fromkeys(("diff", "low", "high", "p", "df", "detectable", "draws_needed"),
-                        math.nan)}
+        "task": task,
+        "reference": reference,
+        "variant": variant,
+        "n": len(mine),
+        "n_ref": len(ref),
+        "top": len(top),
+        "top_ref": len(top_ref),
+        "mean": float(top["value"].mean()),
+        "ref_mean": float(top_ref["value"].mean()),
+        "margin": margin,
+        "trials": sorted(int(k) for k in top["trial"]),
+        "ref_trials": sorted(int(k) for k in top_ref["trial"]),
+        "note": "",
+        **dict.fromkeys(("diff", "low", "high", "p", "df", "detectable", "draws_needed"), math.nan),
+    }
     if min(len(top), len(top_ref)) < MIN_TOP:
-        row["note"] = (f"{min(len(top), len(top_ref))} < {MIN_TOP} best trials a side "
-                       f"(needs {math.floor((MIN_TOP - 1) / fraction + 1e-9) + 1} or more draws)")
+        row["note"] = (
+            f"{min(len(top), len(top_ref))} < {MIN_TOP} best trials a side "
+            f"(needs {math.floor((MIN_TOP - 1) / fraction + 1e-9) + 1} or more draws)"
+        )
         return row
-    test = welch_difference(sign * top["value"].to_numpy(float),
-                            sign * top_ref["value"].to_numpy(float), alpha)
+    test = welch_difference(
+        sign * top["value"].to_numpy(float), sign * top_ref["value"].to_numpy(float), alpha
+    )
     low, high = test["low"], test["high"]
-    row.update(diff=test["diff"], low=low, high=high, p=test["p"], df=test["df"],
-               detectable=test["detectable"])
+    row.update(
+        diff=test["diff"],
+        low=low,
+        high=high,
+        p=test["p"],
+        df=test["df"],
+        detectable=test["detectable"],
+    )
     if math.isnan(test["p"]):
         row["note"] = "both sides constant: no test"
     else:
@@ -129,8 +182,9 @@ def _compare(frame: pd.DataFrame, task: str, variant: str, reference: str, margi
     return row
 
 
-def _draws_needed(top: pd.DataFrame, top_ref: pd.DataFrame, diff: float, margin: float,
-                  fraction: float) -> float:
+def _draws_needed(
+    top: pd.DataFrame, top_ref: pd.DataFrame, diff: float, margin: float, fraction: float
+) -> float:
     """Draws per variant whose best ``fraction`` would put the interval inside the margin at
     this difference and spread (Welch's standard error with equal counts a side)."""
     room = margin - abs(diff)

@@ -12,11 +12,25 @@ import pandas as pd
 
 from results import frames
 
-
-TRIAL_COLUMNS = ["task", "variant", "metric", "value", "valid", "lower_is_better", "chance",
-                 "diverged",
-                 "lr", "hidden_size", "momentum", "input_noise", "optimizer", "trial", "study",
-                 "sequences", "worker_seconds"]
+TRIAL_COLUMNS = [
+    "task",
+    "variant",
+    "metric",
+    "value",
+    "valid",
+    "lower_is_better",
+    "chance",
+    "diverged",
+    "lr",
+    "hidden_size",
+    "momentum",
+    "input_noise",
+    "optimizer",
+    "trial",
+    "study",
+    "sequences",
+    "worker_seconds",
+]
 
 
 def trials_frame(studies: list[optuna.Study]) -> pd.DataFrame:
@@ -31,26 +45,39 @@ def trials_frame(studies: list[optuna.Study]) -> pd.DataFrame:
         if runs.empty or "test" not in runs:
             continue
         done = runs[runs["status"].isin(["complete", "diverged"])]
-        parts.append(pd.DataFrame({
-            "task": done["task"], "variant": done["variant"], "metric": done["metric"],
-            "value": done["test"].astype(float), "valid": _validation(done),
-            "lower_is_better": done["lower_is_better"],
-            "chance": done["chance"].astype(float), "diverged": done["status"] == "diverged",
-            "lr": done["lr"].astype(float), "hidden_size": done["hidden_size"].astype(float),
-            "momentum": done["momentum"].astype(float),
-            "input_noise": done["input_noise"].astype(float),
-            "optimizer": done["optimizer"], "trial": done["seed"].astype(int),
-            "study": study.study_name,
-            "sequences": done["steps_done"].astype(float) * done["batch_size"].astype(float),
-            "worker_seconds": _column(done, "trial_seconds"),
-        }))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "task": done["task"],
+                    "variant": done["variant"],
+                    "metric": done["metric"],
+                    "value": done["test"].astype(float),
+                    "valid": _validation(done),
+                    "lower_is_better": done["lower_is_better"],
+                    "chance": done["chance"].astype(float),
+                    "diverged": done["status"] == "diverged",
+                    "lr": done["lr"].astype(float),
+                    "hidden_size": done["hidden_size"].astype(float),
+                    "momentum": done["momentum"].astype(float),
+                    "input_noise": done["input_noise"].astype(float),
+                    "optimizer": done["optimizer"],
+                    "trial": done["seed"].astype(int),
+                    "study": study.study_name,
+                    "sequences": done["steps_done"].astype(float)
+                    * done["batch_size"].astype(float),
+                    "worker_seconds": _column(done, "trial_seconds"),
+                }
+            )
+        )
     return pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=TRIAL_COLUMNS)
 
 
 def _validation(done: pd.DataFrame) -> pd.Series:
     """Each run's best validation value of its primary metric (NaN for a diverged run)."""
-    values = [row.get(f"valid_{metric}", float("nan")) for metric, (_, row) in
-              zip(done["metric"], done.iterrows())]
+    values = [
+        row.get(f"valid_{metric}", float("nan"))
+        for metric, (_, row) in zip(done["metric"], done.iterrows())
+    ]
     valid = pd.Series(values, index=done.index, dtype=float)
     return valid.where(done["status"] != "diverged")
 
@@ -68,6 +95,8 @@ def analysis_space(studies: list[optuna.Study]) -> dict[str, tuple[float, float,
     for study in studies:
         search = study.user_attrs.get("search")
         if search:
-            return {k: (float(v[0]), float(v[1]), bool(v[2]))
-                    for k, v in search["analysis_space"].items()}
+            return {
+                k: (float(v[0]), float(v[1]), bool(v[2]))
+                for k, v in search["analysis_space"].items()
+            }
     return {}

@@ -10,6 +10,17 @@
 Importing the package registers the built-in tasks; ``register`` adds one of your own.
 """
 
+# Built-in tasks register themselves on import.
+from tasks import (  # noqa: E402,F401
+    addition,  # noqa: E402,F401
+    language_model,
+    long_dependency,
+    lookahead,  # noqa: E402,F401
+    memory_add,
+    music,
+    parity,
+    reber,
+)
 from tasks.base import IO, Batch, Metric, Settings, Task, TaskError
 from tasks.registry import (
     TaskInfo,
@@ -24,11 +35,21 @@ from tasks.registry import (
 )
 from tasks.synthetic import SyntheticTask
 
-# Built-in tasks register themselves on import.
-from tasks import language_model, long_dependency, memory_add, music, parity, reber  # noqa: E402,F401
-from tasks import lookahead  # noqa: E402,F401
-from tasks import addition  # noqa: E402,F401
-
-__all__ = ["IO", "Batch", "Metric", "Settings", "SyntheticTask", "Task", "TaskError", "TaskInfo",
-           "UnknownTaskError", "build", "data_dir_override", "info", "names", "register",
-           "setting_names", "unregister"]
+__all__ = [
+    "IO",
+    "Batch",
+    "Metric",
+    "Settings",
+    "SyntheticTask",
+    "Task",
+    "TaskError",
+    "TaskInfo",
+    "UnknownTaskError",
+    "build",
+    "data_dir_override",
+    "info",
+    "names",
+    "register",
+    "setting_names",
+    "unregister",
+]

@@ -41,14 +41,18 @@ class AdditionSettings(Settings):
     def check(self) -> None:
         super().check()
         if not 1 <= self.min_digits <= self.digits:
-            raise TaskError(f"min_digits must be in [1, digits={self.digits}], "
-                            f"got {self.min_digits}")
+            raise TaskError(
+                f"min_digits must be in [1, digits={self.digits}], got {self.min_digits}"
+            )
         if self.digits > 9:
             raise TaskError(f"digits must be at most 9, got {self.digits}")
 
 
-@register("addition", kind="synthetic",
-          description="add two numbers given as digits (sequence to sequence)")
+@register(
+    "addition",
+    kind="synthetic",
+    description="add two numbers given as digits (sequence to sequence)",
+)
 class Addition(SyntheticTask):
     """Two operands of ``min_digits`` to ``digits`` digits (the count uniform, then the
     number uniform among those with that many digits), written "a+b"; the answer is the
@@ -82,12 +86,16 @@ class Addition(SyntheticTask):
     @property
     def metrics(self) -> tuple[Metric, ...]:
         exact, token = self._chance
-        return (Metric("exact", "%", False, exact, percent),
-                Metric("token_accuracy", "%", False, token, percent))
+        return (
+            Metric("exact", "%", False, exact, percent),
+            Metric("token_accuracy", "%", False, token, percent),
+        )
 
     def _counts(self) -> list[int]:
-        return [10 if d == 1 else 9 * 10 ** (d - 1)
-                for d in range(self.settings.min_digits, self.settings.digits + 1)]
+        return [
+            10 if d == 1 else 9 * 10 ** (d - 1)
+            for d in range(self.settings.min_digits, self.settings.digits + 1)
+        ]
 
     def _distinct_sequences(self) -> float:
         return float(sum(self._counts())) ** 2
@@ -96,7 +104,7 @@ class Addition(SyntheticTask):
         s = self.settings
         lengths = rng.integers(s.min_digits, s.digits + 1, n)
         low = np.where(lengths == 1, 0, 10 ** (lengths - 1))
-        return rng.integers(low, 10 ** lengths)
+        return rng.integers(low, 10**lengths)
 
     def encode(self, a: int, b: int) -> tuple[list[int], list[int]]:
         """The source's and the answer's symbol ids for ``a + b``."""
@@ -107,10 +115,15 @@ class Addition(SyntheticTask):
         """A source typed as "123+45" as symbol ids (a one-line TaskError if it is none)."""
         s, text = self.settings, text.strip()
         parts = text.split("+")
-        if (len(parts) != 2 or not all(p.isdigit() for p in parts)
-                or not all(1 <= len(p) <= s.digits for p in parts)):
-            raise TaskError(f"an input of task 'addition' is two numbers of 1 to {s.digits} "
-                            f"digits joined by '+', e.g. '123+45'; got {text!r}")
+        if (
+            len(parts) != 2
+            or not all(p.isdigit() for p in parts)
+            or not all(1 <= len(p) <= s.digits for p in parts)
+        ):
+            raise TaskError(
+                f"an input of task 'addition' is two numbers of 1 to {s.digits} "
+                f"digits joined by '+', e.g. '123+45'; got {text!r}"
+            )
         return [SYMBOLS.index(c) for c in text]
 
     def layout(self, source: list[int], answer: list[int]) -> tuple[np.ndarray, ...]:
@@ -119,11 +132,11 @@ class Addition(SyntheticTask):
         x = np.full(width, BLANK, dtype=np.int64)
         y = np.zeros(width, dtype=np.int64)
         mask = np.zeros(width, dtype=bool)
-        x[start - len(source):start] = source
+        x[start - len(source) : start] = source
         x[start] = START
-        x[start + 1:start + len(answer)] = answer[:-1]
-        y[start:start + len(answer)] = answer
-        mask[start:start + len(answer)] = True
+        x[start + 1 : start + len(answer)] = answer[:-1]
+        y[start : start + len(answer)] = answer
+        mask[start : start + len(answer)] = True
         return x, y, mask
 
     def _generate(self, rng: np.random.Generator, n: int, heldout: bool) -> Arrays:
@@ -144,8 +157,11 @@ class Addition(SyntheticTask):
         fed = np.where(place >= -1, np.roll(answer, 1, 1), BLANK)  # the previous symbols
         fed[:, 0] = START
         blank = np.zeros((n, start), dtype=np.int64)
-        return (np.hstack([source, fed]), np.hstack([blank, answer]),
-                np.hstack([blank.astype(bool), place >= -1]))
+        return (
+            np.hstack([source, fed]),
+            np.hstack([blank, answer]),
+            np.hstack([blank.astype(bool), place >= -1]),
+        )
 
     @cached_property
     def _modes(self) -> np.ndarray:
@@ -161,11 +177,12 @@ class Addition(SyntheticTask):
     def _chance(self) -> tuple[float, float]:
         _, y, mask = self._heldout["valid"]
         right = (y == self._modes[None]) | ~mask
-        return 100.0 * float(right.all(1).mean()), \
-            100.0 * float(((y == self._modes[None]) & mask).sum() / mask.sum())
+        return 100.0 * float(right.all(1).mean()), 100.0 * float(
+            ((y == self._modes[None]) & mask).sum() / mask.sum()
+        )
 
     def trivial_outputs(self, batch: Batch) -> Tensor:
-        modes = torch.from_numpy(self._modes[:batch.mask.shape[0]])
+        modes = torch.from_numpy(self._modes[: batch.mask.shape[0]])
         out = torch.zeros(*batch.mask.shape, len(SYMBOLS))
         out.scatter_(2, modes.view(-1, 1, 1).expand(*batch.mask.shape, 1), 1.0)
         return out

@@ -27,8 +27,9 @@ class TaskError(ValueError):
     """A task setting, name or data file that cannot work (the message says what to do)."""
 
 
-def did_you_mean(word: str, choices: list[str], n: int = 1, cutoff: float = 0.6,
-                 quote: bool = False) -> str:
+def did_you_mean(
+    word: str, choices: list[str], n: int = 1, cutoff: float = 0.6, quote: bool = False
+) -> str:
     """``"did you mean a, b?"`` for the ``choices`` closest to a mistyped ``word``; ``""``
     when none is close (``difflib``'s similarity of at least ``cutoff``)."""
     close = difflib.get_close_matches(word, choices, n=n, cutoff=cutoff)
@@ -145,8 +146,12 @@ class Task:
     # --- shared ----------------------------------------------------------------------------
     def describe(self) -> dict[str, Any]:
         """Provenance and settings, recorded with every run."""
-        return {"task": self.name, "settings": asdict(self.settings), "io": asdict(self.io),
-                "source": self.source}
+        return {
+            "task": self.name,
+            "settings": asdict(self.settings),
+            "io": asdict(self.io),
+            "source": self.source,
+        }
 
     @property
     def source(self) -> Any:
@@ -198,8 +203,9 @@ class Task:
         if kind == "classes":
             return F.nll_loss(log_softmax(out), y, reduction="none")
         if kind == "multilabel":
-            return F.binary_cross_entropy_with_logits(
-                out, y.to(out.dtype), reduction="none").sum(-1)
+            return F.binary_cross_entropy_with_logits(out, y.to(out.dtype), reduction="none").sum(
+                -1
+            )
         return (out - y.to(out.dtype)).pow(2).mean(-1)
 
     def score(self, outputs: Tensor, batch: Batch) -> dict[str, tuple[float, int]]:
@@ -212,11 +218,13 @@ class Task:
         return batch.scored
 
     def summarize(self, totals: dict[str, tuple[float, int]]) -> dict[str, float]:
-        return {m.name: m.finish(totals[m.name][0] / max(totals[m.name][1], 1))
-                for m in self.metrics}
+        return {
+            m.name: m.finish(totals[m.name][0] / max(totals[m.name][1], 1)) for m in self.metrics
+        }
 
-    def evaluate(self, predict: Callable[[Batch, Any], tuple[Tensor, Any]],
-                 split: str = "valid") -> dict[str, float]:
+    def evaluate(
+        self, predict: Callable[[Batch, Any], tuple[Tensor, Any]], split: str = "valid"
+    ) -> dict[str, float]:
         """Score ``predict(batch, state) -> (outputs, state)`` over a held-out split; the state
         is carried between batches that continue each other."""
         totals: dict[str, tuple[float, int]] = {}
@@ -248,7 +256,7 @@ def at_scored(mask: Tensor, *values: Tensor) -> tuple[Tensor, ...]:
     task), the slots flattened, without the boolean gather (and its scatter back in the
     backward pass) that costs more than the loss itself."""
     if mask.all():
-        return tuple(v.reshape(-1, *v.shape[mask.dim():]) for v in values)
+        return tuple(v.reshape(-1, *v.shape[mask.dim() :]) for v in values)
     return tuple(v[mask] for v in values)
 
 

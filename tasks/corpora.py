@@ -24,8 +24,9 @@ log = logging.getLogger(__name__)
 
 _PTB_URL = "http://www.fit.vutbr.cz/~imikolov/rnnlm/simple-examples.tgz"
 _WT2_URL = "https://s3.amazonaws.com/research.metamind.io/wikitext/wikitext-2-v1.zip"
-_SHAKESPEARE_URL = ("https://raw.githubusercontent.com/karpathy/char-rnn/master/data/"
-                    "tinyshakespeare/input.txt")
+_SHAKESPEARE_URL = (
+    "https://raw.githubusercontent.com/karpathy/char-rnn/master/data/tinyshakespeare/input.txt"
+)
 
 
 @dataclass(frozen=True)
@@ -41,32 +42,68 @@ class Named:
 
 def _ptb(kind: str, shas: tuple[str, str, str]) -> dict[str, tuple[str, str, Source]]:
     names = {s: f"ptb{kind}.{s}.txt" for s in SPLITS}
-    return {s: (names[s], sha, Source(_PTB_URL, f"./simple-examples/data/{names[s]}"))
-            for s, sha in zip(SPLITS, shas)}
+    return {
+        s: (names[s], sha, Source(_PTB_URL, f"./simple-examples/data/{names[s]}"))
+        for s, sha in zip(SPLITS, shas)
+    }
 
 
 NAMED: dict[str, Named] = {
-    "ptb": Named("word", "ptb", _ptb("", (
-        "fcea919f6cf83f35d4d00c6cbf08040d13d4155226340912e2fef9c9c4102cbf",
-        "c9fe6985fe0d4ccb578183407d7668fc6066c20700cb4cf87d8ff1cc34df1bf2",
-        "dd65dff31e70846b2a6030a87482edcd5d199130cdcfa1f3dccbb033728deee0")),
-        "Penn Treebank, Mikolov's 10k-word version (Marcus et al. 1993; Mikolov et al. 2010)"),
-    "ptb-char": Named("char", "ptb", _ptb(".char", (
-        "e313d91425e06c4f0a8fb6e881dcce0c291f2a0e9f4dda54833069b122f91da9",
-        "21661f63ec355085879458b6524644d4add5573541b4be14fb52ab2e2e995eb8",
-        "1ef5607ac3c463b16e38bfe7900dd3bfc91de5a96e0f21e7eab5188b465b8ebe")),
-        "Penn Treebank, character level (50 symbols with end of line)"),
-    "wikitext-2": Named("word", "wikitext-2", {
-        s: (f"wiki.{s}.tokens", sha, Source(_WT2_URL, f"wikitext-2/wiki.{s}.tokens"))
-        for s, sha in zip(SPLITS, (
-            "9e9fa1ad55b1c2c95b08e37dd8e653f638fac2c6de904b79e813611eefbc985f",
-            "f0737ed31fc1329026e95cb8b98e19c2a182c39c240ab909dc31abf2f8af58e8",
-            "d790b833ef8cf03a90db7bf1271b7520b83c45ce07ba3c1a9699df81e239eca0"))},
-        "WikiText-2 v1, tokenized (Merity et al. 2016)"),
-    "tinyshakespeare": Named("char", "tinyshakespeare", {"all": (
-        "input.txt", "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
-        Source(_SHAKESPEARE_URL))},
-        "Tiny Shakespeare (Karpathy 2015), split 90/5/5 in order", spelled=False),
+    "ptb": Named(
+        "word",
+        "ptb",
+        _ptb(
+            "",
+            (
+                "fcea919f6cf83f35d4d00c6cbf08040d13d4155226340912e2fef9c9c4102cbf",
+                "c9fe6985fe0d4ccb578183407d7668fc6066c20700cb4cf87d8ff1cc34df1bf2",
+                "dd65dff31e70846b2a6030a87482edcd5d199130cdcfa1f3dccbb033728deee0",
+            ),
+        ),
+        "Penn Treebank, Mikolov's 10k-word version (Marcus et al. 1993; Mikolov et al. 2010)",
+    ),
+    "ptb-char": Named(
+        "char",
+        "ptb",
+        _ptb(
+            ".char",
+            (
+                "e313d91425e06c4f0a8fb6e881dcce0c291f2a0e9f4dda54833069b122f91da9",
+                "21661f63ec355085879458b6524644d4add5573541b4be14fb52ab2e2e995eb8",
+                "1ef5607ac3c463b16e38bfe7900dd3bfc91de5a96e0f21e7eab5188b465b8ebe",
+            ),
+        ),
+        "Penn Treebank, character level (50 symbols with end of line)",
+    ),
+    "wikitext-2": Named(
+        "word",
+        "wikitext-2",
+        {
+            s: (f"wiki.{s}.tokens", sha, Source(_WT2_URL, f"wikitext-2/wiki.{s}.tokens"))
+            for s, sha in zip(
+                SPLITS,
+                (
+                    "9e9fa1ad55b1c2c95b08e37dd8e653f638fac2c6de904b79e813611eefbc985f",
+                    "f0737ed31fc1329026e95cb8b98e19c2a182c39c240ab909dc31abf2f8af58e8",
+                    "d790b833ef8cf03a90db7bf1271b7520b83c45ce07ba3c1a9699df81e239eca0",
+                ),
+            )
+        },
+        "WikiText-2 v1, tokenized (Merity et al. 2016)",
+    ),
+    "tinyshakespeare": Named(
+        "char",
+        "tinyshakespeare",
+        {
+            "all": (
+                "input.txt",
+                "86c4e6aa9db7c042ec79f339dcb96d42b0075e16b8fc2e86bf0ca57e2dc565ed",
+                Source(_SHAKESPEARE_URL),
+            )
+        },
+        "Tiny Shakespeare (Karpathy 2015), split 90/5/5 in order",
+        spelled=False,
+    ),
 }
 EMBEDDED = "pysrc"
 LEVELS = ("char", "word")
@@ -95,8 +132,10 @@ def load(corpus: str, level: str | None, data_dir: str | None) -> Corpus:
         raise TaskError(f"level must be one of {', '.join(LEVELS)}, got {level!r}")
     if corpus in NAMED:
         if level != NAMED[corpus].level:
-            raise TaskError(f"corpus {corpus!r} is {NAMED[corpus].level}-level; drop level= "
-                            f"or use {'ptb-char' if corpus == 'ptb' else 'a text path'}")
+            raise TaskError(
+                f"corpus {corpus!r} is {NAMED[corpus].level}-level; drop level= "
+                f"or use {'ptb-char' if corpus == 'ptb' else 'a text path'}"
+            )
         root = data_root(data_dir)  # resolved here: HARNESS_DATA is part of the cache key
         return _load_named(corpus, str(root) if root is not None else None)
     if corpus == EMBEDDED:
@@ -106,11 +145,12 @@ def load(corpus: str, level: str | None, data_dir: str | None) -> Corpus:
         known = sorted([*NAMED, EMBEDDED])
         hint = did_you_mean(corpus, known, n=2)
         hint = f"{hint} " if hint else ""
-        raise TaskError(f"unknown corpus {corpus!r}: not a name ({', '.join(known)}) nor an "
-                        f"existing file or folder; {hint}give a name or a path to UTF-8 text")
+        raise TaskError(
+            f"unknown corpus {corpus!r}: not a name ({', '.join(known)}) nor an "
+            f"existing file or folder; {hint}give a name or a path to UTF-8 text"
+        )
     texts, source = _read_path(path)
-    return _from_texts(str(path), level, _split_in_order("".join(texts)), source,
-                       level == "word")
+    return _from_texts(str(path), level, _split_in_order("".join(texts)), source, level == "word")
 
 
 @functools.lru_cache(maxsize=2)
@@ -128,23 +168,30 @@ def _load_named(corpus: str, data_dir: str | None) -> Corpus:
         path = locate(spec.folder, name, sha, src, data_dir)
         got = sha256_of(path)
         if got != sha:
-            log.warning("%s differs from the standard file (sha256 %s, expected %s)", path, got,
-                        sha)
+            log.warning(
+                "%s differs from the standard file (sha256 %s, expected %s)", path, got, sha
+            )
         texts[split] = _read_text(path)
         files[name] = {"path": str(path), "sha256": got}
     if "all" in texts:
         texts = _split_in_order(texts["all"])
-    return _from_texts(corpus, spec.level, texts, {"corpus": corpus, "files": files,
-                                                   "description": spec.description},
-                       spelled=spec.spelled)
+    return _from_texts(
+        corpus,
+        spec.level,
+        texts,
+        {"corpus": corpus, "files": files, "description": spec.description},
+        spelled=spec.spelled,
+    )
 
 
 def _read_text(path: Path) -> str:
     try:
         text = path.read_text(encoding="utf-8")
     except UnicodeDecodeError as error:
-        raise TaskError(f"{path} is not UTF-8 text ({error.reason} at byte {error.start}); "
-                        "convert it to UTF-8 or leave it out") from None
+        raise TaskError(
+            f"{path} is not UTF-8 text ({error.reason} at byte {error.start}); "
+            "convert it to UTF-8 or leave it out"
+        ) from None
     except OSError as error:
         raise TaskError(f"cannot read {path}: {error.strerror}") from None
     return text
@@ -156,8 +203,12 @@ def _read_path(path: Path) -> tuple[list[str], dict[str, object]]:
     if not any(t.strip() for t in texts):
         raise TaskError(f"{path} holds no text; give a non-empty UTF-8 file or folder")
     data = "".join(texts).encode()
-    return texts, {"corpus": str(path), "files": len(files), "bytes": len(data),
-                   "sha256": hashlib.sha256(data).hexdigest()}
+    return texts, {
+        "corpus": str(path),
+        "files": len(files),
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
 
 
 def _python_sources() -> tuple[list[str], dict[str, object]]:
@@ -172,9 +223,14 @@ def _python_sources() -> tuple[list[str], dict[str, object]]:
     if not texts:
         raise TaskError(f"no Python sources found in {root}; use another corpus")
     data = "".join(texts).encode()
-    return texts, {"corpus": EMBEDDED, "root": str(root), "files": len(texts),
-                   "python": sys.version.split()[0], "bytes": len(data),
-                   "sha256": hashlib.sha256(data).hexdigest()}
+    return texts, {
+        "corpus": EMBEDDED,
+        "root": str(root),
+        "files": len(texts),
+        "python": sys.version.split()[0],
+        "bytes": len(data),
+        "sha256": hashlib.sha256(data).hexdigest(),
+    }
 
 
 def _split_by_files(texts: list[str]) -> dict[str, str]:
@@ -202,8 +258,9 @@ def _tokens(text: str, spelled: bool) -> list[str]:
     return [tok for line in lines for tok in (*line.split(), "<eos>")]
 
 
-def _from_texts(name: str, level: str, texts: dict[str, str], source: dict[str, object],
-                spelled: bool) -> Corpus:
+def _from_texts(
+    name: str, level: str, texts: dict[str, str], source: dict[str, object], spelled: bool
+) -> Corpus:
     if not texts["train"].strip():
         raise TaskError(f"corpus {name!r} has an empty training split; give more text")
     tokens = {s: _tokens(texts[s], spelled) for s in SPLITS}
@@ -215,10 +272,14 @@ def _from_texts(name: str, level: str, texts: dict[str, str], source: dict[str, 
             vocab.append("<unk>")
     unk = index.get("<unk>", -1)
     if len(vocab) < 2:
-        raise TaskError(f"corpus {name!r} has a vocabulary of {len(vocab)}; a language model "
-                        "needs at least 2 distinct tokens")
-    ids = {s: np.fromiter((index.get(t, unk) for t in tokens[s]), dtype=np.int64,
-                          count=len(tokens[s])) for s in SPLITS}
+        raise TaskError(
+            f"corpus {name!r} has a vocabulary of {len(vocab)}; a language model "
+            "needs at least 2 distinct tokens"
+        )
+    ids = {
+        s: np.fromiter((index.get(t, unk) for t in tokens[s]), dtype=np.int64, count=len(tokens[s]))
+        for s in SPLITS
+    }
     for s in ("valid", "test"):
         if len(ids[s]) < 2:
             raise TaskError(f"corpus {name!r}: the {s} split is empty; give more text")

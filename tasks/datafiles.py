@@ -40,8 +40,11 @@ def data_root(data_dir: str | None) -> Path | None:
 
 def cache_root() -> Path:
     chosen = os.environ.get("HARNESS_CACHE")
-    return Path(chosen).expanduser() if chosen else \
-        Path(platformdirs.user_cache_dir("rnn-harness", appauthor=False))
+    return (
+        Path(chosen).expanduser()
+        if chosen
+        else Path(platformdirs.user_cache_dir("rnn-harness", appauthor=False))
+    )
 
 
 def sha256_of(path: Path) -> str:
@@ -50,8 +53,9 @@ def sha256_of(path: Path) -> str:
     return pooch.file_hash(str(path), alg="sha256")
 
 
-def locate(folder: str, name: str, sha256: str, source: Source | None,
-           data_dir: str | None) -> Path:
+def locate(
+    folder: str, name: str, sha256: str, source: Source | None, data_dir: str | None
+) -> Path:
     """The path of ``folder/name``: from the data folder, the cache, or a download."""
     root = data_root(data_dir)
     if root is not None:
@@ -61,17 +65,22 @@ def locate(folder: str, name: str, sha256: str, source: Source | None,
     cached = cache_root() / folder / name
     if cached.is_file():
         return cached
-    where = (f"is neither in {root / folder} nor in the cache" if root is not None
-             else "is not in the cache, and HARNESS_DATA is not set")
+    where = (
+        f"is neither in {root / folder} nor in the cache"
+        if root is not None
+        else "is not in the cache, and HARNESS_DATA is not set"
+    )
     fix = f"set HARNESS_DATA (or data_dir) to the folder that holds {folder}/"
     if source is None:
         raise MissingData(f"{folder}/{name} {where}; {fix}", f"{folder}/{name} missing")
     try:
         return download(source, cached, sha256)
     except OSError as error:
-        raise MissingData(f"{folder}/{name} {where}, and downloading it from {source.url} "
-                          f"failed ({short_reason(error)}); {fix}",
-                          f"{folder}/{name} missing ({short_reason(error)})") from None
+        raise MissingData(
+            f"{folder}/{name} {where}, and downloading it from {source.url} "
+            f"failed ({short_reason(error)}); {fix}",
+            f"{folder}/{name} missing ({short_reason(error)})",
+        ) from None
 
 
 class MissingData(TaskError):
@@ -87,8 +96,16 @@ def short_reason(error: BaseException) -> str:
     """Why a download failed, in a few whole words: no network, a timeout, an HTTP status,
     a checksum; else the error's first sentence, cut at a word."""
     text = str(error)
-    if any(k in text for k in ("NameResolution", "ConnectionError", "Network is unreachable",
-                               "Max retries", "Failed to establish")):
+    if any(
+        k in text
+        for k in (
+            "NameResolution",
+            "ConnectionError",
+            "Network is unreachable",
+            "Max retries",
+            "Failed to establish",
+        )
+    ):
         return "no network"
     if "Timeout" in text or "timed out" in text:
         return "the download timed out"
@@ -111,14 +128,18 @@ def download(source: Source, dest: Path, sha256: str, timeout: float = 60.0) -> 
             kind = pooch.Unzip if source.url.endswith(".zip") else pooch.Untar
             processor = kind(members=[source.member], extract_dir="members")
         try:
-            fetched = pooch.retrieve(source.url, known_hash=None, path=folder,
-                                     processor=processor, progressbar=False,
-                                     downloader=pooch.HTTPDownloader(timeout=timeout))
+            fetched = pooch.retrieve(
+                source.url,
+                known_hash=None,
+                path=folder,
+                processor=processor,
+                progressbar=False,
+                downloader=pooch.HTTPDownloader(timeout=timeout),
+            )
         except (ValueError, KeyError) as error:  # pooch: a protocol or member it cannot read
             raise OSError(str(error).splitlines()[0]) from None
         except Exception as error:  # noqa: BLE001 - requests' and tar's many errors
-            raise OSError(f"{type(error).__name__}: {str(error).splitlines()[0][:200]}"
-                          ) from None
+            raise OSError(f"{type(error).__name__}: {str(error).splitlines()[0][:200]}") from None
         files = fetched if isinstance(fetched, list) else [fetched]
         if not files or not Path(files[0]).is_file():
             raise OSError(f"{source.member} could not be read from the archive")

@@ -38,12 +38,14 @@ class LMSettings(Settings):
         if self.eval_tokens is not None and self.eval_tokens < 2:
             raise TaskError(f"eval_tokens must be at least 2, got {self.eval_tokens}")
         if self.level is not None and self.level not in corpora.LEVELS:
-            raise TaskError(f"level must be one of {', '.join(corpora.LEVELS)}, "
-                            f"got {self.level!r}")
+            raise TaskError(f"level must be one of {', '.join(corpora.LEVELS)}, got {self.level!r}")
 
 
-@register("lm", kind="data",
-          description="language modelling, truncated BPTT (default corpus: Python stdlib)")
+@register(
+    "lm",
+    kind="data",
+    description="language modelling, truncated BPTT (default corpus: Python stdlib)",
+)
 class LanguageModel(Task):
     """Next-token prediction over a text, trained with truncated back-propagation through
     time: the token stream is cut into ``batch_size`` parallel columns and read in windows of
@@ -111,8 +113,11 @@ class LanguageModel(Task):
         train = f"{src['tokens']['train']:,} training {unit}"  # type: ignore[index]
         if self.settings.corpus == corpora.EMBEDDED:
             return f"pysrc: {src['files']} stdlib modules of Python {src['python']}, {train}"
-        where = next(iter(src["files"].values()))["path"] if isinstance(src.get("files"), dict) \
+        where = (
+            next(iter(src["files"].values()))["path"]
+            if isinstance(src.get("files"), dict)
             else src["corpus"]
+        )
         return f"{self.settings.corpus}: {where}, {train}"
 
     def describe(self) -> dict[str, Any]:
@@ -135,7 +140,7 @@ class LanguageModel(Task):
             return
         for epoch in itertools.count():
             rng = np.random.default_rng(np.random.SeedSequence([_SALT, seed, epoch]))
-            yield from self._windows(stream[int(rng.integers(0, self.seq_len)):])
+            yield from self._windows(stream[int(rng.integers(0, self.seq_len)) :])
 
     def _windows(self, stream: np.ndarray) -> Iterator[Batch]:
         """Columns of the stream read ``seq_len`` steps at a time; the first window resets."""
@@ -144,7 +149,7 @@ class LanguageModel(Task):
         # views of the stream, each window copied alone: a copy of the whole stream per
         # reader (every trial, every epoch) took longer than a short run's steps
         x = stream[: columns * length].reshape(columns, length)
-        y = stream[1: columns * length + 1].reshape(columns, length)
+        y = stream[1 : columns * length + 1].reshape(columns, length)
         for start in range(0, length, self.seq_len):
             window = slice(start, start + self.seq_len)
             xs, ys = (torch.from_numpy(np.ascontiguousarray(a[:, window].T)) for a in (x, y))

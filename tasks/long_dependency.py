@@ -29,12 +29,17 @@ class CopySettings(Settings):
         if self.delay < 1:
             raise TaskError(f"delay must be at least 1, got {self.delay}")
         if self.copy_len < 1 or self.alphabet < 2:
-            raise TaskError("copy_len must be at least 1 and alphabet at least 2, got "
-                            f"copy_len={self.copy_len}, alphabet={self.alphabet}")
+            raise TaskError(
+                "copy_len must be at least 1 and alphabet at least 2, got "
+                f"copy_len={self.copy_len}, alphabet={self.alphabet}"
+            )
 
 
-@register("long-dependency", kind="synthetic",
-          description="copy memory: reproduce 10 symbols after a delay of T blanks")
+@register(
+    "long-dependency",
+    kind="synthetic",
+    description="copy memory: reproduce 10 symbols after a delay of T blanks",
+)
 class LongDependency(SyntheticTask):
     """The copy-memory task of Arjovsky, Shah & Bengio 2016 (after Hochreiter & Schmidhuber).
 
@@ -64,8 +69,10 @@ class LongDependency(SyntheticTask):
         s = self.settings
         delay = (s.delay + 1) / 2 if s.variable else s.delay
         chance = s.copy_len * math.log(s.alphabet) / (delay + 2 * s.copy_len)
-        return (Metric("ce", "nats/step", True, chance),
-                Metric("recall_accuracy", "%", False, 100.0 / s.alphabet, percent))
+        return (
+            Metric("ce", "nats/step", True, chance),
+            Metric("recall_accuracy", "%", False, 100.0 / s.alphabet, percent),
+        )
 
     def _distinct_sequences(self) -> float:
         s = self.settings
@@ -95,8 +102,10 @@ class LongDependency(SyntheticTask):
     def _score(self, outputs: Tensor, batch: Batch) -> dict[str, float]:
         recalled = self._recalled(batch)
         hits = outputs[recalled].argmax(-1) == batch.y[recalled]
-        return {"ce": float(self._per_step_loss(outputs, batch).sum()),
-                "recall_accuracy": float(hits.sum())}
+        return {
+            "ce": float(self._per_step_loss(outputs, batch).sum()),
+            "recall_accuracy": float(hits.sum()),
+        }
 
     def trivial_outputs(self, batch: Batch) -> Tensor:
         """Memoryless: a certain blank until the recall, then uniform over the symbols."""

@@ -33,12 +33,17 @@ class LookaheadSettings(Settings):
         if self.min_len is not None and not 1 <= self.min_len <= self.seq_len:
             raise TaskError(f"min_len must be in [1, seq_len={self.seq_len}], got {self.min_len}")
         if shortest < 2 * self.delay:
-            raise TaskError(f"sequences must be at least 2 × delay = {2 * self.delay} steps "
-                            f"long, got {shortest}; lengthen them or lower delay")
+            raise TaskError(
+                f"sequences must be at least 2 × delay = {2 * self.delay} steps "
+                f"long, got {shortest}; lengthen them or lower delay"
+            )
 
 
-@register("lookahead", kind="synthetic",
-          description="label each step with the symbol d steps behind or ahead of it")
+@register(
+    "lookahead",
+    kind="synthetic",
+    description="label each step with the symbol d steps behind or ahead of it",
+)
 class Lookahead(SyntheticTask):
     """Random symbols s_0..s_{T-1} from ``symbols`` = k; the label of step t is s_{t-d}
     ("behind" steps) or s_{t+d} ("ahead" steps), every step scored. Ahead are the first d
@@ -63,9 +68,11 @@ class Lookahead(SyntheticTask):
     @property
     def metrics(self) -> tuple[Metric, ...]:
         k = self.settings.symbols
-        return (Metric("accuracy", "%", False, 100.0 / k, percent),
-                Metric("ahead_accuracy", "%", False, 100.0 / k, percent),
-                Metric("nll", "nats", True, math.log(k)))
+        return (
+            Metric("accuracy", "%", False, 100.0 / k, percent),
+            Metric("ahead_accuracy", "%", False, 100.0 / k, percent),
+            Metric("nll", "nats", True, math.log(k)),
+        )
 
     def _lengths(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return lengths(self.settings.seq_len, self.settings.min_len, rng, n)
@@ -99,14 +106,16 @@ class Lookahead(SyntheticTask):
         return batch.mask & (batch.x >= self.settings.symbols)
 
     def _count(self, metric: str, batch: Batch) -> int:
-        return int(self._ahead_steps(batch).sum()) if metric == "ahead_accuracy" \
-            else batch.scored
+        return int(self._ahead_steps(batch).sum()) if metric == "ahead_accuracy" else batch.scored
 
     def _score(self, outputs: Tensor, batch: Batch) -> dict[str, float]:
         ahead = self._ahead_steps(batch)
         hits = outputs[ahead].argmax(-1) == batch.y[ahead]
-        return {"accuracy": accuracy_sum(outputs, batch), "ahead_accuracy": float(hits.sum()),
-                "nll": float(self._per_step_loss(outputs, batch).sum())}
+        return {
+            "accuracy": accuracy_sum(outputs, batch),
+            "ahead_accuracy": float(hits.sum()),
+            "nll": float(self._per_step_loss(outputs, batch).sum()),
+        }
 
     def trivial_outputs(self, batch: Batch) -> Tensor:
         """Uniform over the symbols: ln k nats; its guess (the first symbol) is right 1/k of

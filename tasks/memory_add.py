@@ -26,16 +26,23 @@ class MemoryAddSettings(Settings):
     def check(self) -> None:
         super().check()
         if self.markers < 1 or self.queries < 1:
-            raise TaskError("markers and queries must be at least 1, "
-                            f"got markers={self.markers}, queries={self.queries}")
+            raise TaskError(
+                "markers and queries must be at least 1, "
+                f"got markers={self.markers}, queries={self.queries}"
+            )
         if self.seq_len < self.queries * self.markers:
-            raise TaskError(f"seq_len={self.seq_len} is too short for {self.queries} segment(s) "
-                            f"of {self.markers} marker(s); make it at least "
-                            f"{self.queries * self.markers}")
+            raise TaskError(
+                f"seq_len={self.seq_len} is too short for {self.queries} segment(s) "
+                f"of {self.markers} marker(s); make it at least "
+                f"{self.queries * self.markers}"
+            )
 
 
-@register("memory-add", kind="synthetic",
-          description="add the marked values, report the sum (adding problem)")
+@register(
+    "memory-add",
+    kind="synthetic",
+    description="add the marked values, report the sum (adding problem)",
+)
 class MemoryAdd(SyntheticTask):
     """The adding problem in its Le et al. 2015 / Arjovsky et al. 2016 form, by default:
     each step carries a value u_t ~ U[0, 1] and a marker m_t; exactly two steps are marked,
@@ -85,7 +92,7 @@ class MemoryAdd(SyntheticTask):
         s = self.settings
         t = np.arange(s.seq_len, dtype=np.float64)
         mean, var = np.zeros(s.seq_len), np.zeros(s.seq_len)
-        for q, (start, stop, parts) in enumerate(self._segments):
+        for start, stop, parts in self._segments:
             counted = (t >= start) if not s.reset else (t >= start) & (t < stop)
             for low, high in zip(parts[:-1], parts[1:]):
                 p = np.clip((t - low + 1) / (high - low), 0.0, 1.0) * counted
@@ -99,8 +106,10 @@ class MemoryAdd(SyntheticTask):
         computed once, not for every batch drawn."""
         s = self.settings
         edges = np.linspace(0, s.seq_len, s.queries + 1).astype(int)
-        return [(start, stop, np.linspace(start, stop, s.markers + 1).astype(int))
-                for start, stop in zip(edges[:-1], edges[1:])]
+        return [
+            (start, stop, np.linspace(start, stop, s.markers + 1).astype(int))
+            for start, stop in zip(edges[:-1], edges[1:])
+        ]
 
     def _generate(self, rng: np.random.Generator, n: int, heldout: bool) -> Arrays:
         s = self.settings
@@ -135,9 +144,12 @@ class MemoryAdd(SyntheticTask):
         """The expected answer at each query: markers/2 per segment counted (with
         ``every_step``, the expected sum so far at each position)."""
         if self.settings.every_step:
-            mean = torch.from_numpy(self._position_moments()[0][:batch.mask.shape[0]])
+            mean = torch.from_numpy(self._position_moments()[0][: batch.mask.shape[0]])
             return mean.float().view(-1, 1, 1).expand(*batch.mask.shape, 1)
         half = self.settings.markers / 2
-        counted = torch.ones_like(batch.mask, dtype=torch.float32) if self.settings.reset \
+        counted = (
+            torch.ones_like(batch.mask, dtype=torch.float32)
+            if self.settings.reset
             else batch.mask.float().cumsum(0)
+        )
         return (counted * half).unsqueeze(-1)

@@ -16,8 +16,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from tasks.base import IO, SPLITS, Batch, Metric, Settings, Task, TaskError, check_split
 from tasks import music21_chorales
+from tasks.base import IO, SPLITS, Batch, Metric, Settings, Task, TaskError, check_split
 from tasks.datafiles import MissingData, Source, locate, sha256_of
 from tasks.registry import register
 
@@ -29,12 +29,18 @@ HIGHEST = LOWEST + KEYS - 1
 FOLDER = "jsb_chorales"
 _URL = "https://raw.githubusercontent.com/czhuang/JSB-Chorales-dataset/master/"
 FILES = {  # resolution -> (file, sha256 of the published file)
-    "quarter": ("jsb-chorales-quarter.json",
-                "2db9329f1881a1d3f49703ec556bf1d6f84b4f6c1d702c156536e93cf31e1c91"),
-    "8th": ("jsb-chorales-8th.json",
-            "88fb80b22829a815e8105da538d94ae803773158507e2145938351f35142390a"),
-    "16th": ("jsb-chorales-16th.json",
-             "8730aca7b64e7d29493733d1cf19fad4a5b351d8f1845e57dac27728104fd39f"),
+    "quarter": (
+        "jsb-chorales-quarter.json",
+        "2db9329f1881a1d3f49703ec556bf1d6f84b4f6c1d702c156536e93cf31e1c91",
+    ),
+    "8th": (
+        "jsb-chorales-8th.json",
+        "88fb80b22829a815e8105da538d94ae803773158507e2145938351f35142390a",
+    ),
+    "16th": (
+        "jsb-chorales-16th.json",
+        "8730aca7b64e7d29493733d1cf19fad4a5b351d8f1845e57dac27728104fd39f",
+    ),
 }
 CORPORA = ("auto", "jsb", "music21")
 _SALT = 0x4A5342  # "JSB": keeps the shuffling stream apart from other tasks' seeds
@@ -53,15 +59,16 @@ class MusicSettings(Settings):
     def check(self) -> None:
         super().check()
         if self.resolution not in FILES:
-            raise TaskError(f"resolution must be one of {', '.join(FILES)}, "
-                            f"got {self.resolution!r}")
+            raise TaskError(
+                f"resolution must be one of {', '.join(FILES)}, got {self.resolution!r}"
+            )
         if self.corpus not in CORPORA:
-            raise TaskError(f"corpus must be one of {', '.join(CORPORA)}, "
-                            f"got {self.corpus!r}")
+            raise TaskError(f"corpus must be one of {', '.join(CORPORA)}, got {self.corpus!r}")
 
 
-@register("music", kind="data",
-          description="JSB Chorales polyphonic music: NLL per step of 88 piano keys")
+@register(
+    "music", kind="data", description="JSB Chorales polyphonic music: NLL per step of 88 piano keys"
+)
 class Music(Task):
     """Polyphonic music modelling on JSB Chorales (Boulanger-Lewandowski, Bengio & Vincent,
     ICML 2012), the music dataset of Greff et al. 2017 ("LSTM: A Search Space Odyssey"):
@@ -117,12 +124,16 @@ class Music(Task):
                 if corpus == "jsb":
                     raise
                 if not music21_chorales.available():
-                    raise MissingData(f"{error}; or, offline, pip install -e '.[music]' "
-                                      "for music21's Bach chorales (a stand-in)",
-                                      error.short) from None
-                _say_once("JSB Chorales: %s; using music21's Bach chorales instead, a "
-                          "stand-in whose numbers are not JSB's (corpus=jsb refuses)",
-                          error.short)
+                    raise MissingData(
+                        f"{error}; or, offline, pip install -e '.[music]' "
+                        "for music21's Bach chorales (a stand-in)",
+                        error.short,
+                    ) from None
+                _say_once(
+                    "JSB Chorales: %s; using music21's Bach chorales instead, a "
+                    "stand-in whose numbers are not JSB's (corpus=jsb refuses)",
+                    error.short,
+                )
             else:
                 return path, _checked(path, sha), sha
         path, sha = music21_chorales.path(resolution), music21_chorales.SHA256[resolution]
@@ -182,13 +193,13 @@ class Music(Task):
         pieces, size = self._rolls[split], self.settings.batch_size
         if split != "train":
             for start in range(0, len(pieces), size):
-                yield _batch(pieces[start:start + size])
+                yield _batch(pieces[start : start + size])
             return
         for epoch in itertools.count():
             rng = np.random.default_rng(np.random.SeedSequence([_SALT, seed, epoch]))
             order = rng.permutation(len(pieces))
             for start in range(0, len(order), size):
-                yield _batch([pieces[k] for k in order[start:start + size]])
+                yield _batch([pieces[k] for k in order[start : start + size]])
 
     def _score(self, outputs: Tensor, batch: Batch) -> dict[str, float]:
         # the loss's formula in float64: in float32, log(1 + e^x) for the many keys of
@@ -218,8 +229,7 @@ def _say_once(text: str, reason: str) -> None:
 def _warn_once(path: str, got: str, expected: str) -> None:
     """A data file that is not the published one: said once per process, however many
     tasks (a grid's, a population's) read it."""
-    log.warning("%s differs from the published file (sha256 %s, expected %s)", path, got,
-                expected)
+    log.warning("%s differs from the published file (sha256 %s, expected %s)", path, got, expected)
 
 
 @functools.lru_cache(maxsize=4)
@@ -232,8 +242,10 @@ def _read_once(path: str, sha: str) -> dict[str, list[np.ndarray]]:
 
 def _read(path: Path) -> dict[str, list[np.ndarray]]:
     """The JSON file's three splits as piano rolls, or a TaskError saying what is wrong."""
-    hint = ("use the JSB Chorales JSON file (an object whose train, valid and test are lists "
-            "of pieces, a piece a list of frames, a frame a list of MIDI notes)")
+    hint = (
+        "use the JSB Chorales JSON file (an object whose train, valid and test are lists "
+        "of pieces, a piece a list of frames, a frame a list of MIDI notes)"
+    )
     try:
         data = json.loads(path.read_bytes())
     except OSError as error:
@@ -261,8 +273,10 @@ def _roll(piece: object, path: Path, split: str, index: int) -> np.ndarray:
             raise TaskError(f"{where} frame {t} is {frame!r}, not a list of MIDI notes")
         for note in frame:
             if not _is_note(note):
-                raise TaskError(f"{where} frame {t} has note {note!r}; notes must be whole "
-                                f"MIDI numbers {LOWEST}..{HIGHEST} (the 88 piano keys)")
+                raise TaskError(
+                    f"{where} frame {t} has note {note!r}; notes must be whole "
+                    f"MIDI numbers {LOWEST}..{HIGHEST} (the 88 piano keys)"
+                )
             roll[t, int(note) - LOWEST] = 1.0
     roll.flags.writeable = False
     return roll
@@ -283,6 +297,6 @@ def _batch(pieces: list[np.ndarray]) -> Batch:
     mask = np.zeros((steps, len(pieces)), dtype=bool)
     for k, piece in enumerate(pieces):
         y[: len(piece), k] = piece
-        x[1: len(piece), k] = piece[:-1]
+        x[1 : len(piece), k] = piece[:-1]
         mask[: len(piece), k] = True
     return Batch(torch.from_numpy(x), torch.from_numpy(y), torch.from_numpy(mask))

@@ -50,16 +50,14 @@ def chorale_names() -> list[str]:
     """The 371 chorales, in Riemenschneider's order."""
     from music21 import corpus
 
-    return list(corpus.chorales.Iterator(numberingSystem="riemenschneider",
-                                         returnType="filename"))
+    return list(corpus.chorales.Iterator(numberingSystem="riemenschneider", returnType="filename"))
 
 
 def path(resolution: str) -> Path:
     """The built file of a resolution, built now if the cache lacks it."""
     target = cache_root() / FOLDER / f"music21-chorales-{resolution}.json"
     if not target.is_file():
-        log.warning("building the music21 Bach chorales once into %s (about a minute)",
-                    target)
+        log.warning("building the music21 Bach chorales once into %s (about a minute)", target)
         write(build(chorale_names(), resolution), target)
     return target
 
@@ -70,8 +68,11 @@ def build(names: list[str], resolution: str) -> dict[str, list[list[list[int]]]]
     order = np.random.default_rng(np.random.SeedSequence(_SALT)).permutation(len(pieces))
     valid = test = round(0.2 * len(pieces))
     train = len(pieces) - valid - test
-    cuts = {"train": order[:train], "valid": order[train:train + valid],
-            "test": order[train + valid:]}
+    cuts = {
+        "train": order[:train],
+        "valid": order[train : train + valid],
+        "test": order[train + valid :],
+    }
     return {split: [pieces[k] for k in sorted(picks)] for split, picks in cuts.items()}
 
 
@@ -80,14 +81,15 @@ def frames(name: str, step: float) -> list[list[int]]:
     start, sorted."""
     from music21 import corpus
 
-    notes = [(float(n.offset), float(n.offset + n.quarterLength), [p.midi for p in n.pitches])
-             for n in corpus.parse(name).flatten().notes]
+    notes = [
+        (float(n.offset), float(n.offset + n.quarterLength), [p.midi for p in n.pitches])
+        for n in corpus.parse(name).flatten().notes
+    ]
     end = max(stop for _, stop, _ in notes)
     out: list[list[int]] = []
     for k in range(math.ceil(end / step)):
         t = k * step
-        out.append(sorted({m for start, stop, midis in notes if start <= t < stop
-                           for m in midis}))
+        out.append(sorted({m for start, stop, midis in notes if start <= t < stop for m in midis}))
     return out
 
 

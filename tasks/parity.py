@@ -42,8 +42,10 @@ class Parity(SyntheticTask):
     settings: ParitySettings
 
     io = IO("tokens", 2, "classes", 2, "per-sequence")
-    metrics = (Metric("accuracy", "%", False, 50.0, percent),
-               Metric("nll", "nats", True, math.log(2)))
+    metrics = (
+        Metric("accuracy", "%", False, 50.0, percent),
+        Metric("nll", "nats", True, math.log(2)),
+    )
 
     def _lengths(self, rng: np.random.Generator, n: int) -> np.ndarray:
         return lengths(self.settings.seq_len, self.settings.min_len, rng, n)
@@ -64,8 +66,10 @@ class Parity(SyntheticTask):
         return bits, mask * (bits.sum(1, keepdims=True) % 2), mask
 
     def _score(self, outputs: Tensor, batch: Batch) -> dict[str, float]:
-        return {"accuracy": accuracy_sum(outputs, batch),
-                "nll": float(self._per_step_loss(outputs, batch).sum())}
+        return {
+            "accuracy": accuracy_sum(outputs, batch),
+            "nll": float(self._per_step_loss(outputs, batch).sum()),
+        }
 
     def trivial_outputs(self, batch: Batch) -> Tensor:
         return torch.zeros(*batch.x.shape, 2)

@@ -16,8 +16,14 @@ from tasks.synthetic import Arrays, SyntheticTask
 ALPHABET = "BTPSXVE"
 _ID = {c: k for k, c in enumerate(ALPHABET)}
 # Reber automaton (Cleeremans et al. 1989): state -> [(symbol, next state)], branches equiprobable
-_GRAMMAR = {0: [("B", 1)], 1: [("T", 2), ("P", 3)], 2: [("S", 2), ("X", 4)],
-            3: [("T", 3), ("V", 5)], 4: [("X", 3), ("S", 6)], 5: [("P", 4), ("V", 6)]}
+_GRAMMAR = {
+    0: [("B", 1)],
+    1: [("T", 2), ("P", 3)],
+    2: [("S", 2), ("X", 4)],
+    3: [("T", 3), ("V", 5)],
+    4: [("X", 3), ("S", 6)],
+    5: [("P", 4), ("V", 6)],
+}
 _END = 6
 
 
@@ -30,11 +36,14 @@ class ReberSettings(Settings):
     def check(self) -> None:
         super().check()
         if self.max_len < 9:
-            raise TaskError(f"max_len must be at least 9 (the shortest embedded string), "
-                            f"got {self.max_len}")
+            raise TaskError(
+                f"max_len must be at least 9 (the shortest embedded string), got {self.max_len}"
+            )
         if not 5 <= self.heldout_min_len <= self.max_len - 4:
-            raise TaskError(f"heldout_min_len must be in [5, max_len - 4 = {self.max_len - 4}], "
-                            f"got {self.heldout_min_len}")
+            raise TaskError(
+                f"heldout_min_len must be in [5, max_len - 4 = {self.max_len - 4}], "
+                f"got {self.heldout_min_len}"
+            )
 
 
 class _Coins:
@@ -53,8 +62,9 @@ class _Coins:
 # a step's target as bits, bit k for symbol k of ALPHABET; _LEGAL[state]: what may follow
 # a symbol that took the automaton to ``state`` (the inner string's E, at _END)
 _BIT = {c: 1 << k for k, c in enumerate(ALPHABET)}
-_LEGAL = {state: sum(_BIT[s] for s, _ in _GRAMMAR.get(state, [("E", None)]))
-          for state in range(_END + 1)}
+_LEGAL = {
+    state: sum(_BIT[s] for s, _ in _GRAMMAR.get(state, [("E", None)])) for state in range(_END + 1)
+}
 
 
 def _inner(coin: _Coins) -> tuple[list[int], list[int]]:
@@ -69,8 +79,11 @@ def _inner(coin: _Coins) -> tuple[list[int], list[int]]:
     return ids + [_ID["E"]], legal
 
 
-@register("reber", kind="synthetic",
-          description="embedded Reber grammar: legal next symbols; remember the 2nd symbol")
+@register(
+    "reber",
+    kind="synthetic",
+    description="embedded Reber grammar: legal next symbols; remember the 2nd symbol",
+)
 class Reber(SyntheticTask):
     """The embedded Reber grammar (Hochreiter & Schmidhuber 1997, experiment 1).
 
@@ -91,9 +104,11 @@ class Reber(SyntheticTask):
     settings: ReberSettings
 
     io = IO("features", 7, "multilabel", 7, "per-step")
-    metrics = (Metric("nll", "nats/step", True, 7 * math.log(2)),
-               Metric("remembered", "%", False, 50.0, percent),
-               Metric("solved", "%", False, 0.0, percent))
+    metrics = (
+        Metric("nll", "nats/step", True, 7 * math.log(2)),
+        Metric("remembered", "%", False, 50.0, percent),
+        Metric("solved", "%", False, 0.0, percent),
+    )
 
     def _generate(self, rng: np.random.Generator, n: int, heldout: bool) -> Arrays:
         s = self.settings
@@ -138,9 +153,11 @@ class Reber(SyntheticTask):
         picked = outputs.argmax(-1, keepdim=True)
         legal = batch.y.gather(-1, picked).squeeze(-1) > 0
         solved = (legal | ~batch.mask).all(0)
-        return {"nll": float(self._per_step_loss(outputs, batch).sum()),
-                "remembered": float((chosen == wanted).sum()),
-                "solved": float(solved.sum())}
+        return {
+            "nll": float(self._per_step_loss(outputs, batch).sum()),
+            "remembered": float((chosen == wanted).sum()),
+            "solved": float(solved.sum()),
+        }
 
     def trivial_outputs(self, batch: Batch) -> Tensor:
         return torch.zeros(*batch.mask.shape, 7)

@@ -78,8 +78,9 @@ def setting_names(name: str) -> set[str]:
 
 def data_dir_override(name: str, data_dir: str | None) -> dict[str, Any]:
     """``{"data_dir": data_dir}`` for a task that reads a data folder, else nothing."""
-    return {"data_dir": data_dir} if data_dir is not None and "data_dir" in setting_names(
-        name) else {}
+    return (
+        {"data_dir": data_dir} if data_dir is not None and "data_dir" in setting_names(name) else {}
+    )
 
 
 def make_settings(settings_class: type, name: str, overrides: dict[str, Any]) -> Any:
@@ -89,13 +90,18 @@ def make_settings(settings_class: type, name: str, overrides: dict[str, Any]) ->
     for key, value in overrides.items():
         if key not in fields:
             hint = did_you_mean(key, sorted(fields), quote=True)
-            raise TaskError(f"task {name!r} has no setting {key!r}; {hint + ' ' if hint else ''}"
-                            f"its settings are: {', '.join(sorted(fields))}")
+            raise TaskError(
+                f"task {name!r} has no setting {key!r}; {hint + ' ' if hint else ''}"
+                f"its settings are: {', '.join(sorted(fields))}"
+            )
         if not _fits(value, hints[key]):
-            raise TaskError(f"task {name!r}: setting {key!r} expects {_describe(hints[key])}, "
-                            f"got {value!r}")
-    values = {k: (float(v) if hints[k] is float and isinstance(v, int) else v)
-              for k, v in overrides.items()}
+            raise TaskError(
+                f"task {name!r}: setting {key!r} expects {_describe(hints[key])}, got {value!r}"
+            )
+    values = {
+        k: (float(v) if hints[k] is float and isinstance(v, int) else v)
+        for k, v in overrides.items()
+    }
     return dataclasses.replace(settings_class(), **values)
 
 

@@ -21,8 +21,7 @@ Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]
 _STREAM = {"train": 0, "valid": 1, "test": 2}
 
 
-def lengths(seq_len: int, min_len: int | None, rng: np.random.Generator, n: int
-            ) -> np.ndarray:
+def lengths(seq_len: int, min_len: int | None, rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` sequence lengths: all ``seq_len``, or uniform in [``min_len``, ``seq_len``]."""
     if min_len is None:
         return np.full(n, seq_len)
@@ -59,18 +58,24 @@ class SyntheticTask(Task):
             raise TaskError(
                 f"task {self.name!r} has only {space:.0f} distinct sequences at these settings, "
                 f"too few to keep {needed} held-out ones apart from training; make the "
-                "sequences longer or lower eval_size")
+                "sequences longer or lower eval_size"
+            )
         valid = self._generate(self._rng("valid"), self.settings.eval_size, heldout=True)
-        test = self._redraw(self._generate(self._rng("test"), self.settings.eval_size,
-                                           heldout=True), _keys(valid), self._rng("test"), True)
+        test = self._redraw(
+            self._generate(self._rng("test"), self.settings.eval_size, heldout=True),
+            _keys(valid),
+            self._rng("test"),
+            True,
+        )
         return {"valid": valid, "test": test}
 
     @cached_property
     def _heldout_keys(self) -> set[bytes]:
         return _keys(self._heldout["valid"]) | _keys(self._heldout["test"])
 
-    def _redraw(self, arrays: Arrays, taken: set[bytes], rng: np.random.Generator,
-                heldout: bool) -> Arrays:
+    def _redraw(
+        self, arrays: Arrays, taken: set[bytes], rng: np.random.Generator, heldout: bool
+    ) -> Arrays:
         """Draw again every row whose input sequence is in ``taken``."""
         for _ in range(1000):
             clash = [k for k, key in enumerate(_row_keys(arrays)) if key in taken]
@@ -79,8 +84,10 @@ class SyntheticTask(Task):
             fresh = self._generate(rng, len(clash), heldout)
             for part, new in zip(arrays, fresh):
                 part[clash] = new
-        raise TaskError(f"task {self.name!r}: could not draw sequences apart from the held-out "
-                        "ones; make the sequences longer")
+        raise TaskError(
+            f"task {self.name!r}: could not draw sequences apart from the held-out "
+            "ones; make the sequences longer"
+        )
 
     def batches(self, split: str, seed: int = 0) -> Iterator[Batch]:
         check_split(split)
@@ -88,8 +95,9 @@ class SyntheticTask(Task):
         if split != "train":
             x, y, mask = self._heldout[split]
             for start in range(0, len(x), size):
-                yield _batch(x[start:start + size], y[start:start + size],
-                             mask[start:start + size])
+                yield _batch(
+                    x[start : start + size], y[start : start + size], mask[start : start + size]
+                )
             return
         rng, taken = self._rng("train", seed), self._heldout_keys
         while True:
@@ -113,8 +121,10 @@ class SyntheticTask(Task):
             if missing == 0:
                 return tuple(np.concatenate(p) for p in zip(*parts))  # type: ignore[return-value]
             size = max(2 * missing, 16)
-        raise TaskError(f"task {self.name!r}: could not draw sequences apart from the held-out "
-                        "ones; make the sequences longer")
+        raise TaskError(
+            f"task {self.name!r}: could not draw sequences apart from the held-out "
+            "ones; make the sequences longer"
+        )
 
 
 def _row_keys(arrays: Arrays) -> list[bytes]:
@@ -123,8 +133,9 @@ def _row_keys(arrays: Arrays) -> list[bytes]:
     x, _, mask = arrays
     if not len(x):
         return []
-    rows = np.hstack([np.ascontiguousarray(a).reshape(len(x), -1).view(np.uint8)
-                      for a in (x, mask)])
+    rows = np.hstack(
+        [np.ascontiguousarray(a).reshape(len(x), -1).view(np.uint8) for a in (x, mask)]
+    )
     return rows.view(f"V{rows.shape[1]}").ravel().tolist()
 
 
@@ -136,6 +147,7 @@ def _batch(x: np.ndarray, y: np.ndarray, mask: np.ndarray) -> Batch:
     """Sample-major numpy arrays -> a time-major ``Batch``, without the padding after the
     last scored step of its longest sequence."""
     length = int(mask.any(0).nonzero()[0].max()) + 1 if mask.any() else x.shape[1]
-    time_major = (torch.from_numpy(np.ascontiguousarray(a[:, :length].swapaxes(0, 1)))
-                  for a in (x, y, mask))
+    time_major = (
+        torch.from_numpy(np.ascontiguousarray(a[:, :length].swapaxes(0, 1))) for a in (x, y, mask)
+    )
     return Batch(*time_major)

@@ -34,8 +34,10 @@ SUMMARY = re.compile(r"^=*\s*(\d+ (passed|failed).*) in [\d.]+s")
 @contextmanager
 def busy_cores(count: int) -> Iterator[None]:
     """``count`` processes spinning on a core each, until the block ends."""
-    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"],
-                                 start_new_session=True) for _ in range(count)]
+    spinners = [
+        subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True)
+        for _ in range(count)
+    ]
     try:
         yield
     finally:
@@ -56,13 +58,23 @@ def readme_test_command() -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m tests.stress", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m tests.stress",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--runs", type=int, default=3, help="runs of the suite (default 3)")
-    parser.add_argument("--load", type=int, default=os.cpu_count() or 1,
-                        help="busy processes during the runs (default: one per core)")
-    parser.add_argument("--readme", action="store_true",
-                        help="run the README's test command (unit tests, benchmarks, gate)")
+    parser.add_argument(
+        "--load",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="busy processes during the runs (default: one per core)",
+    )
+    parser.add_argument(
+        "--readme",
+        action="store_true",
+        help="run the README's test command (unit tests, benchmarks, gate)",
+    )
     parser.add_argument("pytest_args", nargs="*", help="arguments for pytest (after --)")
     args = parser.parse_args(argv)
     failures = 0
@@ -71,27 +83,47 @@ def main(argv: list[str] | None = None) -> int:
         env = {**os.environ, "PYTHONHASHSEED": "0"}
         if args.readme:  # the unit tests (the first pytest) in this run's order
             command = readme_test_command().replace(
-                "python -m pytest -q", f"python -m pytest -q -p randomly --randomly-seed={seed}",
-                1)
+                "python -m pytest -q", f"python -m pytest -q -p randomly --randomly-seed={seed}", 1
+            )
             call: list[str] | str = command
         else:
-            call = [sys.executable, "-m", "pytest", "-q", "-p", "randomly",
-                    f"--randomly-seed={seed}", *args.pytest_args]
+            call = [
+                sys.executable,
+                "-m",
+                "pytest",
+                "-q",
+                "-p",
+                "randomly",
+                f"--randomly-seed={seed}",
+                *args.pytest_args,
+            ]
         started = time.monotonic()
         with busy_cores(args.load):
-            done = subprocess.run(call, cwd=ROOT, env=env, shell=isinstance(call, str),
-                                  executable="/bin/bash" if isinstance(call, str) else None,
-                                  capture_output=True, text=True)
+            done = subprocess.run(
+                call,
+                cwd=ROOT,
+                env=env,
+                shell=isinstance(call, str),
+                executable="/bin/bash" if isinstance(call, str) else None,
+                capture_output=True,
+                text=True,
+            )
         wall = time.monotonic() - started
         lines = (done.stdout + done.stderr).splitlines()
         summaries = [m.group(1) for m in map(SUMMARY.match, lines) if m]
         failures += done.returncode != 0
-        print(f"run {run}/{args.runs} (seed {seed}, {args.load} busy cores): exit "
-              f"{done.returncode}, {time.strftime('%M:%S', time.gmtime(wall))} wall; "
-              f"{' | '.join(summaries) or 'no pytest summary'}", flush=True)
+        print(
+            f"run {run}/{args.runs} (seed {seed}, {args.load} busy cores): exit "
+            f"{done.returncode}, {time.strftime('%M:%S', time.gmtime(wall))} wall; "
+            f"{' | '.join(summaries) or 'no pytest summary'}",
+            flush=True,
+        )
         if done.returncode != 0:
-            tail = "\n".join(line for line in lines if line.startswith(
-                ("FAILED", "ERROR", "slower:", "harness: error"))) or "\n".join(lines[-20:])
+            tail = "\n".join(
+                line
+                for line in lines
+                if line.startswith(("FAILED", "ERROR", "slower:", "harness: error"))
+            ) or "\n".join(lines[-20:])
             print(tail, flush=True)
             print(f"replay: {shlex.join(call) if isinstance(call, list) else call}", flush=True)
     print(f"{args.runs - failures} of {args.runs} runs passed")

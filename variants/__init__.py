@@ -11,6 +11,12 @@ Importing the package registers the built-in cells; ``register`` adds one of you
 """
 
 from variants.base import RecurrentCell, State, stack
+from variants.gru import GRUCell, GRUChoCell  # noqa: E402
+
+# Built-in cells register themselves on import.
+from variants.lstm import LSTMCell, LSTMSpec  # noqa: E402
+from variants.mutants import MUT1Cell, MUT2Cell, MUT3Cell  # noqa: E402
+from variants.nas import NASCell  # noqa: E402
 from variants.registry import (
     UnknownVariantError,
     VariantInfo,
@@ -21,17 +27,27 @@ from variants.registry import (
     register,
     unregister,
 )
-
-# Built-in cells register themselves on import.
-from variants.lstm import LSTMCell, LSTMSpec  # noqa: E402
-from variants.gru import GRUCell, GRUChoCell  # noqa: E402
 from variants.rnn import ElmanCell  # noqa: E402
-from variants.mutants import MUT1Cell, MUT2Cell, MUT3Cell  # noqa: E402
-from variants.nas import NASCell  # noqa: E402
 
 __all__ = [
-    "RecurrentCell", "State", "stack", "UnknownVariantError", "VariantInfo", "build",
-    "count_parameters", "info", "names", "register", "unregister",
-    "LSTMCell", "LSTMSpec", "GRUCell", "GRUChoCell", "ElmanCell",
-    "MUT1Cell", "MUT2Cell", "MUT3Cell", "NASCell",
+    "RecurrentCell",
+    "State",
+    "stack",
+    "UnknownVariantError",
+    "VariantInfo",
+    "build",
+    "count_parameters",
+    "info",
+    "names",
+    "register",
+    "unregister",
+    "LSTMCell",
+    "LSTMSpec",
+    "GRUCell",
+    "GRUChoCell",
+    "ElmanCell",
+    "MUT1Cell",
+    "MUT2Cell",
+    "MUT3Cell",
+    "NASCell",
 ]

@@ -49,8 +49,9 @@ def premultiply(x: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor
     steps, trials, batch, m = x.shape
     if trials == 1:  # one plain product
         flat = x.reshape(steps * batch, m)
-        out = (torch.addmm(bias[0], flat, weight[0].t()) if bias is not None
-               else flat @ weight[0].t())
+        out = (
+            torch.addmm(bias[0], flat, weight[0].t()) if bias is not None else flat @ weight[0].t()
+        )
         return out.view(steps, 1, batch, -1)
     out = torch.matmul(x, weight.transpose(1, 2))
     return out + bias.unsqueeze(1) if bias is not None else out
@@ -91,11 +92,15 @@ class RecurrentCell(nn.Module):
     # --- the contract -----------------------------------------------------------------
     def forward(self, x: Tensor, state: State | None = None) -> tuple[Tensor, State]:
         lead = self._lead()
-        if (x.dim() != 3 + len(lead) or x.shape[-1] != self.input_size
-                or tuple(x.shape[1:1 + len(lead)]) != lead):
+        if (
+            x.dim() != 3 + len(lead)
+            or x.shape[-1] != self.input_size
+            or tuple(x.shape[1 : 1 + len(lead)]) != lead
+        ):
             shape = ", ".join(["T", *map(str, lead), "B", str(self.input_size)])
-            raise ValueError(f"{type(self).__name__} expects input of shape [{shape}], "
-                             f"got {list(x.shape)}")
+            raise ValueError(
+                f"{type(self).__name__} expects input of shape [{shape}], got {list(x.shape)}"
+            )
         batch = x.shape[-2]
         if state is None:
             state = self.init_state(batch, device=x.device, dtype=x.dtype)
@@ -115,8 +120,7 @@ class RecurrentCell(nn.Module):
         self.trials = None
         try:
             params = {n: p[0] for n, p in self.named_parameters()}
-            y, new = torch.func.functional_call(self, params, (x[:, 0],
-                                                                tuple(s[0] for s in state)))
+            y, new = torch.func.functional_call(self, params, (x[:, 0], tuple(s[0] for s in state)))
         finally:
             self.trials = 1
         return y.unsqueeze(1), tuple(s.unsqueeze(0) for s in new)
@@ -127,7 +131,10 @@ class RecurrentCell(nn.Module):
         return p if self.trials is not None else p.unsqueeze(0)
 
     def init_state(
-        self, batch_size: int, *, device: torch.device | str | None = None,
+        self,
+        batch_size: int,
+        *,
+        device: torch.device | str | None = None,
         dtype: torch.dtype | None = None,
     ) -> State:
         """The all-zero initial state (every element ``[batch_size, hidden_size]``)."""
@@ -182,7 +189,6 @@ class RecurrentCell(nn.Module):
     def _paper_layout(self) -> Layout:
         raise NotImplementedError
 
-
     def _choose_backend(self, requested: str, fused_exact: bool) -> str:
         """Resolve ``backend``: ``auto`` takes torch's fused kernel exactly where it is exact."""
         if requested not in BACKENDS:
@@ -194,8 +200,9 @@ class RecurrentCell(nn.Module):
                 "gate recurrence or other activations); use backend='generic' or 'auto'"
             )
         if requested == "native" and not self.has_native_kernel:
-            raise ValueError(f"{type(self).__name__} has no native kernel; use backend="
-                             "'generic' or 'auto'")
+            raise ValueError(
+                f"{type(self).__name__} has no native kernel; use backend='generic' or 'auto'"
+            )
         self._fused_exact = fused_exact
         kernels = self.has_native_kernel and native.possible()  # compiled at the first call
         if requested == "auto":
@@ -211,15 +218,16 @@ class RecurrentCell(nn.Module):
         float32/float64 on the CPU; elsewhere (a GPU, bfloat16) the cell runs torch's fused
         kernel where it is exact (cuDNN on a GPU), else its torch loop."""
         if self.backend == "native" and not native.usable(x):
-            return "fused" if getattr(self, "_fused_exact", False) and self.trials in (None, 1) \
+            return (
+                "fused"
+                if getattr(self, "_fused_exact", False) and self.trials in (None, 1)
                 else "generic"
+            )
         return self.backend
 
     def _check_state(self, state: State, batch: int) -> None:
         expected = (*self._lead(), batch, self.hidden_size)
-        if len(state) != len(self.state_names) or any(
-            tuple(s.shape) != expected for s in state
-        ):
+        if len(state) != len(self.state_names) or any(tuple(s.shape) != expected for s in state):
             raise ValueError(
                 f"{type(self).__name__} expects a state of {len(self.state_names)} tensors "
                 f"({', '.join(self.state_names)}) of shape {list(expected)}, got "
@@ -252,7 +260,6 @@ class ProductCell(RecurrentCell):
         """Parameters beyond W, R and b (none here)."""
 
 
-
 def stack(cells: Sequence[RecurrentCell]) -> RecurrentCell:
     """One cell computing K trials at once: trial k has cell k's parameters (copied, stacked
     along a new leading dimension). The cells must be one variant with one configuration.
@@ -261,8 +268,10 @@ def stack(cells: Sequence[RecurrentCell]) -> RecurrentCell:
     cell without ``supports_trials``)."""
     first = cells[0]
     if not first.supports_trials and len(cells) > 1:
-        raise ValueError(f"{type(first).__name__} cannot stack trials (supports_trials is "
-                         "False); train its trials one at a time")
+        raise ValueError(
+            f"{type(first).__name__} cannot stack trials (supports_trials is "
+            "False); train its trials one at a time"
+        )
     if any(c.trials is not None for c in cells):
         raise ValueError("stack() takes single cells, not stacks")
     names = [n for n, _ in first.named_parameters()]
@@ -274,8 +283,11 @@ def stack(cells: Sequence[RecurrentCell]) -> RecurrentCell:
         for name in names:
             owner, _, attribute = name.rpartition(".")
             module = out.get_submodule(owner) if owner else out
-            setattr(module, attribute, nn.Parameter(
-                torch.stack([c.get_parameter(name).detach() for c in cells])))
+            setattr(
+                module,
+                attribute,
+                nn.Parameter(torch.stack([c.get_parameter(name).detach() for c in cells])),
+            )
     out.trials = len(cells)
     if out.backend == "fused" and len(cells) > 1:
         out.backend = "native" if out.has_native_kernel and native.possible() else "generic"
@@ -285,7 +297,11 @@ def stack(cells: Sequence[RecurrentCell]) -> RecurrentCell:
 def _configuration(cell: RecurrentCell) -> tuple:
     """What must agree between stacked cells: parameter shapes and the plain settings."""
     plain = (int, float, str, bool, tuple, type(None))
-    settings = {k: v for k, v in vars(cell).items()
-                if not k.startswith("_") and (isinstance(v, plain) or is_dataclass(v))}
-    return tuple((n, p.shape) for n, p in cell.named_parameters()), sorted(settings.items(),
-                                                                        key=str)
+    settings = {
+        k: v
+        for k, v in vars(cell).items()
+        if not k.startswith("_") and (isinstance(v, plain) or is_dataclass(v))
+    }
+    return tuple((n, p.shape) for n, p in cell.named_parameters()), sorted(
+        settings.items(), key=str
+    )

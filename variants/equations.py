@@ -27,12 +27,27 @@ Values = dict[str, Tensor]
 # The equations' family by the cell's class: a registered variant (ours, a preset added in
 # one line, a user's subclass of one of these) is computed from its class and its options,
 # never from its name, so a new preset needs no entry here.
-KINDS = {"LSTMCell": "lstm", "GRUCell": "gru", "GRUChoCell": "gru-cho", "ElmanCell": "rnn",
-         "MUT1Cell": "mut1", "MUT2Cell": "mut2", "MUT3Cell": "mut3", "NASCell": "nas"}
+KINDS = {
+    "LSTMCell": "lstm",
+    "GRUCell": "gru",
+    "GRUChoCell": "gru-cho",
+    "ElmanCell": "rnn",
+    "MUT1Cell": "mut1",
+    "MUT2Cell": "mut2",
+    "MUT3Cell": "mut3",
+    "NASCell": "nas",
+}
 # LSTM options that change the equations (forget_bias and backend do not)
-LSTM_FLAGS = {"input_gate": True, "forget_gate": True, "output_gate": True,
-              "peepholes": True, "coupled": False, "input_activation": "tanh",
-              "output_activation": "tanh", "gate_recurrence": False}
+LSTM_FLAGS = {
+    "input_gate": True,
+    "forget_gate": True,
+    "output_gate": True,
+    "peepholes": True,
+    "coupled": False,
+    "input_activation": "tanh",
+    "output_activation": "tanh",
+    "gate_recurrence": False,
+}
 # NAS's sigmoid nodes (Zoph & Le 2017's tree, layer_node): the gates of a cell without names
 NAS_SIGMOIDS = ("l1_0", "l1_2", "l1_5", "l1_7", "l2_3")
 
@@ -43,11 +58,12 @@ def describe(name: str, **options: Any) -> tuple[str, dict[str, Any]]:
     import variants
 
     entry = variants.info(name)
-    kind = next((KINDS[c.__name__] for c in entry.builder.__mro__ if c.__name__ in KINDS),
-                None)
+    kind = next((KINDS[c.__name__] for c in entry.builder.__mro__ if c.__name__ in KINDS), None)
     if kind is None:
-        raise ValueError(f"no paper equations for {name!r} (class {entry.builder.__name__}); "
-                         f"known classes: {', '.join(KINDS)}")
+        raise ValueError(
+            f"no paper equations for {name!r} (class {entry.builder.__name__}); "
+            f"known classes: {', '.join(KINDS)}"
+        )
     return kind, _options(kind, {**entry.preset, **options})
 
 
@@ -55,7 +71,7 @@ def _options(kind: str, options: dict[str, Any]) -> dict[str, Any]:
     """Validate the keyword options for ``kind`` and fill in their defaults."""
     allowed = {"backend"}
     if kind == "lstm":
-        allowed |= set(LSTM_FLAGS) | {"forget_bias"}   # forget_bias: initialisation only
+        allowed |= set(LSTM_FLAGS) | {"forget_bias"}  # forget_bias: initialisation only
     elif kind in ("mut1", "mut2"):
         allowed |= {"project_input"}
     elif kind == "nas":
@@ -75,9 +91,15 @@ def _options(kind: str, options: dict[str, Any]) -> dict[str, Any]:
 
 def own_gates(opts: dict[str, Any]) -> list[str]:
     """The LSTM gates with their own parameters: i, f (unless coupled to i), o."""
-    return ([g for g, on in (("i", opts["input_gate"]),
-                             ("f", opts["forget_gate"] and not opts["coupled"]),
-                             ("o", opts["output_gate"])) if on])
+    return [
+        g
+        for g, on in (
+            ("i", opts["input_gate"]),
+            ("f", opts["forget_gate"] and not opts["coupled"]),
+            ("o", opts["output_gate"]),
+        )
+        if on
+    ]
 
 
 def projects(M: int, N: int, project_input: bool | None) -> bool:
@@ -85,8 +107,7 @@ def projects(M: int, N: int, project_input: bool | None) -> bool:
     if project_input is None:
         return M != N
     if not project_input and M != N:
-        raise ValueError(
-            f"project_input=False requires M == N (got M={M}, N={N})")
+        raise ValueError(f"project_input=False requires M == N (got M={M}, N={N})")
     return bool(project_input)
 
 
@@ -117,8 +138,16 @@ def _identity(a: Tensor) -> Tensor:
 # --------------------------------------------------------------------------- #
 # single steps, straight from the equations
 # --------------------------------------------------------------------------- #
-def lstm_step(opts: dict[str, Any], p: dict[str, Tensor], x: Tensor, y_: Tensor, c_: Tensor,
-              i_: Tensor | None, f_: Tensor | None, o_: Tensor | None) -> Values:
+def lstm_step(
+    opts: dict[str, Any],
+    p: dict[str, Tensor],
+    x: Tensor,
+    y_: Tensor,
+    c_: Tensor,
+    i_: Tensor | None,
+    f_: Tensor | None,
+    o_: Tensor | None,
+) -> Values:
     """One LSTM-family step (Greff et al. 2017's vanilla LSTM and its variants). A gate the
     variant lacks is the constant 1 (and ``f`` is ``1 - i`` when coupled)."""
     g = _identity if opts["input_activation"] == "identity" else torch.tanh
@@ -137,8 +166,7 @@ def lstm_step(opts: dict[str, Any], p: dict[str, Tensor], x: Tensor, y_: Tensor,
         if peep:
             a = a + p[f"p_{name}"] * seen
         if fgr:
-            a = (a + _mm(p[f"R_i{name}"], i_) + _mm(p[f"R_f{name}"], f_)
-                 + _mm(p[f"R_o{name}"], o_))
+            a = a + _mm(p[f"R_i{name}"], i_) + _mm(p[f"R_f{name}"], f_) + _mm(p[f"R_o{name}"], o_)
         return _sigmoid(a)
 
     i = gate("i", c_) if opts["input_gate"] else one
@@ -158,8 +186,7 @@ def gru_step(p: dict[str, Tensor], x: Tensor, h_: Tensor) -> Values:
     """cuDNN's GRU: the reset gate scales the recurrent product (with its own bias)."""
     r = _sigmoid(_mm(p["W_r"], x) + _mm(p["R_r"], h_) + p["b_r"])
     z = _sigmoid(_mm(p["W_z"], x) + _mm(p["R_z"], h_) + p["b_z"])
-    n = torch.tanh(_mm(p["W_h"], x) + p["b_h"]
-                   + r * (_mm(p["R_h"], h_) + p["b_Rh"]))
+    n = torch.tanh(_mm(p["W_h"], x) + p["b_h"] + r * (_mm(p["R_h"], h_) + p["b_Rh"]))
     return {"r": r, "z": z, "n": n, "h": (1.0 - z) * n + z * h_}
 
 
@@ -198,8 +225,7 @@ def mut3_step(p: dict[str, Tensor], x: Tensor, h_: Tensor) -> Values:
     return {"z": z, "r": r, "n": n, "h": n * z + h_ * (1.0 - z)}
 
 
-def nas_step(p: dict[str, Tensor], x: Tensor, m_: Tensor, c_: Tensor,
-             use_bias: bool) -> Values:
+def nas_step(p: dict[str, Tensor], x: Tensor, m_: Tensor, c_: Tensor, use_bias: bool) -> Values:
     """Zoph & Le 2017's NAS cell: a tree of sums and products; its sigmoid nodes are the
     gates (``NAS_SIGMOIDS``), ``m`` is its output ``h``."""
     A = [_mm(p[f"W_{k}"], x) for k in range(8)]
@@ -212,7 +238,7 @@ def nas_step(p: dict[str, Tensor], x: Tensor, m_: Tensor, c_: Tensor,
     l1_0 = _sigmoid(A[0] + B[0])
     l1_1 = relu(A[1] + B[1])
     l1_2 = _sigmoid(A[2] + B[2])
-    l1_3 = relu(A[3] * B[3])          # product, not sum
+    l1_3 = relu(A[3] * B[3])  # product, not sum
     l1_4 = tanh(A[4] + B[4])
     l1_5 = _sigmoid(A[5] + B[5])
     l1_6 = tanh(A[6] + B[6])
@@ -229,12 +255,12 @@ def nas_step(p: dict[str, Tensor], x: Tensor, m_: Tensor, c_: Tensor,
     l3_1 = tanh(l2_2 + l2_3)
     # final layer
     m = tanh(c * l3_1)
-    return {"l1_0": l1_0, "l1_2": l1_2, "l1_5": l1_5, "l1_7": l1_7, "l2_3": l2_3,
-            "c": c, "h": m}
+    return {"l1_0": l1_0, "l1_2": l1_2, "l1_5": l1_5, "l1_7": l1_7, "l2_3": l2_3, "c": c, "h": m}
 
 
-def step(kind: str, opts: dict[str, Any], p: dict[str, Tensor], x: Tensor,
-         state: list[Tensor], M: int) -> tuple[Values, list[Tensor]]:
+def step(
+    kind: str, opts: dict[str, Any], p: dict[str, Tensor], x: Tensor, state: list[Tensor], M: int
+) -> tuple[Values, list[Tensor]]:
     """One step of any family: its named values and the next state (``state_layout``)."""
     if kind == "lstm":
         recurrent = opts["gate_recurrence"]

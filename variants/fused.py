@@ -12,26 +12,47 @@ import torch
 from torch import Tensor
 
 
-def lstm(x: Tensor, h0: Tensor, c0: Tensor, w_x: Tensor, w_h: Tensor, bias: Tensor,
-         training: bool) -> tuple[Tensor, Tensor, Tensor]:
+def lstm(
+    x: Tensor, h0: Tensor, c0: Tensor, w_x: Tensor, w_h: Tensor, bias: Tensor, training: bool
+) -> tuple[Tensor, Tensor, Tensor]:
     """``torch.nn.LSTM`` arithmetic; gate rows of the weights in the order i, f, g(z), o."""
-    out, h, c = torch.lstm(x, (h0.unsqueeze(0), c0.unsqueeze(0)),
-                           [w_x, w_h, bias, torch.zeros_like(bias)],
-                           True, 1, 0.0, training, False, False)
+    out, h, c = torch.lstm(
+        x,
+        (h0.unsqueeze(0), c0.unsqueeze(0)),
+        [w_x, w_h, bias, torch.zeros_like(bias)],
+        True,
+        1,
+        0.0,
+        training,
+        False,
+        False,
+    )
     return out, h[0], c[0]
 
 
-def gru(x: Tensor, h0: Tensor, w_x: Tensor, w_h: Tensor, bias_x: Tensor, bias_h: Tensor,
-        training: bool) -> tuple[Tensor, Tensor]:
+def gru(
+    x: Tensor, h0: Tensor, w_x: Tensor, w_h: Tensor, bias_x: Tensor, bias_h: Tensor, training: bool
+) -> tuple[Tensor, Tensor]:
     """``torch.nn.GRU`` arithmetic; gate rows in the order r, z, n."""
-    out, h = torch.gru(x, h0.unsqueeze(0), [w_x, w_h, bias_x, bias_h],
-                       True, 1, 0.0, training, False, False)
+    out, h = torch.gru(
+        x, h0.unsqueeze(0), [w_x, w_h, bias_x, bias_h], True, 1, 0.0, training, False, False
+    )
     return out, h[0]
 
 
-def rnn_tanh(x: Tensor, h0: Tensor, w_x: Tensor, w_h: Tensor, bias: Tensor,
-             training: bool) -> tuple[Tensor, Tensor]:
+def rnn_tanh(
+    x: Tensor, h0: Tensor, w_x: Tensor, w_h: Tensor, bias: Tensor, training: bool
+) -> tuple[Tensor, Tensor]:
     """``torch.nn.RNN(nonlinearity='tanh')`` arithmetic."""
-    out, h = torch.rnn_tanh(x, h0.unsqueeze(0), [w_x, w_h, bias, torch.zeros_like(bias)],
-                            True, 1, 0.0, training, False, False)
+    out, h = torch.rnn_tanh(
+        x,
+        h0.unsqueeze(0),
+        [w_x, w_h, bias, torch.zeros_like(bias)],
+        True,
+        1,
+        0.0,
+        training,
+        False,
+        False,
+    )
     return out, h[0]

@@ -6,15 +6,19 @@ import torch
 from torch import Tensor, nn
 
 from variants import fused
-from variants.gru_native import GRUNative, ResetBeforeNative, project
 from variants.base import Layout, ProductCell, State, premultiply, rows
+from variants.gru_native import GRUNative, ResetBeforeNative, project
 from variants.registry import register
 
 _GATES = ["r", "z", "h"]
 
 
-@register("gru", family="gru", paper="Cho et al. 2014; cuDNN form",
-          description="GRU as torch.nn.GRU/cuDNN compute it (reset after R_h h')")
+@register(
+    "gru",
+    family="gru",
+    paper="Cho et al. 2014; cuDNN form",
+    description="GRU as torch.nn.GRU/cuDNN compute it (reset after R_h h')",
+)
 class GRUCell(ProductCell):
     """GRU in the form torch's ``nn.GRU`` and cuDNN compute (N units, M inputs)::
 
@@ -39,10 +43,12 @@ class GRUCell(ProductCell):
 
     def _paper_layout(self) -> Layout:
         n = self.hidden_size
-        return {**rows("weight_x", [f"W_{g}" for g in _GATES], n),
-                **rows("weight_h", [f"R_{g}" for g in _GATES], n),
-                **rows("bias", [f"b_{g}" for g in _GATES], n),
-                "b_Rh": ("bias_rh", (slice(None),))}
+        return {
+            **rows("weight_x", [f"W_{g}" for g in _GATES], n),
+            **rows("weight_h", [f"R_{g}" for g in _GATES], n),
+            **rows("bias", [f"b_{g}" for g in _GATES], n),
+            "b_Rh": ("bias_rh", (slice(None),)),
+        }
 
     def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
         # x: [T, K, B, M], state [K, B, N] (K = 1 for a single cell)
@@ -56,9 +62,15 @@ class GRUCell(ProductCell):
             # torch's second bias: zero for r and z, b_Rh for the candidate
             b_rh = self.param("bias_rh")[0]
             bias_h = torch.cat([b_rh.new_zeros(2 * n), b_rh])
-            out, h = fused.gru(x[:, 0], state[0][0], self.param("weight_x")[0],
-                               self.param("weight_h")[0], self.param("bias")[0], bias_h,
-                               self.training)
+            out, h = fused.gru(
+                x[:, 0],
+                state[0][0],
+                self.param("weight_x")[0],
+                self.param("weight_h")[0],
+                self.param("bias")[0],
+                bias_h,
+                self.training,
+            )
             return out.unsqueeze(1), (h.unsqueeze(0),)
         w_h_t = self.param("weight_h").transpose(1, 2)
         b_rh = self.param("bias_rh").unsqueeze(1)
@@ -68,14 +80,18 @@ class GRUCell(ProductCell):
             gh = torch.bmm(h, w_h_t)
             rz = torch.sigmoid(gx_t[..., : 2 * n] + gh[..., : 2 * n])
             r, z = rz[..., :n], rz[..., n:]
-            candidate = torch.tanh(torch.addcmul(gx_t[..., 2 * n:], r, gh[..., 2 * n:] + b_rh))
+            candidate = torch.tanh(torch.addcmul(gx_t[..., 2 * n :], r, gh[..., 2 * n :] + b_rh))
             h = torch.addcmul(candidate, z, h - candidate)  # (1 - z) n + z h'
             outputs.append(h)
         return torch.stack(outputs), (h,)
 
 
-@register("gru-cho", family="gru", paper="Cho et al. 2014",
-          description="GRU as first published: reset before R_h, h = (1-z) h' + z h~")
+@register(
+    "gru-cho",
+    family="gru",
+    paper="Cho et al. 2014",
+    description="GRU as first published: reset before R_h, h = (1-z) h' + z h~",
+)
 class GRUChoCell(ProductCell):
     """GRU exactly as Cho et al. 2014 publish it (and as the lecture notes write it)::
 
@@ -93,25 +109,28 @@ class GRUChoCell(ProductCell):
 
     def _paper_layout(self) -> Layout:
         n = self.hidden_size
-        return {**rows("weight_x", [f"W_{g}" for g in _GATES], n),
-                **rows("weight_h", [f"R_{g}" for g in _GATES], n),
-                **rows("bias", [f"b_{g}" for g in _GATES], n)}
+        return {
+            **rows("weight_x", [f"W_{g}" for g in _GATES], n),
+            **rows("weight_h", [f"R_{g}" for g in _GATES], n),
+            **rows("bias", [f"b_{g}" for g in _GATES], n),
+        }
 
     def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
         n = self.hidden_size
         w_h = self.param("weight_h")
         if self.runs_on(x) == "native":  # a holds r, z, h: R_g is R's rows r, z
             a = project(x, self.param("weight_x"), self.param("bias"))
-            y, h = ResetBeforeNative.apply(a, state[0], w_h[:, : 2 * n], None, w_h[:, 2 * n:],
-                                           (1, 0, 2, "rz"))
+            y, h = ResetBeforeNative.apply(
+                a, state[0], w_h[:, : 2 * n], None, w_h[:, 2 * n :], (1, 0, 2, "rz")
+            )
             return y.transpose(0, 1), (h,)
-        r_rz_t, r_h_t = w_h[:, : 2 * n].transpose(1, 2), w_h[:, 2 * n:].transpose(1, 2)
+        r_rz_t, r_h_t = w_h[:, : 2 * n].transpose(1, 2), w_h[:, 2 * n :].transpose(1, 2)
         h = state[0]
         outputs = []
         for gx_t in premultiply(x, self.param("weight_x"), self.param("bias")).unbind(0):
             rz = torch.sigmoid(torch.baddbmm(gx_t[..., : 2 * n], h, r_rz_t))
             r, z = rz[..., :n], rz[..., n:]
-            candidate = torch.tanh(torch.baddbmm(gx_t[..., 2 * n:], r * h, r_h_t))
+            candidate = torch.tanh(torch.baddbmm(gx_t[..., 2 * n :], r * h, r_h_t))
             h = torch.addcmul(h, z, candidate - h)  # (1 - z) h' + z h~
             outputs.append(h)
         return torch.stack(outputs), (h,)

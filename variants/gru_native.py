@@ -12,7 +12,7 @@ as in ``variants/lstm_native.py``: K trials (K = 1 for a cell), batch-major buff
 from __future__ import annotations
 
 import ctypes
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import torch
@@ -24,20 +24,27 @@ _LAYOUTS = ("a", "rh", "h", "gates", "g", "dh", "dy", "rz", "rr", "sh", "dmz", "
 
 # the sequence functions of kernels/gru.h and their data pointers (after the struct and the
 # number of steps)
-_SEQUENCES = {"gru_forward_seq": 6, "gru_backward_seq": 9, "reset_forward_seq": 13,
-              "reset_backward_seq": 14, "elman_forward_seq": 5, "elman_backward_seq": 6}
+_SEQUENCES = {
+    "gru_forward_seq": 6,
+    "gru_backward_seq": 9,
+    "reset_forward_seq": 13,
+    "reset_backward_seq": 14,
+    "elman_forward_seq": 5,
+    "elman_backward_seq": 6,
+}
 
 
 class _Step(ctypes.Structure):
     """``struct gru_step`` of ``kernels/cells.c`` (checked against it: ``native.kernel``)."""
 
-    _fields_ = ([(name, ctypes.c_int) for name in ("k", "b", "n", "oz", "or_", "oh")]
-                + [(f"{layout}_{kind}", ctypes.c_long) for layout in _LAYOUTS
-                   for kind in ("ks", "rs")]
-                + [("bias", ctypes.c_void_p)])
+    _fields_ = (
+        [(name, ctypes.c_int) for name in ("k", "b", "n", "oz", "or_", "oh")]
+        + [(f"{layout}_{kind}", ctypes.c_long) for layout in _LAYOUTS for kind in ("ks", "rs")]
+        + [("bias", ctypes.c_void_p)]
+    )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _function(name: str, dtype: torch.dtype) -> Any:
     return native.kernel(name, dtype, _Step, "gru_step", _SEQUENCES[name], steps=True)
 
@@ -66,8 +73,7 @@ class GRUNative(torch.autograd.Function):
     """Reset-after GRU: ``(a [K,T,B,3N] = W x + b, h0, R [K,3N,N], b_Rh [K,N])`` → y, h_T."""
 
     @staticmethod
-    def forward(ctx: Any, a: Tensor, h0: Tensor, r: Tensor, b_rh: Tensor
-                ) -> tuple[Tensor, Tensor]:
+    def forward(ctx: Any, a: Tensor, h0: Tensor, r: Tensor, b_rh: Tensor) -> tuple[Tensor, Tensor]:
         a, r, b_rh = a.contiguous(), _dense(r), b_rh.contiguous()
         k, steps, batch, _ = a.shape
         n = h0.shape[-1]
@@ -75,11 +81,19 @@ class GRUNative(torch.autograd.Function):
         hs[:, 0] = h0
         gates = a.new_empty(k, steps, batch, 4 * n)  # r, z, n, R_h h' + b_Rh
         rh = a.new_empty(k, batch, 3 * n)
-        step = _Step(k=k, b=batch, n=n, bias=b_rh.data_ptr(),
-                     **_strides(a=a, rh=rh, h=hs, gates=gates))
+        step = _Step(
+            k=k, b=batch, n=n, bias=b_rh.data_ptr(), **_strides(a=a, rh=rh, h=hs, gates=gates)
+        )
         _function("gru_forward_seq", a.dtype)(
-            ctypes.byref(step), steps, native.gemm(a.dtype), r.data_ptr(), a.data_ptr(),
-            rh.data_ptr(), gates.data_ptr(), hs.data_ptr())
+            ctypes.byref(step),
+            steps,
+            native.gemm(a.dtype),
+            r.data_ptr(),
+            a.data_ptr(),
+            rh.data_ptr(),
+            gates.data_ptr(),
+            hs.data_ptr(),
+        )
         ctx.save_for_backward(gates, hs, r)
         return hs[:, 1:], hs[:, steps].clone()
 
@@ -96,12 +110,21 @@ class GRUNative(torch.autograd.Function):
         dmm = torch.zeros_like(ddir)
         step = _Step(k=k, b=batch, n=n, **_strides(gates=gates, h=hs, dh=ddir, dy=dy, g=gx))
         _function("gru_backward_seq", gx.dtype)(
-            ctypes.byref(step), steps, native.gemm(gx.dtype), r.data_ptr(), gates.data_ptr(),
-            hs.data_ptr(), dmm.data_ptr(), ddir.data_ptr(), dy.data_ptr(), gx.data_ptr(),
-            gh.data_ptr())
+            ctypes.byref(step),
+            steps,
+            native.gemm(gx.dtype),
+            r.data_ptr(),
+            gates.data_ptr(),
+            hs.data_ptr(),
+            dmm.data_ptr(),
+            ddir.data_ptr(),
+            dy.data_ptr(),
+            gx.data_ptr(),
+            gh.data_ptr(),
+        )
         flat = gh.view(k, steps * batch, 3 * n)
         dr = torch.bmm(flat.transpose(1, 2), hs[:, :steps].reshape(k, steps * batch, n))
-        return gx, dmm + ddir, dr, gh[..., 2 * n:].sum((1, 2))
+        return gx, dmm + ddir, dr, gh[..., 2 * n :].sum((1, 2))
 
 
 class ResetBeforeNative(torch.autograd.Function):
@@ -114,8 +137,9 @@ class ResetBeforeNative(torch.autograd.Function):
     candidate."""
 
     @staticmethod
-    def forward(ctx: Any, a: Tensor, h0: Tensor, r_g: Tensor, r_zt: Tensor | None,
-                r_h: Tensor, meta: tuple) -> tuple[Tensor, Tensor]:
+    def forward(
+        ctx: Any, a: Tensor, h0: Tensor, r_g: Tensor, r_zt: Tensor | None, r_h: Tensor, meta: tuple
+    ) -> tuple[Tensor, Tensor]:
         oz, or_, oh, order = meta
         a, r_g, r_h = a.contiguous(), _dense(r_g), _dense(r_h)
         r_zt = None if r_zt is None else _dense(r_zt)
@@ -134,16 +158,40 @@ class ResetBeforeNative(torch.autograd.Function):
             th = torch.empty_like(hs)  # h's strides: the loop steps it with them
             th[:, 0] = torch.tanh(h0)
             rzt = a.new_empty(k, batch, n)
-        rz = (rzt if r_zt is not None else None if "z" not in order else
-              rg[..., order.index("z") * n:])
-        rr = rg[..., order.index("r") * n:]  # its row stride is rg's width, G
-        step = _Step(k=k, b=batch, n=n, oz=oz, or_=or_, oh=oh,
-                     **_strides(a=a, rh=rh, h=hs, gates=gates, rz=rz, rr=rr, sh=sh))
+        rz = (
+            rzt
+            if r_zt is not None
+            else None
+            if "z" not in order
+            else rg[..., order.index("z") * n :]
+        )
+        rr = rg[..., order.index("r") * n :]  # its row stride is rg's width, G
+        step = _Step(
+            k=k,
+            b=batch,
+            n=n,
+            oz=oz,
+            or_=or_,
+            oh=oh,
+            **_strides(a=a, rh=rh, h=hs, gates=gates, rz=rz, rr=rr, sh=sh),
+        )
         _function("reset_forward_seq", a.dtype)(
-            ctypes.byref(step), steps, native.gemm(a.dtype), r_g.data_ptr(), _ptr(r_zt),
-            r_h.data_ptr(), a.data_ptr(), rg.data_ptr(),
-            zeros.data_ptr() if rz is None else rz.data_ptr(), rr.data_ptr(), rh.data_ptr(),
-            gates.data_ptr(), sh.data_ptr(), hs.data_ptr(), _ptr(th))
+            ctypes.byref(step),
+            steps,
+            native.gemm(a.dtype),
+            r_g.data_ptr(),
+            _ptr(r_zt),
+            r_h.data_ptr(),
+            a.data_ptr(),
+            rg.data_ptr(),
+            zeros.data_ptr() if rz is None else rz.data_ptr(),
+            rr.data_ptr(),
+            rh.data_ptr(),
+            gates.data_ptr(),
+            sh.data_ptr(),
+            hs.data_ptr(),
+            _ptr(th),
+        )
         ctx.meta = meta
         ctx.save_for_backward(gates, sh, hs, th, r_g, r_zt, r_h)
         return hs[:, 1:], hs[:, steps].clone()
@@ -164,15 +212,34 @@ class ResetBeforeNative(torch.autograd.Function):
         zeros = gx.new_zeros(n)
         g_cols = _gate_columns(ctx.meta, n)
         # rr_rs: the width of R_g's product, as in the forward (the loop's G)
-        step = _Step(k=k, b=batch, n=n, oz=oz, or_=or_, oh=oh, rr_rs=len(order) * n,
-                     **_strides(gates=gates, h=hs, dh=ddir, dmz=dmz, th=th, dy=dy, g=gx))
+        step = _Step(
+            k=k,
+            b=batch,
+            n=n,
+            oz=oz,
+            or_=or_,
+            oh=oh,
+            rr_rs=len(order) * n,
+            **_strides(gates=gates, h=hs, dh=ddir, dmz=dmz, th=th, dy=dy, g=gx),
+        )
         _function("reset_backward_seq", gx.dtype)(
-            ctypes.byref(step), steps, native.gemm(gx.dtype), r_g.data_ptr(), _ptr(r_zt),
-            r_h.data_ptr(), gates.data_ptr(), hs.data_ptr(),
-            zeros.data_ptr() if th is None else th.data_ptr(), dmm.data_ptr(),
-            zeros.data_ptr() if dmz is None else dmz.data_ptr(), ddir.data_ptr(),
-            ds.data_ptr(), dy.data_ptr(), gx.data_ptr(),
-            gx.data_ptr() + g_cols.start * gx.element_size())
+            ctypes.byref(step),
+            steps,
+            native.gemm(gx.dtype),
+            r_g.data_ptr(),
+            _ptr(r_zt),
+            r_h.data_ptr(),
+            gates.data_ptr(),
+            hs.data_ptr(),
+            zeros.data_ptr() if th is None else th.data_ptr(),
+            dmm.data_ptr(),
+            zeros.data_ptr() if dmz is None else dmz.data_ptr(),
+            ddir.data_ptr(),
+            ds.data_ptr(),
+            dy.data_ptr(),
+            gx.data_ptr(),
+            gx.data_ptr() + g_cols.start * gx.element_size(),
+        )
         dh0 = dmm + ddir
         if dmz is not None:
             dh0 = dh0 + dmz * (1 - th[:, 0] ** 2)
@@ -180,9 +247,11 @@ class ResetBeforeNative(torch.autograd.Function):
         def weight_grad(cols: slice, inputs: Tensor) -> Tensor:
             flat = gx[..., cols].reshape(k, steps * batch, cols.stop - cols.start)
             return torch.bmm(flat.transpose(1, 2), inputs.reshape(k, steps * batch, n))
+
         dr_g = weight_grad(g_cols, hs[:, :steps])
-        dr_zt = (weight_grad(slice(oz * n, (oz + 1) * n), th[:, :steps]) if r_zt is not None
-                 else None)
+        dr_zt = (
+            weight_grad(slice(oz * n, (oz + 1) * n), th[:, :steps]) if r_zt is not None else None
+        )
         dr_h = weight_grad(slice(oh * n, (oh + 1) * n), sh)
         return gx, dh0, dr_g, dr_zt, dr_h, None
 
@@ -208,8 +277,14 @@ class ElmanNative(torch.autograd.Function):
         rh = a.new_empty(k, batch, n)
         step = _Step(k=k, b=batch, n=n, **_strides(a=a, rh=rh, h=hs))
         _function("elman_forward_seq", a.dtype)(
-            ctypes.byref(step), steps, native.gemm(a.dtype), r.data_ptr(), a.data_ptr(),
-            rh.data_ptr(), hs.data_ptr())
+            ctypes.byref(step),
+            steps,
+            native.gemm(a.dtype),
+            r.data_ptr(),
+            a.data_ptr(),
+            rh.data_ptr(),
+            hs.data_ptr(),
+        )
         ctx.save_for_backward(hs, r)
         return hs[:, 1:], hs[:, steps].clone()
 
@@ -224,8 +299,15 @@ class ElmanNative(torch.autograd.Function):
         dmm = dh_last.contiguous().clone()
         step = _Step(k=k, b=batch, n=n, **_strides(h=hs, dh=dmm, dy=dy, g=gx))
         _function("elman_backward_seq", gx.dtype)(
-            ctypes.byref(step), steps, native.gemm(gx.dtype), r.data_ptr(), hs.data_ptr(),
-            dmm.data_ptr(), dy.data_ptr(), gx.data_ptr())
+            ctypes.byref(step),
+            steps,
+            native.gemm(gx.dtype),
+            r.data_ptr(),
+            hs.data_ptr(),
+            dmm.data_ptr(),
+            dy.data_ptr(),
+            gx.data_ptr(),
+        )
         flat = gx.view(k, steps * batch, n)
         dr = torch.bmm(flat.transpose(1, 2), hs[:, :steps].reshape(k, steps * batch, n))
         return gx, dmm, dr

@@ -51,18 +51,25 @@ class LSTMSpec:
     def __post_init__(self) -> None:
         for name in ("input_activation", "output_activation"):
             if getattr(self, name) not in ACTIVATIONS:
-                raise ValueError(f"{name} must be one of {ACTIVATIONS}, got {getattr(self, name)!r}")
+                raise ValueError(
+                    f"{name} must be one of {ACTIVATIONS}, got {getattr(self, name)!r}"
+                )
         if self.coupled and not (self.input_gate and self.forget_gate):
             raise ValueError("coupled=True (f = 1 - i) needs both input_gate and forget_gate")
         if self.forget_bias is not None and "f" not in self.own_gates:
-            raise ValueError("forget_bias needs a forget gate with its own bias "
-                             "(forget_gate=True, coupled=False)")
+            raise ValueError(
+                "forget_bias needs a forget gate with its own bias "
+                "(forget_gate=True, coupled=False)"
+            )
 
     @property
     def own_gates(self) -> tuple[str, ...]:
         """Sigmoid gates with parameters of their own, in the order i, f, o."""
-        present = {"i": self.input_gate, "f": self.forget_gate and not self.coupled,
-                   "o": self.output_gate}
+        present = {
+            "i": self.input_gate,
+            "f": self.forget_gate and not self.coupled,
+            "o": self.output_gate,
+        }
         return tuple(g for g in "ifo" if present[g])
 
     @property
@@ -106,14 +113,34 @@ class LSTMCell(RecurrentCell):
     prefer_native = False  # np: torch's oneDNN LSTM is as fast, with torch's own numbers
     supports_trials = True
 
-    def __init__(self, input_size: int, hidden_size: int, *, input_gate: bool = True,
-                 forget_gate: bool = True, output_gate: bool = True, peepholes: bool = True,
-                 coupled: bool = False, input_activation: str = "tanh",
-                 output_activation: str = "tanh", gate_recurrence: bool = False,
-                 forget_bias: float | None = None, backend: str = "auto") -> None:
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        *,
+        input_gate: bool = True,
+        forget_gate: bool = True,
+        output_gate: bool = True,
+        peepholes: bool = True,
+        coupled: bool = False,
+        input_activation: str = "tanh",
+        output_activation: str = "tanh",
+        gate_recurrence: bool = False,
+        forget_bias: float | None = None,
+        backend: str = "auto",
+    ) -> None:
         super().__init__(input_size, hidden_size)
-        spec = LSTMSpec(input_gate, forget_gate, output_gate, peepholes, coupled,
-                        input_activation, output_activation, gate_recurrence, forget_bias)
+        spec = LSTMSpec(
+            input_gate,
+            forget_gate,
+            output_gate,
+            peepholes,
+            coupled,
+            input_activation,
+            output_activation,
+            gate_recurrence,
+            forget_bias,
+        )
         self.spec = spec
         self.backend = self._choose_backend(backend, spec.fused_exact)
         n, k, own = hidden_size, len(spec.blocks), spec.own_gates
@@ -122,15 +149,19 @@ class LSTMCell(RecurrentCell):
         self.weight_h = nn.Parameter(torch.empty(k * n, n))
         self.bias = nn.Parameter(torch.empty(k * n))
         self.peephole = nn.Parameter(torch.empty(len(own), n)) if peepholes and own else None
-        self.weight_g = (nn.Parameter(torch.empty(len(own) * n, len(own) * n))
-                         if gate_recurrence and own else None)
+        self.weight_g = (
+            nn.Parameter(torch.empty(len(own) * n, len(own) * n))
+            if gate_recurrence and own
+            else None
+        )
         self._g = torch.tanh if input_activation == "tanh" else _identity
         self._h = torch.tanh if output_activation == "tanh" else _identity
         self.reset_parameters()
 
     @classmethod
-    def from_spec(cls, input_size: int, hidden_size: int, spec: LSTMSpec,
-                  backend: str = "auto") -> LSTMCell:
+    def from_spec(
+        cls, input_size: int, hidden_size: int, spec: LSTMSpec, backend: str = "auto"
+    ) -> LSTMCell:
         flags = {f.name: getattr(spec, f.name) for f in fields(spec)}
         return cls(input_size, hidden_size, backend=backend, **flags)
 
@@ -142,25 +173,35 @@ class LSTMCell(RecurrentCell):
 
     def _paper_layout(self) -> Layout:
         n, blocks, own = self.hidden_size, list(self.spec.blocks), self.spec.own_gates
-        layout = {**rows("weight_x", [f"W_{g}" for g in blocks], n),
-                  **rows("weight_h", [f"R_{g}" for g in blocks], n),
-                  **rows("bias", [f"b_{g}" for g in blocks], n)}
+        layout = {
+            **rows("weight_x", [f"W_{g}" for g in blocks], n),
+            **rows("weight_h", [f"R_{g}" for g in blocks], n),
+            **rows("bias", [f"b_{g}" for g in blocks], n),
+        }
         if self.peephole is not None:
             layout.update({f"p_{g}": ("peephole", (k,)) for k, g in enumerate(own)})
         if self.weight_g is not None:
             for src, x in enumerate(own):
                 for dst, y in enumerate(own):
-                    layout[f"R_{x}{y}"] = ("weight_g", (slice(dst * n, (dst + 1) * n),
-                                                       slice(src * n, (src + 1) * n)))
+                    layout[f"R_{x}{y}"] = (
+                        "weight_g",
+                        (slice(dst * n, (dst + 1) * n), slice(src * n, (src + 1) * n)),
+                    )
         return layout
 
     def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
         # x: [T, K, B, M], states [K, B, ·] (K = 1 for a single cell)
         path = self.runs_on(x)
         if path == "fused":
-            out, y, c = fused.lstm(x[:, 0], state[0][0], state[1][0], self.param("weight_x")[0],
-                                   self.param("weight_h")[0], self.param("bias")[0],
-                                   self.training)
+            out, y, c = fused.lstm(
+                x[:, 0],
+                state[0][0],
+                state[1][0],
+                self.param("weight_x")[0],
+                self.param("weight_h")[0],
+                self.param("bias")[0],
+                self.training,
+            )
             return out.unsqueeze(1), (y.unsqueeze(0), c.unsqueeze(0))
         return self._native(x, state) if path == "native" else self._loop(x, state)
 
@@ -172,17 +213,32 @@ class LSTMCell(RecurrentCell):
         r = self.param("weight_h")
         if self.weight_g is not None:  # [R, R_gates]: the gates at t-1 feed rows i, f, o
             w_g = self.param("weight_g")
-            blocks_g = [w_g.new_zeros(w_g.shape[0], n, len(own) * n) if g == "z" else
-                        w_g[:, own.index(g) * n:(own.index(g) + 1) * n] for g in blocks]
+            blocks_g = [
+                w_g.new_zeros(w_g.shape[0], n, len(own) * n)
+                if g == "z"
+                else w_g[:, own.index(g) * n : (own.index(g) + 1) * n]
+                for g in blocks
+            ]
             r = torch.cat([r, torch.cat(blocks_g, 1)], 2)
-        peep = (dict(zip(own, self.param("peephole").unbind(1))) if self.peephole is not None
-                else {})
+        peep = dict(zip(own, self.param("peephole").unbind(1))) if self.peephole is not None else {}
         h0 = torch.cat(state[:1] + state[2:], -1) if self.weight_g is not None else state[0]
-        y, h, c = lstm_native(x.transpose(0, 1), h0, state[1], self.param("weight_x"),
-                              self.param("bias"), r, peep.get("i"), peep.get("f"),
-                              peep.get("o"), n, offsets, spec.coupled,
-                              spec.input_activation == "tanh", spec.output_activation == "tanh",
-                              self.weight_g is not None)
+        y, h, c = lstm_native(
+            x.transpose(0, 1),
+            h0,
+            state[1],
+            self.param("weight_x"),
+            self.param("bias"),
+            r,
+            peep.get("i"),
+            peep.get("f"),
+            peep.get("o"),
+            n,
+            offsets,
+            spec.coupled,
+            spec.input_activation == "tanh",
+            spec.output_activation == "tanh",
+            self.weight_g is not None,
+        )
         y_last, *gates = h.split(n, -1)
         return y.transpose(0, 1), (y_last, c, *gates)
 
@@ -190,8 +246,11 @@ class LSTMCell(RecurrentCell):
         """The equations step by step under autograd: slow, kept as a second opinion."""
         spec, n = self.spec, self.hidden_size
         own, blocks = spec.own_gates, spec.blocks
-        peep = (dict(zip(own, self.param("peephole").unsqueeze(2).unbind(1)))
-                if self.peephole is not None else {})  # [K, 1, N] each
+        peep = (
+            dict(zip(own, self.param("peephole").unsqueeze(2).unbind(1)))
+            if self.peephole is not None
+            else {}
+        )  # [K, 1, N] each
         w_h_t = self.param("weight_h").transpose(1, 2)
         w_g_t = self.param("weight_g").transpose(1, 2) if self.weight_g is not None else None
         prev = torch.cat(state[2:], -1) if w_g_t is not None else None
@@ -232,17 +291,28 @@ _PRESETS = {
     "nig": ("no input gate (i = 1)", _GREFF, {"input_gate": False}),
     "nfg": ("no forget gate (f = 1)", _GREFF, {"forget_gate": False}),
     "nog": ("no output gate (o = 1)", _GREFF, {"output_gate": False}),
-    "niaf": ("no input activation function (g = identity)", _GREFF,
-             {"input_activation": "identity"}),
-    "noaf": ("no output activation function (h = identity)", _GREFF,
-             {"output_activation": "identity"}),
-    "np": ("no peepholes; torch.nn.LSTM's arithmetic (fused kernel)", _GREFF,
-           {"peepholes": False}),
+    "niaf": (
+        "no input activation function (g = identity)",
+        _GREFF,
+        {"input_activation": "identity"},
+    ),
+    "noaf": (
+        "no output activation function (h = identity)",
+        _GREFF,
+        {"output_activation": "identity"},
+    ),
+    "np": ("no peepholes; torch.nn.LSTM's arithmetic (fused kernel)", _GREFF, {"peepholes": False}),
     "cifg": ("coupled input and forget gate (f = 1 - i)", _GREFF, {"coupled": True}),
-    "fgr": ("full gate recurrence: gates at t-1 feed all gates (+9 NxN)", _GREFF,
-            {"gate_recurrence": True}),
-    "lstm-b": ("vanilla LSTM, forget-gate bias initialised to 1 (forget_bias=)",
-               "Jozefowicz et al. 2015", {"forget_bias": 1.0}),
+    "fgr": (
+        "full gate recurrence: gates at t-1 feed all gates (+9 NxN)",
+        _GREFF,
+        {"gate_recurrence": True},
+    ),
+    "lstm-b": (
+        "vanilla LSTM, forget-gate bias initialised to 1 (forget_bias=)",
+        "Jozefowicz et al. 2015",
+        {"forget_bias": 1.0},
+    ),
 }
 for _name, (_description, _paper, _preset) in _PRESETS.items():
     register(_name, LSTMCell, family="lstm", paper=_paper, description=_description, **_preset)

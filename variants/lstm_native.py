@@ -17,7 +17,7 @@ under full gate recurrence, whose R rows for z are zero.
 from __future__ import annotations
 
 import ctypes
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import torch
@@ -31,37 +31,65 @@ COUPLED, TANH_G, TANH_H, FGR = 1, 2, 4, 8
 class _Step(ctypes.Structure):
     """``struct lstm_step`` of ``kernels/cells.c`` (checked against it: ``native.kernel``)."""
 
-    _fields_ = ([(name, ctypes.c_int) for name in ("k", "b", "n", "oi", "of", "oz", "oo",
-                                                   "flags")]
-                + [(f"{buffer}_{kind}", ctypes.c_long)
-                   for buffer in ("a", "rh", "c", "hc", "h", "g", "dh", "dy", "dc")
-                   for kind in ("ks", "rs")]
-                + [(name, ctypes.c_void_p) for name in ("p_i", "p_f", "p_o")])
+    _fields_ = (
+        [(name, ctypes.c_int) for name in ("k", "b", "n", "oi", "of", "oz", "oo", "flags")]
+        + [
+            (f"{buffer}_{kind}", ctypes.c_long)
+            for buffer in ("a", "rh", "c", "hc", "h", "g", "dh", "dy", "dc")
+            for kind in ("ks", "rs")
+        ]
+        + [(name, ctypes.c_void_p) for name in ("p_i", "p_f", "p_o")]
+    )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _functions(dtype: torch.dtype) -> tuple[Any, Any]:
     native.check_constants("lstm_flags", (COUPLED, TANH_G, TANH_H, FGR))
-    return (native.kernel("lstm_forward_seq", dtype, _Step, "lstm_step", 7, steps=True),
-            native.kernel("lstm_backward_seq", dtype, _Step, "lstm_step", 12, steps=True))
+    return (
+        native.kernel("lstm_forward_seq", dtype, _Step, "lstm_step", 7, steps=True),
+        native.kernel("lstm_backward_seq", dtype, _Step, "lstm_step", 12, steps=True),
+    )
 
 
-def _step(k: int, steps: int, batch: int, n: int, g: int, h: int, meta: tuple,
-          peepholes: tuple[Tensor | None, ...]) -> _Step:
+def _step(
+    k: int,
+    steps: int,
+    batch: int,
+    n: int,
+    g: int,
+    h: int,
+    meta: tuple,
+    peepholes: tuple[Tensor | None, ...],
+) -> _Step:
     """The strides of the buffers below (batch-major, as torch's)."""
     _, offsets, flags = meta
     tb = steps * batch
-    return _Step(k, batch, n, *offsets, flags,
-                 tb * g, g,                   # a: activations [K, T, B, G]
-                 batch * g, g,                # rh: R h' of the step [K, B, G]
-                 (tb + batch) * n, n,         # c: cells [K, T+1, B, N]
-                 tb * n, n,                   # hc: h(c) [K, T, B, N]
-                 (tb + batch) * h, h,         # h: recurrent inputs [K, T+1, B, H]
-                 tb * g, g,                   # g: pre-activation gradients [K, T, B, G]
-                 batch * h, h,                # dh: [K, B, H]
-                 tb * n, n,                   # dy: [K, T, B, N]
-                 batch * n, n,                # dc: [K, B, N]
-                 *(None if p is None else p.data_ptr() for p in peepholes))
+    return _Step(
+        k,
+        batch,
+        n,
+        *offsets,
+        flags,
+        tb * g,
+        g,  # a: activations [K, T, B, G]
+        batch * g,
+        g,  # rh: R h' of the step [K, B, G]
+        (tb + batch) * n,
+        n,  # c: cells [K, T+1, B, N]
+        tb * n,
+        n,  # hc: h(c) [K, T, B, N]
+        (tb + batch) * h,
+        h,  # h: recurrent inputs [K, T+1, B, H]
+        tb * g,
+        g,  # g: pre-activation gradients [K, T, B, G]
+        batch * h,
+        h,  # dh: [K, B, H]
+        tb * n,
+        n,  # dy: [K, T, B, N]
+        batch * n,
+        n,  # dc: [K, B, N]
+        *(None if p is None else p.data_ptr() for p in peepholes),
+    )
 
 
 class LSTMNative(torch.autograd.Function):
@@ -71,15 +99,28 @@ class LSTMNative(torch.autograd.Function):
     activations over the input projections, a buffer it must own."""
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor, h0: Tensor, c0: Tensor, w_x: Tensor, bias: Tensor,
-                r: Tensor, p_i: Tensor | None, p_f: Tensor | None, p_o: Tensor | None,
-                meta: tuple) -> tuple[Tensor, Tensor, Tensor]:
+    def forward(
+        ctx: Any,
+        x: Tensor,
+        h0: Tensor,
+        c0: Tensor,
+        w_x: Tensor,
+        bias: Tensor,
+        r: Tensor,
+        p_i: Tensor | None,
+        p_f: Tensor | None,
+        p_o: Tensor | None,
+        meta: tuple,
+    ) -> tuple[Tensor, Tensor, Tensor]:
         n, _, flags = meta
         k, steps, batch, m = x.shape
         g, h = r.shape[1], r.shape[2]
         # the product, then the bias: baddbmm would first copy the bias over all T B rows
-        acts = torch.bmm(x.view(k, steps * batch, m), w_x.transpose(1, 2)).add_(
-            bias.unsqueeze(1)).view(k, steps, batch, g)
+        acts = (
+            torch.bmm(x.view(k, steps * batch, m), w_x.transpose(1, 2))
+            .add_(bias.unsqueeze(1))
+            .view(k, steps, batch, g)
+        )
         hs = x.new_empty(k, steps + 1, batch, h)
         hs[:, 0] = h0
         cells = x.new_empty(k, steps + 1, batch, n)
@@ -88,9 +129,17 @@ class LSTMNative(torch.autograd.Function):
         rh = x.new_empty(k, batch, g)
         step = _step(k, steps, batch, n, g, h, meta, (p_i, p_f, p_o))
         forward_seq, _ = _functions(x.dtype)
-        forward_seq(ctypes.byref(step), steps, native.gemm(x.dtype), r.data_ptr(),
-                    acts.data_ptr(), rh.data_ptr(), cells.data_ptr(),
-                    None if squashed is None else squashed.data_ptr(), hs.data_ptr())
+        forward_seq(
+            ctypes.byref(step),
+            steps,
+            native.gemm(x.dtype),
+            r.data_ptr(),
+            acts.data_ptr(),
+            rh.data_ptr(),
+            cells.data_ptr(),
+            None if squashed is None else squashed.data_ptr(),
+            hs.data_ptr(),
+        )
         ctx.meta = meta
         ctx.save_for_backward(acts, cells, squashed, hs, x, w_x, r, p_i, p_f, p_o)
         return hs[:, 1:, :, :n], hs[:, steps].clone(), cells[:, steps].clone()
@@ -112,11 +161,21 @@ class LSTMNative(torch.autograd.Function):
         # the gradient of h0 ends in the first of two buffers (the kernel reads one while
         # the product writes the other)
         buffers = (torch.empty_like(dh), torch.empty_like(dh))
-        backward_seq(ctypes.byref(step), steps, native.gemm(x.dtype), r.data_ptr(),
-                     acts.data_ptr(), cells.data_ptr(),
-                     None if squashed is None else squashed.data_ptr(), dh.data_ptr(),
-                     dy.data_ptr(), dc.data_ptr(), dpre.data_ptr(), spare.data_ptr(),
-                     *(b.data_ptr() for b in buffers))
+        backward_seq(
+            ctypes.byref(step),
+            steps,
+            native.gemm(x.dtype),
+            r.data_ptr(),
+            acts.data_ptr(),
+            cells.data_ptr(),
+            None if squashed is None else squashed.data_ptr(),
+            dh.data_ptr(),
+            dy.data_ptr(),
+            dc.data_ptr(),
+            dpre.data_ptr(),
+            spare.data_ptr(),
+            *(b.data_ptr() for b in buffers),
+        )
         dh = buffers[0]
         flat = dpre.view(k, steps * batch, g)
         flat_t = flat.transpose(1, 2)
@@ -124,19 +183,37 @@ class LSTMNative(torch.autograd.Function):
         dw = torch.bmm(flat_t, x.view(k, steps * batch, m))
         dx = torch.bmm(flat, w_x).view(x.shape) if ctx.needs_input_grad[0] else None
         oi, of, _, oo = offsets
-        dps = [None if p is None else
-               (dpre[..., off * n:(off + 1) * n] * c).sum((1, 2))
-               for p, off, c in ((p_i, oi, cells[:, :steps]), (p_f, of, cells[:, :steps]),
-                                 (p_o, oo, cells[:, 1:]))]
+        dps = [
+            None if p is None else (dpre[..., off * n : (off + 1) * n] * c).sum((1, 2))
+            for p, off, c in (
+                (p_i, oi, cells[:, :steps]),
+                (p_f, of, cells[:, :steps]),
+                (p_o, oo, cells[:, 1:]),
+            )
+        ]
         return (dx, dh.clone(), dc, dw, flat.sum(1), dr, *dps, None)
 
 
-def lstm_native(x: Tensor, h0: Tensor, c0: Tensor, w_x: Tensor, bias: Tensor, r: Tensor,
-                p_i: Tensor | None, p_f: Tensor | None, p_o: Tensor | None, n: int,
-                offsets: tuple[int, int, int, int], coupled: bool, tanh_g: bool,
-                tanh_h: bool, fgr: bool) -> tuple[Tensor, Tensor, Tensor]:
+def lstm_native(
+    x: Tensor,
+    h0: Tensor,
+    c0: Tensor,
+    w_x: Tensor,
+    bias: Tensor,
+    r: Tensor,
+    p_i: Tensor | None,
+    p_f: Tensor | None,
+    p_o: Tensor | None,
+    n: int,
+    offsets: tuple[int, int, int, int],
+    coupled: bool,
+    tanh_g: bool,
+    tanh_h: bool,
+    fgr: bool,
+) -> tuple[Tensor, Tensor, Tensor]:
     """Run the loop (shapes in the module docstring); differentiable in every tensor."""
     flags = (COUPLED * coupled) | (TANH_G * tanh_g) | (TANH_H * tanh_h) | (FGR * fgr)
-    contiguous = [t if t is None else t.contiguous() for t in (x, h0, c0, w_x, bias, r,
-                                                                p_i, p_f, p_o)]
+    contiguous = [
+        t if t is None else t.contiguous() for t in (x, h0, c0, w_x, bias, r, p_i, p_f, p_o)
+    ]
     return LSTMNative.apply(*contiguous, (n, offsets, flags))

@@ -10,8 +10,12 @@ from variants.nas_native import nas_native
 from variants.registry import register
 
 
-@register("nas", family="nas", paper="Zoph & Le 2017",
-          description="NAS cell (TensorFlow NASCell): 8 branches, cell injection")
+@register(
+    "nas",
+    family="nas",
+    paper="Zoph & Le 2017",
+    description="NAS cell (TensorFlow NASCell): 8 branches, cell injection",
+)
 class NASCell(RecurrentCell):
     """The NAS cell of Zoph & Le, "Neural Architecture Search with Reinforcement Learning",
     ICLR 2017, as TensorFlow's ``NASCell`` computes it (tf.contrib.rnn / tensorflow_addons).
@@ -37,8 +41,9 @@ class NASCell(RecurrentCell):
     has_native_kernel = True
     supports_trials = True
 
-    def __init__(self, input_size: int, hidden_size: int, *, use_bias: bool = False,
-                 backend: str = "auto") -> None:
+    def __init__(
+        self, input_size: int, hidden_size: int, *, use_bias: bool = False, backend: str = "auto"
+    ) -> None:
         super().__init__(input_size, hidden_size)
         self.backend = self._choose_backend(backend, False)
         n = hidden_size
@@ -49,8 +54,10 @@ class NASCell(RecurrentCell):
 
     def _paper_layout(self) -> Layout:
         n, k = self.hidden_size, range(8)
-        layout = {**rows("weight_x", [f"W_{i}" for i in k], n),
-                  **rows("weight_h", [f"U_{i}" for i in k], n)}
+        layout = {
+            **rows("weight_x", [f"W_{i}" for i in k], n),
+            **rows("weight_h", [f"U_{i}" for i in k], n),
+        }
         if self.bias is not None:
             layout.update(rows("bias", [f"b_{i}" for i in k], n))
         return layout
@@ -59,8 +66,14 @@ class NASCell(RecurrentCell):
         # x: [T, K, B, M], states [K, B, N] (K = 1 for a single cell)
         if self.runs_on(x) == "native":
             bias = self.param("bias") if self.bias is not None else None
-            y, m, c = nas_native(x.transpose(0, 1), state[0], state[1],
-                                 self.param("weight_x"), self.param("weight_h"), bias)
+            y, m, c = nas_native(
+                x.transpose(0, 1),
+                state[0],
+                state[1],
+                self.param("weight_x"),
+                self.param("weight_h"),
+                bias,
+            )
             return y.transpose(0, 1), (m, c)
         return self._loop(x, state)
 

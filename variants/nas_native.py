@@ -18,7 +18,7 @@ U ``[K, 8N, N]``, b ``[K, 8N]`` or None; buffers batch-major.
 from __future__ import annotations
 
 import ctypes
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 import torch
@@ -33,16 +33,19 @@ SAVED = 7  # blocks of sv per row: B3, l2_0, l2_1, l2_2, l2_3, u, v
 class _Step(ctypes.Structure):
     """``struct nas_step`` of ``kernels/cells.c`` (checked against it: ``native.kernel``)."""
 
-    _fields_ = ([(name, ctypes.c_int) for name in ("k", "b", "n")]
-                + [(f"{layout}_{kind}", ctypes.c_long) for layout in _LAYOUTS
-                   for kind in ("ks", "rs")]
-                + [("bias", ctypes.c_void_p)])
+    _fields_ = (
+        [(name, ctypes.c_int) for name in ("k", "b", "n")]
+        + [(f"{layout}_{kind}", ctypes.c_long) for layout in _LAYOUTS for kind in ("ks", "rs")]
+        + [("bias", ctypes.c_void_p)]
+    )
 
 
-@lru_cache(maxsize=None)
+@cache
 def _functions(dtype: torch.dtype) -> tuple[Any, Any]:
-    return (native.kernel("nas_forward_seq", dtype, _Step, "nas_step", 7, steps=True),
-            native.kernel("nas_backward_seq", dtype, _Step, "nas_step", 11, steps=True))
+    return (
+        native.kernel("nas_forward_seq", dtype, _Step, "nas_step", 7, steps=True),
+        native.kernel("nas_backward_seq", dtype, _Step, "nas_step", 11, steps=True),
+    )
 
 
 def _step(bias: Tensor, **buffers: Tensor) -> _Step:
@@ -61,13 +64,13 @@ class NASNative(torch.autograd.Function):
     """``(x, m0, c0, W, U, b)`` → ``(m [K,T,B,N], m_T, c_T)``; b may be None."""
 
     @staticmethod
-    def forward(ctx: Any, x: Tensor, m0: Tensor, c0: Tensor, w_x: Tensor, w_h: Tensor,
-                bias: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
+    def forward(
+        ctx: Any, x: Tensor, m0: Tensor, c0: Tensor, w_x: Tensor, w_h: Tensor, bias: Tensor | None
+    ) -> tuple[Tensor, Tensor, Tensor]:
         k, steps, batch, m = x.shape
         n8 = w_h.shape[1]
         n = n8 // 8
-        acts = torch.bmm(x.view(k, steps * batch, m),
-                         w_x.transpose(1, 2)).view(k, steps, batch, n8)
+        acts = torch.bmm(x.view(k, steps * batch, m), w_x.transpose(1, 2)).view(k, steps, batch, n8)
         hs = x.new_empty(k, steps + 1, batch, n)
         hs[:, 0] = m0
         cells = x.new_empty(k, steps + 1, batch, n)
@@ -77,9 +80,17 @@ class NASNative(torch.autograd.Function):
         b = bias if bias is not None else x.new_zeros(k, n8)
         step = _step(b, a=acts, rh=rh, c=cells, h=hs, sv=saved)
         forward_seq, _ = _functions(x.dtype)
-        forward_seq(ctypes.byref(step), steps, native.gemm(x.dtype), w_h.data_ptr(),
-                    acts.data_ptr(), rh.data_ptr(), cells.data_ptr(), saved.data_ptr(),
-                    hs.data_ptr())
+        forward_seq(
+            ctypes.byref(step),
+            steps,
+            native.gemm(x.dtype),
+            w_h.data_ptr(),
+            acts.data_ptr(),
+            rh.data_ptr(),
+            cells.data_ptr(),
+            saved.data_ptr(),
+            hs.data_ptr(),
+        )
         ctx.save_for_backward(acts, saved, cells, hs, x, w_x, w_h, b)
         ctx.has_bias = bias is not None
         return hs[:, 1:], hs[:, steps].clone(), cells[:, steps].clone()
@@ -96,10 +107,21 @@ class NASNative(torch.autograd.Function):
         ga, gb = torch.empty_like(acts), torch.empty_like(acts)
         step = _step(b, a=acts, c=cells, h=hs, sv=saved, dh=dmm, dy=dy, dc=dc)
         _, backward_seq = _functions(x.dtype)
-        backward_seq(ctypes.byref(step), steps, native.gemm(x.dtype), w_h.data_ptr(),
-                     acts.data_ptr(), saved.data_ptr(), cells.data_ptr(), hs.data_ptr(),
-                     dmm.data_ptr(), dy.data_ptr(), dc.data_ptr(), ga.data_ptr(),
-                     gb.data_ptr())
+        backward_seq(
+            ctypes.byref(step),
+            steps,
+            native.gemm(x.dtype),
+            w_h.data_ptr(),
+            acts.data_ptr(),
+            saved.data_ptr(),
+            cells.data_ptr(),
+            hs.data_ptr(),
+            dmm.data_ptr(),
+            dy.data_ptr(),
+            dc.data_ptr(),
+            ga.data_ptr(),
+            gb.data_ptr(),
+        )
         flat_a, flat_b = ga.view(k, steps * batch, n8), gb.view(k, steps * batch, n8)
         dw_h = torch.bmm(flat_b.transpose(1, 2), hs[:, :steps].reshape(k, steps * batch, n))
         dw_x = torch.bmm(flat_a.transpose(1, 2), x.view(k, steps * batch, m))
@@ -108,8 +130,10 @@ class NASNative(torch.autograd.Function):
         return dx, dmm, dc, dw_x, dw_h, db
 
 
-def nas_native(x: Tensor, m0: Tensor, c0: Tensor, w_x: Tensor, w_h: Tensor,
-               bias: Tensor | None) -> tuple[Tensor, Tensor, Tensor]:
+def nas_native(
+    x: Tensor, m0: Tensor, c0: Tensor, w_x: Tensor, w_h: Tensor, bias: Tensor | None
+) -> tuple[Tensor, Tensor, Tensor]:
     """Run the loop (shapes in the module docstring); differentiable in every tensor."""
-    return NASNative.apply(*(t if t is None else t.contiguous()
-                             for t in (x, m0, c0, w_x, w_h, bias)))
+    return NASNative.apply(
+        *(t if t is None else t.contiguous() for t in (x, m0, c0, w_x, w_h, bias))
+    )

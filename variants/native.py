@@ -35,7 +35,7 @@ import subprocess
 import tempfile
 import time
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import platformdirs
@@ -52,8 +52,7 @@ def cache_dir() -> Path:
     """``$HARNESS_CACHE``, else the per-user cache folder platformdirs gives (it honours
     ``XDG_CACHE_HOME``; ``~/.cache/rnn-harness`` on Linux)."""
     root = os.environ.get("HARNESS_CACHE")
-    return Path(root) if root else Path(platformdirs.user_cache_dir("rnn-harness",
-                                                                    appauthor=False))
+    return Path(root) if root else Path(platformdirs.user_cache_dir("rnn-harness", appauthor=False))
 
 
 def _compiler() -> str | None:
@@ -71,8 +70,11 @@ def _flag_sets() -> list[tuple[str, ...]]:
     some lack too (Apple's clang): slower, never wrong."""
     vector = ("-march=native",)
     fallback = _avx2_flags()
-    return [(*BASE_FLAGS, *vector, "-fopenmp"), (*BASE_FLAGS, *fallback, "-fopenmp"),
-            (*BASE_FLAGS, *fallback)]
+    return [
+        (*BASE_FLAGS, *vector, "-fopenmp"),
+        (*BASE_FLAGS, *fallback, "-fopenmp"),
+        (*BASE_FLAGS, *fallback),
+    ]
 
 
 def _cpu_description() -> str:
@@ -82,8 +84,10 @@ def _cpu_description() -> str:
     except OSError:
         return platform.processor()
     lines = info.splitlines()
-    return "".join(next((line for line in lines if line.startswith(key)), "")
-                   for key in ("model name", "flags"))
+    return "".join(
+        next((line for line in lines if line.startswith(key)), "")
+        for key in ("model name", "flags")
+    )
 
 
 def _avx2_flags() -> tuple[str, ...]:
@@ -105,12 +109,11 @@ def possible() -> bool:
     return os.environ.get("HARNESS_NATIVE", "1") != "0" and _compiler() is not None
 
 
-@lru_cache(maxsize=None)
+@cache
 def _compiler_version(compiler: str) -> str:
     """The first line of ``COMPILER --version``: a new compiler builds a new library."""
     try:
-        out = subprocess.run([compiler, "--version"], capture_output=True, text=True,
-                             timeout=30)
+        out = subprocess.run([compiler, "--version"], capture_output=True, text=True, timeout=30)
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     text = (out.stdout or out.stderr).strip()
@@ -132,8 +135,17 @@ def library() -> ctypes.CDLL | None:
     digest = hashlib.sha256()
     for path in _sources():
         digest.update(path.name.encode() + path.read_bytes())
-    digest.update(" ".join((compiler, _compiler_version(compiler), *flag_sets[0],
-                            platform.machine(), _cpu_description())).encode())
+    digest.update(
+        " ".join(
+            (
+                compiler,
+                _compiler_version(compiler),
+                *flag_sets[0],
+                platform.machine(),
+                _cpu_description(),
+            )
+        ).encode()
+    )
     target = cache_dir() / f"kernels-{digest.hexdigest()[:16]}.so"
     try:
         if not target.exists():
@@ -159,8 +171,13 @@ def _compile(compiler: str, flag_sets: list[tuple[str, ...]], target: Path) -> N
     try:
         for attempt, flags in enumerate(flag_sets):
             try:
-                subprocess.run([compiler, *flags, "-o", temporary, *sources, "-lm"],
-                               check=True, capture_output=True, text=True, timeout=120)
+                subprocess.run(
+                    [compiler, *flags, "-o", temporary, *sources, "-lm"],
+                    check=True,
+                    capture_output=True,
+                    text=True,
+                    timeout=120,
+                )
                 break
             except subprocess.CalledProcessError:
                 if attempt == len(flag_sets) - 1:
@@ -171,11 +188,15 @@ def _compile(compiler: str, flag_sets: list[tuple[str, ...]], target: Path) -> N
         if os.path.exists(temporary):
             os.unlink(temporary)
     _state["seconds"] = time.perf_counter() - begin
-    log.info("compiled the native kernels in %.1f s with %s into %s", _state["seconds"],
-             _state["flags"], target)
+    log.info(
+        "compiled the native kernels in %.1f s with %s into %s",
+        _state["seconds"],
+        _state["flags"],
+        target,
+    )
 
 
-@lru_cache(maxsize=None)
+@cache
 def gemm(dtype: torch.dtype) -> int | None:
     """Address of the BLAS ``sgemm_``/``dgemm_`` the kernels' time loops call: torch's own
     (MKL in the x86 wheels, OpenBLAS or Accelerate elsewhere export it too), else a system
@@ -204,8 +225,7 @@ def available() -> bool:
 
 def usable(x: torch.Tensor) -> bool:
     """The kernels take float32 and float64 tensors in the CPU's memory."""
-    return (x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
-            and available())
+    return x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64) and available()
 
 
 def status() -> str:
@@ -217,6 +237,7 @@ def status() -> str:
 
 
 # --- binding kernels, after checking the structs they take ----------------------------
+
 
 class LayoutError(RuntimeError):
     """The ctypes side of a struct does not match the C side (the message says where)."""
@@ -232,12 +253,13 @@ def check_layout(lib: ctypes.CDLL, struct: type[ctypes.Structure], name: str) ->
     offsets = (ctypes.c_long * len(ours)).in_dll(lib, f"{name}_offsets")
     for field, offset in zip(ours, offsets):
         if getattr(struct, field).offset != offset:
-            raise LayoutError(f"struct {name}: field {field} at byte {offset} in C, "
-                              f"{getattr(struct, field).offset} in ctypes")
+            raise LayoutError(
+                f"struct {name}: field {field} at byte {offset} in C, "
+                f"{getattr(struct, field).offset} in ctypes"
+            )
     size = ctypes.c_long.in_dll(lib, f"{name}_size").value
     if ctypes.sizeof(struct) != size:
-        raise LayoutError(f"struct {name}: {size} bytes in C, {ctypes.sizeof(struct)} in "
-                          "ctypes")
+        raise LayoutError(f"struct {name}: {size} bytes in C, {ctypes.sizeof(struct)} in ctypes")
 
 
 def check_constants(name: str, ours: tuple[int, ...]) -> None:
@@ -251,9 +273,15 @@ def check_constants(name: str, ours: tuple[int, ...]) -> None:
 _checked: set[str] = set()
 
 
-@lru_cache(maxsize=None)
-def kernel(name: str, dtype: torch.dtype, struct: type[ctypes.Structure], struct_name: str,
-           pointers: int, steps: bool = False) -> Callable[..., None]:
+@cache
+def kernel(
+    name: str,
+    dtype: torch.dtype,
+    struct: type[ctypes.Structure],
+    struct_name: str,
+    pointers: int,
+    steps: bool = False,
+) -> Callable[..., None]:
     """The kernel ``NAME_f32``/``NAME_f64`` taking a ``struct_name`` (then, with ``steps``,
     the number of time steps) and ``pointers`` data pointers, its struct checked against
     the library's first."""
@@ -262,8 +290,9 @@ def kernel(name: str, dtype: torch.dtype, struct: type[ctypes.Structure], struct
         check_layout(lib, struct, struct_name)
         _checked.add(struct_name)
     function = getattr(lib, f"{name}_{'f32' if dtype == torch.float32 else 'f64'}")
-    function.argtypes = ([ctypes.POINTER(struct)] + [ctypes.c_int] * steps
-                         + [ctypes.c_void_p] * pointers)
+    function.argtypes = (
+        [ctypes.POINTER(struct)] + [ctypes.c_int] * steps + [ctypes.c_void_p] * pointers
+    )
     function.restype = None
     return function
 

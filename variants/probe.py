@@ -27,11 +27,24 @@ from variants import equations
 DTYPE = torch.float64
 
 # The gates a family has (every member of the LSTM family could have i, f and o)
-FAMILY_GATES = {"lstm": ("i", "f", "o"), "gru": ("r", "z"), "gru-cho": ("r", "z"),
-                "mut1": ("z", "r"), "mut2": ("z", "r"), "mut3": ("z", "r"),
-                "nas": equations.NAS_SIGMOIDS, "rnn": ()}
-GATE_NAMES = {"i": "input gate", "f": "forget gate", "o": "output gate", "r": "reset gate",
-              "z": "update gate", **{g: f"sigmoid node {g}" for g in equations.NAS_SIGMOIDS}}
+FAMILY_GATES = {
+    "lstm": ("i", "f", "o"),
+    "gru": ("r", "z"),
+    "gru-cho": ("r", "z"),
+    "mut1": ("z", "r"),
+    "mut2": ("z", "r"),
+    "mut3": ("z", "r"),
+    "nas": equations.NAS_SIGMOIDS,
+    "rnn": (),
+}
+GATE_NAMES = {
+    "i": "input gate",
+    "f": "forget gate",
+    "o": "output gate",
+    "r": "reset gate",
+    "z": "update gate",
+    **{g: f"sigmoid node {g}" for g in equations.NAS_SIGMOIDS},
+}
 
 
 @dataclass(frozen=True)
@@ -41,7 +54,7 @@ class Trace:
 
     kind: str
     values: Mapping[str, Tensor]
-    gates: tuple[str, ...]    # the names in ``values`` that are gates (sigmoids, in (0, 1))
+    gates: tuple[str, ...]  # the names in ``values`` that are gates (sigmoids, in (0, 1))
     missing: tuple[str, ...]  # the family's gates this cell lacks (a constant 1 in its place)
     state: tuple[Tensor, ...]  # the state after the last step, laid out as the cell's
 
@@ -61,14 +74,21 @@ def gates_of(kind: str, opts: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple
     family = FAMILY_GATES[kind]
     if kind != "lstm":
         return family, ()
-    present = {"i": opts["input_gate"], "f": opts["forget_gate"] or opts["coupled"],
-               "o": opts["output_gate"]}
-    return (tuple(g for g in family if present[g]),
-            tuple(g for g in family if not present[g]))
+    present = {
+        "i": opts["input_gate"],
+        "f": opts["forget_gate"] or opts["coupled"],
+        "o": opts["output_gate"],
+    }
+    return (tuple(g for g in family if present[g]), tuple(g for g in family if not present[g]))
 
 
-def run(name: str, params: Mapping[str, Tensor], x: Tensor,
-        state: Sequence[Tensor] | None = None, **options: Any) -> Trace:
+def run(
+    name: str,
+    params: Mapping[str, Tensor],
+    x: Tensor,
+    state: Sequence[Tensor] | None = None,
+    **options: Any,
+) -> Trace:
     """Run variant ``name`` (with ``options`` over its preset) from its paper parameters over
     ``x`` ``[T, B, M]`` from ``state`` (zeros if None), in float64."""
     kind, opts = equations.describe(name, **options)
@@ -83,8 +103,9 @@ def run(name: str, params: Mapping[str, Tensor], x: Tensor,
     else:
         st = [s.detach().to(DTYPE) for s in state]
         if len(st) != len(layout):
-            raise ValueError(f"{name!r} state must have {len(layout)} tensors {layout}, "
-                             f"got {len(st)}")
+            raise ValueError(
+                f"{name!r} state must have {len(layout)} tensors {layout}, got {len(st)}"
+            )
     x = x.detach().to(DTYPE)
     per_step: list[equations.Values] = []
     with torch.no_grad():
@@ -92,10 +113,15 @@ def run(name: str, params: Mapping[str, Tensor], x: Tensor,
             values, st = equations.step(kind, opts, p, x[t], st, m)
             per_step.append(values)
     gates, missing = gates_of(kind, opts)
-    keep = [k for k in (per_step[0] if per_step else {"h": None})
-            if k not in missing]
-    values = {k: (torch.stack([v[k] for v in per_step]) if per_step
-                  else x.new_zeros(0, batch, n, dtype=DTYPE)) for k in keep}
+    keep = [k for k in (per_step[0] if per_step else {"h": None}) if k not in missing]
+    values = {
+        k: (
+            torch.stack([v[k] for v in per_step])
+            if per_step
+            else x.new_zeros(0, batch, n, dtype=DTYPE)
+        )
+        for k in keep
+    }
     return Trace(kind, values, gates, missing, tuple(st))
 
 

@@ -6,13 +6,17 @@ import torch
 from torch import Tensor
 
 from variants import fused
-from variants.gru_native import ElmanNative, project
 from variants.base import Layout, ProductCell, State, premultiply
+from variants.gru_native import ElmanNative, project
 from variants.registry import register
 
 
-@register("rnn", family="rnn", paper="Elman 1990",
-          description="Elman (vanilla tanh) RNN; torch.nn.RNN's arithmetic")
+@register(
+    "rnn",
+    family="rnn",
+    paper="Elman 1990",
+    description="Elman (vanilla tanh) RNN; torch.nn.RNN's arithmetic",
+)
 class ElmanCell(ProductCell):
     """Elman's simple recurrent network (N units, M inputs)::
 
@@ -36,9 +40,14 @@ class ElmanCell(ProductCell):
             y, h = ElmanNative.apply(a, state[0], self.param("weight_h"))
             return y.transpose(0, 1), (h,)
         if path == "fused":
-            out, h = fused.rnn_tanh(x[:, 0], state[0][0], self.param("weight_x")[0],
-                                    self.param("weight_h")[0], self.param("bias")[0],
-                                    self.training)
+            out, h = fused.rnn_tanh(
+                x[:, 0],
+                state[0][0],
+                self.param("weight_x")[0],
+                self.param("weight_h")[0],
+                self.param("bias")[0],
+                self.training,
+            )
             return out.unsqueeze(1), (h.unsqueeze(0),)
         w_h_t = self.param("weight_h").transpose(1, 2)
         h = state[0]

@@ -13,10 +13,10 @@ from typing import NoReturn
 
 import tasks
 import variants
-from harness.plans import plugins
-from harness.queue import signals, storage_url
 from harness.command.cli_sample import add_arguments as sample_arguments
 from harness.command.table import format_table
+from harness.plans import plugins
+from harness.queue import signals, storage_url
 
 # Runs trained at once as one stacked model by a grid worker: large enough to amortise the
 # per-step costs of small models, small enough that a worker's share of the grid stays even.
@@ -540,9 +540,9 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     from harness.queue.journal import JournalWriteError
-    from harness.training.memory import keep_freed_memory
     from harness.queue.outage import StorageDown
     from harness.queue.runner import WorkerFailed, quiet_optuna
+    from harness.training.memory import keep_freed_memory
 
     args = build_parser().parse_args(argv)
     keep_freed_memory()

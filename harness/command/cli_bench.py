@@ -46,58 +46,119 @@ def cmd_bench(args: argparse.Namespace) -> int:
         shapes = [bench.Shape.parse(s) for s in args.shapes.split(";")]
     else:
         shapes = list(bench.DEFAULT_SHAPES)
-    baseline = (speed_gate.load(args.compare, torch.get_num_threads()) if args.compare
-                else None)
+    baseline = speed_gate.load(args.compare, torch.get_num_threads()) if args.compare else None
     stackable = [n for n in names if variants.info(n).builder.supports_trials]
 
     def measure(chosen: list[str]) -> list[Row]:
         rows = bench.run(chosen, shapes, device, rounds=args.rounds)
         if args.population > 1:
-            rows += bench.population([n for n in chosen if n in stackable],
-                                     bench.POPULATION_SHAPE, args.population, device,
-                                     rounds=max(3, args.rounds // 3))
+            rows += bench.population(
+                [n for n in chosen if n in stackable],
+                bench.POPULATION_SHAPE,
+                args.population,
+                device,
+                rounds=max(3, args.rounds // 3),
+            )
         return rows
 
     rows = measure(names)
     for _ in range(args.repeat - 1):
         rows = _keep_best(rows, measure(names))
-    header = ("variant", "backend", "reference", "fwd steps×B/s", "fwd ratio",
-              "fwd+bwd steps×B/s", "fwd+bwd ratio", "spread", "saved MB", "setup s")
+    header = (
+        "variant",
+        "backend",
+        "reference",
+        "fwd steps×B/s",
+        "fwd ratio",
+        "fwd+bwd steps×B/s",
+        "fwd+bwd ratio",
+        "spread",
+        "saved MB",
+        "setup s",
+    )
     for shape in shapes:
         runs = f", best of {args.repeat} runs" if args.repeat > 1 else ""
-        print(f"\n{shape} on {device.type} ({torch.get_num_threads()} threads{runs}); ratio = "
-              "time / the reference's time in the same run (torch's fused kernel of the "
-              "cell's family)")
-        print(format_table(header, [(r.variant, r.backend, r.reference,
-                                     f"{r.forward_per_s:,.0f}", f"{r.forward_ratio:.2f}",
-                                     f"{r.train_per_s:,.0f}", f"{r.train_ratio:.2f}",
-                                     _spread(r), f"{r.saved_mb:.1f}", f"{r.setup_s:.2f}")
-                                    for r in rows if r.shape == str(shape)],
-                           right=header[3:]))
+        print(
+            f"\n{shape} on {device.type} ({torch.get_num_threads()} threads{runs}); ratio = "
+            "time / the reference's time in the same run (torch's fused kernel of the "
+            "cell's family)"
+        )
+        print(
+            format_table(
+                header,
+                [
+                    (
+                        r.variant,
+                        r.backend,
+                        r.reference,
+                        f"{r.forward_per_s:,.0f}",
+                        f"{r.forward_ratio:.2f}",
+                        f"{r.train_per_s:,.0f}",
+                        f"{r.train_ratio:.2f}",
+                        _spread(r),
+                        f"{r.saved_mb:.1f}",
+                        f"{r.setup_s:.2f}",
+                    )
+                    for r in rows
+                    if r.shape == str(shape)
+                ],
+                right=header[3:],
+            )
+        )
     populations = [r for r in rows if r.reference == bench.ONE_BY_ONE]
     if populations:
-        print(f"\n{populations[0].shape}: {args.population} trials of a cell as one stacked "
-              f"model against the same {args.population} run one after another (per-trial "
-              "throughput; speed-up = their time / the stack's)")
-        print(format_table(
-            ("variant", "backend", "fwd steps×B/s per trial", "fwd speed-up",
-             "fwd+bwd steps×B/s per trial", "fwd+bwd speed-up"),
-            [(r.variant, r.backend, f"{r.forward_per_s:,.0f}", f"{1 / r.forward_ratio:.2f}×",
-              f"{r.train_per_s:,.0f}", f"{1 / r.train_ratio:.2f}×") for r in populations],
-            right=("fwd steps×B/s per trial", "fwd speed-up", "fwd+bwd steps×B/s per trial",
-                   "fwd+bwd speed-up")))
+        print(
+            f"\n{populations[0].shape}: {args.population} trials of a cell as one stacked "
+            f"model against the same {args.population} run one after another (per-trial "
+            "throughput; speed-up = their time / the stack's)"
+        )
+        print(
+            format_table(
+                (
+                    "variant",
+                    "backend",
+                    "fwd steps×B/s per trial",
+                    "fwd speed-up",
+                    "fwd+bwd steps×B/s per trial",
+                    "fwd+bwd speed-up",
+                ),
+                [
+                    (
+                        r.variant,
+                        r.backend,
+                        f"{r.forward_per_s:,.0f}",
+                        f"{1 / r.forward_ratio:.2f}×",
+                        f"{r.train_per_s:,.0f}",
+                        f"{1 / r.train_ratio:.2f}×",
+                    )
+                    for r in populations
+                ],
+                right=(
+                    "fwd steps×B/s per trial",
+                    "fwd speed-up",
+                    "fwd+bwd steps×B/s per trial",
+                    "fwd+bwd speed-up",
+                ),
+            )
+        )
         _print_ceiling(populations, bench.POPULATION_SHAPE, args.population, device)
     if args.json:
-        speed_gate.save(rows, args.json, {"torch": torch.__version__, "device": device.type,
-                                          "threads": torch.get_num_threads(),
-                                          "machine": platform.machine()})
+        speed_gate.save(
+            rows,
+            args.json,
+            {
+                "torch": torch.__version__,
+                "device": device.type,
+                "threads": torch.get_num_threads(),
+                "machine": platform.machine(),
+            },
+        )
     if baseline is not None:
         return _gate(rows, baseline, args, measure)
     return 0
 
 
-def _print_ceiling(populations: list[Row], shape: object, trials: int,
-                   device: object) -> None:
+def _print_ceiling(populations: list[Row], shape: object, trials: int, device: object) -> None:
     """How close one by one and the stack come to this machine's rate in one large matrix
     product, and so the most a stack could gain here (its matrix products alone, at that
     rate, over the trials' time one after another)."""
@@ -108,13 +169,19 @@ def _print_ceiling(populations: list[Row], shape: object, trials: int,
     for r in populations:
         stack = trials * r.train_per_s * bench.train_macs(r.variant, shape)  # MAC/s
         one = stack * r.train_ratio
-        lines.append((r.variant, f"{one / rate:.0%}", f"{stack / rate:.0%}",
-                      f"{rate / one:.1f}×"))
-    print(f"\nfwd+bwd matrix products against one large product here ({rate / 1e9:,.0f} "
-          "G multiply-adds/s, measured now): the share each reaches, and the speed-up that "
-          "a stack whose products ran at that rate (and did nothing else) would have")
-    print(format_table(("variant", "one by one", "stack", "speed-up ceiling"), lines,
-                       right=("one by one", "stack", "speed-up ceiling")))
+        lines.append((r.variant, f"{one / rate:.0%}", f"{stack / rate:.0%}", f"{rate / one:.1f}×"))
+    print(
+        f"\nfwd+bwd matrix products against one large product here ({rate / 1e9:,.0f} "
+        "G multiply-adds/s, measured now): the share each reaches, and the speed-up that "
+        "a stack whose products ran at that rate (and did nothing else) would have"
+    )
+    print(
+        format_table(
+            ("variant", "one by one", "stack", "speed-up ceiling"),
+            lines,
+            right=("one by one", "stack", "speed-up ceiling"),
+        )
+    )
 
 
 def cmd_bench_growth(args: argparse.Namespace) -> int:
@@ -139,9 +206,11 @@ def cmd_bench_growth(args: argparse.Namespace) -> int:
     sweeps = _sweeps(args.sweep or [])
     frame = growth.measure(names, device, rounds=args.rounds, sweeps=sweeps)
     for sweep in dict.fromkeys(frame["sweep"]):
-        print(f"\n{sweep}: µs per trial-step, forward + backward (ratio to the family's fused "
-              f"kernel, {torch.get_num_threads()} threads on {device.type}; base shape "
-              f"{growth.BASE}, one trial unless swept)")
+        print(
+            f"\n{sweep}: µs per trial-step, forward + backward (ratio to the family's fused "
+            f"kernel, {torch.get_num_threads()} threads on {device.type}; base shape "
+            f"{growth.BASE}, one trial unless swept)"
+        )
         print(to_markdown(growth.table(frame, sweep)))
     if args.json:
         frame.to_json(args.json, orient="records", indent=1)
@@ -167,7 +236,8 @@ def _sweeps(given: list[str]) -> dict[str, tuple[int, ...]] | None:
         if name not in growth.SWEEPS or not numbers or min(numbers) < 1:
             raise BenchError(
                 f"--sweep takes NAME=V1,V2 with NAME one of {', '.join(growth.SWEEPS)} and "
-                f"positive integers, got {item!r}")
+                f"positive integers, got {item!r}"
+            )
         out[name] = numbers
     return out
 
@@ -175,8 +245,9 @@ def _sweeps(given: list[str]) -> dict[str, tuple[int, ...]] | None:
 RUN_STEPS = 30  # default --steps of --runs: all six tasks in well under a minute on 2 cores
 
 
-def run_configs(task: str, variant: str, population: int, steps: int,
-                device: str) -> list[RunConfig]:
+def run_configs(
+    task: str, variant: str, population: int, steps: int, device: str
+) -> list[RunConfig]:
     """One population of ``task`` at the default profile's settings, ``steps`` long, without
     early stopping (every step is trained; validation at least at the last step)."""
     import dataclasses
@@ -184,8 +255,10 @@ def run_configs(task: str, variant: str, population: int, steps: int,
     from harness.plans import grid
 
     spec = grid.resolve("default", [variant], [task], population)
-    return [dataclasses.replace(c, steps=steps, sequences=None, patience=None, device=device)
-            for c in spec.runs()]
+    return [
+        dataclasses.replace(c, steps=steps, sequences=None, patience=None, device=device)
+        for c in spec.runs()
+    ]
 
 
 def cmd_bench_runs(args: argparse.Namespace) -> int:
@@ -216,8 +289,7 @@ def cmd_bench_runs(args: argparse.Namespace) -> int:
     baseline = runs.load(args.compare, torch.get_num_threads()) if args.compare else None
 
     def measure(task: str, variant: str) -> runs.Breakdown:
-        return runs.measure(run_configs(task, variant, population, steps, args.device),
-                            device)
+        return runs.measure(run_configs(task, variant, population, steps, args.device), device)
 
     rows: list[runs.Breakdown] = []
     for task in chosen:
@@ -230,67 +302,111 @@ def cmd_bench_runs(args: argparse.Namespace) -> int:
         for variant in names:
             rows.append(measure(task, variant))
             _print_breakdown(rows[-1], ALL)
-    print(f"\nall tasks ({', '.join(names)}, population {population}, {steps} steps, "
-          f"{torch.get_num_threads()} threads on {device.type}, first {runs.WARMUP} steps "
-          "left out, evaluation charged at the profile's eval_every); shares of the loop's "
-          "time; "
-          "cells: forward + backward of the cells alone, timed apart on the last batch; "
-          f"step ratio: loop time per step / {runs.REFERENCE} forward + backward at the "
-          "first batch's shape, timed before every step)")
+    print(
+        f"\nall tasks ({', '.join(names)}, population {population}, {steps} steps, "
+        f"{torch.get_num_threads()} threads on {device.type}, first {runs.WARMUP} steps "
+        "left out, evaluation charged at the profile's eval_every); shares of the loop's "
+        "time; "
+        "cells: forward + backward of the cells alone, timed apart on the last batch; "
+        f"step ratio: loop time per step / {runs.REFERENCE} forward + backward at the "
+        "first batch's shape, timed before every step)"
+    )
     header = ("task", "trial-steps/s", *ALL, "cells", "step ratio")
-    print(format_table(header, [(r.task if len(names) == 1 else r.key,
-                                 f"{r.trial_steps_per_s:,.1f}",
-                                 *(f"{r.shares[k]:.1%}" for k in ALL),
-                                 _share(r.cell_share), f"{r.step_ratio:.2f}")
-                                for r in rows], right=header[1:]))
+    print(
+        format_table(
+            header,
+            [
+                (
+                    r.task if len(names) == 1 else r.key,
+                    f"{r.trial_steps_per_s:,.1f}",
+                    *(f"{r.shares[k]:.1%}" for k in ALL),
+                    _share(r.cell_share),
+                    f"{r.step_ratio:.2f}",
+                )
+                for r in rows
+            ],
+            right=header[1:],
+        )
+    )
     if args.json:
-        runs.save(rows, args.json, {"torch": torch.__version__, "device": device.type,
-                                    "threads": torch.get_num_threads(),
-                                    "machine": platform.machine(), "steps": steps,
-                                    "population": population})
+        runs.save(
+            rows,
+            args.json,
+            {
+                "torch": torch.__version__,
+                "device": device.type,
+                "threads": torch.get_num_threads(),
+                "machine": platform.machine(),
+                "steps": steps,
+                "population": population,
+            },
+        )
     if baseline is None:
         return 0
     verdict = runs.judge(rows, baseline, args.tolerance)
     for _ in range(MEASUREMENTS - 1):  # a burst of load is not a regression
         if verdict.passed:
             break
-        print(f"over the tolerance: {', '.join(sorted(verdict.slower))}; measuring them "
-              "again", file=sys.stderr)
-        rows = [runs.best_of(r, measure(r.task, r.variant)) if r.key in verdict.slower
-                else r for r in rows]
+        print(
+            f"over the tolerance: {', '.join(sorted(verdict.slower))}; measuring them again",
+            file=sys.stderr,
+        )
+        rows = [
+            runs.best_of(r, measure(r.task, r.variant)) if r.key in verdict.slower else r
+            for r in rows
+        ]
         verdict = runs.judge(rows, baseline, args.tolerance)
-    return _said(verdict.uncompared, list(verdict.slower.values()), verdict.passed,
-                 f"no task's training step slower than {args.compare} by more than "
-                 f"{args.tolerance:.0%} (step ratios)")
+    return _said(
+        verdict.uncompared,
+        list(verdict.slower.values()),
+        verdict.passed,
+        f"no task's training step slower than {args.compare} by more than "
+        f"{args.tolerance:.0%} (step ratios)",
+    )
 
 
 def _print_breakdown(r: Breakdown, phases: tuple[str, ...]) -> None:
     """One task's phases: seconds, shares, milliseconds per step; the cells and the ratio."""
-    print(f"\n{r.task} / {r.variant}: population {r.population}, {r.steps} steps in "
-          f"{r.loop_seconds:.2f} s: {r.trial_steps_per_s:,.1f} trial-steps/s")
+    print(
+        f"\n{r.task} / {r.variant}: population {r.population}, {r.steps} steps in "
+        f"{r.loop_seconds:.2f} s: {r.trial_steps_per_s:,.1f} trial-steps/s"
+    )
     per_step = 1000 / max(r.steps, 1)
-    print(format_table(("phase", "seconds", "share", "ms / step"),
-                       [(k, f"{r.seconds[k]:.3f}", f"{r.shares[k]:.1%}",
-                         f"{r.seconds[k] * per_step:.2f}") for k in phases]
-                       + [("total", f"{r.loop_seconds:.3f}", "100.0%",
-                           f"{r.loop_seconds * per_step:.2f}")],
-                       right=("seconds", "share", "ms / step")))
-    cells = (f"cells' own share: {r.cell_share:.1%} (the stacked cells alone, forward + "
-             f"backward at {r.shape}, timed apart after training against the reference: "
-             f"{r.cell_seconds * 1000:.2f} ms in the loop's terms)"
-             if math.isfinite(r.cell_share) else "cells' own share: n/a (an encoder-decoder's "
-             "cells are not one stack to time apart)")
-    print(f"{cells}; {r.reference} forward + "
-          f"backward at {r.reference_shape}, timed before "
-          f"every step: {r.reference_seconds * 1000:.2f} ms, step ratio {r.step_ratio:.2f}")
+    print(
+        format_table(
+            ("phase", "seconds", "share", "ms / step"),
+            [
+                (k, f"{r.seconds[k]:.3f}", f"{r.shares[k]:.1%}", f"{r.seconds[k] * per_step:.2f}")
+                for k in phases
+            ]
+            + [("total", f"{r.loop_seconds:.3f}", "100.0%", f"{r.loop_seconds * per_step:.2f}")],
+            right=("seconds", "share", "ms / step"),
+        )
+    )
+    cells = (
+        f"cells' own share: {r.cell_share:.1%} (the stacked cells alone, forward + "
+        f"backward at {r.shape}, timed apart after training against the reference: "
+        f"{r.cell_seconds * 1000:.2f} ms in the loop's terms)"
+        if math.isfinite(r.cell_share)
+        else "cells' own share: n/a (an encoder-decoder's cells are not one stack to time apart)"
+    )
+    print(
+        f"{cells}; {r.reference} forward + "
+        f"backward at {r.reference_shape}, timed before "
+        f"every step: {r.reference_seconds * 1000:.2f} ms, step ratio {r.step_ratio:.2f}"
+    )
 
 
 def _share(value: float) -> str:
     return f"{value:.1%}" if math.isfinite(value) else "n/a"
 
 
-def _gate(rows: list[Row], baseline: list[dict[str, object]], args: argparse.Namespace,
-          measure: Callable[[list[str]], list[Row]]) -> int:
+def _gate(
+    rows: list[Row],
+    baseline: list[dict[str, object]],
+    args: argparse.Namespace,
+    measure: Callable[[list[str]], list[Row]],
+) -> int:
     """Judge ``rows`` against the baseline; the suspects are measured again (up to
     ``MEASUREMENTS`` runs in all, each keeping its best) before the gate fails."""
     from harness.gates import speed_gate
@@ -300,17 +416,24 @@ def _gate(rows: list[Row], baseline: list[dict[str, object]], args: argparse.Nam
     for _ in range(MEASUREMENTS - 1):  # a burst of load is not a regression
         if verdict.passed:
             break
-        print(f"over the tolerance: {', '.join(sorted(verdict.suspects))}; measuring them "
-              "again", file=sys.stderr)
+        print(
+            f"over the tolerance: {', '.join(sorted(verdict.suspects))}; measuring them again",
+            file=sys.stderr,
+        )
         best = _keep_best(best, measure(sorted(verdict.suspects)))
         verdict = speed_gate.judge(best, baseline, args.tolerance, args.machine_tolerance)
-    factors = ", ".join(f"{shape} {kind} {factor:.2f}"
-                        for (shape, kind), factor in verdict.factors.items())
+    factors = ", ".join(
+        f"{shape} {kind} {factor:.2f}" for (shape, kind), factor in verdict.factors.items()
+    )
     print(f"\nthis machine against the baseline (median ratio now / then): {factors}")
-    return _said(verdict.uncompared, list(verdict.slower), verdict.passed,
-                 f"no cell slower than {args.compare} by more than {args.tolerance:.0%} "
-                 f"beyond this machine's factor, and no factor over "
-                 f"{1 + args.machine_tolerance:.2f}")
+    return _said(
+        verdict.uncompared,
+        list(verdict.slower),
+        verdict.passed,
+        f"no cell slower than {args.compare} by more than {args.tolerance:.0%} "
+        f"beyond this machine's factor, and no factor over "
+        f"{1 + args.machine_tolerance:.2f}",
+    )
 
 
 def _said(uncompared: list[str], slower: list[str], passed: bool, ok: str) -> int:
@@ -339,10 +462,12 @@ def _keep_best(rows: list[Row], again: list[Row]) -> list[Row]:
 
     def best(r: Row) -> Row:
         other = new.get((r.shape, r.variant))
-        if other is None or (r.train_ratio + r.forward_ratio
-                             <= other.train_ratio + other.forward_ratio):
+        if other is None or (
+            r.train_ratio + r.forward_ratio <= other.train_ratio + other.forward_ratio
+        ):
             return r
         return other
+
     return [best(r) for r in rows]
 
 
@@ -366,6 +491,7 @@ def cmd_quality(args: argparse.Namespace) -> int:
         print(f"changed: {line}", file=sys.stderr)
     if not moved:
         compared = len(set(current) & set(reference))
-        print(f"{compared} smoke runs match {args.compare} "
-              f"(relative tolerance {quality.RELATIVE:g})")
+        print(
+            f"{compared} smoke runs match {args.compare} (relative tolerance {quality.RELATIVE:g})"
+        )
     return 1 if moved else 0

@@ -22,34 +22,40 @@ from results import record
 
 def cmd_grid(args: argparse.Namespace) -> int:
     started = time.monotonic()
-    spec = grid.from_command(args.profile, args.variants, args.tasks, args.seeds, args.config,
-                             args.set)
+    spec = grid.from_command(
+        args.profile, args.variants, args.tasks, args.seeds, args.config, args.set
+    )
     study_name = args.study or f"grid-{spec.profile}"
     runs = spec.runs()
     check_data(runs)
-    prepared = queueing.open_grid(runs, grid.as_dict(spec), study_name, args.storage,
-                                  *models_choice(args))
+    prepared = queueing.open_grid(
+        runs, grid.as_dict(spec), study_name, args.storage, *models_choice(args)
+    )
     device = None if args.device == "auto" else args.device
     done = prepared.done()
-    print(f"grid {study_name}: {prepared.total} runs ({len(spec.variants)} variants × "
-          f"{len(spec.tasks)} tasks × {spec.seeds} seeds); {len(done)} done, "
-          f"{prepared.total - len(done)} to run ({prepared.added} newly queued, "
-          f"{prepared.requeued} re-queued from a stopped worker)", file=sys.stderr)
-    bar = tqdm(total=prepared.total, initial=len(done), unit="run", disable=None,
-               desc=study_name)
+    print(
+        f"grid {study_name}: {prepared.total} runs ({len(spec.variants)} variants × "
+        f"{len(spec.tasks)} tasks × {spec.seeds} seeds); {len(done)} done, "
+        f"{prepared.total - len(done)} to run ({prepared.added} newly queued, "
+        f"{prepared.requeued} re-queued from a stopped worker)",
+        file=sys.stderr,
+    )
+    bar = tqdm(total=prepared.total, initial=len(done), unit="run", disable=None, desc=study_name)
 
     finished_runs = [len(done)]  # the bar counts nothing when it is off (no terminal)
 
     def count() -> str:
-        """"[k/N]": where this line stands in the grid (its finished runs, of all)."""
+        """ "[k/N]": where this line stands in the grid (its finished runs, of all)."""
         finished_runs[0] += 1
         return f"[{finished_runs[0]}/{prepared.total}]"
 
     def on_run(config, result: RunResult | None) -> None:
         bar.update(1)
-        tqdm.write(f"{count()} " + (result.summary() if result else
-                                    f"{config.variant} on {config.task}: FAILED"),
-                   file=sys.stderr)
+        tqdm.write(
+            f"{count()} "
+            + (result.summary() if result else f"{config.variant} on {config.task}: FAILED"),
+            file=sys.stderr,
+        )
 
     current = [""]
 
@@ -69,16 +75,32 @@ def cmd_grid(args: argparse.Namespace) -> int:
             tqdm.write(f"{count()} {summary_line(found[key])}", file=sys.stderr)
         bar.update(len(found) - bar.n)
 
-    with stopping(bar, "finished runs are stored, the runs in hand are back in the queue; "
-                  "run the same command to resume") as stopped:
-        runner.run(prepared, args.storage, args.workers, device, args.population, on_run,
-                   on_progress, on_step=on_step, on_start=on_start)
+    with stopping(
+        bar,
+        "finished runs are stored, the runs in hand are back in the queue; "
+        "run the same command to resume",
+    ) as stopped:
+        runner.run(
+            prepared,
+            args.storage,
+            args.workers,
+            device,
+            args.population,
+            on_run,
+            on_progress,
+            on_step=on_step,
+            on_start=on_start,
+        )
     if stopped.code is not None:
         return stopped.code
     for error in prepared.failures():
         print(f"failed run: {error}", file=sys.stderr)
-    return ride_out(lambda: cli_report.write_report(prepared.studies, study_name, args.out,
-                                                    args.storage, started), "writing the report")
+    return ride_out(
+        lambda: cli_report.write_report(
+            prepared.studies, study_name, args.out, args.storage, started
+        ),
+        "writing the report",
+    )
 
 
 def models_choice(args: argparse.Namespace) -> tuple[str | None, bool]:
@@ -90,30 +112,32 @@ def cmd_single(args: argparse.Namespace, config: RunConfig) -> int:
     """``run`` without ``--grid``: one run, stored like a grid's (study ``NAME-TASK``,
     default ``runs-TASK``), with its model; it says where."""
     check_data([config])
-    prepared = queueing.open_runs([config], args.study or "runs", args.storage,
-                                  *models_choice(args))
+    prepared = queueing.open_runs(
+        [config], args.study or "runs", args.storage, *models_choice(args)
+    )
     key = config.key
     if key not in prepared.done():
-        bar = tqdm(desc=f"{config.variant} × {config.task}", unit="step", disable=None,
-                   leave=False)
+        bar = tqdm(desc=f"{config.variant} × {config.task}", unit="step", disable=None, leave=False)
 
         def on_step(step: int, total: int, loss: float) -> None:
             bar.total = total
             bar.update(1)
             if step % 10 == 0:
                 bar.set_postfix(loss=f"{loss:.4g}")
-        with stopping(bar, "the run is back in the queue; run the same command to run it"
-                      ) as stopped:
-            runner.run_in_process(prepared, None if args.device == "auto" else args.device,
-                                  on_step, None)
+
+        with stopping(
+            bar, "the run is back in the queue; run the same command to run it"
+        ) as stopped:
+            runner.run_in_process(
+                prepared, None if args.device == "auto" else args.device, on_step, None
+            )
         if stopped.code is not None:
             return stopped.code
         again = ""
     else:
         again = " (already stored: not trained again; --study NAME keeps another copy)"
     study = prepared.studies[0]
-    trial = next((t for t in finished.completed(study) if t.user_attrs[record.KEY] == key),
-                 None)
+    trial = next((t for t in finished.completed(study) if t.user_attrs[record.KEY] == key), None)
     if trial is None:
         for error in prepared.failures():
             print(f"failed run: {error}", file=sys.stderr)
@@ -121,22 +145,36 @@ def cmd_single(args: argparse.Namespace, config: RunConfig) -> int:
     stored = trial.user_attrs[record.RESULT]
     differences = against_the_grid(config)
     if differences:
-        print(f"settings that differ from the default grid's {config.variant} on "
-              f"{config.task}: {differences} (run --grid trains with those)")
+        print(
+            f"settings that differ from the default grid's {config.variant} on "
+            f"{config.task}: {differences} (run --grid trains with those)"
+        )
     print(summary_line(stored))
     model = record.model_file(stored)
     kept = f"; model {model}" if model else "; no model kept"
-    print(f"stored as trial {trial.number} of study {study.study_name} in "
-          f"{storage_url.shown(args.storage)}{kept}{again}")
+    print(
+        f"stored as trial {trial.number} of study {study.study_name} in "
+        f"{storage_url.shown(args.storage)}{kept}{again}"
+    )
     return 0
 
 
-_COMPARED = ("hidden_size", "layers", "steps", "sequences", "batch_size", "lr", "optimizer",
-             "eval_every", "patience", "task_settings")
+_COMPARED = (
+    "hidden_size",
+    "layers",
+    "steps",
+    "sequences",
+    "batch_size",
+    "lr",
+    "optimizer",
+    "eval_every",
+    "patience",
+    "task_settings",
+)
 
 
 def against_the_grid(config: RunConfig) -> str:
-    """"hidden_size 64 (grid 32), patience none (grid 5)": where a single run's settings
+    """ "hidden_size 64 (grid 32), patience none (grid 5)": where a single run's settings
     differ from the default grid's run of the same variant and task ("" where none do, or
     the default grid has no such task)."""
     try:
@@ -165,18 +203,26 @@ def cmd_worker(args: argparse.Namespace) -> int:
 
     def join() -> tuple[list, set[str], set[str], int]:
         studies = store.named_studies(storage, args.study)
-        keys = {t.user_attrs[record.KEY] for s in studies for t in s.get_trials(deepcopy=False)
-                if record.KEY in t.user_attrs}
+        keys = {
+            t.user_attrs[record.KEY]
+            for s in studies
+            for t in s.get_trials(deepcopy=False)
+            if record.KEY in t.user_attrs
+        }
         before = {k for s in studies for k in finished.done_keys(s)}
         return studies, keys, before, sum(finished.counts(s).get("waiting", 0) for s in studies)
+
     studies, keys, before, waiting = ride_out(join, "joining the study")
     needed = plugins.recorded(studies)
     if needed:  # the cells and tasks of the machine that queued the work
         print(f"loading the plugins the study records: {', '.join(needed)}", file=sys.stderr)
         plugins.load(needed)
     device = None if args.device == "auto" else args.device
-    print(f"worker on {', '.join(s.study_name for s in studies)}: {len(before)} runs done, "
-          f"{waiting} waiting", file=sys.stderr)
+    print(
+        f"worker on {', '.join(s.study_name for s in studies)}: {len(before)} runs done, "
+        f"{waiting} waiting",
+        file=sys.stderr,
+    )
     reported = set(before)
 
     def on_progress(found: dict[str, dict]) -> None:
@@ -185,20 +231,29 @@ def cmd_worker(args: argparse.Namespace) -> int:
             reported.add(key)
 
     def on_run(config, result: RunResult | None) -> None:
-        print(result.summary() if result else f"{config.variant} on {config.task}: FAILED",
-              file=sys.stderr)
+        print(
+            result.summary() if result else f"{config.variant} on {config.task}: FAILED",
+            file=sys.stderr,
+        )
 
-    with stopping(None, "finished runs are stored, the runs in hand are back in the queue"
-                  ) as stopped:
-        runner.run(studies, args.storage, args.workers, device, args.population, on_run,
-                   on_progress, keys)
+    with stopping(
+        None, "finished runs are stored, the runs in hand are back in the queue"
+    ) as stopped:
+        runner.run(
+            studies, args.storage, args.workers, device, args.population, on_run, on_progress, keys
+        )
     if stopped.code is not None:
         return stopped.code
-    done = ride_out(lambda: {k for s in studies for k in finished.done_keys(s)},
-                    "reading the finished runs")
-    print(f"no waiting runs left: {len(done)} done in all, {len(done - before)} by this "
-          "worker's processes" if args.workers > 1 else
-          f"no waiting runs left: {len(done)} done in all", file=sys.stderr)
+    done = ride_out(
+        lambda: {k for s in studies for k in finished.done_keys(s)}, "reading the finished runs"
+    )
+    print(
+        f"no waiting runs left: {len(done)} done in all, {len(done - before)} by this "
+        "worker's processes"
+        if args.workers > 1
+        else f"no waiting runs left: {len(done)} done in all",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -26,22 +26,37 @@ Target = tuple[str, Callable[[], kept_models.Kept]]  # (what the tables call it,
 
 
 def cmd_inspect(args: argparse.Namespace) -> int:
-    targets = (_files(args.model) if args.model
-               else _best_runs(args.storage, args.study, _names(args.variants, variants.info),
-                               _names(args.tasks, tasks.info)))
-    default = Path(storage_url.OUTPUT) / (inspection.FOLDER if args.model
-                                          else f"{args.study}/{inspection.FOLDER}")
+    targets = (
+        _files(args.model)
+        if args.model
+        else _best_runs(
+            args.storage,
+            args.study,
+            _names(args.variants, variants.info),
+            _names(args.tasks, tasks.info),
+        )
+    )
+    default = Path(storage_url.OUTPUT) / (
+        inspection.FOLDER if args.model else f"{args.study}/{inspection.FOLDER}"
+    )
     folder = Path(args.out) if args.out else default
     rows: list[list[str]] = []
     with staged(folder) as staging:
-        written = inspection.write(_looked_at(targets, args.steps or DEFAULT_STEPS, rows),
-                                   staging)
+        written = inspection.write(_looked_at(targets, args.steps or DEFAULT_STEPS, rows), staging)
         written = [final_path(p, staging, folder) for p in written]
-    print(format_table(["task", "variant", "run", "layers", "steps×columns", "deviation"], rows,
-                       right=("layers", "deviation")))
+    print(
+        format_table(
+            ["task", "variant", "run", "layers", "steps×columns", "deviation"],
+            rows,
+            right=("layers", "deviation"),
+        )
+    )
     count = {suffix: sum(p.suffix == suffix for p in written) for suffix in (".parquet", ".png")}
-    print(f"{len(rows)} models looked inside: {count['.parquet']} tables (Parquet and CSV), "
-          f"{count['.png']} figures and {inspection.PAGE} in {folder}", file=sys.stderr)
+    print(
+        f"{len(rows)} models looked inside: {count['.parquet']} tables (Parquet and CSV), "
+        f"{count['.png']} figures and {inspection.PAGE} in {folder}",
+        file=sys.stderr,
+    )
     return 0
 
 
@@ -50,8 +65,16 @@ def _looked_at(targets: list[Target], steps: int, rows: list[list[str]]) -> Iter
     for run, load in targets:
         kept = load()
         inside = look_inside(kept.config, kept.model, kept.vocabulary, run, steps)
-        rows.append([inside.task, inside.variant, run, str(len(inside.layers)),
-                     "×".join(map(str, inside.valid.shape)), f"{inside.deviation:.1g}"])
+        rows.append(
+            [
+                inside.task,
+                inside.variant,
+                run,
+                str(len(inside.layers)),
+                "×".join(map(str, inside.valid.shape)),
+                f"{inside.deviation:.1g}",
+            ]
+        )
         yield inside
 
 
@@ -71,8 +94,12 @@ def _names(text: str | None, check: Callable[[str], object]) -> list[str] | None
     return names
 
 
-def _best_runs(storage: str | None, study_name: str, wanted_variants: list[str] | None,
-               wanted_tasks: list[str] | None) -> list[Target]:
+def _best_runs(
+    storage: str | None,
+    study_name: str,
+    wanted_variants: list[str] | None,
+    wanted_tasks: list[str] | None,
+) -> list[Target]:
     """Per task and variant, the run ``harness sample --variant V --task T`` takes: the
     completed run with the best test score that kept its model (``model_choice``'s rule)."""
     targets, seen = [], set()
@@ -83,21 +110,29 @@ def _best_runs(storage: str | None, study_name: str, wanted_variants: list[str] 
             key = (config["task"], config["variant"])
             seen.add(key[1])
             score = model_choice.score(study, trial)
-            if ((wanted_variants and key[1] not in wanted_variants)
-                    or (wanted_tasks and key[0] not in wanted_tasks) or score is None
-                    or not record.model_file(trial.user_attrs[record.RESULT])):
+            if (
+                (wanted_variants and key[1] not in wanted_variants)
+                or (wanted_tasks and key[0] not in wanted_tasks)
+                or score is None
+                or not record.model_file(trial.user_attrs[record.RESULT])
+            ):
                 continue
             if key not in best or score < best[key][0]:
                 best[key] = (score, trial)
-        targets += [(f"{study.study_name}#{trial.number}",
-                     lambda s=study, t=trial: kept_models.load(kept_models.path_of(s, t)))
-                    for _, (_, trial) in sorted(best.items())]
+        targets += [
+            (
+                f"{study.study_name}#{trial.number}",
+                lambda s=study, t=trial: kept_models.load(kept_models.path_of(s, t)),
+            )
+            for _, (_, trial) in sorted(best.items())
+        ]
     for name in sorted(set(wanted_variants or ()) - seen) if targets else ():
         print(f"harness: no completed run of {name} in {study_name}", file=sys.stderr)
     if not targets:
-        raise LookupError(f"no completed run with a kept model in {study_name}"
-                          + (f" for variants {','.join(wanted_variants)}" if wanted_variants
-                             else "")
-                          + (f" on tasks {','.join(wanted_tasks)}" if wanted_tasks else "")
-                          + " (runs keep their models unless run with --no-models)")
+        raise LookupError(
+            f"no completed run with a kept model in {study_name}"
+            + (f" for variants {','.join(wanted_variants)}" if wanted_variants else "")
+            + (f" on tasks {','.join(wanted_tasks)}" if wanted_tasks else "")
+            + " (runs keep their models unless run with --no-models)"
+        )
     return targets

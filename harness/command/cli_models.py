@@ -6,8 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from harness.queue import finished, kept_models, storage_url, store
 from harness.command.table import format_table
+from harness.queue import finished, kept_models, storage_url, store
 from results import record
 
 
@@ -22,9 +22,15 @@ def cmd_models(args: argparse.Namespace) -> int:
                 missing += 1
                 continue
             path = kept_models.path_of(study, trial)
-            row = [study.study_name, trial.number, config["variant"], config["seed"],
-                   f"{metric} {result['test'][metric]:.6g}",
-                   f"{result['model']['bytes'] / 1024:.0f}", str(path)]
+            row = [
+                study.study_name,
+                trial.number,
+                config["variant"],
+                config["seed"],
+                f"{metric} {result['test'][metric]:.6g}",
+                f"{result['model']['bytes'] / 1024:.0f}",
+                str(path),
+            ]
             if args.rescore:
                 again = kept_models.rescore(kept_models.load(path))
                 same = again == result["test"]
@@ -35,9 +41,14 @@ def cmd_models(args: argparse.Namespace) -> int:
     if args.rescore:
         header.insert(5, "rescored")
     print(format_table(header, rows, right=("trial", "seed", "KB")))
-    print(f"{len(rows)} kept models"
-          + (f", {missing} completed runs without one (diverged, or --no-models)" if missing
-             else "")
-          + (f"; rescored: {len(rows) - differ} equal to the stored test metrics, "
-             f"{differ} differ" if args.rescore else ""), file=sys.stderr)
+    print(
+        f"{len(rows)} kept models"
+        + (f", {missing} completed runs without one (diverged, or --no-models)" if missing else "")
+        + (
+            f"; rescored: {len(rows) - differ} equal to the stored test metrics, {differ} differ"
+            if args.rescore
+            else ""
+        ),
+        file=sys.stderr,
+    )
     return 1 if differ else 0

@@ -23,10 +23,16 @@ if TYPE_CHECKING:
 
 DEFAULT_OUT = f"{storage_url.OUTPUT}/samples"
 # what each kind of model takes besides the choice of model, and what it is called
-TAKES = {"text": ("prime", "temperature", "length"), "music": ("temperature", "length"),
-         "answers": ("examples", "input")}
-CALLED = {"text": "a language model", "music": "a music model",
-          "answers": "a synthetic task's model"}
+TAKES = {
+    "text": ("prime", "temperature", "length"),
+    "music": ("temperature", "length"),
+    "answers": ("examples", "input"),
+}
+CALLED = {
+    "text": "a language model",
+    "music": "a music model",
+    "answers": "a synthetic task's model",
+}
 DEFAULTS = {"temperature": 1.0, "text length": 200, "music length": 64, "examples": 8}
 BEATS_PER_FRAME = {"quarter": 1.0, "8th": 0.5, "16th": 0.25}  # tasks.music resolutions
 
@@ -35,27 +41,59 @@ def add_arguments(p: argparse.ArgumentParser, positive_int: Callable[[str], int]
     """The options of ``sample`` (its parser is made with the others in ``cli``)."""
     which = p.add_mutually_exclusive_group(required=True)
     which.add_argument("--trial", type=int, metavar="N", help="trial N of --study")
-    which.add_argument("--variant", metavar="V", help="the best completed run of V on --task "
-                       "in --study, by the task's primary test metric")
-    which.add_argument("--model", metavar="FILE", help="a kept model file (`harness models` "
-                       "lists them)")
-    p.add_argument("--study", default="grid-default", help="a grid, search or study (default "
-                   "grid-default; single runs: runs)")
+    which.add_argument(
+        "--variant",
+        metavar="V",
+        help="the best completed run of V on --task in --study, by the task's primary test metric",
+    )
+    which.add_argument(
+        "--model", metavar="FILE", help="a kept model file (`harness models` lists them)"
+    )
+    p.add_argument(
+        "--study",
+        default="grid-default",
+        help="a grid, search or study (default grid-default; single runs: runs)",
+    )
     p.add_argument("--task", help="the model's task: needed with --variant, else checked")
-    p.add_argument("--prime", metavar="TEXT", help="language models: the text to start "
-                   "from, in the model's vocabulary (default: a line break)")
-    p.add_argument("--temperature", type=_temperature, metavar="T", help="language and music "
-                   "models: 0 takes the most likely token or keys (default "
-                   f"{DEFAULTS['temperature']})")
-    p.add_argument("--length", type=positive_int, metavar="N", help="tokens of text (default "
-                   f"{DEFAULTS['text length']}) or frames of music ({DEFAULTS['music length']})")
-    p.add_argument("--examples", type=positive_int, metavar="N", help="synthetic tasks: "
-                   f"held-out examples shown (default {DEFAULTS['examples']})")
-    p.add_argument("--input", metavar="TEXT", help="sequence-to-sequence models: decode this "
-                   "input (addition: '123+45')")
+    p.add_argument(
+        "--prime",
+        metavar="TEXT",
+        help="language models: the text to start "
+        "from, in the model's vocabulary (default: a line break)",
+    )
+    p.add_argument(
+        "--temperature",
+        type=_temperature,
+        metavar="T",
+        help="language and music "
+        "models: 0 takes the most likely token or keys (default "
+        f"{DEFAULTS['temperature']})",
+    )
+    p.add_argument(
+        "--length",
+        type=positive_int,
+        metavar="N",
+        help="tokens of text (default "
+        f"{DEFAULTS['text length']}) or frames of music ({DEFAULTS['music length']})",
+    )
+    p.add_argument(
+        "--examples",
+        type=positive_int,
+        metavar="N",
+        help=f"synthetic tasks: held-out examples shown (default {DEFAULTS['examples']})",
+    )
+    p.add_argument(
+        "--input",
+        metavar="TEXT",
+        help="sequence-to-sequence models: decode this input (addition: '123+45')",
+    )
     p.add_argument("--seed", type=int, default=0, help="seed of the draws (default 0)")
-    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR", help="folder of the MIDI file "
-                   f"and piano roll (default {DEFAULT_OUT}/)")
+    p.add_argument(
+        "--out",
+        default=DEFAULT_OUT,
+        metavar="DIR",
+        help=f"folder of the MIDI file and piano roll (default {DEFAULT_OUT}/)",
+    )
 
 
 def _temperature(text: str) -> float:
@@ -81,8 +119,11 @@ def cmd_sample(args: argparse.Namespace) -> int:
 def _say_which(chosen: Chosen, task: tasks.Task, how: str) -> None:
     """The model sampled, and how (on stderr: stdout holds the sample alone)."""
     config, metric = chosen.kept.config, task.metrics[0].name
-    print(f"{chosen.name}: {config.variant} on {config.task} (seed {config.seed}), test "
-          f"{metric} {chosen.kept.test[metric]:.4g}; {how}", file=sys.stderr)
+    print(
+        f"{chosen.name}: {config.variant} on {config.task} (seed {config.seed}), test "
+        f"{metric} {chosen.kept.test[metric]:.4g}; {how}",
+        file=sys.stderr,
+    )
 
 
 def _choose(args: argparse.Namespace) -> Chosen:
@@ -108,19 +149,26 @@ def _kind(task: tasks.Task, chosen: Chosen) -> str:
         return "music"
     if isinstance(task, registry.SyntheticTask):
         return "answers"
-    raise ValueError(f"{chosen.name} is a {task.name} model; sample takes language models, "
-                     "music and the synthetic tasks")
+    raise ValueError(
+        f"{chosen.name} is a {task.name} model; sample takes language models, "
+        "music and the synthetic tasks"
+    )
 
 
 def _check_options(args: argparse.Namespace, kind: str, chosen: Chosen) -> None:
     """An option the model's kind does not take is a mistake about the model: say so."""
-    stray = [name for name in ("prime", "temperature", "length", "examples")
-             if getattr(args, name) is not None and name not in TAKES[kind]]
+    stray = [
+        name
+        for name in ("prime", "temperature", "length", "examples")
+        if getattr(args, name) is not None and name not in TAKES[kind]
+    ]
     if stray:
         given = ", ".join(f"--{name}" for name in stray)
         takes = ", ".join(f"--{name}" for name in TAKES[kind])
-        raise ValueError(f"{given} is not for {chosen.name}, {CALLED[kind]} "
-                         f"({chosen.kept.config.task}), which takes {takes}")
+        raise ValueError(
+            f"{given} is not for {chosen.name}, {CALLED[kind]} "
+            f"({chosen.kept.config.task}), which takes {takes}"
+        )
 
 
 def _text(args: argparse.Namespace, chosen: Chosen, task: tasks.Task) -> int:
@@ -130,13 +178,20 @@ def _text(args: argparse.Namespace, chosen: Chosen, task: tasks.Task) -> int:
     from harness.training.generate import sample_tokens
 
     words, level = chosen.kept.vocabulary, getattr(task, "level", "char")
-    prime = (vocabulary.encode(args.prime, words, level) if args.prime
-             else vocabulary.default_prime(words))
+    prime = (
+        vocabulary.encode(args.prime, words, level)
+        if args.prime
+        else vocabulary.default_prime(words)
+    )
     temperature = _temperature_of(args)
     _say_which(chosen, task, f"{level} level, temperature {temperature:g}, seed {args.seed}")
-    tokens = sample_tokens(chosen.kept.model, prime,
-                           args.length or DEFAULTS["text length"], temperature,
-                           torch.Generator().manual_seed(args.seed))
+    tokens = sample_tokens(
+        chosen.kept.model,
+        prime,
+        args.length or DEFAULTS["text length"],
+        temperature,
+        torch.Generator().manual_seed(args.seed),
+    )
     print(vocabulary.decode(prime + tokens, words, level))
     return 0
 
@@ -151,16 +206,25 @@ def _music(args: argparse.Namespace, chosen: Chosen, task: tasks.Task) -> int:
     piano_roll.require_mido()  # before any work
     temperature = _temperature_of(args)
     frames = args.length or DEFAULTS["music length"]
-    _say_which(chosen, task, f"{frames} {task.settings.resolution} frames, temperature "
-               f"{temperature:g}, seed {args.seed}")
-    roll = sample_piano_roll(chosen.kept.model, frames, temperature,
-                             torch.Generator().manual_seed(args.seed))
+    _say_which(
+        chosen,
+        task,
+        f"{frames} {task.settings.resolution} frames, temperature "
+        f"{temperature:g}, seed {args.seed}",
+    )
+    roll = sample_piano_roll(
+        chosen.kept.model, frames, temperature, torch.Generator().manual_seed(args.seed)
+    )
     stem = f"{chosen.stem}-t{temperature:g}-seed{args.seed}"
-    midi = piano_roll.write_midi(roll, Path(args.out) / f"{stem}.mid", LOWEST,
-                                 BEATS_PER_FRAME[task.settings.resolution])
-    picture = piano_roll.write_png(roll, Path(args.out) / f"{stem}.png", LOWEST,
-                                   f"{chosen.name}, temperature {temperature:g}, "
-                                   f"seed {args.seed}")
+    midi = piano_roll.write_midi(
+        roll, Path(args.out) / f"{stem}.mid", LOWEST, BEATS_PER_FRAME[task.settings.resolution]
+    )
+    picture = piano_roll.write_png(
+        roll,
+        Path(args.out) / f"{stem}.png",
+        LOWEST,
+        f"{chosen.name}, temperature {temperature:g}, seed {args.seed}",
+    )
     print(f"{roll.sum(1).mean():.1f} keys sounding a frame on average", file=sys.stderr)
     print(midi)
     print(picture)
@@ -176,9 +240,13 @@ def _answers(args: argparse.Namespace, chosen: Chosen, task: tasks.Task) -> int:
     count = args.examples or DEFAULTS["examples"]
     _say_which(chosen, task, f"its answers on the first {count} held-out test examples")
     answers = held_out_answers(chosen.kept.model, task, count)
-    print(format_table(("example", "input", "target", "answer", "agrees"),
-                       [(k, a.input, a.target, a.answer, a.agrees)
-                        for k, a in enumerate(answers)], right=("example",)))
+    print(
+        format_table(
+            ("example", "input", "target", "answer", "agrees"),
+            [(k, a.input, a.target, a.answer, a.agrees) for k, a in enumerate(answers)],
+            right=("example",),
+        )
+    )
     return 0
 
 
@@ -187,8 +255,10 @@ def _decode(text: str, chosen: Chosen, task: tasks.Task) -> int:
     from harness.training.answers import decode
 
     if not getattr(task, "sequence_to_sequence", False):
-        raise ValueError(f"--input is for sequence-to-sequence models (addition); "
-                         f"{chosen.name} is a model of {chosen.kept.config.task}")
+        raise ValueError(
+            f"--input is for sequence-to-sequence models (addition); "
+            f"{chosen.name} is a model of {chosen.kept.config.task}"
+        )
     task.parse(text)  # a typed input that is none fails before anything is said
     _say_which(chosen, task, "greedy decoding of the given input")
     print(f"{text.strip()} = {decode(chosen.kept.model, task, text)}")

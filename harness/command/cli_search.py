@@ -14,7 +14,6 @@ import optuna
 from tqdm import tqdm
 
 import tasks
-
 from harness.command.cli_grid import models_choice, stopping
 from harness.plans import grid, search
 from harness.plans.config import ConfigError, parse_assignments
@@ -31,38 +30,58 @@ log = logging.getLogger(__name__)
 def cmd_search(args: argparse.Namespace) -> int:
     """Random search: every variant × task, ``--trials`` draws from the space."""
     if not args.variants or not args.tasks:
-        raise ConfigError("search needs --variants and --tasks (comma-separated); "
-                          "reproduce runs a whole profile")
-    spec = search.SearchSpec(tuple(grid.split_names(args.variants)),
-                             tuple(grid.split_names(args.tasks)),
-                             args.trials, args.space, args.seed, args.prefix,
-                             parse_assignments(args.set))
+        raise ConfigError(
+            "search needs --variants and --tasks (comma-separated); reproduce runs a whole profile"
+        )
+    spec = search.SearchSpec(
+        tuple(grid.split_names(args.variants)),
+        tuple(grid.split_names(args.tasks)),
+        args.trials,
+        args.space,
+        args.seed,
+        args.prefix,
+        parse_assignments(args.set),
+    )
     studies = _run(spec, args)
     if isinstance(studies, int):
         return studies
     for study in studies:
         print(f"{study.study_name}: {len(finished.completed(study))} trials finished")
-    print(f"analyse with: python -m harness report --findings --study {spec.prefix}"
-          + (f" --storage {storage_url.shown(args.storage)}" if args.storage else ""))
+    print(
+        f"analyse with: python -m harness report --findings --study {spec.prefix}"
+        + (f" --storage {storage_url.shown(args.storage)}" if args.storage else "")
+    )
     return 0
 
 
 def cmd_reproduce(args: argparse.Namespace) -> int:
     """The whole protocol of a profile: the search, then the findings report."""
-    spec = reproduce_spec(args.profile, grid.split_names(args.tasks),
-                          grid.split_names(args.variants),
-                          args.trials, parse_assignments(args.set), args.seed)
+    spec = reproduce_spec(
+        args.profile,
+        grid.split_names(args.tasks),
+        grid.split_names(args.variants),
+        args.trials,
+        parse_assignments(args.set),
+        args.seed,
+    )
     _paper_data(spec)
     started = time.monotonic()
     studies = _run(spec, args)
     if isinstance(studies, int):
         return studies
-    code = _findings(studies, spec.prefix, args.storage, args.out,
-                     {"profile": args.profile, "command": "reproduce"})
+    code = _findings(
+        studies,
+        spec.prefix,
+        args.storage,
+        args.out,
+        {"profile": args.profile, "command": "reproduce"},
+    )
     runs = frames.runs_frame(studies)
     spent = time_breakdown(runs)
-    print(f"\nreproduce {spec.prefix} finished in {duration(time.monotonic() - started)} "
-          f"({len(runs):,} trials stored)" + (f"; {spent}" if spent else ""))
+    print(
+        f"\nreproduce {spec.prefix} finished in {duration(time.monotonic() - started)} "
+        f"({len(runs):,} trials stored)" + (f"; {spent}" if spent else "")
+    )
     return code
 
 
@@ -71,16 +90,21 @@ def _paper_data(spec: search.SearchSpec) -> None:
     reproduction without the JSB file stops here, in one line, before any trial runs."""
     if "music" not in spec.tasks:
         return
-    settings = {**(spec.run.get("task_settings") or {}),
-                **(spec.per_task.get("music", {}).get("task_settings") or {})}
+    settings = {
+        **(spec.run.get("task_settings") or {}),
+        **(spec.per_task.get("music", {}).get("task_settings") or {}),
+    }
     if settings.get("corpus", "auto") not in ("auto", "jsb"):
-        raise ConfigError("reproduce judges Greff et al.'s findings on JSB Chorales itself; "
-                          "drop corpus=" + str(settings["corpus"]) + " (a stand-in, for runs)")
+        raise ConfigError(
+            "reproduce judges Greff et al.'s findings on JSB Chorales itself; "
+            "drop corpus=" + str(settings["corpus"]) + " (a stand-in, for runs)"
+        )
     try:
         tasks.build("music", **{**settings, "corpus": "jsb"}).source  # noqa: B018 - finds it
     except tasks.TaskError as error:
-        raise ConfigError(f"reproduce judges Greff et al.'s findings on JSB Chorales "
-                          f"itself: {error}") from None
+        raise ConfigError(
+            f"reproduce judges Greff et al.'s findings on JSB Chorales itself: {error}"
+        ) from None
 
 
 def cmd_findings(args: argparse.Namespace) -> int:
@@ -93,13 +117,22 @@ def cmd_findings(args: argparse.Namespace) -> int:
 
 def _only_search(storage: optuna.storages.BaseStorage) -> str:
     """The search in the storage, when there is exactly one (``--study`` names it else)."""
-    prefixes = sorted({s.user_attrs["search"].get("prefix", s.study_name.rsplit("-", 1)[0])
-                       for s in optuna.get_all_study_summaries(storage)
-                       if "search" in s.user_attrs})
+    prefixes = sorted(
+        {
+            s.user_attrs["search"].get("prefix", s.study_name.rsplit("-", 1)[0])
+            for s in optuna.get_all_study_summaries(storage)
+            if "search" in s.user_attrs
+        }
+    )
     if len(prefixes) != 1:
-        raise ConfigError("name the search with --study: "
-                          + (f"this storage holds {', '.join(prefixes)}" if prefixes
-                             else "this storage holds no search; run search or reproduce"))
+        raise ConfigError(
+            "name the search with --study: "
+            + (
+                f"this storage holds {', '.join(prefixes)}"
+                if prefixes
+                else "this storage holds no search; run search or reproduce"
+            )
+        )
     return prefixes[0]
 
 
@@ -108,10 +141,13 @@ def _run(spec: search.SearchSpec, args: argparse.Namespace) -> list[optuna.Study
     prepared = search.prepare(spec, args.storage, *models_choice(args))
     studies, keys = prepared.studies, prepared.keys
     done = len(prepared.done())
-    print(f"search {spec.prefix}: {len(keys)} trials ({len(spec.variants)} variants × "
-          f"{len(spec.tasks)} tasks × {spec.trials} draws from {spec.space!r}); {done} done, "
-          f"{len(keys) - done} to run ({prepared.added} newly queued, {prepared.requeued} "
-          "re-queued from a stopped worker)", file=sys.stderr)
+    print(
+        f"search {spec.prefix}: {len(keys)} trials ({len(spec.variants)} variants × "
+        f"{len(spec.tasks)} tasks × {spec.trials} draws from {spec.space!r}); {done} done, "
+        f"{len(keys) - done} to run ({prepared.added} newly queued, {prepared.requeued} "
+        "re-queued from a stopped worker)",
+        file=sys.stderr,
+    )
     bar = tqdm(total=len(keys), initial=done, unit="trial", disable=None, desc=spec.prefix)
     device = None if args.device == "auto" else args.device
     reported: set[str] = set()
@@ -128,10 +164,14 @@ def _run(spec: search.SearchSpec, args: argparse.Namespace) -> list[optuna.Study
         if args.verbose and result is not None:
             tqdm.write(result.summary(), file=sys.stderr)
 
-    with stopping(bar, "finished trials are stored, the trials in hand are back in the "
-                  "queue; run the same command to resume") as stopped:
-        runner.run(studies, args.storage, args.workers, device, args.population, on_run,
-                   on_progress, keys)
+    with stopping(
+        bar,
+        "finished trials are stored, the trials in hand are back in the "
+        "queue; run the same command to resume",
+    ) as stopped:
+        runner.run(
+            studies, args.storage, args.workers, device, args.population, on_run, on_progress, keys
+        )
     if stopped.code is not None:
         return stopped.code
     for error in prepared.failures():
@@ -153,8 +193,7 @@ def _baselines(studies: list[optuna.Study]) -> dict[str, float]:
             task = tasks.build(config["task"], **(config.get("task_settings") or {}))
             out[config["task"]] = float(task.baseline())
         except (LookupError, ValueError, OSError) as error:
-            log.warning("no trivial baseline for %s (%s); chance level used", config["task"],
-                        error)
+            log.warning("no trivial baseline for %s (%s); chance level used", config["task"], error)
     return out
 
 
@@ -166,19 +205,28 @@ def protocol(search: dict) -> str:
     for task, settings in sorted((search.get("per_task") or {}).items()):
         merged = {**run, **settings}
         sequences, every = merged.get("sequences"), merged.get("eval_every")
-        epochs = (f" (~{sequences / JSB_EPOCH:.0f} epochs)" if task == "music" and sequences
-                  else "")
-        stopping = (f"patience {merged['patience']}" if merged.get("patience")
-                    else "no early stopping")
-        budgets.append(f"{task} {sequences or merged.get('steps', '?')} sequences{epochs}, "
-                       f"validation every {every}, {stopping}")
-    return (f"{search.get('prefix', '?')}: {search.get('trials', '?')} draws a variant from "
-            f"{search.get('space', '?')!r}, online SGD with Nesterov momentum on the summed "
-            f"loss; " + "; ".join(budgets))
+        epochs = f" (~{sequences / JSB_EPOCH:.0f} epochs)" if task == "music" and sequences else ""
+        stopping = (
+            f"patience {merged['patience']}" if merged.get("patience") else "no early stopping"
+        )
+        budgets.append(
+            f"{task} {sequences or merged.get('steps', '?')} sequences{epochs}, "
+            f"validation every {every}, {stopping}"
+        )
+    return (
+        f"{search.get('prefix', '?')}: {search.get('trials', '?')} draws a variant from "
+        f"{search.get('space', '?')!r}, online SGD with Nesterov momentum on the summed "
+        f"loss; " + "; ".join(budgets)
+    )
 
 
-def _findings(studies: list[optuna.Study], name: str, storage: str | None, out: str | None,
-              provenance: dict[str, object]) -> int:
+def _findings(
+    studies: list[optuna.Study],
+    name: str,
+    storage: str | None,
+    out: str | None,
+    provenance: dict[str, object],
+) -> int:
     from results import findings_report
 
     trials = search_trials.trials_frame(studies)
@@ -188,17 +236,25 @@ def _findings(studies: list[optuna.Study], name: str, storage: str | None, out: 
     space = search_trials.analysis_space(studies)
     folder = Path(out or storage_url.report_folder(storage, name))
     recorded = [s.user_attrs.get("search", {}) for s in studies]
-    provenance = {**provenance, "protocol": protocol(recorded[0]),
-                  "studies": ", ".join(s.study_name for s in studies),
-                  "storage": storage_url.shown(storage),
-                  "space": recorded[0].get("space_description", ""),
-                  "search seed": recorded[0].get("seed"),
-                  "trials": len(trials)}
-    path = report_folder.write(folder, lambda staging: findings_report.build(
-        trials, space, staging, provenance), storage_url.shown(storage))
+    provenance = {
+        **provenance,
+        "protocol": protocol(recorded[0]),
+        "studies": ", ".join(s.study_name for s in studies),
+        "storage": storage_url.shown(storage),
+        "space": recorded[0].get("space_description", ""),
+        "search seed": recorded[0].get("seed"),
+        "trials": len(trials),
+    }
+    path = report_folder.write(
+        folder,
+        lambda staging: findings_report.build(trials, space, staging, provenance),
+        storage_url.shown(storage),
+    )
     print(f"protocol: {provenance['protocol']}")
     for row in json.loads((folder / "findings.json").read_text())["findings"]:
-        print(f"{row['number']:>2}. {row['verdict']:<13} {row['title']} (on {row['data']}): "
-              f"{row['statistic']}")
+        print(
+            f"{row['number']:>2}. {row['verdict']:<13} {row['title']} (on {row['data']}): "
+            f"{row['statistic']}"
+        )
     print(f"\nfindings report: {path}")
     return 0

@@ -29,20 +29,32 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     try:
         from optuna_dashboard import wsgi
     except ImportError:
-        raise LookupError("optuna-dashboard is not installed; pip install -e '.[dashboard]'"
-                          ) from None
+        raise LookupError(
+            "optuna-dashboard is not installed; pip install -e '.[dashboard]'"
+        ) from None
     storage = storage_url.open_storage(args.storage)
     summaries = optuna.get_all_study_summaries(storage)
     if not summaries:
-        raise LookupError(f"no study in {storage_url.shown(args.storage)}; run a grid or "
-                          "search first (or name the storage with --storage)")
-    artifacts = next((kept_models.artifact_store(s) for s in summaries
-                      if s.user_attrs.get(kept_models.MODELS_ATTR)), None)
+        raise LookupError(
+            f"no study in {storage_url.shown(args.storage)}; run a grid or "
+            "search first (or name the storage with --storage)"
+        )
+    artifacts = next(
+        (
+            kept_models.artifact_store(s)
+            for s in summaries
+            if s.user_attrs.get(kept_models.MODELS_ATTR)
+        ),
+        None,
+    )
     app = wsgi(storage, artifact_store=artifacts)
     server: WSGIServer = make_server(args.host, args.port, app, handler_class=_Quiet)
     host, port = server.server_address[:2]
-    print(f"optuna-dashboard on http://{host}:{port}/ for {len(summaries)} studies in "
-          f"{storage_url.shown(args.storage)} (Ctrl-C stops it)", flush=True)
+    print(
+        f"optuna-dashboard on http://{host}:{port}/ for {len(summaries)} studies in "
+        f"{storage_url.shown(args.storage)} (Ctrl-C stops it)",
+        flush=True,
+    )
     # SIGTERM ends it at once (it holds nothing to put back): raised as an exception, as the
     # other commands take it, it would land in a request's handler, which logs it and serves on
     signal.signal(signal.SIGTERM, signal.SIG_DFL)

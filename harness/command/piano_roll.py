@@ -23,8 +23,9 @@ def require_mido() -> ModuleType:
     try:
         import mido
     except ImportError:
-        raise LookupError("writing MIDI needs mido, an optional extra: "
-                          "pip install -e '.[music]'") from None
+        raise LookupError(
+            "writing MIDI needs mido, an optional extra: pip install -e '.[music]'"
+        ) from None
     return mido
 
 
@@ -42,8 +43,11 @@ def write_midi(roll: np.ndarray, path: Path, lowest: int, beats_per_frame: float
         for kind, keys in (("note_off", row < 0), ("note_on", row > 0)):
             for key in np.flatnonzero(keys):
                 velocity = VELOCITY if kind == "note_on" else 0
-                track.append(mido.Message(kind, note=lowest + int(key), velocity=velocity,
-                                          time=t * ticks - last))
+                track.append(
+                    mido.Message(
+                        kind, note=lowest + int(key), velocity=velocity, time=t * ticks - last
+                    )
+                )
                 last = t * ticks
     track.append(mido.MetaMessage("end_of_track", time=len(on) * ticks - last))
     midi = mido.MidiFile(ticks_per_beat=TICKS_PER_BEAT)
@@ -64,8 +68,14 @@ def write_png(roll: np.ndarray, path: Path, lowest: int, title: str) -> Path:
     sounding = np.flatnonzero(roll.any(0))
     low, high = (sounding.min(), sounding.max()) if len(sounding) else (0, keys - 1)
     figure, axes = plt.subplots(figsize=(min(max(6.0, frames / 8), 16.0), 4.0))
-    axes.imshow(roll.T, aspect="auto", origin="lower", cmap="Greys", interpolation="nearest",
-                extent=(-0.5, frames - 0.5, lowest - 0.5, lowest + keys - 0.5))
+    axes.imshow(
+        roll.T,
+        aspect="auto",
+        origin="lower",
+        cmap="Greys",
+        interpolation="nearest",
+        extent=(-0.5, frames - 0.5, lowest - 0.5, lowest + keys - 0.5),
+    )
     axes.set_ylim(lowest + low - 2.5, lowest + high + 2.5)
     axes.set(xlabel="frame", ylabel="MIDI note", title=title)
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -68,8 +68,10 @@ class Shape:
         except ValueError:
             values = []
         if len(values) != 4 or min(values) < 1:
-            raise BenchError(f"a shape is four positive integers batch,length,input,hidden "
-                             f"(like 32,100,32,128), got {text!r}")
+            raise BenchError(
+                f"a shape is four positive integers batch,length,input,hidden "
+                f"(like 32,100,32,128), got {text!r}"
+            )
         return Shape(*values)
 
 
@@ -112,6 +114,7 @@ Clock = Callable[[str, str, Callable[[], None]], float]
 def clock_for(device: torch.device) -> Clock:
     """The real clock: CUDA events on a GPU, the wall clock on the CPU."""
     if device.type == "cuda":
+
         def timed(label: str, kind: str, fn: Callable[[], None]) -> float:
             start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
             start.record()
@@ -119,12 +122,14 @@ def clock_for(device: torch.device) -> Clock:
             end.record()
             torch.cuda.synchronize(device)
             return start.elapsed_time(end) / 1000
+
         return timed
 
     def wall(label: str, kind: str, fn: Callable[[], None]) -> float:
         begin = time.perf_counter()
         fn()
         return time.perf_counter() - begin
+
     return wall
 
 
@@ -141,8 +146,14 @@ def ratio_of_rounds(times: list[float], reference: list[float]) -> tuple[float, 
     return median, (q3 - q1) / median
 
 
-def run(names: list[str], shapes: list[Shape], device: torch.device, rounds: int = 9,
-        warmup: int = 2, clock: Clock | None = None) -> list[Row]:
+def run(
+    names: list[str],
+    shapes: list[Shape],
+    device: torch.device,
+    rounds: int = 9,
+    warmup: int = 2,
+    clock: Clock | None = None,
+) -> list[Row]:
     """Benchmark ``names`` at every shape, each as a ratio to its family's reference; the
     references some name needs are timed in the same rounds (and listed first)."""
     rows = []
@@ -161,8 +172,7 @@ def run(names: list[str], shapes: list[Shape], device: torch.device, rounds: int
             setup[name] = time.perf_counter() - begin
         memory = {n: _memory(m, x, device) for n, m in models.items()}
         calls = {n: passes(m, x) for n, m in models.items()}
-        samples: dict[tuple[str, str], list[float]] = {(n, k): [] for n in models
-                                                       for k in KINDS}
+        samples: dict[tuple[str, str], list[float]] = {(n, k): [] for n in models for k in KINDS}
         for r in range(warmup + rounds):
             for name, (forward, train) in calls.items():
                 for kind, fn in zip(KINDS, (forward, train)):
@@ -174,18 +184,37 @@ def run(names: list[str], shapes: list[Shape], device: torch.device, rounds: int
             ref = reference_of(name)
             backend = "fused" if name in REFERENCES else models[name].backend
             (fwd, fwd_spread), (train, train_spread) = (
-                ratio_of_rounds(samples[(name, k)], samples[(ref, k)]) for k in KINDS)
-            rows.append(Row(
-                str(shape), name, backend,
-                items / statistics.median(samples[(name, "forward")]),
-                items / statistics.median(samples[(name, "train")]),
-                fwd, train, setup[name], memory[name][0], ref, memory[name][1],
-                fwd_spread, train_spread))
+                ratio_of_rounds(samples[(name, k)], samples[(ref, k)]) for k in KINDS
+            )
+            rows.append(
+                Row(
+                    str(shape),
+                    name,
+                    backend,
+                    items / statistics.median(samples[(name, "forward")]),
+                    items / statistics.median(samples[(name, "train")]),
+                    fwd,
+                    train,
+                    setup[name],
+                    memory[name][0],
+                    ref,
+                    memory[name][1],
+                    fwd_spread,
+                    train_spread,
+                )
+            )
     return rows
 
 
-def population(names: list[str], shape: Shape, trials: int, device: torch.device,
-               rounds: int = 5, warmup: int = 1, clock: Clock | None = None) -> list[Row]:
+def population(
+    names: list[str],
+    shape: Shape,
+    trials: int,
+    device: torch.device,
+    rounds: int = 5,
+    warmup: int = 1,
+    clock: Clock | None = None,
+) -> list[Row]:
     """K trials of each cell as one stacked cell (``variants.stack``) against the same K
     cells run one after another, interleaved in the same rounds. Rows are named
     ``population K<k> <shape>``; their ratios are the stack's time over the K runs' (so
@@ -203,37 +232,52 @@ def population(names: list[str], shape: Shape, trials: int, device: torch.device
         setup = time.perf_counter() - begin
         singles = [passes(c, x) for c in cells]
         together = passes(stacked, xs)
-        samples: dict[tuple[str, str], list[float]] = {(w, k): [] for w in ("one", "stack")
-                                                       for k in KINDS}
+        samples: dict[tuple[str, str], list[float]] = {
+            (w, k): [] for w in ("one", "stack") for k in KINDS
+        }
         for r in range(warmup + rounds):
             for index, kind in enumerate(KINDS):
-                one = timed(f"{name} {ONE_BY_ONE}", kind,
-                            lambda: [s[index]() for s in singles])  # noqa: B023
+                one = timed(f"{name} {ONE_BY_ONE}", kind, lambda: [s[index]() for s in singles])  # noqa: B023
                 both = timed(f"{name} stacked", kind, together[index])
                 if r >= warmup:
                     samples[("one", kind)].append(one)
                     samples[("stack", kind)].append(both)
         (fwd, fwd_spread), (train, train_spread) = (
-            ratio_of_rounds(samples[("stack", k)], samples[("one", k)]) for k in KINDS)
+            ratio_of_rounds(samples[("stack", k)], samples[("one", k)]) for k in KINDS
+        )
         items = shape.batch * shape.length
-        rows.append(Row(label, name, stacked.backend,
-                        items / statistics.median(samples[("stack", "forward")]),
-                        items / statistics.median(samples[("stack", "train")]),
-                        fwd, train, setup, None, ONE_BY_ONE, _memory(stacked, xs, device)[1],
-                        fwd_spread, train_spread))
+        rows.append(
+            Row(
+                label,
+                name,
+                stacked.backend,
+                items / statistics.median(samples[("stack", "forward")]),
+                items / statistics.median(samples[("stack", "train")]),
+                fwd,
+                train,
+                setup,
+                None,
+                ONE_BY_ONE,
+                _memory(stacked, xs, device)[1],
+                fwd_spread,
+                train_spread,
+            )
+        )
     return rows
 
 
-def product_rate(device: torch.device, size: int = 1024, rounds: int = 5,
-                 clock: Clock | None = None) -> float:
+def product_rate(
+    device: torch.device, size: int = 1024, rounds: int = 5, clock: Clock | None = None
+) -> float:
     """Multiply-adds per second of one large float32 matrix product (``size``³) here, at
     the current thread count: about the most any cell's matrix products can reach on this
     machine (small products reach less), so it bounds what stacking trials can gain."""
     timed = clock or clock_for(device)
     a, b = (torch.randn(size, size, device=device) for _ in range(2))
-    seconds = [timed("matrix product", "forward", lambda: torch.mm(a, b))
-               for _ in range(rounds + 1)][1:]  # the first one warms up
-    return size ** 3 / statistics.median(seconds)
+    seconds = [
+        timed("matrix product", "forward", lambda: torch.mm(a, b)) for _ in range(rounds + 1)
+    ][1:]  # the first one warms up
+    return size**3 / statistics.median(seconds)
 
 
 def train_macs(name: str, shape: Shape) -> float:
@@ -242,12 +286,10 @@ def train_macs(name: str, shape: Shape) -> float:
     cells' convention (the forward product, the gradients of its inputs and of its
     weights); elementwise work (peepholes, biases, gates) is left out."""
     cell = variants.build(name, shape.input, shape.hidden)
-    return 3.0 * sum(p.numel() for key, p in cell.named_parameters()
-                     if key.startswith("weight"))
+    return 3.0 * sum(p.numel() for key, p in cell.named_parameters() if key.startswith("weight"))
 
 
-def _memory(model: nn.Module, x: torch.Tensor, device: torch.device
-            ) -> tuple[float | None, float]:
+def _memory(model: nn.Module, x: torch.Tensor, device: torch.device) -> tuple[float | None, float]:
     """(peak MB of one forward + backward on a GPU or None, MB saved for backward)."""
     params = {p.untyped_storage().data_ptr() for p in model.parameters()}
     saved: dict[int, int] = {}  # storage address -> bytes: views of one storage count once
@@ -281,9 +323,9 @@ def build(name: str, shape: Shape, device: torch.device) -> nn.Module:
     return variants.build(name, shape.input, shape.hidden).to(device)
 
 
-def passes(model: nn.Module, x: torch.Tensor
-           ) -> tuple[Callable[[], None], Callable[[], None]]:
+def passes(model: nn.Module, x: torch.Tensor) -> tuple[Callable[[], None], Callable[[], None]]:
     """The two timed calls: forward (no autograd) and forward + backward."""
+
     def forward() -> None:
         with torch.no_grad():
             model(x)
@@ -292,4 +334,5 @@ def passes(model: nn.Module, x: torch.Tensor
         model.zero_grad(set_to_none=True)
         y, _ = model(x)
         y.sum().backward()
+
     return forward, train

@@ -22,8 +22,7 @@ import pandas as pd
 import torch
 
 import variants
-from harness.gates.bench import (Shape, build, clock_for, passes, ratio_of_rounds,
-                                 reference_of)
+from harness.gates.bench import Shape, build, clock_for, passes, ratio_of_rounds, reference_of
 
 BASE = Shape(batch=32, length=50, input=32, hidden=64)
 SWEEPS: dict[str, tuple[int, ...]] = {
@@ -55,8 +54,12 @@ def points(sweeps: dict[str, tuple[int, ...]] | None = None) -> list[Point]:
     return out
 
 
-def measure(names: list[str], device: torch.device, rounds: int = 5,
-            sweeps: dict[str, tuple[int, ...]] | None = None) -> pd.DataFrame:
+def measure(
+    names: list[str],
+    device: torch.device,
+    rounds: int = 5,
+    sweeps: dict[str, tuple[int, ...]] | None = None,
+) -> pd.DataFrame:
     """One row per point and cell (kind ``cell``), per point and reference (``fused``)
     and, in the population sweep, per point and cell alone run K times (``one by one``)."""
     rows = []
@@ -92,9 +95,16 @@ def _point(names: list[str], point: Point, device: torch.device, rounds: int) ->
     for (name, kind), times in samples.items():
         per_trial = [t / k for t in times] if kind == "cell" else times  # others: one model
         reference = samples[(reference_of(name), "fused")]
-        rows.append((point.sweep, point.value, name, kind,
-                     statistics.median(per_trial) * 1e6,
-                     ratio_of_rounds(per_trial, reference)[0]))
+        rows.append(
+            (
+                point.sweep,
+                point.value,
+                name,
+                kind,
+                statistics.median(per_trial) * 1e6,
+                ratio_of_rounds(per_trial, reference)[0],
+            )
+        )
     return rows
 
 
@@ -103,9 +113,12 @@ def table(frame: pd.DataFrame, sweep: str) -> pd.DataFrame:
     kind): microseconds per trial-step, with the ratio to the fused kernel."""
     part = frame[frame["sweep"] == sweep]
     label = part["variant"].where(part["kind"] != ONE_BY_ONE, part["variant"] + " " + ONE_BY_ONE)
-    cells = [f"{us:,.0f} ({ratio:.2f}×)" if kind != "fused" else f"{us:,.0f}"
-             for us, ratio, kind in zip(part["us_per_trial_step"], part["ratio"], part["kind"])]
+    cells = [
+        f"{us:,.0f} ({ratio:.2f}×)" if kind != "fused" else f"{us:,.0f}"
+        for us, ratio, kind in zip(part["us_per_trial_step"], part["ratio"], part["kind"])
+    ]
     wide = pd.DataFrame({"value": part["value"], "row": label, "cell": cells}).pivot(
-        index="value", columns="row", values="cell")
+        index="value", columns="row", values="cell"
+    )
     wide.index.name = sweep
     return wide.reset_index()

@@ -20,8 +20,9 @@ from harness.training.train import train
 RELATIVE = 1e-3  # across machines of one kind, float differences stay far below this
 
 
-def measure(variant_names: list[str] | None = None, task_names: list[str] | None = None
-            ) -> dict[str, list[float]]:
+def measure(
+    variant_names: list[str] | None = None, task_names: list[str] | None = None
+) -> dict[str, list[float]]:
     """Final and mean training loss of every smoke run, single-threaded."""
     threads = torch.get_num_threads()
     torch.set_num_threads(1)  # thread count changes reduction order, hence last bits
@@ -37,21 +38,22 @@ def measure(variant_names: list[str] | None = None, task_names: list[str] | None
         torch.set_num_threads(threads)
 
 
-def not_compared(current: dict[str, list[float]], reference: dict[str, list[float]]
-                 ) -> list[str]:
+def not_compared(current: dict[str, list[float]], reference: dict[str, list[float]]) -> list[str]:
     """Runs the reference has no numbers for (a cell or task added since it was written):
     reported, never a failure, so that adding a cell needs no regenerated reference."""
     return sorted(set(current) - set(reference))
 
 
-def differences(current: dict[str, list[float]], reference: dict[str, list[float]],
-                relative: float = RELATIVE) -> list[str]:
+def differences(
+    current: dict[str, list[float]], reference: dict[str, list[float]], relative: float = RELATIVE
+) -> list[str]:
     """What moved beyond ``relative``, and what the reference has that this run lacks."""
     found = [f"{key}: missing from this run" for key in sorted(set(reference) - set(current))]
     for key in sorted(set(current) & set(reference)):
         for label, now, then in zip(("final loss", "mean loss"), current[key], reference[key]):
-            if (now is None or then is None or math.isnan(now) or math.isnan(then)) \
-                    and (now is None or math.isnan(now)) == (then is None or math.isnan(then)):
+            if (now is None or then is None or math.isnan(now) or math.isnan(then)) and (
+                now is None or math.isnan(now)
+            ) == (then is None or math.isnan(then)):
                 continue  # both diverged to NaN: the same outcome
             if not math.isclose(now, then, rel_tol=relative, abs_tol=1e-9):
                 found.append(f"{key}: {label} {now:.6g}, reference {then:.6g}")

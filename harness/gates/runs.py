@@ -78,14 +78,14 @@ class Breakdown:
         return f"{self.task}/{self.variant}"
 
 
-def measure(configs: list[RunConfig], device: torch.device,
-            rounds: int = ROUNDS) -> Breakdown:
+def measure(configs: list[RunConfig], device: torch.device, rounds: int = ROUNDS) -> Breakdown:
     """Train ``configs`` as one population with phases recorded; time its cells and the
     reference right after."""
     first = configs[0]
     companion = _reference(configs, device)
-    timer = phase_timing.Phases(warmup=WARMUP if (first.steps or 0) > 2 * WARMUP else 0,
-                                companion=companion)
+    timer = phase_timing.Phases(
+        warmup=WARMUP if (first.steps or 0) > 2 * WARMUP else 0, companion=companion
+    )
     train_population(configs, phases=timer)
     timer.amortise("evaluation", first.eval_every)
     model, batch = timer.model, timer.batch
@@ -114,29 +114,50 @@ def measure(configs: list[RunConfig], device: torch.device,
     breakdown = _without_cells(first, configs, timer, companion)
     cell_s = ratio_of_rounds(cell_times, reference_times)[0] * breakdown.reference_seconds
     per_step = timer.loop_seconds / max(timer.steps, 1)  # cells in the loop's terms:
-    return dataclasses.replace(breakdown, cell_seconds=cell_s, cell_share=cell_s / per_step,
-                               shape=f"T{steps_}xK{trials}xB{rows}xM{width}xN{hidden}")
+    return dataclasses.replace(
+        breakdown,
+        cell_seconds=cell_s,
+        cell_share=cell_s / per_step,
+        shape=f"T{steps_}xK{trials}xB{rows}xM{width}xN{hidden}",
+    )
 
 
-def _without_cells(first: RunConfig, configs: list[RunConfig], timer: phase_timing.Phases,
-                   companion: _Reference) -> Breakdown:
+def _without_cells(
+    first: RunConfig, configs: list[RunConfig], timer: phase_timing.Phases, companion: _Reference
+) -> Breakdown:
     """The loop's breakdown and step ratio; the cells' own time not measured (NaN)."""
     seconds = timer.breakdown()
     steps = max(timer.steps, 1)
     per_step = timer.loop_seconds / steps
     # each step against the reference's call just before it (the first call, the
     # reference's own warm-up, left out); the median ratio, evaluation charged on top
-    pairs = list(zip(timer.step_seconds, timer.companion_seconds))[1:] or \
-        list(zip(timer.step_seconds, timer.companion_seconds))
+    pairs = list(zip(timer.step_seconds, timer.companion_seconds))[1:] or list(
+        zip(timer.step_seconds, timer.companion_seconds)
+    )
     training = timer.loop_seconds - seconds["evaluation"]
-    step_ratio = (statistics.median(t / r for t, r in pairs) * timer.loop_seconds / training
-                  if training > 0 else math.nan)
+    step_ratio = (
+        statistics.median(t / r for t, r in pairs) * timer.loop_seconds / training
+        if training > 0
+        else math.nan
+    )
     ref_s = per_step / step_ratio
     return Breakdown(
-        first.task, first.variant, len(configs), timer.steps, timer.loop_seconds, seconds,
-        timer.shares(), len(configs) * timer.steps / timer.loop_seconds, math.nan, math.nan,
-        ref_s, step_ratio, "", companion.shape,
-        phase_ratios={k: v / steps / ref_s for k, v in seconds.items()})
+        first.task,
+        first.variant,
+        len(configs),
+        timer.steps,
+        timer.loop_seconds,
+        seconds,
+        timer.shares(),
+        len(configs) * timer.steps / timer.loop_seconds,
+        math.nan,
+        math.nan,
+        ref_s,
+        step_ratio,
+        "",
+        companion.shape,
+        phase_ratios={k: v / steps / ref_s for k, v in seconds.items()},
+    )
 
 
 class _Reference:
@@ -176,15 +197,17 @@ def best_of(old: Breakdown, new: Breakdown) -> Breakdown:
 
 
 def save(rows: list[Breakdown], path: str, meta: dict[str, object]) -> None:
-    Path(path).write_text(json.dumps({"meta": {**meta, "kind": "runs"},
-                                      "runs": [asdict(r) for r in rows]}, indent=1))
+    Path(path).write_text(
+        json.dumps({"meta": {**meta, "kind": "runs"}, "runs": [asdict(r) for r in rows]}, indent=1)
+    )
 
 
 def load(path: str, threads: int | None = None) -> list[dict[str, object]]:
     """The rows of a ``bench --runs --json`` file (refused when measured with another number
     of torch threads)."""
-    return read_baseline(path, threads, "runs", {"task", "variant", "step_ratio"},
-                         "harness bench --runs --json")
+    return read_baseline(
+        path, threads, "runs", {"task", "variant", "step_ratio"}, "harness bench --runs --json"
+    )
 
 
 @dataclass
@@ -197,8 +220,7 @@ class Judgement:
         return not self.slower
 
 
-def judge(rows: list[Breakdown], baseline: list[dict[str, object]],
-          tolerance: float) -> Judgement:
+def judge(rows: list[Breakdown], baseline: list[dict[str, object]], tolerance: float) -> Judgement:
     """Each task's ``step_ratio`` against the baseline's: more than ``tolerance`` growth
     fails, with the phases that grew most named."""
     base = {f"{r['task']}/{r['variant']}": r for r in baseline}
@@ -212,14 +234,21 @@ def judge(rows: list[Breakdown], baseline: list[dict[str, object]],
         growth = row.step_ratio / then
         if growth > 1 + tolerance:
             before = old.get("phase_ratios") or {}
-            grew = sorted(((row.phase_ratios[k] - float(before[k]), k)  # type: ignore[index]
-                           for k in row.phase_ratios if k in before), reverse=True)
+            grew = sorted(
+                (
+                    (row.phase_ratios[k] - float(before[k]), k)  # type: ignore[index]
+                    for k in row.phase_ratios
+                    if k in before
+                ),
+                reverse=True,
+            )
             where = ", ".join(
                 f"{k} {float(before[k]):.2f}->{row.phase_ratios[k]:.2f}"  # type: ignore[index]
-                for _, k in grew[:2])
+                for _, k in grew[:2]
+            )
             verdict.slower[row.key] = (
                 f"{row.key}: step ratio {row.step_ratio:.2f} vs baseline {then:.2f} "
                 f"(+{growth - 1:.0%}; tolerance {tolerance:.0%})"
-                + (f"; grew most: {where}" if where else ""))
+                + (f"; grew most: {where}" if where else "")
+            )
     return verdict
-

@@ -36,19 +36,24 @@ MACHINE_TOLERANCE = 1.0  # a group's factor above 2x fails: a common slowdown
 
 
 def save(rows: list[Row], path: str, meta: dict[str, object]) -> None:
-    Path(path).write_text(json.dumps({"meta": meta, "rows": [asdict(r) for r in rows]},
-                                     indent=1))
+    Path(path).write_text(json.dumps({"meta": meta, "rows": [asdict(r) for r in rows]}, indent=1))
 
 
 def load(path: str, threads: int | None = None) -> list[dict[str, object]]:
     """The rows of a baseline file; with ``threads``, refused unless it was measured with
     as many torch threads (a ratio at one thread count says nothing about another's)."""
-    return read_baseline(path, threads, "rows", {"shape", "variant", "train_ratio",
-                                                 "forward_ratio"}, "harness bench --json")
+    return read_baseline(
+        path,
+        threads,
+        "rows",
+        {"shape", "variant", "train_ratio", "forward_ratio"},
+        "harness bench --json",
+    )
 
 
-def read_baseline(path: str, threads: int | None, table: str, columns: set[str],
-                  writer: str) -> list[dict[str, object]]:
+def read_baseline(
+    path: str, threads: int | None, table: str, columns: set[str], writer: str
+) -> list[dict[str, object]]:
     """The ``table`` rows (each with ``columns``) of a JSON baseline that ``writer``
     wrote; one line (``BenchError``) when it is missing, not such a file, or measured with
     another number of torch threads than ``threads``."""
@@ -57,15 +62,16 @@ def read_baseline(path: str, threads: int | None, table: str, columns: set[str],
         rows = data[table]
         assert all(columns <= set(r) for r in rows)
     except FileNotFoundError:
-        raise BenchError(f"baseline {path} does not exist; write one with '{writer}'"
-                         ) from None
+        raise BenchError(f"baseline {path} does not exist; write one with '{writer}'") from None
     except (json.JSONDecodeError, KeyError, TypeError, AssertionError):
         raise BenchError(f"baseline {path} is not a file written by '{writer}'") from None
     measured = data.get("meta", {}).get("threads") if isinstance(data, dict) else None
     if threads is not None and measured is not None and measured != threads:
-        raise BenchError(f"baseline {path} was measured with {measured} torch thread(s), this "
-                         f"run uses {threads}: pass --threads {measured}, or refresh the "
-                         "baseline with --json")
+        raise BenchError(
+            f"baseline {path} was measured with {measured} torch thread(s), this "
+            f"run uses {threads}: pass --threads {measured}, or refresh the "
+            "baseline with --json"
+        )
     return rows
 
 
@@ -83,8 +89,9 @@ class Judgement:
         return not self.slower
 
 
-def _comparable(rows: list[Row], baseline: list[dict[str, object]]
-                ) -> tuple[list[tuple[Row, dict]], list[str]]:
+def _comparable(
+    rows: list[Row], baseline: list[dict[str, object]]
+) -> tuple[list[tuple[Row, dict]], list[str]]:
     """(row, its baseline row) pairs that measure the same thing, and why the others don't."""
     base = {(str(r["shape"]), str(r["variant"])): r for r in baseline}
     pairs, skipped = [], []
@@ -95,41 +102,57 @@ def _comparable(rows: list[Row], baseline: list[dict[str, object]]
         if old is None:
             skipped.append(f"{row.variant} at {row.shape}: not in the baseline")
         elif old.get("reference", REFERENCE) != row.reference:
-            skipped.append(f"{row.variant} at {row.shape}: the baseline's ratio is to "
-                           f"{old.get('reference', REFERENCE)}, this run's to {row.reference}")
+            skipped.append(
+                f"{row.variant} at {row.shape}: the baseline's ratio is to "
+                f"{old.get('reference', REFERENCE)}, this run's to {row.reference}"
+            )
         else:
             pairs.append((row, old))
     return pairs, skipped
 
 
-def judge(rows: list[Row], baseline: list[dict[str, object]], tolerance: float,
-          machine_tolerance: float = MACHINE_TOLERANCE) -> Judgement:
+def judge(
+    rows: list[Row],
+    baseline: list[dict[str, object]],
+    tolerance: float,
+    machine_tolerance: float = MACHINE_TOLERANCE,
+) -> Judgement:
     """Judge ``rows`` against ``baseline`` (see the module's docstring)."""
     pairs, skipped = _comparable(rows, baseline)
     verdict = Judgement(uncompared=skipped)
     for shape in dict.fromkeys(row.shape for row, _ in pairs):
         for kind in KINDS:
-            growth = {row.variant: (getattr(row, f"{kind}_ratio"),
-                                    float(old[f"{kind}_ratio"]))  # type: ignore[arg-type]
-                      for row, old in pairs if row.shape == shape}
-            factor = (statistics.median(now / then for now, then in growth.values())
-                      if len(growth) >= MIN_GROUP else 1.0)
+            growth = {
+                row.variant: (getattr(row, f"{kind}_ratio"), float(old[f"{kind}_ratio"]))  # type: ignore[arg-type]
+                for row, old in pairs
+                if row.shape == shape
+            }
+            factor = (
+                statistics.median(now / then for now, then in growth.values())
+                if len(growth) >= MIN_GROUP
+                else 1.0
+            )
             verdict.factors[(shape, kind)] = factor
             for variant, (now, then) in growth.items():
                 beyond = now / then / factor
                 if beyond > 1 + tolerance:
-                    against = (f"; +{beyond - 1:.0%} beyond this machine's factor "
-                               f"{factor:.2f} at this shape" if len(growth) >= MIN_GROUP
-                               else "")
+                    against = (
+                        f"; +{beyond - 1:.0%} beyond this machine's factor "
+                        f"{factor:.2f} at this shape"
+                        if len(growth) >= MIN_GROUP
+                        else ""
+                    )
                     verdict.slower.append(
                         f"{variant} at {shape}: {kind} ratio {now:.2f} vs baseline {then:.2f} "
-                        f"(+{now / then - 1:.0%}{against}; tolerance {tolerance:.0%})")
+                        f"(+{now / then - 1:.0%}{against}; tolerance {tolerance:.0%})"
+                    )
                     verdict.suspects.add(variant)
             if factor > 1 + machine_tolerance:
                 verdict.slower.append(
                     f"every cell at {shape}: {kind} ratios a median {factor:.2f}x the "
                     f"baseline's (tolerance {machine_tolerance:.0%}): code the cells share "
                     "got slower, or this machine is far from the baseline's (refresh the "
-                    "baseline on it)")
+                    "baseline on it)"
+                )
                 verdict.suspects.update(growth)
     return verdict

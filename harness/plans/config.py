@@ -22,8 +22,14 @@ ARCHITECTURES = ("stack", "encoder-decoder")
 
 # Settings added after runs were first stored: left out of a run's key while at their
 # default, so that a run stored before they existed keeps its key (and is not run again).
-_LATER_SETTINGS = {"loss_reduction": "mean", "momentum_scaled_lr": False, "sequences": None,
-                   "bidirectional": False, "architecture": "stack", "attention": False}
+_LATER_SETTINGS = {
+    "loss_reduction": "mean",
+    "momentum_scaled_lr": False,
+    "sequences": None,
+    "bidirectional": False,
+    "architecture": "stack",
+    "attention": False,
+}
 
 
 class ConfigError(ValueError):
@@ -84,8 +90,9 @@ class RunConfig:
             if value is not None and value < 1:
                 raise ConfigError(f"{name} must be at least 1, got {value}")
         if self.optimizer not in OPTIMIZERS:
-            raise ConfigError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, "
-                              f"got {self.optimizer!r}")
+            raise ConfigError(
+                f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {self.optimizer!r}"
+            )
         if self.device not in DEVICES:
             raise ConfigError(f"device must be one of {', '.join(DEVICES)}, got {self.device!r}")
         if self.lr is not None and not 0 < self.lr < 100:
@@ -97,8 +104,10 @@ class RunConfig:
         if self.input_noise < 0:
             raise ConfigError(f"input_noise must be at least 0, got {self.input_noise}")
         if self.loss_reduction not in LOSS_REDUCTIONS:
-            raise ConfigError(f"loss_reduction must be one of {', '.join(LOSS_REDUCTIONS)}, "
-                              f"got {self.loss_reduction!r}")
+            raise ConfigError(
+                f"loss_reduction must be one of {', '.join(LOSS_REDUCTIONS)}, "
+                f"got {self.loss_reduction!r}"
+            )
         if self.momentum_scaled_lr and self.optimizer != "sgd":
             raise ConfigError("momentum_scaled_lr applies to optimizer='sgd' only")
         if self.bidirectional:
@@ -109,8 +118,11 @@ class RunConfig:
     def key(self) -> str:
         """The identity of a run in the queue (its resume key): a hash of its whole
         configuration, every number in its one spelling (``_canonical_numbers``)."""
-        settings = {k: v for k, v in dataclasses.asdict(self).items()
-                    if not (k in _LATER_SETTINGS and v == _LATER_SETTINGS[k])}
+        settings = {
+            k: v
+            for k, v in dataclasses.asdict(self).items()
+            if not (k in _LATER_SETTINGS and v == _LATER_SETTINGS[k])
+        }
         canonical = json.dumps(settings, sort_keys=True, default=str)
         return hashlib.sha256(canonical.encode()).hexdigest()[:16]
 
@@ -131,8 +143,10 @@ def _check_bidirectional(task: str) -> None:
     except LookupError:  # an unknown task fails where it is built, with its own message
         return
     if getattr(cls, "predicts_next", False):
-        raise ConfigError(f"bidirectional=true does not apply to task {task!r}: its targets "
-                          "are the next input, which the backward direction would read")
+        raise ConfigError(
+            f"bidirectional=true does not apply to task {task!r}: its targets "
+            "are the next input, which the backward direction would read"
+        )
 
 
 def _check_architecture(config: RunConfig) -> None:
@@ -140,18 +154,23 @@ def _check_architecture(config: RunConfig) -> None:
     checked before a run is stored, ``seq2seq.check_architecture``: a run's first
     configuration has the default architecture before ``--set`` reaches it)."""
     if config.architecture not in ARCHITECTURES:
-        raise ConfigError(f"architecture must be one of {', '.join(ARCHITECTURES)}, "
-                          f"got {config.architecture!r}")
+        raise ConfigError(
+            f"architecture must be one of {', '.join(ARCHITECTURES)}, got {config.architecture!r}"
+        )
     if config.attention and config.architecture != "encoder-decoder":
         raise ConfigError("attention=true needs architecture=encoder-decoder")
     if config.architecture != "encoder-decoder":
         return
     if not _sequence_to_sequence(config.task):
-        raise ConfigError(f"architecture=encoder-decoder needs a sequence-to-sequence task "
-                          f"(addition); {config.task!r} is not one")
+        raise ConfigError(
+            f"architecture=encoder-decoder needs a sequence-to-sequence task "
+            f"(addition); {config.task!r} is not one"
+        )
     if getattr(config, "bidirectional", False):
-        raise ConfigError("architecture=encoder-decoder takes no bidirectional=true (its "
-                          "encoder reads the whole source before the decoder answers)")
+        raise ConfigError(
+            "architecture=encoder-decoder takes no bidirectional=true (its "
+            "encoder reads the whole source before the decoder answers)"
+        )
 
 
 def _sequence_to_sequence(task: str) -> bool:
@@ -173,16 +192,27 @@ def _canonical_numbers(config: RunConfig) -> None:
     for name, kinds in _run_kinds().items():
         object.__setattr__(config, name, _canonical(name, getattr(config, name), kinds))
     tasks_kinds, cell_kinds = _task_kinds(config.task), _cell_kinds(config.variant)
-    object.__setattr__(config, "task_settings", {
-        k: _canonical(f"task.{k}", v, tasks_kinds.get(k, ()))
-        for k, v in config.task_settings.items()})
-    object.__setattr__(config, "cell_options", {
-        k: _canonical(f"cell.{k}", v, cell_kinds.get(k, ()))
-        for k, v in config.cell_options.items()})
+    object.__setattr__(
+        config,
+        "task_settings",
+        {
+            k: _canonical(f"task.{k}", v, tasks_kinds.get(k, ()))
+            for k, v in config.task_settings.items()
+        },
+    )
+    object.__setattr__(
+        config,
+        "cell_options",
+        {
+            k: _canonical(f"cell.{k}", v, cell_kinds.get(k, ()))
+            for k, v in config.cell_options.items()
+        },
+    )
 
 
 # The numeric types below are read from annotations once per class (cached): a RunConfig is
 # made for every run queued, taken and stored, thousands in a search.
+
 
 def _kinds(hint: Any) -> tuple[type, ...]:
     return tuple(h for h in (typing.get_args(hint) or (hint,)) if h in (int, float))
@@ -203,8 +233,11 @@ def _canonical(name: str, value: Any, kinds: tuple[type, ...]) -> Any:
 @functools.lru_cache(maxsize=1)
 def _run_kinds() -> dict[str, tuple[type, ...]]:
     hints = typing.get_type_hints(RunConfig)
-    return {f.name: _kinds(hints[f.name]) for f in dataclasses.fields(RunConfig)
-            if f.name not in ("task_settings", "cell_options")}
+    return {
+        f.name: _kinds(hints[f.name])
+        for f in dataclasses.fields(RunConfig)
+        if f.name not in ("task_settings", "cell_options")
+    }
 
 
 def _task_kinds(task: str) -> dict[str, tuple[type, ...]]:
@@ -217,7 +250,7 @@ def _task_kinds(task: str) -> dict[str, tuple[type, ...]]:
     return _settings_kinds(settings)
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _settings_kinds(settings: type) -> dict[str, tuple[type, ...]]:
     return {k: _kinds(h) for k, h in typing.get_type_hints(settings).items()}
 
@@ -231,7 +264,7 @@ def _cell_kinds(variant: str) -> dict[str, tuple[type, ...]]:
         return {}
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _builder_kinds(builder: Any) -> dict[str, tuple[type, ...]]:
     """The numeric types of a cell builder's keyword options, from its annotations."""
     import inspect
@@ -280,8 +313,10 @@ def parse_assignments(assignments: list[str]) -> dict[str, Any]:
             out[key] = _coerce(key, value, hints[key])
         else:
             known = sorted(k for k in hints if k not in ("task_settings", "cell_options"))
-            raise ConfigError(f"unknown setting {key!r}; run settings are {', '.join(known)}, "
-                              "and task.<setting> / cell.<option> reach the task and the cell")
+            raise ConfigError(
+                f"unknown setting {key!r}; run settings are {', '.join(known)}, "
+                "and task.<setting> / cell.<option> reach the task and the cell"
+            )
     return out
 
 
@@ -290,8 +325,9 @@ def apply_overrides(config: RunConfig, assignments: list[str]) -> RunConfig:
     changes = parse_assignments(assignments)
     task_settings = {**config.task_settings, **changes.pop("task_settings", {})}
     cell_options = {**config.cell_options, **changes.pop("cell_options", {})}
-    return dataclasses.replace(config, **changes, task_settings=task_settings,
-                               cell_options=cell_options)
+    return dataclasses.replace(
+        config, **changes, task_settings=task_settings, cell_options=cell_options
+    )
 
 
 def _coerce(key: str, value: Any, hint: Any) -> Any:
@@ -305,8 +341,11 @@ def _coerce(key: str, value: Any, hint: Any) -> Any:
     if bool in options and isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"  # bidirectional=true, as a command line spells it
     for option in options:
-        if option is not type(None) and isinstance(value, option) and not (
-                isinstance(value, bool) and option is not bool):
+        if (
+            option is not type(None)
+            and isinstance(value, option)
+            and not (isinstance(value, bool) and option is not bool)
+        ):
             return value
     names = " or ".join("None" if o is type(None) else o.__name__ for o in options)
     raise ConfigError(f"setting {key!r} expects {names}, got {value!r}")

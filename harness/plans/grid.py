@@ -54,13 +54,24 @@ class GridSpec:
         return out
 
 
-def from_command(profile: str, variant_names: str | None, task_names: str | None,
-                 seeds: int | None, config_file: str | None,
-                 assignments: list[str] | None) -> GridSpec:
+def from_command(
+    profile: str,
+    variant_names: str | None,
+    task_names: str | None,
+    seeds: int | None,
+    config_file: str | None,
+    assignments: list[str] | None,
+) -> GridSpec:
     """``resolve`` from the command line's spelling: comma-separated names and ``--set
     KEY=VALUE`` items (parsed once, to canonical values, by ``config.parse_assignments``)."""
-    return resolve(profile, split_names(variant_names), split_names(task_names), seeds,
-                   config_file, parse_assignments(assignments))
+    return resolve(
+        profile,
+        split_names(variant_names),
+        split_names(task_names),
+        seeds,
+        config_file,
+        parse_assignments(assignments),
+    )
 
 
 def split_names(text: str | None) -> list[str] | None:
@@ -68,17 +79,23 @@ def split_names(text: str | None) -> list[str] | None:
     return [t.strip() for t in text.split(",") if t.strip()] if text else None
 
 
-def resolve(profile: str = "default", variant_names: list[str] | None = None,
-            task_names: list[str] | None = None, seeds: int | None = None,
-            config_file: str | None = None, run_overrides: dict[str, Any] | None = None
-            ) -> GridSpec:
+def resolve(
+    profile: str = "default",
+    variant_names: list[str] | None = None,
+    task_names: list[str] | None = None,
+    seeds: int | None = None,
+    config_file: str | None = None,
+    run_overrides: dict[str, Any] | None = None,
+) -> GridSpec:
     """Profile, then grid file, then command-line options, each overriding the last."""
     file = _read_toml(config_file) if config_file else {}
     profile = file.pop("profile", profile)
     if profile not in PROFILES:
         close = [p for p in PROFILES if p[0] == profile[:1]]
-        raise ConfigError(f"unknown profile {profile!r}; profiles are {', '.join(PROFILES)}"
-                          + (f" (did you mean {close[0]}?)" if close else ""))
+        raise ConfigError(
+            f"unknown profile {profile!r}; profiles are {', '.join(PROFILES)}"
+            + (f" (did you mean {close[0]}?)" if close else "")
+        )
     base = PROFILES[profile]
     chosen_variants = variant_names or file.pop("variants", None) or variants.names()
     chosen_tasks = task_names or file.pop("tasks", None) or list(EMBEDDED_TASKS)
@@ -88,28 +105,35 @@ def resolve(profile: str = "default", variant_names: list[str] | None = None,
         tasks.info(name)
     # the profile's settings, then the file's [run], its [task.NAME], the command line: each
     # over the last, for every task (a profile's per-task steps yield to --set steps=N)
-    per_task = with_settings({t: dict(base["tasks"].get(t, {})) for t in chosen_tasks},
-                             file.pop("run", {}), f"[run] of {config_file}")
+    per_task = with_settings(
+        {t: dict(base["tasks"].get(t, {})) for t in chosen_tasks},
+        file.pop("run", {}),
+        f"[run] of {config_file}",
+    )
     for task, extra in file.pop("task", {}).items():
         merged = per_task.setdefault(task, {})
-        merged["task_settings"] = {**merged.get("task_settings", {}),
-                                   **extra.pop("task_settings", {})}
+        merged["task_settings"] = {
+            **merged.get("task_settings", {}),
+            **extra.pop("task_settings", {}),
+        }
         merged.update(extra)
     per_task = with_settings(per_task, run_overrides or {}, "--set")
     run = dict(base["run"])
     count = seeds or file.pop("seeds", None) or base["seeds"]
     file.pop("seeds", None)
     if file:
-        raise ConfigError(f"unknown key(s) in {config_file}: {', '.join(sorted(file))}; "
-                          "allowed: profile, variants, tasks, seeds, [run], [task.NAME]")
-    spec = GridSpec(profile, tuple(chosen_variants), tuple(chosen_tasks), int(count), run,
-                    per_task)
+        raise ConfigError(
+            f"unknown key(s) in {config_file}: {', '.join(sorted(file))}; "
+            "allowed: profile, variants, tasks, seeds, [run], [task.NAME]"
+        )
+    spec = GridSpec(profile, tuple(chosen_variants), tuple(chosen_tasks), int(count), run, per_task)
     spec.runs()  # every run's configuration is checked before anything is stored
     return spec
 
 
-def with_settings(per_task: dict[str, dict[str, Any]], settings: dict[str, Any],
-                  where: str) -> dict[str, dict[str, Any]]:
+def with_settings(
+    per_task: dict[str, dict[str, Any]], settings: dict[str, Any], where: str
+) -> dict[str, dict[str, Any]]:
     """Each task's settings with ``settings`` over them: run settings for every task, task
     settings (``task_settings``) for each task that has them (``data_dir`` goes to the tasks
     that read a data folder). A task setting that no task has is an error naming ``where``
@@ -124,9 +148,11 @@ def with_settings(per_task: dict[str, dict[str, Any]], settings: dict[str, Any],
         out[task] = {**own, **extra, "task_settings": {**own.get("task_settings", {}), **mine}}
     unknown = sorted(set(task_settings) - used)
     if unknown:
-        raise ConfigError(f"{where}: no task of {', '.join(per_task)} has the setting(s) "
-                          f"{', '.join(unknown)}; `python -m harness list` shows each task's "
-                          "settings")
+        raise ConfigError(
+            f"{where}: no task of {', '.join(per_task)} has the setting(s) "
+            f"{', '.join(unknown)}; `python -m harness list` shows each task's "
+            "settings"
+        )
     return out
 
 

@@ -52,8 +52,9 @@ def _import(name: str, origin: str) -> None:
     try:
         importlib.import_module(name)
     except ImportError as error:
-        raise PluginError(f"cannot import {origin} {name!r} ({error}); install it or put "
-                          "its folder on PYTHONPATH") from None
+        raise PluginError(
+            f"cannot import {origin} {name!r} ({error}); install it or put its folder on PYTHONPATH"
+        ) from None
     _loaded.append(name)
 
 

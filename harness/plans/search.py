@@ -19,10 +19,10 @@ from typing import Any
 import tasks
 import variants
 from harness.plans import spaces
+from harness.plans.config import ConfigError, RunConfig
 from harness.queue import queueing
 from harness.queue.finished import Prepared
 from harness.queue.store import TaskStudy
-from harness.plans.config import ConfigError, RunConfig
 
 
 @dataclass(frozen=True)
@@ -59,28 +59,47 @@ class SearchSpec:
             drawn = space.draw(self.seed, k)
             for variant in self.variants:
                 try:
-                    out.append(RunConfig(variant=variant, task=task, seed=k,
-                                         optimizer=space.optimizer, **{**settings, **drawn}))
+                    out.append(
+                        RunConfig(
+                            variant=variant,
+                            task=task,
+                            seed=k,
+                            optimizer=space.optimizer,
+                            **{**settings, **drawn},
+                        )
+                    )
                 except TypeError as error:
                     raise ConfigError(f"search settings for {task}: {error}") from None
-        return sorted(out, key=lambda c: (self.variants.index(c.variant), c.hidden_size,
-                                          c.seed))
+        return sorted(out, key=lambda c: (self.variants.index(c.variant), c.hidden_size, c.seed))
 
 
-def prepare(spec: SearchSpec, storage: str | None, models: str | None = None,
-            keep_models: bool = True) -> Prepared:
+def prepare(
+    spec: SearchSpec, storage: str | None, models: str | None = None, keep_models: bool = True
+) -> Prepared:
     """Queue the search in the storage at ``storage``: each task's study opened or created
     with its search's ranges, runs of dead workers re-queued, what is missing enqueued;
     trials keep their models in ``models`` (none unless ``keep_models``)."""
     space = spaces.get(spec.space).analysis()
-    return queueing.prepare([TaskStudy(spec.study_name(task), spec.runs(task),
-                                       {"search": as_dict(spec, task)}, space=space)
-                             for task in spec.tasks], storage, models, keep_models)
+    return queueing.prepare(
+        [
+            TaskStudy(
+                spec.study_name(task), spec.runs(task), {"search": as_dict(spec, task)}, space=space
+            )
+            for task in spec.tasks
+        ],
+        storage,
+        models,
+        keep_models,
+    )
 
 
 def as_dict(spec: SearchSpec, task: str) -> dict[str, Any]:
     """What a study records of its search (the analysis reads the space from it)."""
     space = spaces.get(spec.space)
-    return {**dataclasses.asdict(spec), "task": task, "optimizer": space.optimizer,
-            "analysis_space": {k: list(v) for k, v in space.analysis().items()},
-            "space_description": space.description}
+    return {
+        **dataclasses.asdict(spec),
+        "task": task,
+        "optimizer": space.optimizer,
+        "analysis_space": {k: list(v) for k, v in space.analysis().items()},
+        "space_description": space.description,
+    }

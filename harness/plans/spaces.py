@@ -85,8 +85,10 @@ class Space:
         """Trial ``k``'s values: a function of ``seed`` and ``k`` only."""
         rng = np.random.default_rng(np.random.SeedSequence([seed, k]))
         quantiles = rng.random(len(self.dimensions))
-        return {**self.fixed, **{d.name: d.draw(float(u))
-                                 for d, u in zip(self.dimensions, quantiles)}}
+        return {
+            **self.fixed,
+            **{d.name: d.draw(float(u)) for d, u in zip(self.dimensions, quantiles)},
+        }
 
     def analysis(self) -> dict[str, tuple[float, float, bool]]:
         """Each dimension's (low, high, log) in the values' own units."""
@@ -97,26 +99,32 @@ _HIDDEN = Dimension("hidden_size", 20, 200, log=True, integer=True, levels=8)
 
 
 def _greff(name: str, lr_low: float) -> Space:
-    return Space(name, "sgd", (
-        _HIDDEN,
-        Dimension("lr", lr_low, 1e-2, log=True),
-        Dimension("momentum", 0.01, 1.0, log=True, one_minus=True),
-        Dimension("input_noise", 0.0, 1.0)),
+    return Space(
+        name,
+        "sgd",
+        (
+            _HIDDEN,
+            Dimension("lr", lr_low, 1e-2, log=True),
+            Dimension("momentum", 0.01, 1.0, log=True, one_minus=True),
+            Dimension("input_noise", 0.0, 1.0),
+        ),
         f"Greff et al. 2017: SGD with Nesterov momentum stepping by lr × (1 - momentum), lr "
         f"log-uniform [{lr_low:g}, 1e-2] on the per-sequence summed loss, momentum 1 - "
         f"log-uniform [0.01, 1], input noise U[0, 1], hidden log-uniform [20, 200] (8 sizes)",
-        {"loss_reduction": "sum", "momentum_scaled_lr": True})
+        {"loss_reduction": "sum", "momentum_scaled_lr": True},
+    )
 
 
 SPACES: dict[str, Space] = {
     "greff": _greff("greff", 1e-6),
     "greff-upper": _greff("greff-upper", 1e-4),
-    "adam": Space("adam", "adam", (
-        _HIDDEN,
-        Dimension("lr", 1e-4, 3e-2, log=True),
-        Dimension("input_noise", 0.0, 1.0)),
+    "adam": Space(
+        "adam",
+        "adam",
+        (_HIDDEN, Dimension("lr", 1e-4, 3e-2, log=True), Dimension("input_noise", 0.0, 1.0)),
         "Adam, lr log-uniform [1e-4, 3e-2], input noise U[0, 1], hidden log-uniform "
-        "[20, 200] (8 sizes)"),
+        "[20, 200] (8 sizes)",
+    ),
 }
 
 
@@ -124,5 +132,6 @@ def get(name: str) -> Space:
     try:
         return SPACES[name]
     except KeyError:
-        raise ConfigError(f"unknown search space {name!r}; spaces are "
-                          f"{', '.join(sorted(SPACES))}") from None
+        raise ConfigError(
+            f"unknown search space {name!r}; spaces are {', '.join(sorted(SPACES))}"
+        ) from None

@@ -37,8 +37,11 @@ class Prepared:
 
 def completed(study: optuna.Study) -> list[FrozenTrial]:
     """The runs of ``study`` that completed with their record stored."""
-    return [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-            if record.RESULT in t.user_attrs]
+    return [
+        t
+        for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+        if record.RESULT in t.user_attrs
+    ]
 
 
 def done_keys(study: optuna.Study | list[optuna.Study]) -> set[str]:
@@ -48,8 +51,11 @@ def done_keys(study: optuna.Study | list[optuna.Study]) -> set[str]:
 
 def finished_records(study: optuna.Study, keys: set[str]) -> dict[str, dict]:
     """Stored results of the completed runs among ``keys``."""
-    return {t.user_attrs[record.KEY]: t.user_attrs[record.RESULT] for t in completed(study)
-            if t.user_attrs[record.KEY] in keys}
+    return {
+        t.user_attrs[record.KEY]: t.user_attrs[record.RESULT]
+        for t in completed(study)
+        if t.user_attrs[record.KEY] in keys
+    }
 
 
 def failed(study: optuna.Study | list[optuna.Study], keys: set[str]) -> list[str]:
@@ -57,8 +63,7 @@ def failed(study: optuna.Study | list[optuna.Study], keys: set[str]) -> list[str
     studies = study if isinstance(study, list) else [study]
     settled = done_keys(studies)
     errors = {}
-    for t in (t for s in studies for t in s.get_trials(deepcopy=False,
-                                                           states=(TrialState.FAIL,))):
+    for t in (t for s in studies for t in s.get_trials(deepcopy=False, states=(TrialState.FAIL,))):
         if t.user_attrs.get(record.KEY) in keys and record.ERROR in t.user_attrs:
             errors[t.user_attrs[record.KEY]] = t.user_attrs[record.ERROR]
     return [e for k, e in errors.items() if k not in settled]

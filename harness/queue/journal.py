@@ -42,10 +42,12 @@ class JournalDamaged(ValueError):
     READING = (ValueError, KeyError, TypeError, UnicodeDecodeError)  # what a bad record raises
 
     def __init__(self, path: str, error: Exception) -> None:
-        super().__init__(f"journal file {path} is damaged ({type(error).__name__}: "
-                         f"{str(error).splitlines()[0][:80] if str(error) else ''}); it was "
-                         "not changed: restore it from a copy, or move it aside to start a new "
-                         "one")
+        super().__init__(
+            f"journal file {path} is damaged ({type(error).__name__}: "
+            f"{str(error).splitlines()[0][:80] if str(error) else ''}); it was "
+            "not changed: restore it from a copy, or move it aside to start a new "
+            "one"
+        )
 
 
 @contextlib.contextmanager
@@ -94,8 +96,9 @@ class SafeJournalBackend(JournalFileBackend):
             f.truncate(0)
 
     def append_logs(self, logs: list[dict[str, Any]]) -> None:
-        data = ("\n".join(json.dumps(log, separators=(",", ":")) for log in logs)
-                + "\n").encode("utf-8")
+        data = ("\n".join(json.dumps(log, separators=(",", ":")) for log in logs) + "\n").encode(
+            "utf-8"
+        )
         with held(self.lock):
             before = os.path.getsize(self.path)
             try:
@@ -109,14 +112,16 @@ class SafeJournalBackend(JournalFileBackend):
                 free = free_space(Path(self.path).parent)
                 free = f", {free}" if free else ""
                 raise JournalWriteError(
-                    error.errno, f"cannot write {len(data):,} bytes to journal {self.path} "
+                    error.errno,
+                    f"cannot write {len(data):,} bytes to journal {self.path} "
                     f"({error.strerror or error}{free}); the journal is as it was before: "
                     "free some space (or raise the file-size limit) and run the same command "
-                    "to resume") from None
+                    "to resume",
+                ) from None
 
 
 def free_space(directory: str | Path) -> str:
-    """"N bytes free there" for the file system of ``directory`` ("" when unknown)."""
+    """ "N bytes free there" for the file system of ``directory`` ("" when unknown)."""
     try:
         stat = os.statvfs(directory)
     except OSError:

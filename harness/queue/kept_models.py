@@ -33,6 +33,7 @@ MODELS_ATTR = "models"  # study user attribute: where its runs keep their models
 
 # --- where models go --------------------------------------------------------------------
 
+
 def default_folder(storage_url: str | None) -> Path:
     """Beside the journal or SQLite file (``harness.journal`` -> ``harness.models/``); for a
     database server, ``outputs/models`` here (pass ``--models DIR`` for a folder every
@@ -64,8 +65,9 @@ def note(study: optuna.Study, models: str | None, keep: bool, storage_url: str |
         study.set_user_attr(MODELS_ATTR, wanted)
 
 
-def artifact_store(study: optuna.Study | optuna.study.StudySummary
-                   ) -> FileSystemArtifactStore | None:
+def artifact_store(
+    study: optuna.Study | optuna.study.StudySummary,
+) -> FileSystemArtifactStore | None:
     folder = study.user_attrs.get(MODELS_ATTR)
     if not folder:
         return None
@@ -83,13 +85,17 @@ def keep(study: optuna.Study, trial: optuna.Trial, data: bytes) -> dict[str, Any
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / name
         path.write_bytes(data)
-        artifact = upload_artifact(artifact_store=store, file_path=str(path),
-                                   study_or_trial=trial,
-                                   mimetype="application/x-pytorch")
+        artifact = upload_artifact(
+            artifact_store=store,
+            file_path=str(path),
+            study_or_trial=trial,
+            mimetype="application/x-pytorch",
+        )
     return {"artifact": artifact, "folder": study.user_attrs[MODELS_ATTR], "bytes": len(data)}
 
 
 # --- reading them back ------------------------------------------------------------------
+
 
 @dataclass
 class Kept:
@@ -110,13 +116,22 @@ def load(path: str | Path, device: str = "cpu") -> Kept:
 
     saved = torch.load(path, map_location=device, weights_only=True)
     if saved.get("format") != snapshot.FORMAT:
-        raise ValueError(f"{path} is not a kept model of this version (format "
-                         f"{saved.get('format')!r}, expected {snapshot.FORMAT})")
+        raise ValueError(
+            f"{path} is not a kept model of this version (format "
+            f"{saved.get('format')!r}, expected {snapshot.FORMAT})"
+        )
     config = RunConfig(**{**saved["config"], "device": device})
     model = build_model(config, build_task(config), torch.device(device))
     model.load_state_dict(saved["weights"])
-    return Kept(config, model, int(saved["population"]), int(saved["slot"]), saved["vocabulary"],
-                dict(saved["test"]), Path(path))
+    return Kept(
+        config,
+        model,
+        int(saved["population"]),
+        int(saved["slot"]),
+        saved["vocabulary"],
+        dict(saved["test"]),
+        Path(path),
+    )
 
 
 def path_of(study: optuna.Study, trial: optuna.trial.FrozenTrial) -> Path:
@@ -144,5 +159,6 @@ def rescore(kept: Kept, split: str = "test") -> dict[str, float]:
     task = build_task(kept.config)
     stack = stack_models([kept.model] * kept.population, [kept.config.seed] * kept.population)
     with subnormals_flushed():  # as the run was scored
-        return held_out(build_scorer(kept.config, task), stack, split, device,
-                        precision(device))[kept.slot]
+        return held_out(build_scorer(kept.config, task), stack, split, device, precision(device))[
+            kept.slot
+        ]

@@ -63,8 +63,11 @@ def storage_of(study: optuna.Study) -> BaseStorage:
     public accessor: this is the one place the harness reads these private attributes, and
     tests/harness/test_liveness.py fails if they move."""
     storage = study._storage
-    return getattr(storage, "_backend", storage) if type(storage).__name__ == \
-        "_CachedStorage" else storage
+    return (
+        getattr(storage, "_backend", storage)
+        if type(storage).__name__ == "_CachedStorage"
+        else storage
+    )
 
 
 def trial_id_of(trial: optuna.Trial | FrozenTrial) -> int:
@@ -75,8 +78,11 @@ def trial_id_of(trial: optuna.Trial | FrozenTrial) -> int:
 def rdb_options() -> dict[str, Any]:
     """The heartbeat settings of the harness's RDB storages."""
     interval = heartbeat_seconds()
-    return {"heartbeat_interval": interval, "grace_period": grace_seconds(),
-            "heartbeat_stale_trial_callback": requeue}  # a stale run, enqueued again
+    return {
+        "heartbeat_interval": interval,
+        "grace_period": grace_seconds(),
+        "heartbeat_stale_trial_callback": requeue,
+    }  # a stale run, enqueued again
 
 
 def requeue(study: optuna.Study, trial: FrozenTrial, count_attempt: bool = True) -> bool:
@@ -87,12 +93,20 @@ def requeue(study: optuna.Study, trial: FrozenTrial, count_attempt: bool = True)
         return False
     attempt = int(trial.user_attrs.get(record.ATTEMPT, 1)) + int(count_attempt)
     if attempt > MAX_ATTEMPTS:
-        log.warning("run %s was abandoned by its worker %d times; not retried",
-                    trial.user_attrs.get(record.KEY), MAX_ATTEMPTS)
+        log.warning(
+            "run %s was abandoned by its worker %d times; not retried",
+            trial.user_attrs.get(record.KEY),
+            MAX_ATTEMPTS,
+        )
         return False
-    study.enqueue_trial({}, user_attrs={record.KEY: trial.user_attrs[record.KEY],
-                                        record.CONFIG: trial.user_attrs[record.CONFIG],
-                                        record.ATTEMPT: attempt})
+    study.enqueue_trial(
+        {},
+        user_attrs={
+            record.KEY: trial.user_attrs[record.KEY],
+            record.CONFIG: trial.user_attrs[record.CONFIG],
+            record.ATTEMPT: attempt,
+        },
+    )
     return True
 
 
@@ -103,7 +117,8 @@ def finish(study: optuna.Study, trial: optuna.Trial | FrozenTrial, **tell: Any) 
     finishes a run may store its result or enqueue it again, so a run never ends twice."""
     try:
         study.tell(trial.number, **tell) if isinstance(trial, FrozenTrial) else study.tell(
-            trial, **tell)
+            trial, **tell
+        )
     except optuna.exceptions.UpdateFinishedTrialError:
         return False
     except ValueError:  # Optuna's "Cannot tell a FAIL trial": finished in this view already
@@ -118,19 +133,25 @@ def recover(study: optuna.Study, count: bool = True) -> int:
     (with a database, counting costs two reads of the running runs: ``count=False`` skips
     it and returns 0)."""
     if since_outage() < grace_seconds():  # every beat is stale right after an outage:
-        return 0                          # give the live workers time to beat again
+        return 0  # give the live workers time to beat again
     if not isinstance(storage_of(study), RDBStorage):
         return requeue_abandoned(study)
-    running = {t.number for t in study.get_trials(deepcopy=False, states=(
-        TrialState.RUNNING,))} if count else set()
+    running = (
+        {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
+        if count
+        else set()
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
         optuna.storages.fail_stale_trials(study)
     requeue_abandoned(study)  # the runs Optuna's heartbeat cannot see (see ``abandoned``)
     if not count:
         return 0
-    return sum(1 for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
-               if t.number in running)
+    return sum(
+        1
+        for t in study.get_trials(deepcopy=False, states=(TrialState.FAIL,))
+        if t.number in running
+    )
 
 
 def may_come_back(study: optuna.Study) -> bool:
@@ -204,17 +225,21 @@ class Heartbeat:
                 try:
                     if self.rdb:
                         self.storage.record_heartbeat(trial_id)  # type: ignore[attr-defined]
-                    self.storage.set_trial_user_attr(trial_id, "lease",
-                                                     {**lease, "beat": time.time()})
+                    self.storage.set_trial_user_attr(
+                        trial_id, "lease", {**lease, "beat": time.time()}
+                    )
                     failing = False
                 except optuna.exceptions.UpdateFinishedTrialError:
                     pass  # failed as stale elsewhere: its retry will run it
                 except Exception as error:  # noqa: BLE001 - a lost beat must not kill the run
                     if not failing:
-                        log.warning("could not record the heartbeat of run %s (%s); trying "
-                                    "again every %d s", trial_id,
-                                    "database unreachable" if is_outage(error) else error,
-                                    heartbeat_seconds())
+                        log.warning(
+                            "could not record the heartbeat of run %s (%s); trying "
+                            "again every %d s",
+                            trial_id,
+                            "database unreachable" if is_outage(error) else error,
+                            heartbeat_seconds(),
+                        )
                     failing = True
             if self.stop.wait(heartbeat_seconds()):
                 return

@@ -46,8 +46,7 @@ def exclusive(storage: BaseStorage, name: str) -> Iterator[None]:
                 try:
                     yield
                 finally:
-                    connection.execute(text("SELECT pg_advisory_unlock(:k)"),
-                                       {"k": _key(name)})
+                    connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": _key(name)})
         finally:
             engine.dispose()
         return

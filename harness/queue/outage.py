@@ -62,8 +62,12 @@ def _reason(error: BaseException) -> str:
     return lines[0][:120] if lines else type(error).__name__
 
 
-def ride_out(call: Callable[[], T], what: str, sleep: Callable[[float], None] = time.sleep,
-             clock: Callable[[], float] = time.monotonic) -> T:
+def ride_out(
+    call: Callable[[], T],
+    what: str,
+    sleep: Callable[[float], None] = time.sleep,
+    clock: Callable[[], float] = time.monotonic,
+) -> T:
     """``call()``, retried through a database outage (see the module); ``what`` names the
     work in the messages."""
     began, delay, limit = None, 1.0, patience_seconds()
@@ -76,12 +80,18 @@ def ride_out(call: Callable[[], T], what: str, sleep: Callable[[float], None] = 
             now = clock()
             if began is None:
                 began = now
-                log.warning("the database is unreachable while %s (%s); retrying for up to "
-                            "%.0f s", what, _reason(error), limit)
+                log.warning(
+                    "the database is unreachable while %s (%s); retrying for up to %.0f s",
+                    what,
+                    _reason(error),
+                    limit,
+                )
             if now - began >= limit:
-                raise StorageDown(f"the database stayed unreachable for {now - began:.0f} s "
-                                  f"while {what}; the runs in hand are left to the other "
-                                  f"workers' liveness checks ({PATIENCE}={limit:.0f})") from None
+                raise StorageDown(
+                    f"the database stayed unreachable for {now - began:.0f} s "
+                    f"while {what}; the runs in hand are left to the other "
+                    f"workers' liveness checks ({PATIENCE}={limit:.0f})"
+                ) from None
             sleep(min(delay, max(0.0, limit - (now - began))))
             delay = min(2 * delay, 30.0)
             continue
@@ -94,9 +104,12 @@ def ride_out(call: Callable[[], T], what: str, sleep: Callable[[float], None] = 
 def riding_out(what: str) -> Callable[[Callable[P, T]], Callable[P, T]]:
     """Mark a function whose every call is :func:`ride_out` (``what`` names its work): for a
     step that repeats harmlessly, so that a retry after an outage does it whole."""
+
     def mark(function: Callable[P, T]) -> Callable[P, T]:
         @functools.wraps(function)
         def ridden(*args: P.args, **kwargs: P.kwargs) -> T:
             return ride_out(lambda: function(*args, **kwargs), what)
+
         return ridden
+
     return mark

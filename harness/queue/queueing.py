@@ -15,8 +15,14 @@ from harness.queue.outage import riding_out
 from harness.queue.store import TaskStudy
 
 
-def open_grid(runs: list[RunConfig], noted: dict[str, Any], name: str, storage: str | None,
-              models: str | None = None, keep_models: bool = True) -> Prepared:
+def open_grid(
+    runs: list[RunConfig],
+    noted: dict[str, Any],
+    name: str,
+    storage: str | None,
+    models: str | None = None,
+    keep_models: bool = True,
+) -> Prepared:
     """The queue's entry for a grid: its studies in the storage at ``storage``, one per task
     (``NAME-TASK``, each with its metric's direction and the grid point as params, and
     ``noted``, what it notes of the grid, as its user attribute ``grid``), with abandoned
@@ -26,20 +32,37 @@ def open_grid(runs: list[RunConfig], noted: dict[str, Any], name: str, storage: 
     by_task: dict[str, list[RunConfig]] = {}
     for config in runs:
         by_task.setdefault(config.task, []).append(config)
-    return prepare([TaskStudy(f"{name}-{task}", group,
-                              {"grid": {**noted, "prefix": name, "task": task}}, legacy=name)
-                    for task, group in by_task.items()], storage, models, keep_models)
+    return prepare(
+        [
+            TaskStudy(
+                f"{name}-{task}",
+                group,
+                {"grid": {**noted, "prefix": name, "task": task}},
+                legacy=name,
+            )
+            for task, group in by_task.items()
+        ],
+        storage,
+        models,
+        keep_models,
+    )
 
 
-def open_runs(configs: list[RunConfig], name: str, storage: str | None,
-              models: str | None = None, keep_models: bool = True) -> Prepared:
+def open_runs(
+    configs: list[RunConfig],
+    name: str,
+    storage: str | None,
+    models: str | None = None,
+    keep_models: bool = True,
+) -> Prepared:
     """``open_grid`` for single runs (``run`` without ``--grid``): studies ``NAME-TASK``."""
     return open_grid(configs, {"single": True}, name, storage, models, keep_models)
 
 
 @riding_out("queueing the runs")
-def prepare(wanted: list[TaskStudy], url: str | None, models: str | None,
-            keep_models: bool) -> Prepared:
+def prepare(
+    wanted: list[TaskStudy], url: str | None, models: str | None, keep_models: bool
+) -> Prepared:
     """Queue each task's runs in its study (``wanted``) in the storage at ``url``: open the
     study in its terms, note where its runs keep their models (``models``, or none unless
     ``keep_models``: ``kept_models.chosen_folder``) and the plugins they need, re-queue the
@@ -57,5 +80,6 @@ def prepare(wanted: list[TaskStudy], url: str | None, models: str | None,
         added, already = added + new, already + there
         studies.setdefault(study.study_name, study)
     runs = [config for task in wanted for config in task.runs]
-    return Prepared(list(studies.values()), len(runs), added, already, requeued,
-                    {config.key for config in runs})
+    return Prepared(
+        list(studies.values()), len(runs), added, already, requeued, {config.key for config in runs}
+    )

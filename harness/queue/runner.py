@@ -19,40 +19,53 @@ import optuna
 import torch
 
 from harness.plans import plugins
-from harness.queue import signals, store, worker
 from harness.plans.config import RunConfig
+from harness.queue import signals, store, worker
 from harness.queue.finished import Prepared, finished_records
 from harness.queue.journal import JournalWriteError
-from harness.training.memory import keep_freed_memory
 from harness.queue.outage import StorageDown, is_outage
 from harness.queue.storage_url import StorageError, open_storage
+from harness.training.memory import keep_freed_memory
 from harness.training.train import RunResult
 
 log = logging.getLogger(__name__)
 
 
-def run(studies: Prepared | list[optuna.Study], storage_url: str | None, workers: int,
-        device: str | None, population: int,
-        on_run: Callable[[RunConfig, RunResult | None], None],
-        on_progress: Callable[[dict[str, dict]], None], keys: set[str] | None = None,
-        on_step: Callable[[int, int, float], None] | None = None,
-        on_start: Callable[[RunConfig], None] | None = None) -> None:
+def run(
+    studies: Prepared | list[optuna.Study],
+    storage_url: str | None,
+    workers: int,
+    device: str | None,
+    population: int,
+    on_run: Callable[[RunConfig, RunResult | None], None],
+    on_progress: Callable[[dict[str, dict]], None],
+    keys: set[str] | None = None,
+    on_step: Callable[[int, int, float], None] | None = None,
+    on_start: Callable[[RunConfig], None] | None = None,
+) -> None:
     """Work through the studies in ``workers`` processes (progress read back from the
     storage through ``on_progress``) or, with one worker, here (its runs report through
     ``on_run``)."""
     chosen = _studies(studies)
     if workers > 1:
         wanted = keys if keys is not None else studies.keys  # type: ignore[union-attr]
-        run_in_workers(chosen, storage_url, workers, device, on_progress,
-                       population=population, wanted=wanted)
+        run_in_workers(
+            chosen, storage_url, workers, device, on_progress, population=population, wanted=wanted
+        )
     else:
         worker.work(chosen, device, on_step, on_run, on_start, population)
 
 
-def run_in_workers(chosen: list[optuna.Study], storage_url: str | None, workers: int,
-                   device: str | None, on_progress: Callable[[dict[str, dict]], None],
-                   poll_seconds: float = 1.0, population: int = 1,
-                   wanted: set[str] = frozenset()) -> None:
+def run_in_workers(
+    chosen: list[optuna.Study],
+    storage_url: str | None,
+    workers: int,
+    device: str | None,
+    on_progress: Callable[[dict[str, dict]], None],
+    poll_seconds: float = 1.0,
+    population: int = 1,
+    wanted: set[str] = frozenset(),
+) -> None:
     """``workers`` processes share the studies through the storage, taking them in turn;
     each gets an equal share of the cores as torch threads. Progress (the finished runs
     among ``wanted``) is read back from the storage. An interruption of this process reaches
@@ -62,10 +75,15 @@ def run_in_workers(chosen: list[optuna.Study], storage_url: str | None, workers:
     context = multiprocessing.get_context("spawn")
     ends = context.Queue()
     names = [s.study_name for s in chosen]
-    processes = [context.Process(target=_worker_main, daemon=False,
-                                 args=(storage_url, names, device, threads, population,
-                                       plugins.load(), ends))
-                 for _ in range(workers)]
+    processes = [
+        context.Process(
+            target=_worker_main,
+            daemon=False,
+            args=(storage_url, names, device, threads, population, plugins.load(), ends),
+        )
+        for _ in range(workers)
+    ]
+
     def progress() -> None:
         found: dict[str, dict] = {}
         try:
@@ -76,6 +94,7 @@ def run_in_workers(chosen: list[optuna.Study], storage_url: str | None, workers:
                 raise
             return
         on_progress(found)
+
     started = []
     try:
         with signals.held_back():  # each worker takes signals once its handler is in place
@@ -103,9 +122,11 @@ def run_in_workers(chosen: list[optuna.Study], storage_url: str | None, workers:
     if failures:
         raise WorkerFailed(f"{len(failures)} of {workers} workers stopped: {failures[0]}")
     if any(p.exitcode not in (0, 130, 143) for p in processes):
-        raise WorkerFailed("a worker process died (exit codes "
-                           f"{', '.join(str(p.exitcode) for p in processes)}); its runs go "
-                           "back in the queue when the grid is run again")
+        raise WorkerFailed(
+            "a worker process died (exit codes "
+            f"{', '.join(str(p.exitcode) for p in processes)}); its runs go "
+            "back in the queue when the grid is run again"
+        )
     progress()
 
 
@@ -117,9 +138,15 @@ class WorkerFailed(RuntimeError):
 _STOPPED, _BROKEN = 3, 1
 
 
-def _worker_main(storage_url: str | None, study_names: list[str], device: str | None,
-                 threads: int, population: int, plugin_modules: list[str],
-                 ends: Any) -> None:
+def _worker_main(
+    storage_url: str | None,
+    study_names: list[str],
+    device: str | None,
+    threads: int,
+    population: int,
+    plugin_modules: list[str],
+    ends: Any,
+) -> None:
     signals.install()
     code, why = 0, ""
     try:
@@ -129,8 +156,11 @@ def _worker_main(storage_url: str | None, study_names: list[str], device: str | 
         keep_freed_memory()
         plugins.load(plugin_modules)  # the parent's plugins: their cells and tasks train here
         storage = open_storage(storage_url)
-        worker.work([store.open_study(storage, name, create=False) for name in study_names],
-                    device, population=population)
+        worker.work(
+            [store.open_study(storage, name, create=False) for name in study_names],
+            device,
+            population=population,
+        )
     except KeyboardInterrupt as interrupt:  # the runs in hand were put back by work()
         code = signals.exit_code(interrupt)
     except (StorageDown, JournalWriteError, StorageError) as error:
@@ -150,11 +180,14 @@ def quiet_optuna() -> None:
     warnings.filterwarnings("ignore", message="Heartbeat of storage is supposed to be used")
 
 
-def run_in_process(studies: Prepared | list[optuna.Study], device: str | None,
-                   on_step: Callable[[int, int, float], None] | None,
-                   on_run: Callable[[RunConfig, RunResult | None], None] | None,
-                   on_start: Callable[[RunConfig], None] | None = None,
-                   population: int = 1) -> None:
+def run_in_process(
+    studies: Prepared | list[optuna.Study],
+    device: str | None,
+    on_step: Callable[[int, int, float], None] | None,
+    on_run: Callable[[RunConfig, RunResult | None], None] | None,
+    on_start: Callable[[RunConfig], None] | None = None,
+    population: int = 1,
+) -> None:
     worker.work(_studies(studies), device, on_step, on_run, on_start, population)
 
 

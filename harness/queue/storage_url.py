@@ -116,23 +116,29 @@ def open_storage(url: str | None) -> BaseStorage:
             path.parent.mkdir(parents=True, exist_ok=True)
             return JournalFile(str(path))  # read back here: a damaged one says so
         except OSError as error:
-            raise StorageError(f"cannot use journal file {path}: "
-                               f"{error.strerror or error}") from None
+            raise StorageError(
+                f"cannot use journal file {path}: {error.strerror or error}"
+            ) from None
     masked = shown(url)
     scheme = url.split(":", 1)[0].split("+", 1)[0]
     try:
         with warnings.catch_warnings():  # Optuna calls its heartbeat options experimental
             warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(url, engine_kwargs={"pool_pre_ping": True},
-                              **liveness.rdb_options())
+            return RDBStorage(url, engine_kwargs={"pool_pre_ping": True}, **liveness.rdb_options())
     except ImportError as error:
         module = getattr(error.__cause__, "name", None) or error.name or "its DB-API module"
-        hint = ("pip install -e '.[postgres]'" if scheme.startswith("postgres")
-                else "install SQLAlchemy's driver for it")
-        raise StorageError(f"the database driver for {scheme} is missing ({module}); "
-                           f"{hint}") from None
+        hint = (
+            "pip install -e '.[postgres]'"
+            if scheme.startswith("postgres")
+            else "install SQLAlchemy's driver for it"
+        )
+        raise StorageError(
+            f"the database driver for {scheme} is missing ({module}); {hint}"
+        ) from None
     except Exception as error:  # noqa: BLE001 - SQLAlchemy's many connection errors
         reason = scrub(str(getattr(error, "orig", None) or error), url).strip().splitlines()
-        raise StorageError(f"cannot reach the database at {masked} "
-                           f"({reason[0] if reason else type(error).__name__}); check the URL "
-                           "and that the server is running") from None
+        raise StorageError(
+            f"cannot reach the database at {masked} "
+            f"({reason[0] if reason else type(error).__name__}); check the URL "
+            "and that the server is running"
+        ) from None

@@ -29,17 +29,22 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import optuna
+from optuna.distributions import (
+    BaseDistribution,
+    CategoricalDistribution,
+    FloatDistribution,
+    IntDistribution,
+    distribution_to_json,
+    json_to_distribution,
+)
 from optuna.storages import BaseStorage
-from optuna.distributions import (BaseDistribution, CategoricalDistribution,
-                                  FloatDistribution, IntDistribution, distribution_to_json,
-                                  json_to_distribution)
 
 import tasks
 import variants
+from harness.plans.config import RunConfig
 from harness.queue import liveness
 from harness.queue.journal import JournalDamaged, JournalFile
 from harness.queue.storage_url import StorageError
-from harness.plans.config import RunConfig
 
 log = logging.getLogger(__name__)
 PARAMS_ATTR = "params"
@@ -73,8 +78,11 @@ class TaskStudy:
     metric: str | None = field(init=False)
 
     def __post_init__(self) -> None:
-        self.distributions = (grid_distributions(self.runs) if self.space is None
-                              else search_distributions(self.runs, self.space))
+        self.distributions = (
+            grid_distributions(self.runs)
+            if self.space is None
+            else search_distributions(self.runs, self.space)
+        )
         self.direction, self.metric = direction(self.runs[0])
 
 
@@ -103,24 +111,30 @@ def grid_distributions(configs: Iterable[RunConfig]) -> dict[str, BaseDistributi
     configs = list(configs)
     chosen = sorted(set(variants.names()) | {c.variant for c in configs})
     seeds = [c.seed for c in configs] or [0]
-    return {"variant": CategoricalDistribution(chosen),
-            "seed": IntDistribution(min(0, min(seeds)), max(seeds))}
+    return {
+        "variant": CategoricalDistribution(chosen),
+        "seed": IntDistribution(min(0, min(seeds)), max(seeds)),
+    }
 
 
-def search_distributions(configs: Iterable[RunConfig],
-                         space: dict[str, tuple[float, float, bool]]
-                         ) -> dict[str, BaseDistribution]:
+def search_distributions(
+    configs: Iterable[RunConfig], space: dict[str, tuple[float, float, bool]]
+) -> dict[str, BaseDistribution]:
     """A search's params: the grid's, and every searched setting over its range."""
     out = grid_distributions(configs)
     for name, (low, high, log_scale) in space.items():
         integer = name in ("hidden_size", "layers")
-        out[name] = (IntDistribution(int(low), int(high), log=log_scale) if integer
-                     else FloatDistribution(float(low), float(high), log=log_scale))
+        out[name] = (
+            IntDistribution(int(low), int(high), log=log_scale)
+            if integer
+            else FloatDistribution(float(low), float(high), log=log_scale)
+        )
     return out
 
 
-def merge(old: dict[str, BaseDistribution], new: dict[str, BaseDistribution]
-          ) -> dict[str, BaseDistribution]:
+def merge(
+    old: dict[str, BaseDistribution], new: dict[str, BaseDistribution]
+) -> dict[str, BaseDistribution]:
     """The recorded distributions widened to hold ``new``'s: numeric ranges grow; a
     categorical keeps its first choices (Optuna refuses others within a study)."""
     out = dict(old)
@@ -137,19 +151,29 @@ def merge(old: dict[str, BaseDistribution], new: dict[str, BaseDistribution]
             assert isinstance(before, CategoricalDistribution)
             missing = [c for c in dist.choices if c not in before.choices]
             if missing:
-                log.warning("%s %s came after this study fixed its choices; their trials "
-                            "carry no %r param", name, ", ".join(map(str, missing)), name)
+                log.warning(
+                    "%s %s came after this study fixed its choices; their trials carry no %r param",
+                    name,
+                    ", ".join(map(str, missing)),
+                    name,
+                )
     return out
 
 
-def recorded_distributions(study: optuna.Study | optuna.study.StudySummary
-                           ) -> dict[str, BaseDistribution]:
-    return {k: json_to_distribution(v)
-            for k, v in (study.user_attrs.get(PARAMS_ATTR) or {}).items()}
+def recorded_distributions(
+    study: optuna.Study | optuna.study.StudySummary,
+) -> dict[str, BaseDistribution]:
+    return {
+        k: json_to_distribution(v) for k, v in (study.user_attrs.get(PARAMS_ATTR) or {}).items()
+    }
 
 
-def set_params(study: optuna.Study, trial_id: int, config: RunConfig,
-               distributions: dict[str, BaseDistribution]) -> None:
+def set_params(
+    study: optuna.Study,
+    trial_id: int,
+    config: RunConfig,
+    distributions: dict[str, BaseDistribution],
+) -> None:
     """Write a run's params (taken from its configuration) onto its trial."""
     storage = liveness.storage_of(study)
     values = _values(config)
@@ -179,20 +203,24 @@ def report_curve(trial: optuna.Trial, record: dict[str, Any]) -> None:
 
 # --- the studies of a storage ------------------------------------------------------------
 
-def open_study(storage: BaseStorage, name: str, create: bool = True,
-               direction: str = "minimize") -> optuna.Study:
+
+def open_study(
+    storage: BaseStorage, name: str, create: bool = True, direction: str = "minimize"
+) -> optuna.Study:
     """The study ``name``; created (with ``direction``) when missing and ``create``."""
     with _readable(storage):
         if create:
-            return optuna.create_study(study_name=name, storage=storage, load_if_exists=True,
-                                       direction=direction)
+            return optuna.create_study(
+                study_name=name, storage=storage, load_if_exists=True, direction=direction
+            )
         try:
             return optuna.load_study(study_name=name, storage=storage)
         except KeyError:
             pass
         known = [s.study_name for s in optuna.get_all_study_summaries(storage)]
-        raise StorageError(f"no study named {name!r} in this storage; studies: "
-                           f"{', '.join(known) or 'none'}") from None
+        raise StorageError(
+            f"no study named {name!r} in this storage; studies: {', '.join(known) or 'none'}"
+        ) from None
 
 
 @contextlib.contextmanager
@@ -202,8 +230,9 @@ def _readable(storage: BaseStorage) -> Iterator[None]:
     try:
         yield
     except JournalDamaged.READING as error:
-        if not isinstance(storage, JournalFile) or isinstance(error, (StorageError,
-                                                                      JournalDamaged)):
+        if not isinstance(storage, JournalFile) or isinstance(
+            error, (StorageError, JournalDamaged)
+        ):
             raise
         raise storage.damaged(error) from None
 
@@ -236,11 +265,13 @@ def named_studies(storage: BaseStorage, name: str) -> list[optuna.Study]:
     def of_search(summary: optuna.study.StudySummary) -> bool:
         prefix = family_of(summary)
         return prefix == name if prefix else summary.study_name.startswith(f"{name}-")
-    chosen = [n for n in names if n == name] or [s.study_name for s in summaries
-                                                 if of_search(s)]
+
+    chosen = [n for n in names if n == name] or [s.study_name for s in summaries if of_search(s)]
     if not chosen:
         searches = sorted({n.rsplit("-", 1)[0] for n in names if "-" in n})
-        raise StorageError(f"no study named {name!r} or {name}-TASK in this storage; "
-                           f"studies: {', '.join(names) or 'none'}"
-                           + (f" (searches: {', '.join(searches)})" if searches else ""))
+        raise StorageError(
+            f"no study named {name!r} or {name}-TASK in this storage; "
+            f"studies: {', '.join(names) or 'none'}"
+            + (f" (searches: {', '.join(searches)})" if searches else "")
+        )
     return [open_study(storage, n, create=False) for n in sorted(chosen)]

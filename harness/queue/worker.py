@@ -21,8 +21,8 @@ from optuna.storages import RDBStorage
 from optuna.trial import TrialState
 
 import variants
-from harness.queue import kept_models, liveness, signals, store
 from harness.plans.config import RunConfig
+from harness.queue import kept_models, liveness, signals, store
 from harness.queue.outage import riding_out
 from harness.training.train import RunResult, stack_key, train_population
 from results import record
@@ -31,11 +31,14 @@ log = logging.getLogger(__name__)
 IDLE_POLL = 1.0  # seconds between looks at the queue while others' runs may come back
 
 
-def work(studies: optuna.Study | list[optuna.Study], device: str | None = None,
-         on_step: Callable[[int, int, float], None] | None = None,
-         on_run: Callable[[RunConfig, RunResult | None], None] | None = None,
-         on_start: Callable[[RunConfig], None] | None = None,
-         population: int = 1) -> int:
+def work(
+    studies: optuna.Study | list[optuna.Study],
+    device: str | None = None,
+    on_step: Callable[[int, int, float], None] | None = None,
+    on_run: Callable[[RunConfig, RunResult | None], None] | None = None,
+    on_start: Callable[[RunConfig], None] | None = None,
+    population: int = 1,
+) -> int:
     """Take waiting runs of ``studies`` (the first with any, in turn) until none is left and
     none can come back, after putting back those of dead workers; returns how many were
     run. Up to ``population`` runs that can train together (same ``stack_key``) are taken
@@ -66,11 +69,13 @@ def work(studies: optuna.Study | list[optuna.Study], device: str | None = None,
                 on_start(configs[0])
             # the heartbeat lasts until the results are stored: a run whose last beat is
             # older than the grace period while it is being told is failed as stale elsewhere
-            with liveness.Heartbeat(study, [liveness.trial_id_of(t)
-                                            for t, _ in group + carried]):
+            with liveness.Heartbeat(study, [liveness.trial_id_of(t) for t, _ in group + carried]):
                 results = _train(study, group, on_step)
-                done += sum(_tell(study, trial, result=result)
-                            for (trial, _), result in zip(group, results) if result is not None)
+                done += sum(
+                    _tell(study, trial, result=result)
+                    for (trial, _), result in zip(group, results)
+                    if result is not None
+                )
         except KeyboardInterrupt:  # the runs in hand go back in the queue, then stop
             in_hand = {t.number: t for t in [*asked, *(t for t, _ in group + carried)]}
             for trial in in_hand.values():
@@ -97,8 +102,11 @@ def _may_come_back(studies: list[optuna.Study]) -> bool:
     return any(liveness.may_come_back(s) for s in studies)
 
 
-def _train(study: optuna.Study, group: list[tuple[optuna.Trial, RunConfig]],
-           on_step: Callable[[int, int, float], None] | None) -> list[RunResult | None]:
+def _train(
+    study: optuna.Study,
+    group: list[tuple[optuna.Trial, RunConfig]],
+    on_step: Callable[[int, int, float], None] | None,
+) -> list[RunResult | None]:
     """The population's results; a bug in a cell or task fails its runs, not the grid."""
     try:
         return list(train_population([c for _, c in group], on_step))
@@ -111,8 +119,12 @@ def _train(study: optuna.Study, group: list[tuple[optuna.Trial, RunConfig]],
 
 
 @riding_out("storing results")
-def _tell(study: optuna.Study, trial: optuna.Trial, result: RunResult | None = None,
-          error: str | None = None) -> bool:
+def _tell(
+    study: optuna.Study,
+    trial: optuna.Trial,
+    result: RunResult | None = None,
+    error: str | None = None,
+) -> bool:
     """Store a run's end: its result, or its error as a failure. False when the run was
     meanwhile given up as stale (its worker seemed dead: its retry will run it), so that no
     run ends twice."""
@@ -123,8 +135,11 @@ def _tell(study: optuna.Study, trial: optuna.Trial, result: RunResult | None = N
                 try:
                     stored["model"] = kept_models.keep(study, trial, result.model)
                 except OSError as error:  # the run's record matters more than its weights
-                    log.warning("run %s: its model could not be kept (%s)",
-                                trial.user_attrs.get(record.KEY), error)
+                    log.warning(
+                        "run %s: its model could not be kept (%s)",
+                        trial.user_attrs.get(record.KEY),
+                        error,
+                    )
             store.report_curve(trial, stored)
             trial.set_user_attr(record.RESULT, stored)
         else:
@@ -132,19 +147,32 @@ def _tell(study: optuna.Study, trial: optuna.Trial, result: RunResult | None = N
     except optuna.exceptions.UpdateFinishedTrialError:
         stored = False
     else:
-        stored = liveness.finish(study, trial, **(
-            {"values": result.test[result.primary]} if result is not None
-            else {"state": TrialState.FAIL}))
+        stored = liveness.finish(
+            study,
+            trial,
+            **(
+                {"values": result.test[result.primary]}
+                if result is not None
+                else {"state": TrialState.FAIL}
+            ),
+        )
     if not stored:
-        log.warning("run %s was retried elsewhere while this worker ran it; result dropped",
-                    trial.user_attrs.get(record.KEY))
+        log.warning(
+            "run %s was retried elsewhere while this worker ran it; result dropped",
+            trial.user_attrs.get(record.KEY),
+        )
     return stored
 
 
 @riding_out("taking runs")
-def _take(study: optuna.Study, count: int, device: str | None,
-          taken: list[tuple[optuna.Trial, RunConfig]],
-          carried: list[tuple[optuna.Trial, RunConfig]], asked: list[optuna.Trial]) -> None:
+def _take(
+    study: optuna.Study,
+    count: int,
+    device: str | None,
+    taken: list[tuple[optuna.Trial, RunConfig]],
+    carried: list[tuple[optuna.Trial, RunConfig]],
+    asked: list[optuna.Trial],
+) -> None:
     """Append to ``taken`` the next waiting run and, up to ``count`` in all, the waiting runs
     after it that can train with it (same ``stack_key``), marked as this worker's, each with
     a first heartbeat (so that a run this worker loses track of goes stale like any other).
@@ -157,14 +185,20 @@ def _take(study: optuna.Study, count: int, device: str | None,
     distributions = store.recorded_distributions(study)
     held = {t.number for t, _ in taken + carried}
     for trial in asked:  # asked, but an outage cut its claim short: claim it now
-        if trial.number not in held and storage.get_trial(
-                liveness.trial_id_of(trial)).state == TrialState.RUNNING:
+        if (
+            trial.number not in held
+            and storage.get_trial(liveness.trial_id_of(trial)).state == TrialState.RUNNING
+        ):
             _claim(study, trial, device, distributions, taken, carried)
     while not carried and len(taken) < (count if not taken or _stackable(taken[0][1]) else 1):
         if taken:
             waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
-            if not waiting or record.CONFIG not in waiting[0].user_attrs or stack_key(
-                    RunConfig(**waiting[0].user_attrs[record.CONFIG])) != stack_key(taken[0][1]):
+            if (
+                not waiting
+                or record.CONFIG not in waiting[0].user_attrs
+                or stack_key(RunConfig(**waiting[0].user_attrs[record.CONFIG]))
+                != stack_key(taken[0][1])
+            ):
                 break
         with signals.deferred():  # not RUNNING without being in hand
             trial = study.ask()
@@ -173,9 +207,14 @@ def _take(study: optuna.Study, count: int, device: str | None,
             break  # (a trial "lost" meanwhile: the next waiting one is asked for)
 
 
-def _claim(study: optuna.Study, trial: optuna.Trial, device: str | None,
-           distributions: dict[str, Any], taken: list[tuple[optuna.Trial, RunConfig]],
-           carried: list[tuple[optuna.Trial, RunConfig]]) -> str:
+def _claim(
+    study: optuna.Study,
+    trial: optuna.Trial,
+    device: str | None,
+    distributions: dict[str, Any],
+    taken: list[tuple[optuna.Trial, RunConfig]],
+    carried: list[tuple[optuna.Trial, RunConfig]],
+) -> str:
     """Make an asked trial this worker's run: put it in ``taken`` (or in ``carried`` when it
     cannot train with ``taken``), or fail it when it is no run (``"orphan"``: another worker
     took the last waiting one) or a copy of another (``"duplicate"``). Every write repeats
@@ -188,10 +227,14 @@ def _claim(study: optuna.Study, trial: optuna.Trial, device: str | None,
         return "lost"
 
 
-def _claim_unless_lost(study: optuna.Study, trial: optuna.Trial, device: str | None,
-                       distributions: dict[str, Any],
-                       taken: list[tuple[optuna.Trial, RunConfig]],
-                       carried: list[tuple[optuna.Trial, RunConfig]]) -> str:
+def _claim_unless_lost(
+    study: optuna.Study,
+    trial: optuna.Trial,
+    device: str | None,
+    distributions: dict[str, Any],
+    taken: list[tuple[optuna.Trial, RunConfig]],
+    carried: list[tuple[optuna.Trial, RunConfig]],
+) -> str:
     if record.CONFIG not in trial.user_attrs:
         trial.set_user_attr("orphan", True)
         liveness.finish(study, trial, state=TrialState.FAIL)
@@ -221,8 +264,8 @@ def _copy_of_another(study: optuna.Study, trial: optuna.Trial) -> bool:
         if other.number == trial.number or other.user_attrs.get(record.KEY) != key:
             continue
         if other.state == TrialState.COMPLETE or (
-                other.state in (TrialState.WAITING, TrialState.RUNNING)
-                and other.number < trial.number):
+            other.state in (TrialState.WAITING, TrialState.RUNNING) and other.number < trial.number
+        ):
             return True
     return False
 
@@ -245,8 +288,7 @@ def _requeue(study: optuna.Study, trial: optuna.Trial) -> None:
     # marked first: counts and reports skip this attempt, whose copy runs in its place
     storage.set_trial_user_attr(liveness.trial_id_of(trial), record.INTERRUPTED, True)
     if liveness.finish(study, trial, state=TrialState.FAIL):
-        liveness.requeue(study, storage.get_trial(liveness.trial_id_of(trial)),
-                         count_attempt=False)
+        liveness.requeue(study, storage.get_trial(liveness.trial_id_of(trial)), count_attempt=False)
 
 
 def result_record(result: RunResult) -> dict[str, Any]:

@@ -67,8 +67,9 @@ def held_out_answers(model: SequenceModel, task: tasks.Task, count: int) -> list
             for b in range(batch.x.shape[1]):
                 if len(answers) == count:
                     return answers
-                example = Example(batch.x[:, b], batch.y[:, b], batch.mask[:, b],
-                                  outputs[:, b].float())
+                example = Example(
+                    batch.x[:, b], batch.y[:, b], batch.mask[:, b], outputs[:, b].float()
+                )
                 answers.append(_answer(task, view, example))
     return answers
 
@@ -82,7 +83,7 @@ def decode(model: SequenceModel, task: Addition, text: str) -> str:
     with evaluating(model):
         outputs, _ = model(torch.as_tensor(x).unsqueeze(1))
     answer = ""
-    for symbol in outputs[task.source_steps:, 0].argmax(-1).tolist():
+    for symbol in outputs[task.source_steps :, 0].argmax(-1).tolist():
         if symbol == task.end:
             break
         answer += task.symbols[symbol]
@@ -95,19 +96,18 @@ def _answer(task: tasks.Task, view: View, example: Example) -> Answer:
     kind = task.io.output
     if kind == "regression":
         error = float((outputs - targets).abs().max())
-        return Answer(view.input(task, example), _values(targets), _values(outputs),
-                      f"off by {error:.3g}")
+        return Answer(
+            view.input(task, example), _values(targets), _values(outputs), f"off by {error:.3g}"
+        )
     if kind == "classes":
         wanted, given = targets.long(), outputs.argmax(-1)
     else:  # multilabel: the set of labels on at each step
         wanted, given = targets > 0.5, outputs > 0
     hits = [bool((w == g).all()) for w, g in zip(wanted, given)]
-    symbols = view.symbols(task) if view.symbols else [str(k) for k in
-                                                       range(task.io.output_size)]
+    symbols = view.symbols(task) if view.symbols else [str(k) for k in range(task.io.output_size)]
     show = _classes if kind == "classes" else _label_sets
     agrees = ("yes" if hits[0] else "no") if len(hits) == 1 else f"{sum(hits)}/{len(hits)}"
-    return Answer(view.input(task, example), show(wanted, symbols), show(given, symbols),
-                  agrees)
+    return Answer(view.input(task, example), show(wanted, symbols), show(given, symbols), agrees)
 
 
 def _values(values: Tensor) -> str:
@@ -120,8 +120,9 @@ def _classes(ids: Tensor, symbols: Sequence[str]) -> str:
 
 
 def _label_sets(on: Tensor, symbols: Sequence[str]) -> str:
-    return " ".join("".join(symbols[k] for k in row.nonzero().flatten().tolist()) or "-"
-                    for row in on)
+    return " ".join(
+        "".join(symbols[k] for k in row.nonzero().flatten().tolist()) or "-" for row in on
+    )
 
 
 def _scored(task: tasks.Task, example: Example) -> Tensor:
@@ -129,6 +130,7 @@ def _scored(task: tasks.Task, example: Example) -> Tensor:
 
 
 # --- the built-in synthetic tasks -----------------------------------------------------------
+
 
 def _parity_input(task: tasks.Task, example: Example) -> str:
     last = int(_scored(task, example)[-1])
@@ -173,8 +175,7 @@ def _remembered_step(task: tasks.Task, example: Example) -> Tensor:
 
 def _sum_source(task: tasks.Task, example: Example) -> str:
     """The two numbers read, "123+45" (the answer's symbols after them are fed back)."""
-    return "".join(task.symbols[int(i)]
-                   for i in example.x[:task.source_steps]).strip()
+    return "".join(task.symbols[int(i)] for i in example.x[: task.source_steps]).strip()
 
 
 VIEWS: dict[type[tasks.Task], View] = {

@@ -32,11 +32,13 @@ def stack_batches(batches: list[tasks.Batch]) -> tasks.Batch:
         for k, part in enumerate(parts):
             out[: part.shape[0], k, : part.shape[1]] = part
         return out
+
     return tasks.Batch(*(padded(parts) for parts in xs_ys_masks))
 
 
-def held_out(task: tasks.Task, model: TrialStack, split: str, device: torch.device,
-             autocast: Any) -> list[dict[str, float]]:
+def held_out(
+    task: tasks.Task, model: TrialStack, split: str, device: torch.device, autocast: Any
+) -> list[dict[str, float]]:
     """Every trial's metrics on ``split`` (the same data for all of them), computed as
     ``Task.evaluate`` does for one model, the state carried between continuing batches."""
     trials = model.trials
@@ -70,10 +72,14 @@ def evaluating(model: torch.nn.Module) -> Iterator[None]:
         model.train(training)
 
 
-def probe(task: tasks.Task, model: TrialStack, batch: tasks.Batch,
-          sizes: list[tuple[int, int]], autocast: Any,
-          objective: Callable[[Tensor], Tensor] = lambda losses: losses
-          ) -> tuple[list[dict[str, float]], list[list[float]]]:
+def probe(
+    task: tasks.Task,
+    model: TrialStack,
+    batch: tasks.Batch,
+    sizes: list[tuple[int, int]],
+    autocast: Any,
+    objective: Callable[[Tensor], Tensor] = lambda losses: losses,
+) -> tuple[list[dict[str, float]], list[list[float]]]:
     """One extra backward on the training batch, without input noise and without an update,
     of what training minimises (``objective`` of the per-step losses): each trial's gradient
     norm per paper parameter of every layer (``L0.W_f``...), and its
@@ -84,8 +90,12 @@ def probe(task: tasks.Task, model: TrialStack, batch: tasks.Batch,
     model.noisy = False
     try:
         with autocast:
-            outputs, _ = model(batch.x, None, hidden=hidden,  # hidden[0]: the probe
-                               lengths=model.lengths_of(batch.mask))
+            outputs, _ = model(
+                batch.x,
+                None,
+                hidden=hidden,  # hidden[0]: the probe
+                lengths=model.lengths_of(batch.mask),
+            )
             loss = objective(task.losses(outputs, batch)).sum()
         model.zero_grad(set_to_none=True)
         loss.backward()

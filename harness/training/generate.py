@@ -32,12 +32,18 @@ def next_frame(logits: Tensor, temperature: float, generator: torch.Generator) -
     labels more likely on than off, else each drawn from ``sigmoid(logits / temperature)``."""
     if temperature == 0:
         return (logits > 0).float()
-    return torch.bernoulli(torch.sigmoid(logits.double() / temperature),
-                           generator=generator).float()
+    return torch.bernoulli(
+        torch.sigmoid(logits.double() / temperature), generator=generator
+    ).float()
 
 
-def sample_tokens(model: SequenceModel, prime: list[int], length: int, temperature: float,
-                  generator: torch.Generator) -> list[int]:
+def sample_tokens(
+    model: SequenceModel,
+    prime: list[int],
+    length: int,
+    temperature: float,
+    generator: torch.Generator,
+) -> list[int]:
     """``length`` token ids following ``prime`` (at least one id, read first as a whole)."""
     if not prime:
         raise ValueError("sampling text needs a prime of at least one token")
@@ -51,8 +57,9 @@ def sample_tokens(model: SequenceModel, prime: list[int], length: int, temperatu
             outputs, state = model(torch.tensor([[tokens[-1]]]), state)
 
 
-def sample_piano_roll(model: SequenceModel, frames: int, temperature: float,
-                      generator: torch.Generator) -> np.ndarray:
+def sample_piano_roll(
+    model: SequenceModel, frames: int, temperature: float, generator: torch.Generator
+) -> np.ndarray:
     """``frames`` multi-hot frames ``[frames, keys]`` of 0 and 1; the first is drawn after a
     silent frame, as a piece starts in training."""
     keys = model.io.output_size

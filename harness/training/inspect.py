@@ -34,8 +34,11 @@ def held_out(task: tasks.Task, steps: int = DEFAULT_STEPS) -> tasks.Batch:
     parts = [first]
     if task.io.stateful:
         for batch in batches:
-            if (batch.reset or sum(p.x.shape[0] for p in parts) >= steps
-                    or batch.x.shape[1:] != first.x.shape[1:]):
+            if (
+                batch.reset
+                or sum(p.x.shape[0] for p in parts) >= steps
+                or batch.x.shape[1:] != first.x.shape[1:]
+            ):
                 break
             parts.append(batch)
     joined = [torch.cat([getattr(p, name) for p in parts]) for name in ("x", "y", "mask")]
@@ -51,28 +54,43 @@ def valid_steps(mask: Tensor) -> Tensor:
     return torch.arange(scored.shape[0]).unsqueeze(1) < valid_lengths(scored).unsqueeze(0)
 
 
-def look_inside(config: RunConfig, model: SequenceModel, vocabulary: list[str] | None,
-                run: str, steps: int = DEFAULT_STEPS) -> Inside:
+def look_inside(
+    config: RunConfig,
+    model: SequenceModel,
+    vocabulary: list[str] | None,
+    run: str,
+    steps: int = DEFAULT_STEPS,
+) -> Inside:
     """Every layer of ``model`` (trained as ``config`` says; a kept model as
     ``kept_models.load`` rebuilds it) probed on a held-out batch of its task; ``run`` names
     where the model comes from, for the tables."""
     if config.bidirectional:
-        raise ValueError("harness inspect probes causal layers only; this run is "
-                         "bidirectional (bidirectional=true), which it does not show yet")
+        raise ValueError(
+            "harness inspect probes causal layers only; this run is "
+            "bidirectional (bidirectional=true), which it does not show yet"
+        )
     batch = held_out(build_scorer(config, build_task(config)), steps)
     layers, deviation = [], 0.0
     with evaluating(model):
         inputs = model.encode(batch.x.to(next(model.parameters()).device))
         for cell in model.cells:
             own, _ = cell(inputs)
-            trace = probe.run(config.variant, cell.paper_parameters(), inputs,
-                              **config.cell_options)
+            trace = probe.run(
+                config.variant, cell.paper_parameters(), inputs, **config.cell_options
+            )
             deviation = max(deviation, float((trace.h - own.double()).abs().max()))
-            layers.append(LayerTrace({k: v.cpu().numpy() for k, v in trace.values.items()},
-                                     trace.gates, trace.missing, probe.GATE_NAMES))
+            layers.append(
+                LayerTrace(
+                    {k: v.cpu().numpy() for k, v in trace.values.items()},
+                    trace.gates,
+                    trace.missing,
+                    probe.GATE_NAMES,
+                )
+            )
             inputs = own  # the next layer gets what the model's own layer gave it
     tokens = None
     if vocabulary is not None:
         tokens = [[vocabulary[i] for i in column] for column in batch.x.t().tolist()]
-    return Inside(config.task, config.variant, run, layers, valid_steps(batch.mask).numpy(),
-                  tokens, deviation)
+    return Inside(
+        config.task, config.variant, run, layers, valid_steps(batch.mask).numpy(), tokens, deviation
+    )

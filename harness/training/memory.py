@@ -26,4 +26,5 @@ def keep_freed_memory() -> bool:
     except (OSError, AttributeError):
         return False
     return bool(mallopt(_M_MMAP_THRESHOLD, 1 << 30)) and bool(
-        mallopt(_M_TRIM_THRESHOLD, (1 << 31) - 1))
+        mallopt(_M_TRIM_THRESHOLD, (1 << 31) - 1)
+    )

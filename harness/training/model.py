@@ -35,9 +35,17 @@ class SequenceModel(nn.Module):
     the (embedded) inputs during training only.
     """
 
-    def __init__(self, io: IO, variant: str, hidden_size: int, layers: int = 1,
-                 input_noise: float = 0.0, *, bidirectional: bool = False,
-                 **cell_options: Any) -> None:
+    def __init__(
+        self,
+        io: IO,
+        variant: str,
+        hidden_size: int,
+        layers: int = 1,
+        input_noise: float = 0.0,
+        *,
+        bidirectional: bool = False,
+        **cell_options: Any,
+    ) -> None:
         super().__init__()
         if layers < 1:
             raise ValueError(f"layers must be at least 1, got {layers}")
@@ -55,9 +63,12 @@ class SequenceModel(nn.Module):
 
         def layer(k: int) -> nn.Module:
             def cell() -> nn.Module:
-                return variants.build(variant, width if k == 0 else out, hidden_size,
-                                      **cell_options)
+                return variants.build(
+                    variant, width if k == 0 else out, hidden_size, **cell_options
+                )
+
             return Bidirectional(cell(), cell()) if bidirectional else cell()
+
         self.cells = nn.ModuleList(layer(k) for k in range(layers))
         self.head = nn.Linear(out, io.output_size)
 
@@ -68,9 +79,13 @@ class SequenceModel(nn.Module):
             inputs = inputs + self.input_noise * torch.randn_like(inputs)
         return inputs
 
-    def forward(self, x: Tensor, state: State | None = None,
-                hidden: list[Tensor] | None = None,
-                lengths: Tensor | None = None) -> tuple[Tensor, State]:
+    def forward(
+        self,
+        x: Tensor,
+        state: State | None = None,
+        hidden: list[Tensor] | None = None,
+        lengths: Tensor | None = None,
+    ) -> tuple[Tensor, State]:
         """Outputs ``[T, B, K]`` and the new state of every layer. If ``hidden`` is a list, the
         last layer's probe ``[T, B, N]`` is appended to it (``through_layers``: dLoss/dh_t).
         ``lengths`` ``[B]`` (``lengths_of``): where a bidirectional model's backward cells
@@ -103,12 +118,16 @@ class TrialStack(nn.Module):
         device = next(first.parameters()).device
         self.generators = noise_generators(seeds, device)
         with torch.no_grad():
-            self.embedding = (nn.Parameter(torch.stack([m.encoder.weight for m in models]))
-                              if first.io.input == "tokens" else None)
+            self.embedding = (
+                nn.Parameter(torch.stack([m.encoder.weight for m in models]))
+                if first.io.input == "tokens"
+                else None
+            )
             self.head_weight = nn.Parameter(torch.stack([m.head.weight for m in models]))
             self.head_bias = nn.Parameter(torch.stack([m.head.bias for m in models]))
-        self.cells = nn.ModuleList(_stack_layer([m.cells[k] for m in models])
-                                   for k in range(len(first.cells)))
+        self.cells = nn.ModuleList(
+            _stack_layer([m.cells[k] for m in models]) for k in range(len(first.cells))
+        )
         self.bidirectional = first.bidirectional
         self.noisy = True
 
@@ -122,9 +141,13 @@ class TrialStack(nn.Module):
             inputs = with_input_noise(inputs, self.noise, self.generators)
         return inputs
 
-    def forward(self, x: Tensor, state: State | None = None,
-                hidden: list[Tensor] | None = None,
-                lengths: Tensor | None = None) -> tuple[Tensor, State]:
+    def forward(
+        self,
+        x: Tensor,
+        state: State | None = None,
+        hidden: list[Tensor] | None = None,
+        lengths: Tensor | None = None,
+    ) -> tuple[Tensor, State]:
         """Outputs ``[T, K, B, O]`` and every layer's state (``[K, B, N]`` each); ``lengths``
         ``[K, B]`` as ``SequenceModel`` takes them."""
         h, new_state = through_layers(self.cells, self.encode(x), state, hidden, lengths)
@@ -160,9 +183,13 @@ class Bidirectional(nn.Module):
         super().__init__()
         self.forward_cell, self.backward_cell = forward_cell, backward_cell
 
-    def forward(self, x: Tensor, state: tuple[Tensor, ...] | None = None,
-                lengths: Tensor | None = None, probe: list[Tensor] | None = None
-                ) -> tuple[Tensor, tuple[Tensor, ...]]:
+    def forward(
+        self,
+        x: Tensor,
+        state: tuple[Tensor, ...] | None = None,
+        lengths: Tensor | None = None,
+        probe: list[Tensor] | None = None,
+    ) -> tuple[Tensor, tuple[Tensor, ...]]:
         """``probe``: a list, to run the forward cell under ``_probed`` (the gradient-through-
         time probe covers the forward direction, the one a causal model has too)."""
         split = len(self.forward_cell.state_names)
@@ -184,15 +211,19 @@ class Bidirectional(nn.Module):
     def paper_gradients(self) -> dict[str, Tensor | None]:
         """The forward cell's under the paper's names, the backward cell's with ``~`` after
         the name (``W_f~``)."""
-        return {**self.forward_cell.paper_gradients(),
-                **{f"{name}~": g for name, g in self.backward_cell.paper_gradients().items()}}
+        return {
+            **self.forward_cell.paper_gradients(),
+            **{f"{name}~": g for name, g in self.backward_cell.paper_gradients().items()},
+        }
 
 
 def _stack_layer(layers: list[nn.Module]) -> nn.Module:
     """K trials' layer ``k`` as one: ``variants.stack`` of the cells, per direction."""
     if isinstance(layers[0], Bidirectional):
-        return Bidirectional(variants.stack([m.forward_cell for m in layers]),
-                             variants.stack([m.backward_cell for m in layers]))
+        return Bidirectional(
+            variants.stack([m.forward_cell for m in layers]),
+            variants.stack([m.backward_cell for m in layers]),
+        )
     return variants.stack(layers)
 
 
@@ -252,20 +283,29 @@ def noise_generators(seeds: list[int], device: torch.device) -> list[torch.Gener
     return [torch.Generator(device=device).manual_seed(seed ^ NOISE_SALT) for seed in seeds]
 
 
-def with_input_noise(inputs: Tensor, stds: list[float], generators: list[torch.Generator]
-                     ) -> Tensor:
+def with_input_noise(
+    inputs: Tensor, stds: list[float], generators: list[torch.Generator]
+) -> Tensor:
     """``inputs`` ``[T, K, B, W]`` plus trial k's Gaussian noise of std ``stds[k]``, drawn
     from its own generator (a trial without noise draws nothing)."""
-    draws = [torch.randn(inputs[:, k].shape, generator=g, device=inputs.device,
-                         dtype=inputs.dtype) * std if std > 0 else None
-             for k, (std, g) in enumerate(zip(stds, generators))]
-    return inputs + torch.stack([d if d is not None else torch.zeros_like(inputs[:, 0])
-                                 for d in draws], 1)
+    draws = [
+        torch.randn(inputs[:, k].shape, generator=g, device=inputs.device, dtype=inputs.dtype) * std
+        if std > 0
+        else None
+        for k, (std, g) in enumerate(zip(stds, generators))
+    ]
+    return inputs + torch.stack(
+        [d if d is not None else torch.zeros_like(inputs[:, 0]) for d in draws], 1
+    )
 
 
-def through_layers(cells: nn.ModuleList, h: Tensor, state: State | None,
-                   hidden: list[Tensor] | None, lengths: Tensor | None = None
-                   ) -> tuple[Tensor, State]:
+def through_layers(
+    cells: nn.ModuleList,
+    h: Tensor,
+    state: State | None,
+    hidden: list[Tensor] | None,
+    lengths: Tensor | None = None,
+) -> tuple[Tensor, State]:
     """The stacked layers: the last one's outputs and every layer's new state. When
     ``hidden`` is a list, the last layer runs step by step with a zero tensor ``probe``
     added to each h_t where it is both output and carried to the next step, and ``probe``
@@ -289,16 +329,16 @@ def through_layers(cells: nn.ModuleList, h: Tensor, state: State | None,
     return h, new_state
 
 
-def _probed(cell: nn.Module, x: Tensor, state: Any, hidden: list[Tensor]
-            ) -> tuple[Tensor, State]:
+def _probed(cell: nn.Module, x: Tensor, state: Any, hidden: list[Tensor]) -> tuple[Tensor, State]:
     """``cell`` over ``x`` one step at a time with the zero probe on each h_t (see above)."""
     outputs: list[Tensor] = []
     probe: Tensor | None = None
     for t in range(x.shape[0]):
-        out, state = cell(x[t:t + 1], state)
+        out, state = cell(x[t : t + 1], state)
         if probe is None:
-            probe = torch.zeros((x.shape[0], *out.shape[1:]), dtype=out.dtype,
-                                device=out.device, requires_grad=True)
+            probe = torch.zeros(
+                (x.shape[0], *out.shape[1:]), dtype=out.dtype, device=out.device, requires_grad=True
+            )
             hidden.append(probe)
         h = out[0] + probe[t]
         state = (h, *state[1:])

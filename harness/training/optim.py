@@ -28,8 +28,9 @@ class TrialOptimizer:
     """SGD (``kind="sgd"``; Nesterov momentum where ``momentum[k] > 0``) or Adam, per trial;
     ``limits[k]`` clips trial k's gradient norm (``inf``: no clipping)."""
 
-    def __init__(self, params: list[Tensor], kind: str, lr: Tensor, momentum: Tensor,
-                 limits: Tensor) -> None:
+    def __init__(
+        self, params: list[Tensor], kind: str, lr: Tensor, momentum: Tensor, limits: Tensor
+    ) -> None:
         if kind not in ("sgd", "adam"):
             raise ValueError(f"optimizer must be sgd or adam, got {kind!r}")
         self.params, self.kind = params, kind
@@ -44,15 +45,21 @@ class TrialOptimizer:
         # kept [K, P] matrices: the gradients, two for intermediate results, and the update,
         # with its views shaped as the parameters (what _foreach_sub_ takes)
         rows = (len(lr), sum(self.sizes))
-        self.g, self.work, self.spare, self.update = (
-            like.new_empty(rows) for _ in range(4))
-        self.update_parts = [part.view_as(p) for p, part in zip(
-            params, self.update.split(self.sizes, 1))]
+        self.g, self.work, self.spare, self.update = (like.new_empty(rows) for _ in range(4))
+        self.update_parts = [
+            part.view_as(p) for p, part in zip(params, self.update.split(self.sizes, 1))
+        ]
 
     def gradients(self) -> Tensor:
         """Every trial's gradients as one row: ``[K, P]`` (zeros for unused parameters)."""
-        return torch.cat([p.grad.flatten(1) if p.grad is not None else
-                          torch.zeros_like(p).flatten(1) for p in self.params], 1, out=self.g)
+        return torch.cat(
+            [
+                p.grad.flatten(1) if p.grad is not None else torch.zeros_like(p).flatten(1)
+                for p in self.params
+            ],
+            1,
+            out=self.g,
+        )
 
     @torch.no_grad()
     def step(self, active: Tensor) -> Tensor:

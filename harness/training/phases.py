@@ -112,8 +112,7 @@ class Phases(Off):
     def _close_step(self) -> None:
         if self._step_start is not None:
             self._sync()
-            self.step_seconds.append(time.perf_counter() - self._step_start
-                                     - self._step_evaluation)
+            self.step_seconds.append(time.perf_counter() - self._step_start - self._step_evaluation)
         self._step_start, self._step_evaluation = None, 0.0
 
     def begin(self, device: torch.device) -> None:

@@ -41,49 +41,68 @@ from torch import Tensor, nn
 import tasks
 import variants
 from harness.plans.config import ConfigError, RunConfig
-from harness.training.model import (State, TrialStack, noise_generators, trial_embedding,
-                                    with_input_noise)
+from harness.training.model import (
+    State,
+    TrialStack,
+    noise_generators,
+    trial_embedding,
+    with_input_noise,
+)
 
 
 class EncoderDecoder(nn.Module):
     """One trial's encoder-decoder (its parameters under plain names: a kept model's file).
     Its ``forward`` runs a stack of one built from it (for sampling and rescoring)."""
 
-    def __init__(self, io: tasks.IO, variant: str, hidden_size: int, layers: int,
-                 source_steps: int, blank: int, attention: bool, input_noise: float = 0.0,
-                 **cell_options: Any) -> None:
+    def __init__(
+        self,
+        io: tasks.IO,
+        variant: str,
+        hidden_size: int,
+        layers: int,
+        source_steps: int,
+        blank: int,
+        attention: bool,
+        input_noise: float = 0.0,
+        **cell_options: Any,
+    ) -> None:
         super().__init__()
         if input_noise < 0:
             raise ValueError(f"input_noise must be at least 0, got {input_noise}")
         self.input_noise = input_noise
         if io.input != "tokens" or io.output != "classes" or io.input_size != io.output_size:
-            raise ValueError("an encoder-decoder needs a task whose inputs and outputs are "
-                             "symbols of one vocabulary")
+            raise ValueError(
+                "an encoder-decoder needs a task whose inputs and outputs are "
+                "symbols of one vocabulary"
+            )
         if layers < 1:
             raise ValueError(f"layers must be at least 1, got {layers}")
         self.io, self.source_steps, self.blank = io, source_steps, blank
         self.attention = attention
         n = hidden_size
         self.embedding = nn.Embedding(io.input_size, n)
-        self.encoder = nn.ModuleList(variants.build(variant, n, n, **cell_options)
-                                     for _ in range(layers))
+        self.encoder = nn.ModuleList(
+            variants.build(variant, n, n, **cell_options) for _ in range(layers)
+        )
         first = 2 * n if attention else n
-        self.decoder = nn.ModuleList(variants.build(variant, first if k == 0 else n, n,
-                                                    **cell_options) for k in range(layers))
+        self.decoder = nn.ModuleList(
+            variants.build(variant, first if k == 0 else n, n, **cell_options)
+            for k in range(layers)
+        )
         if attention:
             self.attend_state = nn.Linear(n, n, bias=False)  # W_s
             self.attend_source = nn.Linear(n, n)  # W_h, b
             self.attend_score = nn.Linear(n, 1, bias=False)  # v
         self.head = nn.Linear(2 * n if attention else n, io.output_size)
 
-    def forward(self, x: Tensor, state: State | None = None,
-                lengths: Tensor | None = None) -> tuple[Tensor, State]:
+    def forward(
+        self, x: Tensor, state: State | None = None, lengths: Tensor | None = None
+    ) -> tuple[Tensor, State]:
         """``x`` ``[T, B]`` -> outputs ``[T, B, V]`` and the decoder's final state."""
         stack = EncoderDecoderStack([self], [0]).to(x.device)
         stack.train(self.training)
         out, new = stack(x.unsqueeze(1))
         return out.squeeze(1), [tuple(s.squeeze(0) for s in layer) for layer in new]
-
 
     def lengths_of(self, mask: Tensor) -> None:
         return None
@@ -102,17 +121,24 @@ class EncoderDecoderStack(nn.Module):
         super().__init__()
         first = models[0]
         self.io, self.trials = first.io, len(models)
-        self.source_steps, self.blank, self.attention = (first.source_steps, first.blank,
-                                                         first.attention)
-        self.encoder = nn.ModuleList(variants.stack([m.encoder[k] for m in models])
-                                     for k in range(len(first.encoder)))
-        self.decoder = nn.ModuleList(variants.stack([m.decoder[k] for m in models])
-                                     for k in range(len(first.decoder)))
-        names = [n for n, _ in first.named_parameters()
-                 if not n.startswith(("encoder.", "decoder."))]
+        self.source_steps, self.blank, self.attention = (
+            first.source_steps,
+            first.blank,
+            first.attention,
+        )
+        self.encoder = nn.ModuleList(
+            variants.stack([m.encoder[k] for m in models]) for k in range(len(first.encoder))
+        )
+        self.decoder = nn.ModuleList(
+            variants.stack([m.decoder[k] for m in models]) for k in range(len(first.decoder))
+        )
+        names = [
+            n for n, _ in first.named_parameters() if not n.startswith(("encoder.", "decoder."))
+        ]
         with torch.no_grad():
-            self.weights = nn.ParameterDict({n.replace(".", "__"): _stacked(models, n)
-                                             for n in names})
+            self.weights = nn.ParameterDict(
+                {n.replace(".", "__"): _stacked(models, n) for n in names}
+            )
         # Greff et al.'s input noise, on the source's embeddings only (the decoder is fed
         # clean symbols), each trial's from its own stream as in a ``TrialStack``
         self.noise = [m.input_noise for m in models]
@@ -147,9 +173,13 @@ class EncoderDecoderStack(nn.Module):
         """Ids ``[..., K, B]`` -> each trial's embedding ``[..., K, B, N]``."""
         return trial_embedding(ids, self.w("embedding.weight"))
 
-    def forward(self, x: Tensor, state: State | None = None,
-                hidden: list[Tensor] | None = None,
-                lengths: Tensor | None = None) -> tuple[Tensor, State]:
+    def forward(
+        self,
+        x: Tensor,
+        state: State | None = None,
+        hidden: list[Tensor] | None = None,
+        lengths: Tensor | None = None,
+    ) -> tuple[Tensor, State]:
         """Outputs ``[T, K, B, V]`` (zeros over the source) and the decoder's final state.
         ``state`` is not used: every batch starts anew. If ``hidden`` is a list, a zero probe
         ``[T, K, B, N]`` on the top layer's h_t (the encoder's over the source, the
@@ -157,8 +187,9 @@ class EncoderDecoderStack(nn.Module):
         source = self.source_steps
         inputs = self.embed(x)
         if self.training and self.noisy and any(self.noise):
-            inputs = torch.cat([with_input_noise(inputs[:source], self.noise, self.generators),
-                                inputs[source:]])
+            inputs = torch.cat(
+                [with_input_noise(inputs[:source], self.noise, self.generators), inputs[source:]]
+            )
         probe = _Probe(hidden, x.shape[0])
         h, carried = inputs[:source], []
         for k, cell in enumerate(self.encoder):
@@ -197,8 +228,7 @@ class EncoderDecoderStack(nn.Module):
             logits = _linear(features, self.w("head.weight"), self.w("head.bias"))
             outputs.append(logits)
             if source + t + 1 < x.shape[0]:
-                given = (inputs[source + t + 1] if self.training
-                         else self.embed(logits.argmax(-1)))
+                given = inputs[source + t + 1] if self.training else self.embed(logits.argmax(-1))
         answer = torch.stack(outputs)
         return torch.cat([answer.new_zeros((source, *answer.shape[1:])), answer]), state_now
 
@@ -214,10 +244,14 @@ class _Probe:
     def run(self, cell: nn.Module, x: Tensor, state: Any, offset: int) -> tuple[Tensor, Any]:
         outputs = []
         for t in range(x.shape[0]):
-            out, state = cell(x[t:t + 1], state)
+            out, state = cell(x[t : t + 1], state)
             if self.probe is None:
-                self.probe = torch.zeros((self.steps, *out.shape[1:]), dtype=out.dtype,
-                                         device=out.device, requires_grad=True)
+                self.probe = torch.zeros(
+                    (self.steps, *out.shape[1:]),
+                    dtype=out.dtype,
+                    device=out.device,
+                    requires_grad=True,
+                )
                 self.hidden.append(self.probe)
             h = out[0] + self.probe[offset + t]
             state = (h, *state[1:])
@@ -235,17 +269,26 @@ def check_architecture(config: RunConfig) -> None:
     """A sequence-to-sequence task is refused to a causal stack: fed the answer's earlier
     symbols in ``x``, it would read them at evaluation too (a teacher-forced score)."""
     task = tasks.info(config.task).cls
-    if config.architecture != "encoder-decoder" and getattr(task, "sequence_to_sequence",
-                                                            False):
-        raise ConfigError(f"task {config.task!r} is sequence to sequence: run it with "
-                          "--set architecture=encoder-decoder")
+    if config.architecture != "encoder-decoder" and getattr(task, "sequence_to_sequence", False):
+        raise ConfigError(
+            f"task {config.task!r} is sequence to sequence: run it with "
+            "--set architecture=encoder-decoder"
+        )
 
 
 def build(config: RunConfig, task: tasks.Task) -> EncoderDecoder:
     """One trial's encoder-decoder for ``task`` (the caller seeds torch)."""
-    return EncoderDecoder(task.io, config.variant, config.hidden_size, config.layers,
-                          task.source_steps, task.blank, config.attention,
-                          config.input_noise, **config.cell_options)
+    return EncoderDecoder(
+        task.io,
+        config.variant,
+        config.hidden_size,
+        config.layers,
+        task.source_steps,
+        task.blank,
+        config.attention,
+        config.input_noise,
+        **config.cell_options,
+    )
 
 
 def stack_models(models: list[nn.Module], seeds: list[int]) -> nn.Module:

@@ -30,12 +30,27 @@ def single_weights(stack: TrialStack, k: int) -> dict[str, torch.Tensor]:
     return {name: value.detach().cpu().clone() for name, value in out.items()}
 
 
-def serialize(config: RunConfig, weights: dict[str, torch.Tensor], population: int,
-              slot: int, vocabulary: list[str] | None, test: dict[str, float]) -> bytes:
+def serialize(
+    config: RunConfig,
+    weights: dict[str, torch.Tensor],
+    population: int,
+    slot: int,
+    vocabulary: list[str] | None,
+    test: dict[str, float],
+) -> bytes:
     buffer = io.BytesIO()
-    torch.save({"format": FORMAT, "config": asdict(config), "weights": weights,
-                "population": population, "slot": slot, "vocabulary": vocabulary,
-                "test": test}, buffer)
+    torch.save(
+        {
+            "format": FORMAT,
+            "config": asdict(config),
+            "weights": weights,
+            "population": population,
+            "slot": slot,
+            "vocabulary": vocabulary,
+            "test": test,
+        },
+        buffer,
+    )
     return buffer.getvalue()
 
 

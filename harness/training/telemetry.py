@@ -64,8 +64,13 @@ def git_commit() -> str | None:
     """``git describe --dirty --always`` of the harness's checkout, if it is one."""
     here = Path(__file__).resolve().parent
     try:
-        out = subprocess.run(["git", "describe", "--dirty", "--always", "--long"], cwd=here,
-                             capture_output=True, text=True, timeout=10)
+        out = subprocess.run(
+            ["git", "describe", "--dirty", "--always", "--long"],
+            cwd=here,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
     except (OSError, subprocess.SubprocessError):
         return None
     return out.stdout.strip() or None if out.returncode == 0 else None
@@ -77,10 +82,21 @@ def environment(device: torch.device) -> dict[str, object]:
     import optuna
     import pandas
 
-    name = torch.cuda.get_device_name(device) if device.type == "cuda" else \
-        (platform.processor() or platform.machine())
-    return {"device": device.type, "device_name": name, "torch": torch.__version__,
-            "python": platform.python_version(), "numpy": numpy.__version__,
-            "pandas": pandas.__version__, "optuna": optuna.__version__,
-            "threads": torch.get_num_threads(), "host": platform.node(),
-            "pid": os.getpid(), "git": git_commit()}
+    name = (
+        torch.cuda.get_device_name(device)
+        if device.type == "cuda"
+        else (platform.processor() or platform.machine())
+    )
+    return {
+        "device": device.type,
+        "device_name": name,
+        "torch": torch.__version__,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "pandas": pandas.__version__,
+        "optuna": optuna.__version__,
+        "threads": torch.get_num_threads(),
+        "host": platform.node(),
+        "pid": os.getpid(),
+        "git": git_commit(),
+    }

@@ -15,10 +15,9 @@ import torch
 
 import tasks
 import variants
-from harness.training import phases as phase_timing
-from harness.training import seq2seq
-from harness.training import snapshot, telemetry
 from harness.plans.config import RunConfig
+from harness.training import phases as phase_timing
+from harness.training import seq2seq, snapshot, telemetry
 from harness.training.evaluate import held_out, probe, stack_batches
 from harness.training.model import SequenceModel, TrialStack, detach
 from harness.training.optim import TrialOptimizer
@@ -62,9 +61,11 @@ def summary_line(record: dict[str, Any]) -> str:
     flag = " DIVERGED" if record["status"] == "diverged" else ""
     test = record["test"][metric]
     shown = f"{test:.4g}" if test is not None else "nan"
-    return (f"{config['variant']} on {config['task']} (seed {config['seed']}){flag}: test "
-            f"{metric} {shown} (chance {record['chance'][metric]:.4g}), best valid at step "
-            f"{record['best_step']}/{record['steps']}{_cost(tele)}")
+    return (
+        f"{config['variant']} on {config['task']} (seed {config['seed']}){flag}: test "
+        f"{metric} {shown} (chance {record['chance'][metric]:.4g}), best valid at step "
+        f"{record['best_step']}/{record['steps']}{_cost(tele)}"
+    )
 
 
 def _cost(tele: dict[str, Any]) -> str:
@@ -76,9 +77,11 @@ def _cost(tele: dict[str, Any]) -> str:
         return f"{rate}, {tele.get('population_seconds') or 0:.1f} s"
     stack = tele.get("population_steps×batch/s")
     stack_rate = f": {stack:,.0f} steps×batch/s" if stack else ""
-    return (f"{rate} (population of {population}{stack_rate} in "
-            f"{tele.get('population_seconds') or 0:.1f} s; "
-            f"{tele.get('trial_seconds') or 0:.1f} s per trial)")
+    return (
+        f"{rate} (population of {population}{stack_rate} in "
+        f"{tele.get('population_seconds') or 0:.1f} s; "
+        f"{tele.get('trial_seconds') or 0:.1f} s per trial)"
+    )
 
 
 def resolve_device(name: str) -> torch.device:
@@ -91,8 +94,7 @@ def resolve_device(name: str) -> torch.device:
 
 # Settings trials may differ in and still train as one stacked model; every other setting
 # (variant, task and its settings, sizes, optimizer kind, schedule, device) must agree.
-PER_TRIAL = ("seed", "lr", "momentum", "clip", "input_noise", "steps", "patience",
-             "sequences")
+PER_TRIAL = ("seed", "lr", "momentum", "clip", "input_noise", "steps", "patience", "sequences")
 
 
 def stack_key(config: RunConfig) -> str:
@@ -116,7 +118,7 @@ def check_data(configs: list[RunConfig]) -> None:
     built once."""
     for config in {(c.task, repr(sorted(c.task_settings.items()))): c for c in configs}.values():
         task = build_task(config)
-        task.io, task.metrics
+        _ = task.io, task.metrics
     for config in configs:
         seq2seq.check_architecture(config)
 
@@ -141,13 +143,18 @@ def build_model(config: RunConfig, task: tasks.Task, device: torch.device) -> Se
     seq2seq.check_architecture(config)
     if config.architecture == "encoder-decoder":
         return seq2seq.build(config, task).to(device)
-    return SequenceModel(task.io, config.variant, config.hidden_size, config.layers,
-                         config.input_noise, bidirectional=config.bidirectional,
-                         **config.cell_options).to(device)
+    return SequenceModel(
+        task.io,
+        config.variant,
+        config.hidden_size,
+        config.layers,
+        config.input_noise,
+        bidirectional=config.bidirectional,
+        **config.cell_options,
+    ).to(device)
 
 
-def train(config: RunConfig, on_step: Callable[[int, int, float], None] | None = None
-          ) -> RunResult:
+def train(config: RunConfig, on_step: Callable[[int, int, float], None] | None = None) -> RunResult:
     """Train one run to the end (or early stop, or divergence) and score it."""
     return train_population([config], on_step)[0]
 
@@ -170,9 +177,11 @@ class _Trial:
     batch: tasks.Batch | None = None
 
 
-def train_population(configs: list[RunConfig],
-                     on_step: Callable[[int, int, float], None] | None = None,
-                     phases: phase_timing.Off | None = None) -> list[RunResult]:
+def train_population(
+    configs: list[RunConfig],
+    on_step: Callable[[int, int, float], None] | None = None,
+    phases: phase_timing.Off | None = None,
+) -> list[RunResult]:
     """Train K runs that share a ``stack_key`` as one stacked model (population training):
     each trial keeps its own initialisation, data stream, input noise, learning rate,
     momentum, clipping, divergence and early stopping, so it gives what it gives alone.
@@ -209,31 +218,40 @@ def precision(device: torch.device) -> Any:
     return torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda")
 
 
-def _train_population(configs: list[RunConfig],
-                      on_step: Callable[[int, int, float], None] | None,
-                      clock: phase_timing.Off | None = None) -> list[RunResult]:
+def _train_population(
+    configs: list[RunConfig],
+    on_step: Callable[[int, int, float], None] | None,
+    clock: phase_timing.Off | None = None,
+) -> list[RunResult]:
     started = time.perf_counter()
     keys = {stack_key(c) for c in configs}
     if len(keys) != 1:
-        raise ValueError("a population needs runs that differ only in "
-                         f"{', '.join(PER_TRIAL)}")
+        raise ValueError(f"a population needs runs that differ only in {', '.join(PER_TRIAL)}")
     first = configs[0]
     device = resolve_device(first.device)
     if clock is None:
         clock = phase_timing.Phases() if device.type == "cpu" else phase_timing.OFF
     task = build_task(first)
     scorer = build_scorer(first, task)
-    model = seq2seq.stack_models([build_model(c, task, device) for c in configs],
-                                 [c.seed for c in configs])
-    trials = [_Trial(c, c.steps_for(task.settings.batch_size, task.settings.steps),
-                     c.lr or task.settings.lr) for c in configs]
+    model = seq2seq.stack_models(
+        [build_model(c, task, device) for c in configs], [c.seed for c in configs]
+    )
+    trials = [
+        _Trial(
+            c, c.steps_for(task.settings.batch_size, task.settings.steps), c.lr or task.settings.lr
+        )
+        for c in configs
+    ]
     params = list(model.parameters())
-    optimizer = TrialOptimizer(params, first.optimizer,
-                               torch.tensor([step_size(t.lr, t.config) for t in trials],
-                                            dtype=torch.float64),
-                               torch.tensor([c.momentum for c in configs], dtype=torch.float64),
-                               torch.tensor([c.clip if c.clip is not None else math.inf
-                                             for c in configs], dtype=torch.float64))
+    optimizer = TrialOptimizer(
+        params,
+        first.optimizer,
+        torch.tensor([step_size(t.lr, t.config) for t in trials], dtype=torch.float64),
+        torch.tensor([c.momentum for c in configs], dtype=torch.float64),
+        torch.tensor(
+            [c.clip if c.clip is not None else math.inf for c in configs], dtype=torch.float64
+        ),
+    )
     primary = task.metrics[0]
     autocast = precision(device)
     timer = telemetry.Throughput(device)
@@ -282,8 +300,7 @@ def _train_population(configs: list[RunConfig],
         due = [k for k in live if step % first.eval_every == 0 or step == trials[k].steps]
         if due:
             with clock.phase("evaluation"):
-                _evaluate(task, scorer, model, trials, due, step, batch, primary, device,
-                          autocast)
+                _evaluate(task, scorer, model, trials, due, step, batch, primary, device, autocast)
         if not any(t.active for t in trials):
             break
     clock.end(step)
@@ -304,23 +321,53 @@ def _train_population(configs: list[RunConfig],
             valid, best_step, test = t.best[2], t.best[1], tests[k]
         else:
             t.status, valid, test, best_step = "diverged", dict(task.chance), dict(task.chance), 0
-        record = {**environment, "population": len(trials),
-                  "population_seconds": wall,
-                  "population_steps×batch/s": len(trials) * timer.per_second
-                  if timer.per_second is not None else None,
-                  "trial_seconds": wall / len(trials), "steps×batch/s": timer.per_second,
-                  "peak_memory_mb": telemetry.peak_memory_mb(device),
-                  "parameters": sum(p[k].numel() for p in params),
-                  "cell_parameters": sum(variants.count_parameters(c) for c in model.cells)
-                  // len(trials),
-                  "backend": model.backend(device), "lr": t.lr, "task_source": task.source,
-                  **time_shares}
-        kept = snapshot.serialize(
-            t.config, snapshot.single_weights(model, k), len(trials), k,
-            snapshot.vocabulary_of(task), test) if k in valid_tests else None
-        results.append(RunResult(dataclasses.asdict(t.config), t.status, primary.name,
-                                 primary.lower_is_better, test, valid, task.chance, best_step,
-                                 t.last_step, t.curves, t.through_time, record, kept))
+        record = {
+            **environment,
+            "population": len(trials),
+            "population_seconds": wall,
+            "population_steps×batch/s": len(trials) * timer.per_second
+            if timer.per_second is not None
+            else None,
+            "trial_seconds": wall / len(trials),
+            "steps×batch/s": timer.per_second,
+            "peak_memory_mb": telemetry.peak_memory_mb(device),
+            "parameters": sum(p[k].numel() for p in params),
+            "cell_parameters": sum(variants.count_parameters(c) for c in model.cells)
+            // len(trials),
+            "backend": model.backend(device),
+            "lr": t.lr,
+            "task_source": task.source,
+            **time_shares,
+        }
+        kept = (
+            snapshot.serialize(
+                t.config,
+                snapshot.single_weights(model, k),
+                len(trials),
+                k,
+                snapshot.vocabulary_of(task),
+                test,
+            )
+            if k in valid_tests
+            else None
+        )
+        results.append(
+            RunResult(
+                dataclasses.asdict(t.config),
+                t.status,
+                primary.name,
+                primary.lower_is_better,
+                test,
+                valid,
+                task.chance,
+                best_step,
+                t.last_step,
+                t.curves,
+                t.through_time,
+                record,
+                kept,
+            )
+        )
     return results
 
 
@@ -330,8 +377,9 @@ def step_size(lr: float, config: RunConfig) -> float:
     return lr * (1.0 - config.momentum) if config.momentum_scaled_lr else lr
 
 
-def objective_of(losses: torch.Tensor, batch: tasks.Batch, task: tasks.Task,
-                 config: RunConfig) -> torch.Tensor:
+def objective_of(
+    losses: torch.Tensor, batch: tasks.Batch, task: tasks.Task, config: RunConfig
+) -> torch.Tensor:
     """What each trial minimises: the mean loss per scored step (``losses``, ``[K]``), or
     with ``loss_reduction="sum"`` the loss summed over each sequence's scored steps and
     outputs and averaged over the sequences (pylstm's error)."""
@@ -352,15 +400,30 @@ def _carry(state: Any, task: tasks.Task, resets: list[bool]) -> Any:
     return [tuple(s * keep.to(s.dtype) for s in layer) for layer in state]
 
 
-def _evaluate(task: tasks.Task, scorer: tasks.Task, model: TrialStack, trials: list[_Trial],
-              due: list[int], step: int, batch: tasks.Batch, primary: tasks.Metric,
-              device: torch.device, autocast: Any) -> None:
+def _evaluate(
+    task: tasks.Task,
+    scorer: tasks.Task,
+    model: TrialStack,
+    trials: list[_Trial],
+    due: list[int],
+    step: int,
+    batch: tasks.Batch,
+    primary: tasks.Metric,
+    device: torch.device,
+    autocast: Any,
+) -> None:
     """Validation of the trials due at ``step`` (on ``scorer``'s held-out batches): curves,
     gradient probes, best states, early stopping, divergence."""
     scores = held_out(scorer, model, "valid", device, autocast)
     sizes = [tuple(t.batch.x.shape[:2]) for t in trials]
-    grads, profiles = probe(task, model, batch, sizes, autocast,
-                            lambda losses: objective_of(losses, batch, task, trials[0].config))
+    grads, profiles = probe(
+        task,
+        model,
+        batch,
+        sizes,
+        autocast,
+        lambda losses: objective_of(losses, batch, task, trials[0].config),
+    )
     for k in due:
         t = trials[k]
         t.curves += [(step, f"valid_{name}", v) for name, v in scores[k].items()]
@@ -371,10 +434,8 @@ def _evaluate(task: tasks.Task, scorer: tasks.Task, model: TrialStack, trials: l
         if not math.isfinite(score):
             t.status, t.active = "diverged", False
             continue
-        if t.best is None or (score < t.best[0] if primary.lower_is_better
-                              else score > t.best[0]):
-            t.best = (score, step, scores[k], [p[k].detach().clone() for p in
-                                              model.parameters()])
+        if t.best is None or (score < t.best[0] if primary.lower_is_better else score > t.best[0]):
+            t.best = (score, step, scores[k], [p[k].detach().clone() for p in model.parameters()])
             t.stalled = 0
         else:
             t.stalled += 1

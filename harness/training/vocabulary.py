@@ -32,8 +32,10 @@ def encode(text: str, vocabulary: list[str], level: str) -> list[int]:
     unknown = sorted({t for t in tokens if t not in index})
     if unknown:
         kind = "characters" if level == "char" else "words"
-        raise ValueError(f"the prime has {kind} outside the model's vocabulary of "
-                         f"{len(vocabulary)}: {', '.join(map(repr, unknown))}")
+        raise ValueError(
+            f"the prime has {kind} outside the model's vocabulary of "
+            f"{len(vocabulary)}: {', '.join(map(repr, unknown))}"
+        )
     return [index[t] for t in tokens]
 
 

@@ -29,8 +29,9 @@ ROUNDS, WARMUP = 15, 3
 
 @pytest.fixture(scope="module")
 def x() -> torch.Tensor:
-    return torch.randn(SHAPE.length, SHAPE.batch, SHAPE.input, generator=torch.Generator()
-                       .manual_seed(0))
+    return torch.randn(
+        SHAPE.length, SHAPE.batch, SHAPE.input, generator=torch.Generator().manual_seed(0)
+    )
 
 
 @pytest.mark.parametrize("kind", ["forward", "train"])
@@ -41,8 +42,7 @@ def test_speed(benchmark, x: torch.Tensor, name: str, kind: str) -> None:
     target = train if kind == "train" else forward
     reference = bench.reference_of(name)
     benchmark.group = f"{kind} {SHAPE}"
-    benchmark.extra_info.update(variant=name, kind=kind, shape=str(SHAPE),
-                                reference=reference)
+    benchmark.extra_info.update(variant=name, kind=kind, shape=str(SHAPE), reference=reference)
     reference_times: list[float] = []
     setup = None
     if reference != name:
@@ -60,7 +60,8 @@ def test_speed(benchmark, x: torch.Tensor, name: str, kind: str) -> None:
         ref_median = statistics.median(reference_times[-ROUNDS:]) if setup else stats.median
         benchmark.extra_info["ratio_to_reference"] = round(stats.median / ref_median, 3)
         benchmark.extra_info["steps_x_batch_per_s"] = round(
-            SHAPE.batch * SHAPE.length / stats.median)
+            SHAPE.batch * SHAPE.length / stats.median
+        )
 
 
 @pytest.mark.parametrize("name", ["lstm", "gru"])
@@ -89,4 +90,5 @@ def test_population_speed(benchmark, name: str) -> None:
     stats = getattr(benchmark.stats, "stats", None)
     if stats is not None:
         benchmark.extra_info["speed_up_over_one_by_one"] = round(
-            statistics.median(one_by_one[-7:]) / stats.median, 2)
+            statistics.median(one_by_one[-7:]) / stats.median, 2
+        )

@@ -16,8 +16,19 @@ import variants
 from harness.command.cli import main
 
 CELLS = "gate-probe,lstm,cifg,nog,gru,rnn"
-ARGS = ["bench", "--variants", CELLS, "--shapes", "16,40,16,64", "--rounds", "9",
-        "--threads", "1", "--population", "0"]
+ARGS = [
+    "bench",
+    "--variants",
+    CELLS,
+    "--shapes",
+    "16,40,16,64",
+    "--rounds",
+    "9",
+    "--threads",
+    "1",
+    "--population",
+    "0",
+]
 
 
 class Slowed(variants.LSTMCell):
@@ -30,16 +41,17 @@ class Slowed(variants.LSTMCell):
         return out
 
 
-def test_a_cell_made_twice_as_slow_fails_and_the_unchanged_pass(tmp_path: Path,
-                                                                capsys) -> None:
+def test_a_cell_made_twice_as_slow_fails_and_the_unchanged_pass(tmp_path: Path, capsys) -> None:
     baseline = str(tmp_path / "base.json")
-    variants.register("gate-probe", variants.LSTMCell, family="lstm", paper="-",
-                      description="lstm, to be slowed")
+    variants.register(
+        "gate-probe", variants.LSTMCell, family="lstm", paper="-", description="lstm, to be slowed"
+    )
     try:
         assert main([*ARGS, "--json", baseline]) == 0
         assert main([*ARGS, "--compare", baseline, "--tolerance", "0.6"]) == 0
-        variants.register("gate-probe", Slowed, family="lstm", paper="-",
-                          description="slowed", replace=True)
+        variants.register(
+            "gate-probe", Slowed, family="lstm", paper="-", description="slowed", replace=True
+        )
         capsys.readouterr()
         assert main([*ARGS, "--compare", baseline, "--tolerance", "0.6"]) == 1
         err = capsys.readouterr().err

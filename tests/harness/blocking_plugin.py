@@ -37,5 +37,10 @@ class BlockingCell(variants.ElmanCell):
 
 
 if "blocker" not in variants.names():
-    variants.register("blocker", BlockingCell, family="test", paper="-",
-                      description="an Elman cell that waits for a signal (tests)")
+    variants.register(
+        "blocker",
+        BlockingCell,
+        family="test",
+        paper="-",
+        description="an Elman cell that waits for a signal (tests)",
+    )

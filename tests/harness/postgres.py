@@ -51,13 +51,35 @@ class Server:
         self.url, self.pg_ctl, self.data, self.log, self.options = url, pg_ctl, data, log, options
 
     def stop(self) -> None:
-        subprocess.run(_as_server_user([self.pg_ctl, "-D", str(self.data), "-m", "fast", "-w",
-                                        "stop"]), check=True, capture_output=True, timeout=120)
+        subprocess.run(
+            _as_server_user([self.pg_ctl, "-D", str(self.data), "-m", "fast", "-w", "stop"]),
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
 
     def start(self) -> None:
-        subprocess.run(_as_server_user([self.pg_ctl, "-D", str(self.data), "-l", str(self.log),
-                                        "-w", "-t", "60", "-o", self.options, "start"]),
-                       check=True, capture_output=True, text=True, timeout=120)
+        subprocess.run(
+            _as_server_user(
+                [
+                    self.pg_ctl,
+                    "-D",
+                    str(self.data),
+                    "-l",
+                    str(self.log),
+                    "-w",
+                    "-t",
+                    "60",
+                    "-o",
+                    self.options,
+                    "start",
+                ]
+            ),
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
 
 @pytest.fixture(scope="session")
@@ -69,8 +91,10 @@ def postgres_url(postgres_server: Server) -> str:
 def postgres_server() -> Iterator[Server]:
     initdb, pg_ctl = _binary("initdb"), _binary("pg_ctl")
     if not initdb or not pg_ctl:
-        pytest.fail("PostgreSQL's initdb/pg_ctl not found: install Debian's postgresql "
-                    "package (apt-get install postgresql; .ci/run does)")
+        pytest.fail(
+            "PostgreSQL's initdb/pg_ctl not found: install Debian's postgresql "
+            "package (apt-get install postgresql; .ci/run does)"
+        )
     try:
         import psycopg  # noqa: F401
     except ImportError:
@@ -80,12 +104,17 @@ def postgres_server() -> Iterator[Server]:
     data, port = folder / "data", _free_port()
     log = folder / "server.log"
     options = f"-p {port} -k {folder} -c listen_addresses=127.0.0.1 -c max_connections=100"
-    server = Server(f"postgresql://harness@127.0.0.1:{port}/postgres", pg_ctl, data, log,
-                    options)
+    server = Server(f"postgresql://harness@127.0.0.1:{port}/postgres", pg_ctl, data, log, options)
     try:
-        subprocess.run(_as_server_user([initdb, "-D", str(data), "-U", "harness",
-                                        "--auth=trust", "-E", "UTF8"]),
-                       check=True, capture_output=True, text=True, timeout=120)
+        subprocess.run(
+            _as_server_user(
+                [initdb, "-D", str(data), "-U", "harness", "--auth=trust", "-E", "UTF8"]
+            ),
+            check=True,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
         server.start()
     except subprocess.CalledProcessError as error:
         detail = (error.stderr or error.stdout or "").strip().splitlines()[-3:]
@@ -94,6 +123,9 @@ def postgres_server() -> Iterator[Server]:
     try:
         yield server
     finally:
-        subprocess.run(_as_server_user([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]),
-                       capture_output=True, timeout=60)
+        subprocess.run(
+            _as_server_user([pg_ctl, "-D", str(data), "-m", "immediate", "stop"]),
+            capture_output=True,
+            timeout=60,
+        )
         shutil.rmtree(folder, ignore_errors=True)

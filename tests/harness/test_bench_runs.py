@@ -22,17 +22,35 @@ PHASES = ("data", "forward", "backward", "optimiser", "evaluation", "bookkeeping
 
 
 def _bench(tmp_path: Path, *extra: str) -> int:
-    return main(["bench", "--runs", "--tasks", ",".join(TASKS), "--steps", "12",
-                 "--threads", "1", "--device", "cpu", *extra])
+    return main(
+        [
+            "bench",
+            "--runs",
+            "--tasks",
+            ",".join(TASKS),
+            "--steps",
+            "12",
+            "--threads",
+            "1",
+            "--device",
+            "cpu",
+            *extra,
+        ]
+    )
 
 
 def test_recording_phases_changes_nothing_the_run_computes() -> None:
-    config = RunConfig(task="parity", hidden_size=8, steps=6, eval_every=3, device="cpu",
-                       task_settings={"seq_len": 10, "eval_size": 32})
+    config = RunConfig(
+        task="parity",
+        hidden_size=8,
+        steps=6,
+        eval_every=3,
+        device="cpu",
+        task_settings={"seq_len": 10, "eval_size": 32},
+    )
     plain = train_population([config, dataclasses.replace(config, seed=1)])
     timer = phases.Phases(warmup=1)
-    timed = train_population([config, dataclasses.replace(config, seed=1)],
-                             phases=timer)
+    timed = train_population([config, dataclasses.replace(config, seed=1)], phases=timer)
     for a, b in zip(plain, timed):
         assert a.curves == b.curves and a.test == b.test and a.valid == b.valid
     assert timer.steps == 5 and timer.calls["evaluation"] == 2
@@ -42,15 +60,18 @@ def test_recording_phases_changes_nothing_the_run_computes() -> None:
 
 
 def test_the_breakdown_prints_every_phase_and_the_gate_fails_a_slow_data_path(
-        tmp_path: Path, capsys, monkeypatch) -> None:
+    tmp_path: Path, capsys, monkeypatch
+) -> None:
     base = tmp_path / "runs.json"
     assert _bench(tmp_path, "--json", str(base)) == 0
     out = capsys.readouterr().out
     for task in TASKS:
         block = out.split(f"\n{task} / lstm:")[1].split("\n\n")[0]
-        shown = {m.group(1): float(m.group(2)) for m in
-                 re.finditer(r"^(\w+)\s+[\d.]+\s+([\d.]+)%", block, re.M)
-                 if m.group(1) != "total"}
+        shown = {
+            m.group(1): float(m.group(2))
+            for m in re.finditer(r"^(\w+)\s+[\d.]+\s+([\d.]+)%", block, re.M)
+            if m.group(1) != "total"
+        }
         assert set(shown) == set(PHASES), block
         assert sum(shown.values()) == pytest.approx(100.0, abs=0.35)  # rounding of 6 shares
         assert "trial-steps/s" in block and "cells' own share" in block
@@ -76,8 +97,7 @@ def test_the_breakdown_prints_every_phase_and_the_gate_fails_a_slow_data_path(
 
     monkeypatch.setattr(train_module, "stack_batches", slow_stack)
     slow = tmp_path / "slow.json"
-    assert _bench(tmp_path, "--compare", str(base), "--tolerance", "1.0",
-                  "--json", str(slow)) == 1
+    assert _bench(tmp_path, "--compare", str(base), "--tolerance", "1.0", "--json", str(slow)) == 1
     err = capsys.readouterr().err
     failing = [line for line in err.splitlines() if line.startswith("slower: ")]
     assert len(failing) == len(TASKS), err
@@ -89,6 +109,19 @@ def test_the_breakdown_prints_every_phase_and_the_gate_fails_a_slow_data_path(
 
 def test_a_baseline_of_the_cells_gate_is_refused_in_one_line(tmp_path: Path, capsys) -> None:
     (tmp_path / "cells.json").write_text(json.dumps({"meta": {}, "rows": []}))
-    assert main(["bench", "--runs", "--tasks", "parity", "--steps", "3", "--compare",
-                 str(tmp_path / "cells.json")]) == 2
+    assert (
+        main(
+            [
+                "bench",
+                "--runs",
+                "--tasks",
+                "parity",
+                "--steps",
+                "3",
+                "--compare",
+                str(tmp_path / "cells.json"),
+            ]
+        )
+        == 2
+    )
     assert "is not a file written by 'harness bench --runs --json'" in capsys.readouterr().err

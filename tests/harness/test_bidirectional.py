@@ -19,8 +19,7 @@ import torch
 import tasks
 import variants
 from harness.plans.config import _LATER_SETTINGS, ConfigError, RunConfig
-from harness.training.model import (Bidirectional, SequenceModel, TrialStack, reverse,
-                                    valid_lengths)
+from harness.training.model import Bidirectional, SequenceModel, TrialStack, reverse, valid_lengths
 from harness.training.train import train, train_population
 from tests.harness.test_population import _assert_same
 from tests.variants.helpers import backends, make, randomize
@@ -35,9 +34,10 @@ def _by_hand(ahead, back, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tenso
     h_ahead, _ = ahead(x)
     rows = []
     for b, length in enumerate(lengths.tolist()):
-        h_back, _ = back(x[:length, b:b + 1].flip(0))
-        rows.append(torch.cat([h_back.flip(0),
-                               h_back.new_zeros(T - length, 1, N)]))  # padding: not compared
+        h_back, _ = back(x[:length, b : b + 1].flip(0))
+        rows.append(
+            torch.cat([h_back.flip(0), h_back.new_zeros(T - length, 1, N)])
+        )  # padding: not compared
     return torch.cat([h_ahead, torch.cat(rows, 1)], -1)
 
 
@@ -104,8 +104,9 @@ def test_a_stack_of_three_gives_each_trial_what_it_gives_alone(float64, variant)
         assert torch.allclose(out[:, k], own, atol=1e-12)  # the padding's steps too
         own.square().sum().backward()
         # same parameter order: the stack's parameters are the trials' stacked
-        for g, p in zip(grads[2:], [p for n, p in model.named_parameters()
-                                    if n.startswith("cells.")]):
+        for g, p in zip(
+            grads[2:], [p for n, p in model.named_parameters() if n.startswith("cells.")]
+        ):
             assert torch.allclose(g[k], p.grad, atol=1e-10)
 
 
@@ -120,11 +121,19 @@ def test_parameters_are_greffs_counts_for_bidirectional_networks() -> None:
 def test_a_bidirectional_population_trains_each_trial_as_alone(float64) -> None:
     """Variable lengths (parity from 4 bits) through training, held-out scoring and the
     gradient probe (on the forward direction: N wide)."""
-    base = RunConfig(variant="gru", task="parity", hidden_size=6, steps=12, eval_every=6,
-                     log_every=3, optimizer="sgd", bidirectional=True, device="cpu",
-                     task_settings={"seq_len": 10, "min_len": 4, "eval_size": 64})
-    configs = [dataclasses.replace(base, seed=s, lr=lr) for s, lr in ((0, 0.3), (1, 0.1),
-                                                                      (2, 0.5))]
+    base = RunConfig(
+        variant="gru",
+        task="parity",
+        hidden_size=6,
+        steps=12,
+        eval_every=6,
+        log_every=3,
+        optimizer="sgd",
+        bidirectional=True,
+        device="cpu",
+        task_settings={"seq_len": 10, "min_len": 4, "eval_size": 64},
+    )
+    configs = [dataclasses.replace(base, seed=s, lr=lr) for s, lr in ((0, 0.3), (1, 0.1), (2, 0.5))]
     together = train_population(configs)
     for config, result in zip(configs, together):
         _assert_same(train(config), result)
@@ -142,8 +151,7 @@ def test_run_keys_of_causal_runs_are_unchanged() -> None:
     settings = dataclasses.asdict(causal)
     del settings["bidirectional"]  # a key made before the setting existed
     assert causal.key == dataclasses.replace(causal).key
-    assert dataclasses.replace(causal, bidirectional=True).key != \
-        causal.key
+    assert dataclasses.replace(causal, bidirectional=True).key != causal.key
     for k, default in _LATER_SETTINGS.items():
         if settings.get(k) == default:
             settings.pop(k)
@@ -160,9 +168,25 @@ def test_tasks_that_predict_the_next_input_refuse_it(task) -> None:
 
 def test_the_command_line_refuses_bidirectional_lm_in_one_line(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
-    done = subprocess.run([sys.executable, "-m", "harness", "run", "--task", "lm", "--set",
-                           "bidirectional=true", "--storage", str(tmp_path / "r.journal")],
-                          cwd=tmp_path, text=True, capture_output=True, timeout=120, env=env)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "run",
+            "--task",
+            "lm",
+            "--set",
+            "bidirectional=true",
+            "--storage",
+            str(tmp_path / "r.journal"),
+        ],
+        cwd=tmp_path,
+        text=True,
+        capture_output=True,
+        timeout=120,
+        env=env,
+    )
     lines = [line for line in done.stderr.splitlines() if line.strip()]
     assert done.returncode == 2, done.stderr[-1500:]
     assert len(lines) == 1 and "bidirectional" in lines[0] and "next input" in lines[0], lines
@@ -173,11 +197,25 @@ def test_task_tables_name_the_architecture_only_where_a_grid_has_bidirectional_r
     from results import summary
 
     def runs(bidirectional: list[bool]) -> pd.DataFrame:
-        return pd.DataFrame([{"task": "parity", "variant": "lstm", "seed": s, "test": x,
-                              "chance": 50.0, "lower_is_better": False, "bidirectional": b,
-                              "cell_parameters": 100 * (1 + b), "backend": "native",
-                              "steps×batch/s": 1.0, "status": "complete"}
-                             for b in bidirectional for s, x in enumerate([60.0 + 30 * b] * 2)])
+        return pd.DataFrame(
+            [
+                {
+                    "task": "parity",
+                    "variant": "lstm",
+                    "seed": s,
+                    "test": x,
+                    "chance": 50.0,
+                    "lower_is_better": False,
+                    "bidirectional": b,
+                    "cell_parameters": 100 * (1 + b),
+                    "backend": "native",
+                    "steps×batch/s": 1.0,
+                    "status": "complete",
+                }
+                for b in bidirectional
+                for s, x in enumerate([60.0 + 30 * b] * 2)
+            ]
+        )
 
     causal = summary.task_table(runs([False]), "parity")
     assert "bidirectional" not in causal.columns and len(causal) == 1

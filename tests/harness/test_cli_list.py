@@ -14,8 +14,13 @@ from tasks import music21_chorales
 
 def harness(*args: str) -> subprocess.CompletedProcess[str]:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run([sys.executable, "-m", "harness", *args], capture_output=True,
-                          text=True, env=env, timeout=120)
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=120,
+    )
 
 
 def test_list_shows_every_variant_with_its_count() -> None:
@@ -42,11 +47,17 @@ def test_list_other_sizes_and_family() -> None:
 
 def test_bad_input_is_one_line_and_exit_code_2() -> None:
     expected = {  # what the user typed -> the start of the one line they see
-        ("list", "--family", "lstmm"):
-            "harness: error: no variant of family 'lstmm'; families: gru, lstm, mut, nas, rnn",
-        ("list", "--hidden-size", "0"):
-            "harness: error: argument --hidden-size: expected a positive integer, got 0 "
-            "(see 'harness list --help')",
+        (
+            "list",
+            "--family",
+            "lstmm",
+        ): "harness: error: no variant of family 'lstmm'; families: gru, lstm, mut, nas, rnn",
+        (
+            "list",
+            "--hidden-size",
+            "0",
+        ): "harness: error: argument --hidden-size: expected a positive integer, got 0 "
+        "(see 'harness list --help')",
         ("lst",): "harness: error: argument COMMAND: invalid choice: 'lst'",
     }
     for args, message in expected.items():

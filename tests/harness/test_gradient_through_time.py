@@ -23,7 +23,7 @@ def _reference(cell, x: torch.Tensor, head: torch.Tensor) -> torch.Tensor:
     the cotangents of the whole state carried along."""
     states, state = [], None
     for t in range(x.shape[0]):
-        _, state = cell(x[t:t + 1], state)
+        _, state = cell(x[t : t + 1], state)
         states.append(tuple(s.detach() for s in state))
     last = states[-1][0].clone().requires_grad_(True)
     (direct,) = torch.autograd.grad(((last * head).sum(-1) ** 2).sum(), last)
@@ -31,7 +31,7 @@ def _reference(cell, x: torch.Tensor, head: torch.Tensor) -> torch.Tensor:
     grads = [direct]
     for t in range(x.shape[0] - 1, 0, -1):
         given = tuple(s.clone().requires_grad_(True) for s in states[t - 1])
-        _, after = cell(x[t:t + 1], given)
+        _, after = cell(x[t : t + 1], given)
         cotangent = list(torch.autograd.grad(after, given, cotangent, allow_unused=True))
         cotangent = [torch.zeros_like(g) if c is None else c for c, g in zip(cotangent, given)]
         grads.append(cotangent[0])
@@ -45,13 +45,22 @@ def _probed(cells, x: torch.Tensor, head: torch.Tensor) -> torch.Tensor:
     return hidden[0].grad
 
 
-@pytest.mark.parametrize("name, backend", [
-    ("lstm", "native"), ("lstm", "generic"), ("np", "fused"), ("gru", "native"),
-    ("gru", "generic"), ("rnn", "native"), ("nas", "native"), ("nas", "generic"),
-    ("fgr", "native"),
-    ("cifg", "native")])
-def test_the_probe_is_the_total_derivative_through_the_recurrence(
-        name: str, backend: str) -> None:
+@pytest.mark.parametrize(
+    "name, backend",
+    [
+        ("lstm", "native"),
+        ("lstm", "generic"),
+        ("np", "fused"),
+        ("gru", "native"),
+        ("gru", "generic"),
+        ("rnn", "native"),
+        ("nas", "native"),
+        ("nas", "generic"),
+        ("fgr", "native"),
+        ("cifg", "native"),
+    ],
+)
+def test_the_probe_is_the_total_derivative_through_the_recurrence(name: str, backend: str) -> None:
     torch.manual_seed(0)
     cell = variants.build(name, M, N, backend=backend).double()
     x = torch.randn(T, B, M, dtype=torch.float64)
@@ -82,7 +91,6 @@ def test_an_untrained_rnn_forgets_faster_than_an_lstm_with_forget_bias() -> None
     head = torch.randn(32)
     decay = {}
     for name in ("rnn", "lstm-b"):
-        profile = gradient_through_time_of(
-            _probed([variants.build(name, M, 32)], x, head))
+        profile = gradient_through_time_of(_probed([variants.build(name, M, 32)], x, head))
         decay[name] = profile[0] / profile[-1]  # 59 steps back against the scored step
     assert decay["rnn"] < decay["lstm-b"] / 10, decay

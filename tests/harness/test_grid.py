@@ -15,16 +15,21 @@ import pandas as pd
 import pytest
 
 from harness.plans import grid
-from harness.queue import entries, finished, storage_url, store, worker
 from harness.plans.config import ConfigError
+from harness.queue import entries, finished, storage_url, store, worker
 
 SMALL = ["--profile", "smoke", "--variants", "lstm,gru", "--tasks", "parity,memory-add"]
 
 
 def harness(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd, text=True,
-                          capture_output=True, timeout=timeout,
-                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        cwd=cwd,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
 
 
 def test_profile_file_and_options_resolve_in_order(tmp_path: Path) -> None:
@@ -32,9 +37,11 @@ def test_profile_file_and_options_resolve_in_order(tmp_path: Path) -> None:
     assert spec.tasks == ("parity", "memory-add", "long-dependency", "lm")
     assert len(spec.variants) == 17 and len(spec.runs()) == 17 * 4
     file = tmp_path / "g.toml"
-    file.write_text('profile = "smoke"\nvariants = ["lstm", "np"]\ntasks = ["parity"]\n'
-                    'seeds = 3\n[run]\nhidden_size = 5\n[task.parity]\nsteps = 7\n'
-                    'task_settings = { seq_len = 11 }\n')
+    file.write_text(
+        'profile = "smoke"\nvariants = ["lstm", "np"]\ntasks = ["parity"]\n'
+        "seeds = 3\n[run]\nhidden_size = 5\n[task.parity]\nsteps = 7\n"
+        "task_settings = { seq_len = 11 }\n"
+    )
     spec = grid.resolve(config_file=str(file), run_overrides={"hidden_size": 6})
     runs = spec.runs()
     assert len(runs) == 6 and {r.seed for r in runs} == {0, 1, 2}
@@ -45,26 +52,41 @@ def test_profile_file_and_options_resolve_in_order(tmp_path: Path) -> None:
 def test_the_command_line_overrides_a_profile_s_per_task_settings(tmp_path: Path) -> None:
     """--set is the last word: the default profile's per-task steps yield to steps=N, and a
     task setting goes to the tasks that have it (data_dir: lm and music, not parity)."""
-    spec = grid.from_command("default", "lstm", "parity,lm,music", 1, None,
-                             ["steps=7", "task.seq_len=9", f"task.data_dir={tmp_path}"])
+    spec = grid.from_command(
+        "default",
+        "lstm",
+        "parity,lm,music",
+        1,
+        None,
+        ["steps=7", "task.seq_len=9", f"task.data_dir={tmp_path}"],
+    )
     runs = {r.task: r for r in spec.runs()}
     assert {t: r.steps for t, r in runs.items()} == {"parity": 7, "lm": 7, "music": 7}
     assert runs["parity"].task_settings == {"seq_len": 9, "min_len": 2, "eval_size": 200}
-    assert runs["lm"].task_settings == {"seq_len": 9, "eval_tokens": 20_000,
-                                        "data_dir": str(tmp_path)}
+    assert runs["lm"].task_settings == {
+        "seq_len": 9,
+        "eval_tokens": 20_000,
+        "data_dir": str(tmp_path),
+    }
     assert runs["music"].task_settings == {"data_dir": str(tmp_path)}
-    with pytest.raises(ConfigError, match=r"--set: no task of parity, lm has the setting\(s\) "
-                                          r"sq_len"):
+    with pytest.raises(
+        ConfigError,
+        match=r"--set: no task of parity, lm has the setting\(s\) "
+        r"sq_len",
+    ):
         grid.from_command("default", "lstm", "parity,lm", 1, None, ["task.sq_len=9"])
 
 
-@pytest.mark.parametrize(("text", "message"), [
-    ('seeds = 2\nvariants = ["lstm" "gru"]\n', r"not valid TOML: .*line 2"),
-    ('colour = "red"\n', "unknown key.*colour"),
-    ('profile = "smok"\n', "unknown profile 'smok'.*did you mean smoke"),
-    ('[run]\nhidden_size = -1\n', "hidden_size must be at least 1"),
-    ('[run]\nwidth = 3\n', "unexpected keyword argument 'width'"),
-])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ('seeds = 2\nvariants = ["lstm" "gru"]\n', r"not valid TOML: .*line 2"),
+        ('colour = "red"\n', "unknown key.*colour"),
+        ('profile = "smok"\n', "unknown profile 'smok'.*did you mean smoke"),
+        ("[run]\nhidden_size = -1\n", "hidden_size must be at least 1"),
+        ("[run]\nwidth = 3\n", "unexpected keyword argument 'width'"),
+    ],
+)
 def test_bad_grid_files(tmp_path: Path, text: str, message: str) -> None:
     file = tmp_path / "g.toml"
     file.write_text(text)
@@ -86,48 +108,72 @@ def test_enqueue_is_idempotent_and_widening_adds_only_the_new(tmp_path: Path) ->
 def test_smoke_grid_end_to_end_then_report_from_storage_alone(tmp_path: Path) -> None:
     """Every variant on every embedded task, as a user runs it."""
     journal = str(tmp_path / "runs.journal")
-    result = harness("run", "--grid", "--profile", "smoke", "--workers", "1", "--storage",
-                     journal, "--out", "out", cwd=tmp_path)
+    result = harness(
+        "run",
+        "--grid",
+        "--profile",
+        "smoke",
+        "--workers",
+        "1",
+        "--storage",
+        journal,
+        "--out",
+        "out",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert "68 runs (17 variants × 4 tasks × 1 seeds); 0 done, 68 to run" in result.stderr
     runs = pd.read_parquet(tmp_path / "out" / "runs.parquet")
     assert len(runs) == 68 and set(runs["status"]) <= {"complete", "diverged"}
     diverged = (runs["status"] == "diverged").sum()
-    assert re.search(r"grid grid-smoke finished in [^:]+: 68 runs, 68 done "
-                     + re.escape(f"({diverged} diverged).\n")
-                     + r"the workers' time, [^\n]+ over 68 runs: data \d+%[^\n]+\n"
-                     + re.escape("report: out/report.md\n")
-                     + r" +out/report\.html", result.stdout), result.stdout
+    assert re.search(
+        r"grid grid-smoke finished in [^:]+: 68 runs, 68 done "
+        + re.escape(f"({diverged} diverged).\n")
+        + r"the workers' time, [^\n]+ over 68 runs: data \d+%[^\n]+\n"
+        + re.escape("report: out/report.md\n")
+        + r" +out/report\.html",
+        result.stdout,
+    ), result.stdout
     assert runs.groupby("task")["variant"].nunique().eq(17).all()
     assert runs["steps×batch/s"].gt(0).all() and runs["key"].nunique() == 68
     curves = pd.read_parquet(tmp_path / "out" / "curves.parquet")
     assert {"train_loss", "grad_norm", "valid_mse", "valid_accuracy"} <= set(curves["name"])
     figures = sorted(p.name for p in (tmp_path / "out" / "figures").iterdir())
-    assert figures == ["at_a_glance.png", "final_metric.png", "grad_norm.png",
-                       "gradient_through_time.png", "quality_cost.png", "throughput.png",
-                       "train_loss.png"]
+    assert figures == [
+        "at_a_glance.png",
+        "final_metric.png",
+        "grad_norm.png",
+        "gradient_through_time.png",
+        "quality_cost.png",
+        "throughput.png",
+        "train_loss.png",
+    ]
     report = (tmp_path / "out" / "report.md").read_text()
     assert "## parity: test accuracy (higher is better)" in report and "| lstm |" in report
-    assert json.loads((tmp_path / "out" / "resolved_config.json").read_text())["profile"] == \
-        "smoke"
+    assert json.loads((tmp_path / "out" / "resolved_config.json").read_text())["profile"] == "smoke"
     assert "data:image/png;base64," in (tmp_path / "out" / "report.html").read_text()
-    again = harness("report", "--study", "grid-smoke", "--storage", journal, "--out", "again",
-                    cwd=tmp_path)
+    again = harness(
+        "report", "--study", "grid-smoke", "--storage", journal, "--out", "again", cwd=tmp_path
+    )
     assert again.returncode == 0, again.stderr
-    assert (tmp_path / "again" / "runs.csv").read_text() == \
-        (tmp_path / "out" / "runs.csv").read_text()
+    assert (tmp_path / "again" / "runs.csv").read_text() == (
+        tmp_path / "out" / "runs.csv"
+    ).read_text()
     # the same command again runs nothing and changes nothing
-    rerun = harness("run", "--grid", "--profile", "smoke", "--storage", journal, "--out",
-                    "out2", cwd=tmp_path)
+    rerun = harness(
+        "run", "--grid", "--profile", "smoke", "--storage", journal, "--out", "out2", cwd=tmp_path
+    )
     assert "68 done, 0 to run (0 newly queued" in rerun.stderr
-    assert (tmp_path / "out2" / "runs.csv").read_text() == \
-        (tmp_path / "out" / "runs.csv").read_text()
+    assert (tmp_path / "out2" / "runs.csv").read_text() == (
+        tmp_path / "out" / "runs.csv"
+    ).read_text()
 
 
 def _finished(journal: str) -> dict[str, object]:
     studies = store.named_studies(storage_url.open_storage(journal), "grid-smoke")
-    return {t.user_attrs["key"]: t.user_attrs["result"] for s in studies
-            for t in finished.completed(s)}
+    return {
+        t.user_attrs["key"]: t.user_attrs["result"] for s in studies for t in finished.completed(s)
+    }
 
 
 def test_an_interrupted_grid_resumes_where_it_stopped(tmp_path: Path) -> None:
@@ -135,19 +181,41 @@ def test_an_interrupted_grid_resumes_where_it_stopped(tmp_path: Path) -> None:
     the runs queued before it are finished, none after it has started, so the signal
     lands at a known point however fast or loaded the machine is."""
     journal = str(tmp_path / "runs.journal")
-    args = ["run", "--grid", "--plugin", "tests.harness.blocking_plugin", "--profile",
-            "smoke", "--variants", "lstm,gru,cifg,blocker,nas", "--tasks", "parity,memory-add",
-            "--seeds", "2", "--workers", "1", "--storage", journal, "--out", "out"]
+    args = [
+        "run",
+        "--grid",
+        "--plugin",
+        "tests.harness.blocking_plugin",
+        "--profile",
+        "smoke",
+        "--variants",
+        "lstm,gru,cifg,blocker,nas",
+        "--tasks",
+        "parity,memory-add",
+        "--seeds",
+        "2",
+        "--workers",
+        "1",
+        "--storage",
+        journal,
+        "--out",
+        "out",
+    ]
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2]), "BLOCKER_ARMED": "1"}
-    process = subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env=env)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harness", *args],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
     seen = []
     for line in process.stderr:  # blocks until the grid reaches the blocker (or ends)
         seen.append(line)
         if "BLOCKED" in line:  # blocking_plugin.MARKER, maybe at the end of another
             # process's line (they share stderr) (not imported here: it
-            break                       # would add its cell to this process's registry)
+            break  # would add its cell to this process's registry)
     else:
         pytest.fail(f"the grid ended without reaching the blocker: {''.join(seen)[-2000:]}")
     process.send_signal(signal.SIGINT)
@@ -156,9 +224,9 @@ def test_an_interrupted_grid_resumes_where_it_stopped(tmp_path: Path) -> None:
     assert "interrupted: finished runs are stored" in err
     before = _finished(journal)
     # parity's lstm, gru, cifg seeds, in the grid's order, and nothing after the blocker
-    assert sorted((r["config"]["variant"], r["config"]["task"], r["config"]["seed"])
-                  for r in before.values()) == [
-        (v, "parity", s) for v in ("cifg", "gru", "lstm") for s in (0, 1)]
+    assert sorted(
+        (r["config"]["variant"], r["config"]["task"], r["config"]["seed"]) for r in before.values()
+    ) == [(v, "parity", s) for v in ("cifg", "gru", "lstm") for s in (0, 1)]
     result = harness(*args, cwd=tmp_path)  # the same command, the blocker no longer armed
     assert result.returncode == 0, result.stderr
     assert "6 done, 14 to run (0 newly queued" in result.stderr
@@ -173,8 +241,22 @@ def test_two_workers_share_one_journal(tmp_path: Path) -> None:
     journal = str(tmp_path / "runs.journal")
     # one run at a time per worker: with populations, the first worker to start can take
     # every group of this tiny grid before the second has imported torch
-    result = harness("run", "--grid", *SMALL, "--seeds", "2", "--workers", "2", "--population",
-                     "1", "--storage", journal, "--out", "out", cwd=tmp_path)
+    result = harness(
+        "run",
+        "--grid",
+        *SMALL,
+        "--seeds",
+        "2",
+        "--workers",
+        "2",
+        "--population",
+        "1",
+        "--storage",
+        journal,
+        "--out",
+        "out",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     runs = pd.read_csv(tmp_path / "out" / "runs.csv")
     assert len(runs) == 8 and set(runs["status"]) == {"complete"}
@@ -188,23 +270,47 @@ def test_two_workers_share_one_journal(tmp_path: Path) -> None:
 def test_a_worker_trains_the_seeds_of_a_grid_point_as_one_population(tmp_path: Path) -> None:
     storage = storage_url.open_storage(str(tmp_path / "p.journal"))
     study = store.open_study(storage, "g")
-    entries.enqueue(storage, study,
-                    grid.resolve("smoke", ["lstm", "gru"], ["parity"], 3).runs())
+    entries.enqueue(storage, study, grid.resolve("smoke", ["lstm", "gru"], ["parity"], 3).runs())
     sizes = []
     assert worker.work(study, population=2, on_start=lambda c: sizes.append(c.variant)) == 6
     # up to 2 at a time, never mixing variants: lstm 2 + 1, then gru 2 + 1
     assert sizes == ["lstm", "lstm", "gru", "gru"]
-    runs = {(r["config"]["variant"], r["config"]["seed"]): r["telemetry"]["population"]
-            for r in (t.user_attrs["result"] for t in finished.completed(study))}
-    assert runs == {("lstm", 0): 2, ("lstm", 1): 2, ("lstm", 2): 1,
-                    ("gru", 0): 2, ("gru", 1): 2, ("gru", 2): 1}
+    runs = {
+        (r["config"]["variant"], r["config"]["seed"]): r["telemetry"]["population"]
+        for r in (t.user_attrs["result"] for t in finished.completed(study))
+    }
+    assert runs == {
+        ("lstm", 0): 2,
+        ("lstm", 1): 2,
+        ("lstm", 2): 1,
+        ("gru", 0): 2,
+        ("gru", 1): 2,
+        ("gru", 2): 1,
+    }
 
 
-@pytest.mark.parametrize(("first", "second"), [("lr=1", "lr=1.0"), ("steps=10", "steps=10.0"),
-                                               ("task.seq_len=12", "task.seq_len=12.0")])
+@pytest.mark.parametrize(
+    ("first", "second"),
+    [("lr=1", "lr=1.0"), ("steps=10", "steps=10.0"), ("task.seq_len=12", "task.seq_len=12.0")],
+)
 def test_one_setting_typed_two_ways_is_one_run(tmp_path: Path, first: str, second: str) -> None:
-    base = ["run", "--grid", "--profile", "smoke", "--variants", "rnn", "--tasks", "parity",
-            "--workers", "1", "--no-models", "--storage", "s.journal", "--out", "out"]
+    base = [
+        "run",
+        "--grid",
+        "--profile",
+        "smoke",
+        "--variants",
+        "rnn",
+        "--tasks",
+        "parity",
+        "--workers",
+        "1",
+        "--no-models",
+        "--storage",
+        "s.journal",
+        "--out",
+        "out",
+    ]
     one = harness(*base, "--set", first, cwd=tmp_path)
     assert one.returncode == 0, one.stderr
     two = harness(*base, "--set", second, cwd=tmp_path)
@@ -215,11 +321,19 @@ def test_one_setting_typed_two_ways_is_one_run(tmp_path: Path, first: str, secon
 def test_every_number_has_one_spelling_in_a_run_config() -> None:
     from harness.plans.config import RunConfig, apply_overrides
 
-    spelled = [RunConfig(variant="lstm-b", lr=1, steps=10.0, task_settings={"seq_len": 6.0},
-                         cell_options={"forget_bias": 2}),
-               apply_overrides(RunConfig(variant="lstm-b"), ["lr=1.0", "steps=10",
-                                                             "task.seq_len=6",
-                                                             "cell.forget_bias=2.0"])]
+    spelled = [
+        RunConfig(
+            variant="lstm-b",
+            lr=1,
+            steps=10.0,
+            task_settings={"seq_len": 6.0},
+            cell_options={"forget_bias": 2},
+        ),
+        apply_overrides(
+            RunConfig(variant="lstm-b"),
+            ["lr=1.0", "steps=10", "task.seq_len=6", "cell.forget_bias=2.0"],
+        ),
+    ]
     assert spelled[0] == spelled[1] and spelled[0].key == spelled[1].key
     assert spelled[0].steps == 10 and isinstance(spelled[0].lr, float)
     with pytest.raises(ConfigError, match="'steps' expects a whole number, got 10.5"):

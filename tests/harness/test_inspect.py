@@ -21,8 +21,14 @@ from results.inside import Inside, LayerTrace
 from results.inside_tables import saturation_fractions, saturation_frame
 from results.text_units import features, text_units
 
-TEXT = "".join(f'x = f("{w} {v}")  # {w}\nif (a[{v}]):\n    print(\'{w}\')\n'
-               for w in ("cat", "dog", "hen") for v in ("1", "22", "333")) * 12
+TEXT = (
+    "".join(
+        f"x = f(\"{w} {v}\")  # {w}\nif (a[{v}]):\n    print('{w}')\n"
+        for w in ("cat", "dog", "hen")
+        for v in ("1", "22", "333")
+    )
+    * 12
+)
 TINY = ["--set", "hidden_size=6", "--set", "eval_every=10", "--device", "cpu"]
 
 
@@ -33,11 +39,34 @@ def journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("inspect")
     (folder / "text.txt").write_text(TEXT)
     journal = folder / "j.journal"
-    lm = ["--task", "lm", "--set", f"task.corpus={folder / 'text.txt'}", "--set",
-          "task.seq_len=20", "--set", "steps=10"]
-    runs = [["--variant", "nfg", *lm], ["--variant", "rnn", *lm],
-            ["--variant", "lstm", "--task", "parity", "--set", "layers=2", "--set",
-             "task.seq_len=8", "--set", "task.eval_size=32", "--set", "steps=10"]]
+    lm = [
+        "--task",
+        "lm",
+        "--set",
+        f"task.corpus={folder / 'text.txt'}",
+        "--set",
+        "task.seq_len=20",
+        "--set",
+        "steps=10",
+    ]
+    runs = [
+        ["--variant", "nfg", *lm],
+        ["--variant", "rnn", *lm],
+        [
+            "--variant",
+            "lstm",
+            "--task",
+            "parity",
+            "--set",
+            "layers=2",
+            "--set",
+            "task.seq_len=8",
+            "--set",
+            "task.eval_size=32",
+            "--set",
+            "steps=10",
+        ],
+    ]
     for run in runs:
         assert cli.main(["run", *run, *TINY, "--storage", str(journal)]) == 0
     return journal
@@ -46,17 +75,36 @@ def journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def inspected(journal: Path) -> Path:
     out = journal.parent / "report" / inspection.FOLDER
-    assert cli.main(["inspect", "--study", "runs", "--storage", str(journal), "--out",
-                     str(out), "--steps", "50"]) == 0
+    assert (
+        cli.main(
+            [
+                "inspect",
+                "--study",
+                "runs",
+                "--storage",
+                str(journal),
+                "--out",
+                str(out),
+                "--steps",
+                "50",
+            ]
+        )
+        == 0
+    )
     return out
 
 
 # --- by hand ------------------------------------------------------------------------------
 
+
 def test_saturation_fractions_count_the_valid_steps_on_each_side() -> None:
-    gate = np.array([[[0.05, 0.95, 0.5], [0.09, 0.5, 0.91]],
-                     [[0.5, 0.99, 0.1], [0.01, 0.92, 0.9]],
-                     [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]]])  # step 2: padding
+    gate = np.array(
+        [
+            [[0.05, 0.95, 0.5], [0.09, 0.5, 0.91]],
+            [[0.5, 0.99, 0.1], [0.01, 0.92, 0.9]],
+            [[0.0, 0.0, 0.0], [0.0, 0.0, 0.0]],
+        ]
+    )  # step 2: padding
     valid = np.array([[True, True], [True, True], [False, False]])
     left, right = saturation_fractions(gate, valid)
     np.testing.assert_array_equal(left, [3 / 4, 0, 0])  # 0.1 is not below 0.1
@@ -67,19 +115,26 @@ def test_a_missing_gate_and_a_cell_without_gates_are_rows_that_say_so() -> None:
     gate = np.full((2, 1, 2), 0.95)
     valid = np.ones((2, 1), bool)
     names = {"i": "input gate", "f": "forget gate"}
-    nig = Inside("t", "nig", "r", [LayerTrace({"f": gate, "h": gate}, ("f",), ("i",), names)],
-                 valid)
+    nig = Inside(
+        "t", "nig", "r", [LayerTrace({"f": gate, "h": gate}, ("f",), ("i",), names)], valid
+    )
     rnn = Inside("t", "rnn", "r", [LayerTrace({"h": gate}, (), (), names)], valid)
     frame = saturation_frame(nig)
     assert frame[["gate", "right", "note"]].fillna(-1).values.tolist() == [  # names' order
-        ["i", -1, "no input gate"], ["f", 1.0, ""], ["f", 1.0, ""]]
+        ["i", -1, "no input gate"],
+        ["f", 1.0, ""],
+        ["f", 1.0, ""],
+    ]
     assert saturation_frame(rnn)["note"].tolist() == ["no gates"]
 
 
 def test_the_steps_that_count_end_at_each_sequences_last_scored_step() -> None:
     mask = torch.tensor([[False, False, False], [True, False, False], [False, True, False]])
-    assert valid_steps(mask).tolist() == [[True, True, False], [True, True, False],
-                                          [False, True, False]]
+    assert valid_steps(mask).tolist() == [
+        [True, True, False],
+        [True, True, False],
+        [False, True, False],
+    ]
 
 
 def test_text_features_read_quotes_brackets_comments_and_the_line() -> None:
@@ -102,8 +157,14 @@ def test_the_unit_that_tracks_a_feature_is_found_and_named() -> None:
     c = rng.normal(size=(*quotes.shape, 5))
     c[..., 3] = 2 * quotes - 1 + 0.01 * rng.normal(size=quotes.shape)
     h = rng.normal(size=c.shape)
-    inside = Inside("lm", "lstm", "r", [LayerTrace({"c": c, "h": h}, (), (), {})],
-                    np.ones(quotes.shape, bool), columns)
+    inside = Inside(
+        "lm",
+        "lstm",
+        "r",
+        [LayerTrace({"c": c, "h": h}, (), (), {})],
+        np.ones(quotes.shape, bool),
+        columns,
+    )
     units, passages = text_units(inside)
     best = units.set_index("feature").loc["inside quotes"]
     assert (best["signal"], best["unit"]) == ("c", 3) and best["r"] > 0.99
@@ -123,13 +184,19 @@ def test_a_language_models_windows_are_joined_into_one_passage(tmp_path: Path) -
 
 # --- the command --------------------------------------------------------------------------
 
+
 def test_the_command_writes_every_table_and_figure(inspected: Path) -> None:
-    for table in ("models", "saturation", "saturation_summary", "over_time", "text_units",
-                  "passages"):
+    for table in (
+        "models",
+        "saturation",
+        "saturation_summary",
+        "over_time",
+        "text_units",
+        "passages",
+    ):
         assert (inspected / f"{table}.csv").is_file()
         assert not pd.read_parquet(inspected / f"{table}.parquet").empty, table
-    for figure in ("saturation_lm", "saturation_parity", "over_time", "text_lm_nfg",
-                   "text_lm_rnn"):
+    for figure in ("saturation_lm", "saturation_parity", "over_time", "text_lm_nfg", "text_lm_rnn"):
         assert (inspected / "figures" / f"{figure}.png").stat().st_size > 10_000, figure
     page = (inspected / inspection.PAGE).read_text()
     assert "## Inside the trained cells" in page and "no forget gate" in page
@@ -142,7 +209,8 @@ def test_every_layer_is_probed_exactly_and_missing_gates_are_said(inspected: Pat
     saturation = pd.read_parquet(inspected / "saturation.parquet")
     lstm = saturation[saturation["variant"] == "lstm"]
     assert sorted(lstm.groupby(["layer", "gate"]).size().items()) == [
-        ((layer, gate), 6) for layer in (0, 1) for gate in "fio"]
+        ((layer, gate), 6) for layer in (0, 1) for gate in "fio"
+    ]
     assert lstm["left"].between(0, 1).all() and lstm["right"].between(0, 1).all()
     notes = saturation.set_index("variant")["note"]
     assert notes.loc["nfg"].tolist().count("no forget gate") == 1
@@ -161,10 +229,23 @@ def test_the_units_of_the_text_are_named_per_feature(inspected: Path) -> None:
     assert set(units.loc[units["variant"] == "rnn", "signal"]) == {"h"}
 
 
-def test_the_report_has_the_section_where_the_outputs_are(journal: Path, inspected: Path,
-                                                          tmp_path: Path) -> None:
-    assert cli.main(["report", "--study", "runs-lm", "--storage", str(journal), "--out",
-                     str(inspected.parent)]) == 0
+def test_the_report_has_the_section_where_the_outputs_are(
+    journal: Path, inspected: Path, tmp_path: Path
+) -> None:
+    assert (
+        cli.main(
+            [
+                "report",
+                "--study",
+                "runs-lm",
+                "--storage",
+                str(journal),
+                "--out",
+                str(inspected.parent),
+            ]
+        )
+        == 0
+    )
     report = (inspected.parent / "report.md").read_text()
     assert "## Inside the trained cells" in report
     assert "](inspect/figures/saturation_lm.png)" in report
@@ -172,8 +253,24 @@ def test_the_report_has_the_section_where_the_outputs_are(journal: Path, inspect
 
 
 def test_variants_and_tasks_choose_the_models(journal: Path, tmp_path: Path) -> None:
-    assert cli.main(["inspect", "--study", "runs", "--storage", str(journal), "--variants",
-                     "rnn", "--tasks", "lm", "--out", str(tmp_path)]) == 0
+    assert (
+        cli.main(
+            [
+                "inspect",
+                "--study",
+                "runs",
+                "--storage",
+                str(journal),
+                "--variants",
+                "rnn",
+                "--tasks",
+                "lm",
+                "--out",
+                str(tmp_path),
+            ]
+        )
+        == 0
+    )
     assert pd.read_parquet(tmp_path / "models.parquet")["variant"].tolist() == ["rnn"]
 
 
@@ -185,16 +282,23 @@ def test_a_model_file_is_inspected_alone(journal: Path, tmp_path: Path) -> None:
     assert models[["variant", "run", "layers"]].values.tolist() == [["lstm", path.name, 2]]
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["--model", "missing.pt"], "no model file missing.pt"),
-    (["--model", "j.journal"], "j.journal is not a kept model"),
-    (["--variants", "lsmt"], "unknown variant 'lsmt'"),
-    (["--variants", "gru"], "no completed run with a kept model in runs for variants gru"),
-    (["--study", "nothing"], "no study named 'nothing'"),
-])
-def test_bad_input_is_one_line_and_exit_code_2(journal: Path, capsys: pytest.CaptureFixture,
-                                               monkeypatch: pytest.MonkeyPatch, args: list,
-                                               message: str) -> None:
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--model", "missing.pt"], "no model file missing.pt"),
+        (["--model", "j.journal"], "j.journal is not a kept model"),
+        (["--variants", "lsmt"], "unknown variant 'lsmt'"),
+        (["--variants", "gru"], "no completed run with a kept model in runs for variants gru"),
+        (["--study", "nothing"], "no study named 'nothing'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_code_2(
+    journal: Path,
+    capsys: pytest.CaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    args: list,
+    message: str,
+) -> None:
     monkeypatch.chdir(journal.parent)
     capsys.readouterr()
     assert cli.main(["inspect", "--storage", str(journal), "--study", "runs", *args]) == 2

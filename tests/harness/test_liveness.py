@@ -39,13 +39,16 @@ def test_a_result_told_after_its_run_was_failed_elsewhere_is_dropped(tmp_path: P
     study, other, trial = _one_running_run(tmp_path, dead_pid=2**22 + 12345)
     assert liveness.requeue_abandoned(other) == 1  # another worker gave the run up
     assert not worker._tell(study, trial, error="late")  # no error, nothing stored twice
-    assert [t.state for t in study.get_trials(deepcopy=False)] == [TrialState.FAIL,
-                                                                   TrialState.WAITING]
+    assert [t.state for t in study.get_trials(deepcopy=False)] == [
+        TrialState.FAIL,
+        TrialState.WAITING,
+    ]
 
 
 @pytest.mark.filterwarnings("ignore:Heartbeat of storage is supposed to be used")
 def test_the_private_optuna_attributes_the_harness_reads_are_where_it_reads_them(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """liveness.storage_of and trial_id_of are the only reads of Optuna's private attributes;
     this fails when Optuna moves them."""
     from optuna.storages import RDBStorage
@@ -63,7 +66,8 @@ def test_the_private_optuna_attributes_the_harness_reads_are_where_it_reads_them
 
 
 def test_a_claim_cut_short_is_completed_on_the_retry_or_lost_to_whoever_failed_it(
-        tmp_path: Path) -> None:
+    tmp_path: Path,
+) -> None:
     """An outage between asking Optuna for a run and claiming it: the retry of ``_take``
     claims the asked trial whole; but if another worker failed it as abandoned meanwhile
     (after an outage it looks so), the claim is lost quietly and the retry that worker
@@ -72,8 +76,9 @@ def test_a_claim_cut_short_is_completed_on_the_retry_or_lost_to_whoever_failed_i
     taken, carried = [], []
     worker._take(study, 1, None, taken, carried, [trial])  # the retry: claims the asked trial
     assert [t.number for t, _ in taken] == [trial.number] and not carried
-    assert study.get_trials(deepcopy=False)[trial.number].user_attrs["worker"]["pid"] != \
-        2**22 + 12345
+    assert (
+        study.get_trials(deepcopy=False)[trial.number].user_attrs["worker"]["pid"] != 2**22 + 12345
+    )
 
     study, other, trial = _one_running_run(tmp_path / "again", dead_pid=2**22 + 12345)
     assert liveness.requeue_abandoned(other) == 1  # another worker gave the run up

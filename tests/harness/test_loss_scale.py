@@ -10,10 +10,10 @@ import torch
 
 from harness.plans import spaces
 from harness.plans.config import ConfigError, RunConfig
+from harness.training.evaluate import stack_batches
 from harness.training.model import TrialStack
 from harness.training.optim import TrialOptimizer
 from harness.training.train import build_model, build_task, objective_of, step_size, train
-from harness.training.evaluate import stack_batches
 
 T, B = 12, 4
 
@@ -22,8 +22,9 @@ def _gradients(config: RunConfig, trials: int) -> list[torch.Tensor]:
     """Gradients of the training objective of ``trials`` stacked runs, in float64."""
     configs = [dataclasses.replace(config, seed=k) for k in range(trials)]
     task = build_task(config)
-    model = TrialStack([build_model(c, task, torch.device("cpu")) for c in configs],
-                       [c.seed for c in configs]).double()
+    model = TrialStack(
+        [build_model(c, task, torch.device("cpu")) for c in configs], [c.seed for c in configs]
+    ).double()
     batch = stack_batches([next(task.batches("train", c.seed)) for c in configs])
     outputs, _ = model(batch.x)
     objective = objective_of(task.losses(outputs.double(), batch), batch, task, config)
@@ -32,19 +33,33 @@ def _gradients(config: RunConfig, trials: int) -> list[torch.Tensor]:
     return [p.grad.clone() for p in model.parameters()]
 
 
-@pytest.mark.parametrize(("variant", "backend", "trials"), [
-    ("lstm", "generic", 1), ("lstm", "native", 1), ("lstm", "native", 3),
-    ("lstm", "generic", 2), ("np", "fused", 1), ("gru", "native", 3), ("rnn", "generic", 2),
-    ("nas", None, 2)])
-def test_the_summed_loss_has_t_times_the_gradient_of_the_mean(variant: str,
-                                                               backend: str | None,
-                                                               trials: int) -> None:
+@pytest.mark.parametrize(
+    ("variant", "backend", "trials"),
+    [
+        ("lstm", "generic", 1),
+        ("lstm", "native", 1),
+        ("lstm", "native", 3),
+        ("lstm", "generic", 2),
+        ("np", "fused", 1),
+        ("gru", "native", 3),
+        ("rnn", "generic", 2),
+        ("nas", None, 2),
+    ],
+)
+def test_the_summed_loss_has_t_times_the_gradient_of_the_mean(
+    variant: str, backend: str | None, trials: int
+) -> None:
     """Language modelling on windows of T characters, every step scored: summed over a
     window and averaged over windows, the loss is T times the mean per step, and so is
     every gradient, on every backend and in a population."""
-    config = RunConfig(variant=variant, task="lm", hidden_size=6, batch_size=B,
-                       cell_options={"backend": backend} if backend else {},
-                       task_settings={"seq_len": T, "eval_tokens": 200})
+    config = RunConfig(
+        variant=variant,
+        task="lm",
+        hidden_size=6,
+        batch_size=B,
+        cell_options={"backend": backend} if backend else {},
+        task_settings={"seq_len": T, "eval_tokens": 200},
+    )
     mean = _gradients(config, trials)
     summed = _gradients(dataclasses.replace(config, loss_reduction="sum"), trials)
     for m, s in zip(mean, summed):
@@ -55,9 +70,13 @@ def test_the_summed_loss_has_t_times_the_gradient_of_the_mean(variant: str,
 def test_the_sum_counts_outputs_and_halves_squared_error_as_pylstm() -> None:
     """Scale = scored outputs per sequence: the music roll sums its 88 labels already; a
     squared error is summed over outputs and halved (pylstm's 0.5 Σ (y - t)²)."""
-    task = build_task(RunConfig(task="memory-add", batch_size=3,
-                                task_settings={"seq_len": 10, "queries": 2, "reset": True,
-                                               "every_step": True}))
+    task = build_task(
+        RunConfig(
+            task="memory-add",
+            batch_size=3,
+            task_settings={"seq_len": 10, "queries": 2, "reset": True, "every_step": True},
+        )
+    )
     batch = stack_batches([next(task.batches("train", 0))])
     assert task.sequence_scale(batch).tolist() == [10 * 1 / 2]
     parity = build_task(RunConfig(task="parity", batch_size=5))
@@ -86,6 +105,7 @@ def test_a_scaled_step_is_pylstms_nesterov_step() -> None:
         p = p.detach().requires_grad_()
         (0.5 * (p - target).pow(2).sum() * (1 + p.pow(2).sum())).backward()
         return p.grad
+
     theta, v = torch.zeros(5, dtype=torch.float64), torch.zeros(5, dtype=torch.float64)
     looked = []
     for _ in range(6):  # pylstm: velocity *= mu; params += velocity; gradient there
@@ -95,9 +115,16 @@ def test_a_scaled_step_is_pylstms_nesterov_step() -> None:
         dv = (1 - mu) * lr * grad(theta)
         v, theta = v - dv, theta - dv
     p = torch.zeros(1, 5, dtype=torch.float64, requires_grad=True)
-    optimizer = TrialOptimizer([p], "sgd", torch.tensor([step_size(lr, RunConfig(
-        optimizer="sgd", momentum=mu, momentum_scaled_lr=True))], dtype=torch.float64),
-        torch.tensor([mu], dtype=torch.float64), torch.tensor([float("inf")]))
+    optimizer = TrialOptimizer(
+        [p],
+        "sgd",
+        torch.tensor(
+            [step_size(lr, RunConfig(optimizer="sgd", momentum=mu, momentum_scaled_lr=True))],
+            dtype=torch.float64,
+        ),
+        torch.tensor([mu], dtype=torch.float64),
+        torch.tensor([float("inf")]),
+    )
     for k in range(6):  # torch's parameters are the look-ahead points
         torch.testing.assert_close(p.detach()[0], looked[k], rtol=1e-12, atol=1e-14)
         p.grad = grad(p.detach()[0]).unsqueeze(0)
@@ -111,8 +138,16 @@ def test_the_greff_space_fixes_greffs_loss_and_update() -> None:
 
 
 def test_a_grid_run_keeps_the_mean_and_a_budget_in_sequences_sets_the_steps() -> None:
-    result = train(RunConfig(variant="rnn", task="parity", hidden_size=4, batch_size=8,
-                             sequences=20, eval_every=2,
-                             task_settings={"seq_len": 12, "eval_size": 32}))
+    result = train(
+        RunConfig(
+            variant="rnn",
+            task="parity",
+            hidden_size=4,
+            batch_size=8,
+            sequences=20,
+            eval_every=2,
+            task_settings={"seq_len": 12, "eval_size": 32},
+        )
+    )
     assert result.steps == 3  # 20 sequences in batches of 8
     assert result.config["loss_reduction"] == "mean" and result.config["sequences"] == 20

@@ -17,32 +17,51 @@ from optuna.trial import TrialState
 from harness.plans import grid
 from harness.queue import entries, finished, storage_url, store
 
-
 # 5 variants × 3 tasks × 2 seeds = 30 runs, a few seconds each
-VARIANTS, TASKS, SEEDS = ["lstm", "gru", "cifg", "np", "rnn"], ["parity", "memory-add",
-                                                                 "long-dependency"], 2
+VARIANTS, TASKS, SEEDS = (
+    ["lstm", "gru", "cifg", "np", "rnn"],
+    ["parity", "memory-add", "long-dependency"],
+    2,
+)
 ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2]), "HARNESS_HEARTBEAT": "1"}
 
 
 def _grid(steps: int) -> list:
-    return grid.resolve("smoke", VARIANTS, TASKS, SEEDS,
-                        run_overrides={"steps": steps, "eval_every": steps // 2}).runs()
+    return grid.resolve(
+        "smoke", VARIANTS, TASKS, SEEDS, run_overrides={"steps": steps, "eval_every": steps // 2}
+    ).runs()
 
 
 def _worker(storage: str, study: str, cwd: Path) -> subprocess.Popen:
-    return subprocess.Popen([sys.executable, "-m", "harness", "worker", "--storage", storage,
-                             "--study", study, "--population", "1"], cwd=cwd, env=ENV,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "worker",
+            "--storage",
+            storage,
+            "--study",
+            study,
+            "--population",
+            "1",
+        ],
+        cwd=cwd,
+        env=ENV,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
 
 
 def _one_result_per_point(study, configs) -> Counter:
     keys = {c.key for c in configs}
-    complete = Counter(t.user_attrs["key"] for t in study.get_trials(
-        deepcopy=False, states=(TrialState.COMPLETE,)))
+    complete = Counter(
+        t.user_attrs["key"] for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    )
     assert set(complete) == keys, f"missing: {keys - set(complete)}"
     assert max(complete.values()) == 1, [k for k, n in complete.items() if n > 1]
-    assert not study.get_trials(deepcopy=False, states=(TrialState.WAITING,
-                                                        TrialState.RUNNING))
+    assert not study.get_trials(deepcopy=False, states=(TrialState.WAITING, TrialState.RUNNING))
     return complete
 
 
@@ -86,14 +105,14 @@ def _grid_with_a_killed_worker(storage: str, name: str, workers: int, cwd: Path)
     killed = _kill_one_mid_run(study, processes)
     errors = [w.communicate(timeout=600)[1] for w in processes]
     assert sorted(w.returncode for w in processes) == [-signal.SIGKILL] + [0] * (workers - 1), [
-        e[-2000:] for w, e in zip(processes, errors) if w.returncode not in (0, -signal.SIGKILL)]
+        e[-2000:] for w, e in zip(processes, errors) if w.returncode not in (0, -signal.SIGKILL)
+    ]
     study = store.open_study(storage_url.open_storage(storage), name, create=False)
     assert sum(_one_result_per_point(study, configs).values()) == 30
     return study, killed
 
 
-def test_a_killed_worker_s_run_is_retried_on_postgresql(postgres_url: str,
-                                                        tmp_path: Path) -> None:
+def test_a_killed_worker_s_run_is_retried_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
     study, killed = _grid_with_a_killed_worker(postgres_url, "pg-killed", 3, tmp_path)
     lost = study.get_trials(deepcopy=False)[killed]
     assert lost.state == TrialState.FAIL  # failed by the heartbeat, its run done again

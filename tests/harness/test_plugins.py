@@ -24,18 +24,39 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     so that the build writes nothing into tests/)."""
     folder = tmp_path_factory.mktemp("plugin")
     source = shutil.copytree(ROOT / "tests" / "plugin_package", folder / "source")
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps",
-                    "--no-build-isolation", "--no-index", "--target", str(folder / "site"),
-                    str(source)], check=True, capture_output=True, timeout=300)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--target",
+            str(folder / "site"),
+            str(source),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
     return folder / "site"
 
 
-def harness(*args: str, cwd: Path, site: Path | None = None,
-            **env: str) -> subprocess.CompletedProcess:
+def harness(
+    *args: str, cwd: Path, site: Path | None = None, **env: str
+) -> subprocess.CompletedProcess:
     path = os.pathsep.join([str(ROOT)] + ([str(site)] if site else []))
-    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd, text=True,
-                          capture_output=True, timeout=600,
-                          env={**os.environ, "PYTHONPATH": path, **env})
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        cwd=cwd,
+        text=True,
+        capture_output=True,
+        timeout=600,
+        env={**os.environ, "PYTHONPATH": path, **env},
+    )
 
 
 def test_an_installed_plugin_is_listed(site: Path, tmp_path: Path) -> None:
@@ -49,10 +70,28 @@ def test_an_installed_plugin_is_listed(site: Path, tmp_path: Path) -> None:
 
 
 def test_an_installed_plugin_runs_in_a_grid_of_two_workers_and_the_report(
-        site: Path, tmp_path: Path) -> None:
-    result = harness("run", "--grid", "--profile", "smoke", "--variants", "lstm,lstm-fb3",
-                     "--tasks", "parity,parity-odd", "--seeds", "2", "--workers", "2",
-                     "--storage", "p.journal", "--out", "out", cwd=tmp_path, site=site)
+    site: Path, tmp_path: Path
+) -> None:
+    result = harness(
+        "run",
+        "--grid",
+        "--profile",
+        "smoke",
+        "--variants",
+        "lstm,lstm-fb3",
+        "--tasks",
+        "parity,parity-odd",
+        "--seeds",
+        "2",
+        "--workers",
+        "2",
+        "--storage",
+        "p.journal",
+        "--out",
+        "out",
+        cwd=tmp_path,
+        site=site,
+    )
     assert result.returncode == 0, result.stderr
     runs = pd.read_csv(tmp_path / "out" / "runs.csv")
     assert len(runs) == 8 and set(runs["status"]) <= {"complete", "diverged"}
@@ -64,8 +103,21 @@ def test_an_installed_plugin_runs_in_a_grid_of_two_workers_and_the_report(
 
 
 def test_an_installed_plugin_is_benched(site: Path, tmp_path: Path) -> None:
-    result = harness("bench", "--variants", "lstm-fb3", "--rounds", "1", "--population", "0",
-                     "--shapes", "4,10,8,16", "--threads", "1", cwd=tmp_path, site=site)
+    result = harness(
+        "bench",
+        "--variants",
+        "lstm-fb3",
+        "--rounds",
+        "1",
+        "--population",
+        "0",
+        "--shapes",
+        "4,10,8,16",
+        "--threads",
+        "1",
+        cwd=tmp_path,
+        site=site,
+    )
     assert result.returncode == 0, result.stderr
     assert any(line.startswith("lstm-fb3 ") for line in result.stdout.splitlines())
 
@@ -73,13 +125,34 @@ def test_an_installed_plugin_is_benched(site: Path, tmp_path: Path) -> None:
 def test_a_worker_loads_the_plugins_its_study_recorded(tmp_path: Path) -> None:
     """Queued with ``--plugin`` (and stopped at the plugin cell's first step), then finished
     by a ``worker`` given no plugin: it loads what the study records."""
-    args = ["run", "--grid", "--plugin", "tests.harness.blocking_plugin", "--profile", "smoke",
-            "--variants", "blocker", "--tasks", "parity", "--seeds", "2", "--workers", "1",
-            "--storage", "w.journal", "--out", "out"]
-    process = subprocess.Popen([sys.executable, "-m", "harness", *args], cwd=tmp_path,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**os.environ, "PYTHONPATH": str(ROOT),
-                                    "BLOCKER_ARMED": "1"})
+    args = [
+        "run",
+        "--grid",
+        "--plugin",
+        "tests.harness.blocking_plugin",
+        "--profile",
+        "smoke",
+        "--variants",
+        "blocker",
+        "--tasks",
+        "parity",
+        "--seeds",
+        "2",
+        "--workers",
+        "1",
+        "--storage",
+        "w.journal",
+        "--out",
+        "out",
+    ]
+    process = subprocess.Popen(
+        [sys.executable, "-m", "harness", *args],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT), "BLOCKER_ARMED": "1"},
+    )
     for line in process.stderr:  # blocks until the blocker's first step
         if "BLOCKED" in line:  # processes share stderr: the marker may end another's line
             break
@@ -90,6 +163,5 @@ def test_a_worker_loads_the_plugins_its_study_recorded(tmp_path: Path) -> None:
     assert process.returncode == 130
     worker = harness("worker", "--study", "grid-smoke", "--storage", "w.journal", cwd=tmp_path)
     assert worker.returncode == 0, worker.stderr
-    assert "loading the plugins the study records: tests.harness.blocking_plugin" in \
-        worker.stderr
+    assert "loading the plugins the study records: tests.harness.blocking_plugin" in worker.stderr
     assert "no waiting runs left: 2 done in all" in worker.stderr

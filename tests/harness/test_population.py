@@ -26,18 +26,32 @@ def _assert_same(alone, together) -> None:
         assert together.gradient_through_time[which] == pytest.approx(profile, rel=1e-9)
 
 
-@pytest.mark.parametrize("variant,task,settings", [
-    ("lstm", "memory-add", {"seq_len": 12, "eval_size": 64}),      # features, regression
-    ("gru", "lm", {"seq_len": 12, "eval_tokens": 600}),             # tokens, carried state
-    ("nas", "parity", {"seq_len": 10, "eval_size": 64}),            # its own kernel
-])
+@pytest.mark.parametrize(
+    "variant,task,settings",
+    [
+        ("lstm", "memory-add", {"seq_len": 12, "eval_size": 64}),  # features, regression
+        ("gru", "lm", {"seq_len": 12, "eval_tokens": 600}),  # tokens, carried state
+        ("nas", "parity", {"seq_len": 10, "eval_size": 64}),  # its own kernel
+    ],
+)
 def test_a_population_gives_every_trial_its_own_run(float64, variant, task, settings) -> None:
-    base = RunConfig(variant=variant, task=task, hidden_size=8, steps=24, eval_every=8,
-                     log_every=4, optimizer="sgd", task_settings=settings, device="cpu")
-    configs = [dataclasses.replace(base, seed=0, lr=0.3, momentum=0.9),
-               dataclasses.replace(base, seed=1, lr=0.1, momentum=0.0, input_noise=0.3),
-               dataclasses.replace(base, seed=2, lr=0.5, momentum=0.5, clip=0.05),
-               dataclasses.replace(base, seed=3, lr=0.2, momentum=0.9, steps=16, patience=1)]
+    base = RunConfig(
+        variant=variant,
+        task=task,
+        hidden_size=8,
+        steps=24,
+        eval_every=8,
+        log_every=4,
+        optimizer="sgd",
+        task_settings=settings,
+        device="cpu",
+    )
+    configs = [
+        dataclasses.replace(base, seed=0, lr=0.3, momentum=0.9),
+        dataclasses.replace(base, seed=1, lr=0.1, momentum=0.0, input_noise=0.3),
+        dataclasses.replace(base, seed=2, lr=0.5, momentum=0.5, clip=0.05),
+        dataclasses.replace(base, seed=3, lr=0.2, momentum=0.9, steps=16, patience=1),
+    ]
     together = train_population(configs)
     for config, result in zip(configs, together):
         assert result.telemetry["population"] == 4
@@ -45,20 +59,37 @@ def test_a_population_gives_every_trial_its_own_run(float64, variant, task, sett
 
 
 def test_adam_populations_match_too(float64) -> None:
-    base = RunConfig(variant="cifg", task="parity", hidden_size=8, steps=20, eval_every=10,
-                     task_settings={"seq_len": 10, "eval_size": 64}, device="cpu")
+    base = RunConfig(
+        variant="cifg",
+        task="parity",
+        hidden_size=8,
+        steps=20,
+        eval_every=10,
+        task_settings={"seq_len": 10, "eval_size": 64},
+        device="cpu",
+    )
     configs = [dataclasses.replace(base, seed=s, lr=lr) for s, lr in ((0, 1e-2), (1, 3e-3))]
     for config, result in zip(configs, train_population(configs)):
         _assert_same(train(config), result)
 
 
 def test_a_diverging_trial_is_masked_and_the_others_go_on(float64) -> None:
-    base = RunConfig(variant="lstm", task="memory-add", hidden_size=8, steps=20,
-                     eval_every=10, optimizer="sgd", momentum=0.0, device="cpu",
-                     task_settings={"seq_len": 10, "eval_size": 64})
-    configs = [dataclasses.replace(base, seed=0, lr=0.1),
-               dataclasses.replace(base, seed=1, lr=90.0),  # explodes within a few steps
-               dataclasses.replace(base, seed=2, lr=0.05)]
+    base = RunConfig(
+        variant="lstm",
+        task="memory-add",
+        hidden_size=8,
+        steps=20,
+        eval_every=10,
+        optimizer="sgd",
+        momentum=0.0,
+        device="cpu",
+        task_settings={"seq_len": 10, "eval_size": 64},
+    )
+    configs = [
+        dataclasses.replace(base, seed=0, lr=0.1),
+        dataclasses.replace(base, seed=1, lr=90.0),  # explodes within a few steps
+        dataclasses.replace(base, seed=2, lr=0.05),
+    ]
     results = train_population(configs)
     assert [r.status for r in results] == ["complete", "diverged", "complete"]
     assert results[1].test == results[1].chance and results[1].steps < 20
@@ -69,8 +100,12 @@ def test_a_diverging_trial_is_masked_and_the_others_go_on(float64) -> None:
 def test_only_runs_that_share_shapes_and_settings_stack() -> None:
     base = RunConfig(variant="lstm", task="parity")
     assert stack_key(base) == stack_key(dataclasses.replace(base, seed=3, lr=0.1, clip=1.0))
-    for change in ({"hidden_size": 65}, {"variant": "gru"}, {"optimizer": "sgd"},
-                   {"task_settings": {"seq_len": 3}}):
+    for change in (
+        {"hidden_size": 65},
+        {"variant": "gru"},
+        {"optimizer": "sgd"},
+        {"task_settings": {"seq_len": 3}},
+    ):
         assert stack_key(base) != stack_key(dataclasses.replace(base, **change))
     with pytest.raises(ValueError, match="differ only in"):
         train_population([base, dataclasses.replace(base, hidden_size=65)])
@@ -79,8 +114,15 @@ def test_only_runs_that_share_shapes_and_settings_stack() -> None:
 def test_a_population_records_its_cost_apart_from_each_trials() -> None:
     """Each of K runs keeps its own rate and its share of the wall time; the population's
     seconds and rate are named as the population's (relations only, no timing)."""
-    base = RunConfig(variant="lstm", task="parity", hidden_size=8, steps=20, eval_every=10,
-                     task_settings={"seq_len": 10, "eval_size": 64}, device="cpu")
+    base = RunConfig(
+        variant="lstm",
+        task="parity",
+        hidden_size=8,
+        steps=20,
+        eval_every=10,
+        task_settings={"seq_len": 10, "eval_size": 64},
+        device="cpu",
+    )
     results = train_population([dataclasses.replace(base, seed=s) for s in range(3)])
     for result in results:
         t = result.telemetry
@@ -88,8 +130,7 @@ def test_a_population_records_its_cost_apart_from_each_trials() -> None:
         assert "steps_per_second" not in t and "wall_seconds" not in t
         assert t["population_seconds"] > 0 and t["steps×batch/s"] > 0
         assert t["trial_seconds"] == pytest.approx(t["population_seconds"] / 3, rel=1e-12)
-        assert t["population_steps×batch/s"] == pytest.approx(3 * t["steps×batch/s"],
-                                                              rel=1e-12)
+        assert t["population_steps×batch/s"] == pytest.approx(3 * t["steps×batch/s"], rel=1e-12)
         line = result.summary()
         assert f"{t['steps×batch/s']:,.0f} steps×batch/s (population of 3: " in line
         assert f"{t['population_steps×batch/s']:,.0f} steps×batch/s in " in line
@@ -98,15 +139,22 @@ def test_a_population_records_its_cost_apart_from_each_trials() -> None:
 
 
 def test_a_summary_line_reads_records_of_older_versions() -> None:
-    record = {"config": {"variant": "lstm", "task": "parity", "seed": 1}, "status": "complete",
-              "primary": "accuracy", "test": {"accuracy": 0.75}, "chance": {"accuracy": 0.5},
-              "best_step": 10, "steps": 20}
-    old = summary_line({**record, "telemetry": {"steps_per_second": 1000.0,
-                                                 "wall_seconds": 8.0, "population": 4}})
-    assert old.endswith(", 1,000 steps×batch/s (population of 4: 4,000 steps×batch/s in "
-                        "8.0 s; 2.0 s per trial)")
-    alone = summary_line({**record, "telemetry": {"steps_per_second": 1000.0,
-                                                   "wall_seconds": 8.0}})
+    record = {
+        "config": {"variant": "lstm", "task": "parity", "seed": 1},
+        "status": "complete",
+        "primary": "accuracy",
+        "test": {"accuracy": 0.75},
+        "chance": {"accuracy": 0.5},
+        "best_step": 10,
+        "steps": 20,
+    }
+    old = summary_line(
+        {**record, "telemetry": {"steps_per_second": 1000.0, "wall_seconds": 8.0, "population": 4}}
+    )
+    assert old.endswith(
+        ", 1,000 steps×batch/s (population of 4: 4,000 steps×batch/s in 8.0 s; 2.0 s per trial)"
+    )
+    alone = summary_line({**record, "telemetry": {"steps_per_second": 1000.0, "wall_seconds": 8.0}})
     assert alone.endswith(", 1,000 steps×batch/s, 8.0 s")
 
 
@@ -117,10 +165,14 @@ def test_the_trial_optimizer_is_torchs_for_one_trial(float64, kind: str) -> None
     torch.manual_seed(0)
     reference = torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.Tanh(), torch.nn.Linear(4, 2))
     mine = [torch.nn.Parameter(p.detach().clone().unsqueeze(0)) for p in reference.parameters()]
-    torch_opt = (torch.optim.Adam(reference.parameters(), lr=0.05) if kind == "adam" else
-                 torch.optim.SGD(reference.parameters(), lr=0.05, momentum=0.9, nesterov=True))
-    ours = TrialOptimizer(mine, kind, torch.tensor([0.05]), torch.tensor([0.9]),
-                          torch.tensor([0.5]))
+    torch_opt = (
+        torch.optim.Adam(reference.parameters(), lr=0.05)
+        if kind == "adam"
+        else torch.optim.SGD(reference.parameters(), lr=0.05, momentum=0.9, nesterov=True)
+    )
+    ours = TrialOptimizer(
+        mine, kind, torch.tensor([0.05]), torch.tensor([0.9]), torch.tensor([0.5])
+    )
     for _ in range(6):
         x = torch.randn(5, 3)
         torch_opt.zero_grad()
@@ -140,7 +192,8 @@ def test_the_trial_optimizer_is_torchs_for_one_trial(float64, kind: str) -> None
 
 @pytest.mark.parametrize("kind", ["adam", "sgd"])
 def test_a_trial_that_stops_keeps_its_parameters_and_its_neighbour_trains_as_alone(
-        kind: str) -> None:
+    kind: str,
+) -> None:
     """Trial 1 stops after 3 steps (early stopping, divergence): from then on the update
     leaves its parameters and moments as they were, whatever its gradients (NaN here), and
     trial 0 goes on exactly as a population of one would."""
@@ -152,8 +205,14 @@ def test_a_trial_that_stops_keeps_its_parameters_and_its_neighbour_trains_as_alo
     alone = [p[:1].clone() for p in pair]
 
     def optimizer(params: list[torch.Tensor], k: int) -> TrialOptimizer:
-        return TrialOptimizer(params, kind, torch.tensor([0.05, 0.01][:k]),
-                              torch.tensor([0.9, 0.5][:k]), torch.tensor([math.inf] * k))
+        return TrialOptimizer(
+            params,
+            kind,
+            torch.tensor([0.05, 0.01][:k]),
+            torch.tensor([0.9, 0.5][:k]),
+            torch.tensor([math.inf] * k),
+        )
+
     both, one = optimizer(pair, 2), optimizer(alone, 1)
     for step in range(8):
         grads = [torch.randn(2, *s) for s in shapes]
@@ -185,15 +244,23 @@ def test_a_cell_without_trial_support_still_trains_alone_and_in_grids(tmp_path) 
 
     variants.register("test-minimal", ReadmeCell, family="custom", paper="-", description="-")
     try:
-        result = train(RunConfig(variant="test-minimal", task="memory-add", hidden_size=8,
-                                 steps=20, eval_every=10, task_settings={"seq_len": 10,
-                                                                         "eval_size": 64}))
+        result = train(
+            RunConfig(
+                variant="test-minimal",
+                task="memory-add",
+                hidden_size=8,
+                steps=20,
+                eval_every=10,
+                task_settings={"seq_len": 10, "eval_size": 64},
+            )
+        )
         assert result.status == "complete" and result.test["mse"] < 1.0
         assert any(name.startswith("grad.L0.W") for _, name, _ in result.curves)
         storage = storage_url.open_storage(str(tmp_path / "m.journal"))
         study = store.open_study(storage, "g")
-        entries.enqueue(storage, study,
-                        grid.resolve("smoke", ["test-minimal"], ["parity"], 3).runs())
+        entries.enqueue(
+            storage, study, grid.resolve("smoke", ["test-minimal"], ["parity"], 3).runs()
+        )
         sizes: list[str] = []
         assert worker.work(study, population=8, on_start=lambda c: sizes.append(c.variant)) == 3
         assert len(sizes) == 3  # one population per run

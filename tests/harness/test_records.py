@@ -17,12 +17,26 @@ import pytest
 from optuna.distributions import CategoricalDistribution, IntDistribution
 from optuna.study import StudyDirection
 
-from harness.queue import entries, finished, kept_models, storage_url, store, worker
 from harness.plans.config import RunConfig
+from harness.queue import entries, finished, kept_models, storage_url, store, worker
 from tests.harness.test_grid import harness
 
-GRID = ["run", "--grid", "--profile", "smoke", "--variants", "lstm,gru,nas", "--tasks",
-        "parity,memory-add,lm", "--seeds", "2", "--population", "2", "--workers", "1"]
+GRID = [
+    "run",
+    "--grid",
+    "--profile",
+    "smoke",
+    "--variants",
+    "lstm,gru,nas",
+    "--tasks",
+    "parity,memory-add,lm",
+    "--seeds",
+    "2",
+    "--population",
+    "2",
+    "--workers",
+    "1",
+]
 
 
 @pytest.fixture(scope="module")
@@ -67,9 +81,13 @@ def test_validation_curves_are_intermediate_values(grid_journal) -> None:
     for study in _studies(grid_journal):
         for trial in finished.completed(study):
             result = trial.user_attrs["result"]
-            curve = {step: value for step, name, value in result["curves"]
-                     if name == f"valid_{result['primary']}" and value is not None
-                     and math.isfinite(value)}
+            curve = {
+                step: value
+                for step, name, value in result["curves"]
+                if name == f"valid_{result['primary']}"
+                and value is not None
+                and math.isfinite(value)
+            }
             assert curve and trial.intermediate_values == curve
 
 
@@ -98,9 +116,24 @@ def test_the_report_says_where_the_models_are(grid_journal) -> None:
 
 
 def test_no_models_keeps_none(tmp_path: Path) -> None:
-    result = harness("run", "--grid", "--profile", "smoke", "--variants", "rnn", "--tasks",
-                     "parity", "--workers", "1", "--no-models", "--storage", "n.journal",
-                     "--out", "out", cwd=tmp_path)
+    result = harness(
+        "run",
+        "--grid",
+        "--profile",
+        "smoke",
+        "--variants",
+        "rnn",
+        "--tasks",
+        "parity",
+        "--workers",
+        "1",
+        "--no-models",
+        "--storage",
+        "n.journal",
+        "--out",
+        "out",
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr
     assert not (tmp_path / "n.models").exists()
     assert pd.read_csv(tmp_path / "out" / "runs.csv")["model"].isna().all()
@@ -108,16 +141,28 @@ def test_no_models_keeps_none(tmp_path: Path) -> None:
 
 
 def test_a_single_run_is_stored_and_keeps_its_model(tmp_path: Path) -> None:
-    args = ["run", "--variant", "gru", "--task", "parity", "--set", "steps=20", "--storage",
-            "one.journal"]
+    args = [
+        "run",
+        "--variant",
+        "gru",
+        "--task",
+        "parity",
+        "--set",
+        "steps=20",
+        "--storage",
+        "one.journal",
+    ]
     first = harness(*args, cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert "stored as trial 0 of study runs-parity in one.journal; model " in first.stdout
     # a single run's defaults are not the grid's: the output says where they differ
-    assert ("settings that differ from the default grid's gru on parity: hidden_size 64 "
-            "(grid 32), steps 20 (grid 1000), patience none (grid 5)") in first.stdout
-    study = store.open_study(storage_url.open_storage(str(tmp_path / "one.journal")),
-                             "runs-parity", create=False)
+    assert (
+        "settings that differ from the default grid's gru on parity: hidden_size 64 "
+        "(grid 32), steps 20 (grid 1000), patience none (grid 5)"
+    ) in first.stdout
+    study = store.open_study(
+        storage_url.open_storage(str(tmp_path / "one.journal")), "runs-parity", create=False
+    )
     (trial,) = finished.completed(study)
     kept = kept_models.load(kept_models.path_of(study, trial))
     assert kept_models.rescore(kept) == trial.user_attrs["result"]["test"]
@@ -133,28 +178,43 @@ def test_a_grid_stored_by_an_older_version_is_read_and_resumed(tmp_path: Path) -
     journal = str(tmp_path / "old.journal")
     storage = storage_url.open_storage(journal)
     study = store.open_study(storage, "grid-old")
-    configs = [RunConfig(variant="rnn", task=task, steps=10, eval_every=5, hidden_size=8)
-               for task in ("parity", "memory-add")]
+    configs = [
+        RunConfig(variant="rnn", task=task, steps=10, eval_every=5, hidden_size=8)
+        for task in ("parity", "memory-add")
+    ]
     study.set_user_attr("grid", {"profile": "smoke"})
     entries.enqueue(storage, study, configs)
     assert worker.work(study) == 2
-    report = harness("report", "--study", "grid-old", "--storage", journal, "--out", "rep",
-                     cwd=tmp_path)
+    report = harness(
+        "report", "--study", "grid-old", "--storage", journal, "--out", "rep", cwd=tmp_path
+    )
     assert report.returncode == 0, report.stderr
-    assert sorted(pd.read_csv(tmp_path / "rep" / "runs.csv")["task"]) == ["memory-add",
-                                                                          "parity"]
-    names = [s.study_name
-             for s in optuna.get_all_study_summaries(storage_url.open_storage(journal))]
+    assert sorted(pd.read_csv(tmp_path / "rep" / "runs.csv")["task"]) == ["memory-add", "parity"]
+    names = [
+        s.study_name for s in optuna.get_all_study_summaries(storage_url.open_storage(journal))
+    ]
     assert names == ["grid-old"]
 
 
 def test_dashboard_serves_studies_params_and_intermediate_values(grid_journal) -> None:
     """``harness dashboard`` on the grid, checked through optuna-dashboard's HTTP API."""
-    process = subprocess.Popen([sys.executable, "-m", "harness", "dashboard", "--storage",
-                                str(grid_journal), "--port", "0"], cwd=grid_journal.parent,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
-                               env={**__import__("os").environ,
-                                    "PYTHONPATH": str(Path(__file__).parents[2])})
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "dashboard",
+            "--storage",
+            str(grid_journal),
+            "--port",
+            "0",
+        ],
+        cwd=grid_journal.parent,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
     try:
         line = process.stdout.readline()  # printed once it listens
         assert "optuna-dashboard on http://127.0.0.1:" in line, process.stderr.read()
@@ -163,9 +223,13 @@ def test_dashboard_serves_studies_params_and_intermediate_values(grid_journal) -
         def get(path: str) -> dict:
             with urllib.request.urlopen(base + path, timeout=60) as response:
                 return json.loads(response.read())
+
         studies = get("/api/studies")["study_summaries"]
         assert sorted(s["study_name"] for s in studies) == [
-            "grid-smoke-lm", "grid-smoke-memory-add", "grid-smoke-parity"]
+            "grid-smoke-lm",
+            "grid-smoke-memory-add",
+            "grid-smoke-parity",
+        ]
         for summary in studies:
             detail = get(f"/api/studies/{summary['study_id']}")
             assert len(detail["trials"]) == 6 and detail["has_intermediate_values"]
@@ -180,11 +244,19 @@ def test_dashboard_serves_studies_params_and_intermediate_values(grid_journal) -
 
 
 def test_models_command_lists_and_rescores_every_kept_model(grid_journal) -> None:
-    result = harness("models", "--study", "grid-smoke", "--storage", str(grid_journal),
-                     "--rescore", cwd=grid_journal.parent)
+    result = harness(
+        "models",
+        "--study",
+        "grid-smoke",
+        "--storage",
+        str(grid_journal),
+        "--rescore",
+        cwd=grid_journal.parent,
+    )
     assert result.returncode == 0, result.stderr
-    assert "18 kept models; rescored: 18 equal to the stored test metrics, 0 differ" in \
-        result.stderr
+    assert (
+        "18 kept models; rescored: 18 equal to the stored test metrics, 0 differ" in result.stderr
+    )
     rows = [line for line in result.stdout.splitlines() if line.startswith("grid-smoke-")]
     assert len(rows) == 18 and all(" equal " in row for row in rows)
 
@@ -194,15 +266,24 @@ def test_the_default_output_is_outside_every_package(tmp_path: Path) -> None:
     into a package folder; a journal where earlier versions kept it is still read."""
     (tmp_path / "harness").mkdir()  # a checkout's package folders, where a user runs it
     (tmp_path / "results").mkdir()
-    grid = ["run", "--grid", "--profile", "smoke", "--variants", "rnn", "--tasks", "parity",
-            "--workers", "1"]
+    grid = [
+        "run",
+        "--grid",
+        "--profile",
+        "smoke",
+        "--variants",
+        "rnn",
+        "--tasks",
+        "parity",
+        "--workers",
+        "1",
+    ]
     result = harness(*grid, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "outputs" / "harness.journal").is_file()
     assert (tmp_path / "outputs" / "grid-smoke" / "report.md").is_file()
     assert len(list((tmp_path / "outputs" / "harness.models").iterdir())) == 1
-    assert not any((tmp_path / "harness").iterdir()) and not any(
-        (tmp_path / "results").iterdir())
+    assert not any((tmp_path / "harness").iterdir()) and not any((tmp_path / "results").iterdir())
     old = tmp_path / "old"  # an earlier version's layout: results/harness.journal
     (old / "results").mkdir(parents=True)
     (tmp_path / "outputs" / "harness.journal").rename(old / "results" / "harness.journal")

@@ -8,16 +8,27 @@ from pathlib import Path
 from harness.queue import storage_url
 from tests.harness.test_grid import harness
 
-TINY = ["--profile", "smoke", "--variants", "rnn", "--tasks", "parity", "--seeds", "1",
-        "--workers", "1"]
+TINY = [
+    "--profile",
+    "smoke",
+    "--variants",
+    "rnn",
+    "--tasks",
+    "parity",
+    "--seeds",
+    "1",
+    "--workers",
+    "1",
+]
 
 
 def test_the_default_folder_follows_the_storage() -> None:
     assert storage_url.report_folder(None, "grid-x") == Path("outputs/grid-x")
     assert storage_url.report_folder("outputs/harness.journal", "g") == Path("outputs/g")
     assert storage_url.report_folder("/data/p.journal", "g") == Path("/data/p.reports/g")
-    assert storage_url.report_folder("postgresql://u:secret@db.lab:5432/runs", "g") == \
-        Path("outputs/g@db.lab-runs")
+    assert storage_url.report_folder("postgresql://u:secret@db.lab:5432/runs", "g") == Path(
+        "outputs/g@db.lab-runs"
+    )
 
 
 def test_two_storages_with_one_study_name_leave_two_reports(tmp_path: Path) -> None:
@@ -34,10 +45,23 @@ def test_two_storages_with_one_study_name_leave_two_reports(tmp_path: Path) -> N
     assert default.returncode == 0 and (tmp_path / "outputs/grid-smoke/report.md").is_file()
     # pointing one storage's report at the other's folder: refused, the folder untouched
     before = (tmp_path / "p.reports/grid-smoke/report.md").read_text()
-    clash = harness("report", "--study", "grid-smoke", "--storage", "smoke.journal", "--out",
-                    "p.reports/grid-smoke", cwd=tmp_path)
+    clash = harness(
+        "report",
+        "--study",
+        "grid-smoke",
+        "--storage",
+        "smoke.journal",
+        "--out",
+        "p.reports/grid-smoke",
+        cwd=tmp_path,
+    )
     assert clash.returncode == 2 and "Traceback" not in clash.stderr
-    assert clash.stderr.strip().splitlines()[-1].endswith(
-        "p.reports/grid-smoke holds the report of another storage (p.journal); this one is "
-        "of smoke.journal: it was left as it is; choose another folder with --out")
+    assert (
+        clash.stderr.strip()
+        .splitlines()[-1]
+        .endswith(
+            "p.reports/grid-smoke holds the report of another storage (p.journal); this one is "
+            "of smoke.journal: it was left as it is; choose another folder with --out"
+        )
+    )
     assert (tmp_path / "p.reports/grid-smoke/report.md").read_text() == before

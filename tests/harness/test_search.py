@@ -16,16 +16,21 @@ import pytest
 from optuna.distributions import FloatDistribution, IntDistribution
 
 from harness.plans import search, spaces
-from harness.queue import finished, kept_models, storage_url, store
-from tests.tasks.data import data_dir
 from harness.plans.config import ConfigError
 from harness.plans.profiles import REPRODUCE_VARIANTS, reproduce_spec
+from harness.queue import finished, kept_models, storage_url, store
+from tests.tasks.data import data_dir
 
 
 def harness(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "harness", *args], cwd=cwd, text=True,
-                          capture_output=True, timeout=timeout,
-                          env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])})
+    return subprocess.run(
+        [sys.executable, "-m", "harness", *args],
+        cwd=cwd,
+        text=True,
+        capture_output=True,
+        timeout=timeout,
+        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
+    )
 
 
 def test_trial_k_depends_only_on_the_seed_and_k() -> None:
@@ -49,17 +54,23 @@ def test_greff_space_has_the_papers_distributions() -> None:
     # momentum = 1 - log-uniform[0.01, 1]: log10(1 - m) is uniform on [-2, 0]
     assert momentum.min() >= 0 and momentum.max() <= 0.99
     assert np.mean(np.log10(1 - momentum) < -1) == pytest.approx(0.5, abs=0.03)
-    assert noise.min() >= 0 and noise.max() <= 1 and np.mean(noise < 0.5) == pytest.approx(
-        0.5, abs=0.03)
+    assert (
+        noise.min() >= 0
+        and noise.max() <= 1
+        and np.mean(noise < 0.5) == pytest.approx(0.5, abs=0.03)
+    )
     grid = spaces.get("greff").dimensions[0].grid()
     assert grid[0] == 20 and grid[-1] == 200 and len(grid) == 8
     assert set(sizes) == set(grid)
     # log-uniform over the sizes: each of the 6 inner sizes takes about 1/7 of the draws
     counts = {s: sizes.count(s) / len(sizes) for s in grid}
-    assert all(c == pytest.approx(1 / 7, abs=0.03) for s, c in counts.items()
-               if s not in (20, 200))
-    assert greff.analysis() == {"hidden_size": (20, 200, True), "lr": (1e-6, 1e-2, True),
-                                "momentum": (0.0, 0.99, False), "input_noise": (0.0, 1.0, False)}
+    assert all(c == pytest.approx(1 / 7, abs=0.03) for s, c in counts.items() if s not in (20, 200))
+    assert greff.analysis() == {
+        "hidden_size": (20, 200, True),
+        "lr": (1e-6, 1e-2, True),
+        "momentum": (0.0, 0.99, False),
+        "input_noise": (0.0, 1.0, False),
+    }
 
 
 def test_every_variant_gets_trial_ks_values_in_stackable_order() -> None:
@@ -72,7 +83,11 @@ def test_every_variant_gets_trial_ks_values_in_stackable_order() -> None:
         for variant in ("lstm", "gru"):
             r = by[(variant, k)]
             assert (r.lr, r.momentum, r.input_noise, r.hidden_size) == (
-                drawn["lr"], drawn["momentum"], drawn["input_noise"], drawn["hidden_size"])
+                drawn["lr"],
+                drawn["momentum"],
+                drawn["input_noise"],
+                drawn["hidden_size"],
+            )
     order = [(r.variant, r.hidden_size) for r in runs]
     assert order == sorted(order, key=lambda o: (["lstm", "gru"].index(o[0]), o[1]))
 
@@ -94,8 +109,10 @@ def test_reproduce_profiles_follow_the_paper_on_music_and_slice_its_draws() -> N
     assert (quick.space, paper.space, paper.trials) == ("greff", "greff", 200)
     assert paper.per_task["music"]["sequences"] == 150 * 229  # 150 epochs of online updates
     assert paper.per_task["music"]["eval_every"] == 229 and paper.run["patience"] == 15
-    assert quick.run["eval_every"] == 229 and quick.run["patience"] < \
-        quick.per_task["music"]["sequences"] // 229  # early stopping can fire
+    assert (
+        quick.run["eval_every"] == 229
+        and quick.run["patience"] < quick.per_task["music"]["sequences"] // 229
+    )  # early stopping can fire
     whole = {(r.variant, r.seed): r for r in paper.runs("music")}
     part = reproduce_spec("paper", trials=40).runs("music")
     assert {r.seed for r in part} == set(range(40))  # the first 40 of the 200 draws
@@ -105,9 +122,27 @@ def test_reproduce_profiles_follow_the_paper_on_music_and_slice_its_draws() -> N
 
 def test_search_resumes_and_widens_then_reports_findings(tmp_path: Path) -> None:
     journal = str(tmp_path / "s.journal")
-    base = ["search", "--variants", "lstm,gru", "--tasks", "parity", "--storage", journal,
-            "--set", "steps=6", "--set", "eval_every=3", "--set", "task.seq_len=10",
-            "--set", "task.eval_size=32", "--set", "hidden_size=8", "--workers", "1"]
+    base = [
+        "search",
+        "--variants",
+        "lstm,gru",
+        "--tasks",
+        "parity",
+        "--storage",
+        journal,
+        "--set",
+        "steps=6",
+        "--set",
+        "eval_every=3",
+        "--set",
+        "task.seq_len=10",
+        "--set",
+        "task.eval_size=32",
+        "--set",
+        "hidden_size=8",
+        "--workers",
+        "1",
+    ]
     first = harness(*base, "--trials", "2", cwd=tmp_path)
     assert first.returncode == 0, first.stderr
     assert "4 trials (2 variants × 1 tasks × 2 draws" in first.stderr
@@ -121,8 +156,10 @@ def test_search_resumes_and_widens_then_reports_findings(tmp_path: Path) -> None
     assert len(after) == 6 and all(after[k] == v for k, v in before.items())
     for trial in finished.completed(study):  # the drawn point as params, over the space's ranges
         config = trial.user_attrs["config"]
-        assert trial.params == {k: config[k] for k in ("variant", "seed", "hidden_size", "lr",
-                                                       "momentum", "input_noise")}
+        assert trial.params == {
+            k: config[k]
+            for k in ("variant", "seed", "hidden_size", "lr", "momentum", "input_noise")
+        }
         assert trial.distributions["lr"] == FloatDistribution(1e-6, 1e-2, log=True)
         assert trial.distributions["hidden_size"] == IntDistribution(20, 200, log=True)
         assert kept_models.path_of(study, trial).is_file()  # a search's trials keep models too
@@ -132,8 +169,9 @@ def test_search_resumes_and_widens_then_reports_findings(tmp_path: Path) -> None
     rows = verdicts["findings"] if isinstance(verdicts, dict) else verdicts
     assert [r["number"] for r in rows] == list(range(1, 11))
     assert {r["verdict"] for r in rows} == {"inconclusive"}  # 3 trials a variant: too few
-    missing = harness("report", "--findings", "--study", "nothing", "--storage", journal,
-                      cwd=tmp_path)
+    missing = harness(
+        "report", "--findings", "--study", "nothing", "--storage", journal, cwd=tmp_path
+    )
     assert missing.returncode == 2 and "no study named 'nothing'" in missing.stderr
     assert "Traceback" not in missing.stderr
 
@@ -142,15 +180,15 @@ def test_reproduce_ci_runs_the_whole_protocol(tmp_path: Path) -> None:
     """What CI runs: Greff's search for every variant on the three tasks, then findings."""
     data_dir()  # music: skips locally without HARNESS_DATA, fails on CI
     journal = str(tmp_path / "r.journal")
-    result = harness("reproduce", "--profile", "ci", "--storage", journal, "--workers", "2",
-                     cwd=tmp_path)
+    result = harness(
+        "reproduce", "--profile", "ci", "--storage", journal, "--workers", "2", cwd=tmp_path
+    )
     assert result.returncode == 0, result.stderr
     n = len(REPRODUCE_VARIANTS) * 3 * 3
-    assert f"{n} trials ({len(REPRODUCE_VARIANTS)} variants × 3 tasks × 3 draws" in \
-        result.stderr
+    assert f"{n} trials ({len(REPRODUCE_VARIANTS)} variants × 3 tasks × 3 draws" in result.stderr
     folder = tmp_path / "r.reports" / "reproduce-ci"
     markdown = (folder / "findings.md").read_text()
-    first_table = markdown[markdown.index("|"):].split("\n\n")[0]
+    first_table = markdown[markdown.index("|") :].split("\n\n")[0]
     verdicts = markdown.split("## Verdicts\n\n")[1].split("\n\n")[0]
     assert first_table.startswith("| data | variant | draws | top |")
     assert first_table.count("| JSB Chorales |") == len(REPRODUCE_VARIANTS)  # and lstm-b vs gru
@@ -159,37 +197,66 @@ def test_reproduce_ci_runs_the_whole_protocol(tmp_path: Path) -> None:
     assert "## Beyond the paper" in markdown
     assert "findings report:" in result.stdout
     assert "protocol: reproduce-ci: 3 draws a variant from 'greff'" in result.stdout
-    assert re.search(r"^ 3\. inconclusive +Forget gate and output activation are critical "
-                     r"\(on JSB Chorales\): ", result.stdout, re.M), result.stdout
+    assert re.search(
+        r"^ 3\. inconclusive +Forget gate and output activation are critical "
+        r"\(on JSB Chorales\): ",
+        result.stdout,
+        re.M,
+    ), result.stdout
     # the wall time, and where the workers' time went over every stored trial
-    assert re.search(rf"reproduce reproduce-ci finished in \d+ (min \d+ )?s \({n} trials "
-                     r"stored\); the workers' time, .* over \d+ runs: data \d+%, forward \d+%",
-                     result.stdout), result.stdout[-2000:]
+    assert re.search(
+        rf"reproduce reproduce-ci finished in \d+ (min \d+ )?s \({n} trials "
+        r"stored\); the workers' time, .* over \d+ runs: data \d+%, forward \d+%",
+        result.stdout,
+    ), result.stdout[-2000:]
     for task in ("music", "reber", "lm"):
-        study = store.open_study(storage_url.open_storage(journal), f"reproduce-ci-{task}",
-                                 create=False)
+        study = store.open_study(
+            storage_url.open_storage(journal), f"reproduce-ci-{task}", create=False
+        )
         done = finished.completed(study)
         assert len(done) == len(REPRODUCE_VARIANTS) * 3
         values = [t.value for t in done]
         assert all(math.isfinite(v) for v in values)  # diverged trials at chance, not NaN
         config = done[0].user_attrs["config"]  # Greff's loss, update and online batches
-        assert (config["loss_reduction"], config["momentum_scaled_lr"],
-                config["batch_size"]) == ("sum", True, 1)
+        assert (config["loss_reduction"], config["momentum_scaled_lr"], config["batch_size"]) == (
+            "sum",
+            True,
+            1,
+        )
     assert "search seed 0" in markdown
     again = harness("reproduce", "--profile", "ci", "--storage", journal, cwd=tmp_path)
     assert again.returncode == 0 and f"{n} done, 0 to run" in again.stderr
     # another seed: an independent replicate in studies of its own, other draws
-    other = harness("reproduce", "--profile", "ci", "--seed", "1", "--tasks", "reber",
-                    "--variants", "lstm,gru", "--storage", journal, cwd=tmp_path)
+    other = harness(
+        "reproduce",
+        "--profile",
+        "ci",
+        "--seed",
+        "1",
+        "--tasks",
+        "reber",
+        "--variants",
+        "lstm,gru",
+        "--storage",
+        journal,
+        cwd=tmp_path,
+    )
     assert other.returncode == 0, other.stderr
     assert "search reproduce-ci-seed1: 6 trials" in other.stderr
-    assert "search seed 1" in (tmp_path / "r.reports" / "reproduce-ci-seed1" /
-                               "findings.md").read_text()
-    seed0, seed1 = (store.named_studies(storage_url.open_storage(journal), name)
-                    for name in ("reproduce-ci", "reproduce-ci-seed1"))
-    assert [s.study_name for s in seed0] == [f"reproduce-ci-{t}" for t in
-                                             ("lm", "music", "reber")]
+    assert (
+        "search seed 1"
+        in (tmp_path / "r.reports" / "reproduce-ci-seed1" / "findings.md").read_text()
+    )
+    seed0, seed1 = (
+        store.named_studies(storage_url.open_storage(journal), name)
+        for name in ("reproduce-ci", "reproduce-ci-seed1")
+    )
+    assert [s.study_name for s in seed0] == [f"reproduce-ci-{t}" for t in ("lm", "music", "reber")]
     assert [s.study_name for s in seed1] == ["reproduce-ci-seed1-reber"]
-    lrs = {t.user_attrs["config"]["lr"] for s in (seed0[2], seed1[0]) for t in
-           finished.completed(s) if t.user_attrs["config"]["variant"] == "lstm"}
+    lrs = {
+        t.user_attrs["config"]["lr"]
+        for s in (seed0[2], seed1[0])
+        for t in finished.completed(s)
+        if t.user_attrs["config"]["variant"] == "lstm"
+    }
     assert len(lrs) == 6  # three draws each, none shared

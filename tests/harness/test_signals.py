@@ -55,6 +55,7 @@ def test_a_deferred_step_in_another_thread_neither_holds_nor_raises(installed) -
     def beat() -> None:
         with signals.deferred():
             seen.append(signals._held)
+
     thread = threading.Thread(target=beat)
     thread.start()
     thread.join()

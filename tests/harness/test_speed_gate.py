@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from harness.gates import bench, speed_gate
 from harness.command.cli import main
+from harness.gates import bench, speed_gate
 
 RECORDED = json.loads((Path(__file__).parent / "recorded_bench_rounds.json").read_text())
 SHAPE = "B32xT100xM32xN128"
@@ -26,19 +26,30 @@ def _replay(recording: dict[str, list[float]], slower: dict[str, float] | None =
         n = calls[(label, kind)] = calls.get((label, kind), -1) + 1
         times = recording[f"{label}/{kind}"]
         return times[n % len(times)] * (slower or {}).get(label, 1.0)
+
     return clock
 
 
 def _rows(monkeypatch, recording, slower=None) -> list[bench.Row]:
     monkeypatch.setattr(bench, "clock_for", lambda device: _replay(recording, slower))
     import torch
-    return bench.run(CELLS, [bench.Shape(32, 100, 32, 128)], torch.device("cpu"), rounds=15,
-                     warmup=0)
+
+    return bench.run(
+        CELLS, [bench.Shape(32, 100, 32, 128)], torch.device("cpu"), rounds=15, warmup=0
+    )
 
 
 def _baseline(rows: list[bench.Row]) -> list[dict[str, object]]:
-    return [{"shape": r.shape, "variant": r.variant, "reference": r.reference,
-             "forward_ratio": r.forward_ratio, "train_ratio": r.train_ratio} for r in rows]
+    return [
+        {
+            "shape": r.shape,
+            "variant": r.variant,
+            "reference": r.reference,
+            "forward_ratio": r.forward_ratio,
+            "train_ratio": r.train_ratio,
+        }
+        for r in rows
+    ]
 
 
 def test_a_loaded_machine_passes_against_its_idle_baseline(monkeypatch) -> None:
@@ -90,10 +101,20 @@ def test_population_rows_are_judged_against_the_other_populations() -> None:
     label = "population K16 B32xT50xM32xN64"
 
     def row(variant: str, ratio: float) -> bench.Row:
-        return bench.Row(label, variant, "native", 1.0, 1.0, ratio, ratio, 0.0, None,
-                         bench.ONE_BY_ONE)
-    baseline = [{"shape": label, "variant": v, "reference": bench.ONE_BY_ONE,
-                 "forward_ratio": 0.4, "train_ratio": 0.4} for v in ("a", "b", "c", "d")]
+        return bench.Row(
+            label, variant, "native", 1.0, 1.0, ratio, ratio, 0.0, None, bench.ONE_BY_ONE
+        )
+
+    baseline = [
+        {
+            "shape": label,
+            "variant": v,
+            "reference": bench.ONE_BY_ONE,
+            "forward_ratio": 0.4,
+            "train_ratio": 0.4,
+        }
+        for v in ("a", "b", "c", "d")
+    ]
     # a machine whose stacks gain less: every ratio 0.6 (+50%), one 1.1 (+175%)
     rows = [row("a", 0.6), row("b", 0.6), row("c", 0.6), row("d", 1.1)]
     verdict = speed_gate.judge(rows, baseline, 0.6)
@@ -103,28 +124,31 @@ def test_population_rows_are_judged_against_the_other_populations() -> None:
 
 def test_what_cannot_be_compared_is_said_and_never_fails() -> None:
     lstm = bench.Row("S", "lstm", "generic", 1.0, 1.0, 3.0, 3.0, 0.0, None)
-    gru = bench.Row("S", "gru", "fused", 1.0, 1.0, 9.0, 9.0, 0.0, None,
-                    reference="torch.nn.GRU")
+    gru = bench.Row("S", "gru", "fused", 1.0, 1.0, 9.0, 9.0, 0.0, None, reference="torch.nn.GRU")
     new = bench.Row("S", "new", "generic", 1.0, 1.0, 9.0, 9.0, 0.0, None)
-    old = [{"shape": "S", "variant": "lstm", "forward_ratio": 2.0, "train_ratio": 2.0},
-           {"shape": "S", "variant": "gru", "forward_ratio": 1.2, "train_ratio": 1.9}]
+    old = [
+        {"shape": "S", "variant": "lstm", "forward_ratio": 2.0, "train_ratio": 2.0},
+        {"shape": "S", "variant": "gru", "forward_ratio": 1.2, "train_ratio": 1.9},
+    ]
     verdict = speed_gate.judge([lstm, gru, new], old, 0.25)  # one cell: no factor
     assert verdict.slower == [
         "lstm at S: forward ratio 3.00 vs baseline 2.00 (+50%; tolerance 25%)",
-        "lstm at S: train ratio 3.00 vs baseline 2.00 (+50%; tolerance 25%)"]
+        "lstm at S: train ratio 3.00 vs baseline 2.00 (+50%; tolerance 25%)",
+    ]
     assert verdict.uncompared == [
         "gru at S: the baseline's ratio is to torch.nn.LSTM, this run's to torch.nn.GRU",
-        "new at S: not in the baseline"]
+        "new at S: not in the baseline",
+    ]
 
 
 def test_the_command_measures_suspects_again_and_fails_only_a_lasting_slowdown(
-        tmp_path: Path, monkeypatch, capsys) -> None:
+    tmp_path: Path, monkeypatch, capsys
+) -> None:
     baseline = tmp_path / "base.json"
     args = ["bench", "--variants", ",".join(CELLS), "--population", "0", "--rounds", "15"]
     monkeypatch.setattr(bench, "clock_for", lambda device: _replay(RECORDED["quiet"]))
     assert main([*args, "--json", str(baseline)]) == 0
-    assert {r["variant"] for r in speed_gate.load(str(baseline))} == {*CELLS,
-                                                                      *bench.REFERENCES}
+    assert {r["variant"] for r in speed_gate.load(str(baseline))} == {*CELLS, *bench.REFERENCES}
     compare = [*args, "--compare", str(baseline), "--tolerance", "0.6"]
     monkeypatch.setattr(bench, "clock_for", lambda device: _replay(RECORDED["loaded"]))
     capsys.readouterr()
@@ -137,17 +161,24 @@ def test_the_command_measures_suspects_again_and_fails_only_a_lasting_slowdown(
     def bursty(device):
         runs.append(1)
         return _replay(RECORDED["quiet"], {"nog": 3.0} if len(runs) == 1 else None)
+
     monkeypatch.setattr(bench, "clock_for", bursty)
     assert main(compare) == 0
-    assert len(runs) == 2 and "over the tolerance: nog; measuring them again" in \
-        capsys.readouterr().err
+    assert (
+        len(runs) == 2
+        and "over the tolerance: nog; measuring them again" in capsys.readouterr().err
+    )
 
     # slow every time: three measurements, then the failure
     runs.clear()
-    monkeypatch.setattr(bench, "clock_for", lambda device: runs.append(1) or _replay(
-        RECORDED["loaded"], {"nog": 3.0}))
+    monkeypatch.setattr(
+        bench,
+        "clock_for",
+        lambda device: runs.append(1) or _replay(RECORDED["loaded"], {"nog": 3.0}),
+    )
     assert main(compare) == 1
     err = capsys.readouterr().err
     assert len(runs) == 3 and f"slower: nog at {SHAPE}: train ratio" in err
-    assert "slower: " in err and all("nog" in line for line in err.splitlines()
-                                     if line.startswith("slower: "))
+    assert "slower: " in err and all(
+        "nog" in line for line in err.splitlines() if line.startswith("slower: ")
+    )

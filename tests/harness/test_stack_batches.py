@@ -10,16 +10,18 @@ from tasks import Batch
 
 
 def _batch(steps: int, rows: int) -> Batch:
-    return Batch(torch.randn(steps, rows, 4), torch.randn(steps, rows, 1),
-                 torch.rand(steps, rows) < 0.7)
+    return Batch(
+        torch.randn(steps, rows, 4), torch.randn(steps, rows, 1), torch.rand(steps, rows) < 0.7
+    )
 
 
 def test_batches_of_one_size_are_stacked_as_they_are() -> None:
     batches = [_batch(3, 2), _batch(3, 2)]
     stacked = stack_batches(batches)
     for name in ("x", "y", "mask"):
-        assert torch.equal(getattr(stacked, name),
-                           torch.stack([getattr(b, name) for b in batches], 1))
+        assert torch.equal(
+            getattr(stacked, name), torch.stack([getattr(b, name) for b in batches], 1)
+        )
 
 
 def test_batches_of_other_sizes_are_padded_with_unscored_zeros() -> None:

@@ -54,25 +54,35 @@ def test_same_seed_same_curve_other_seed_other_curve() -> None:
 
 
 def test_a_diverging_run_is_a_result_at_chance_not_a_crash() -> None:
-    config = RunConfig(variant="noaf", task="memory-add", optimizer="sgd", lr=90.0,
-                       momentum=0.99, **TINY)
+    config = RunConfig(
+        variant="noaf", task="memory-add", optimizer="sgd", lr=90.0, momentum=0.99, **TINY
+    )
     result = train(config)
     assert result.status == "diverged" and result.diverged
     assert result.test == result.chance and result.steps < 40
-    assert not math.isfinite(curve(result, "train_loss")[-1][1]) or \
-        curve(result, "train_loss")[-1][1] > 100 * curve(result, "train_loss")[0][1]
+    assert (
+        not math.isfinite(curve(result, "train_loss")[-1][1])
+        or curve(result, "train_loss")[-1][1] > 100 * curve(result, "train_loss")[0][1]
+    )
 
 
 def test_patience_stops_early() -> None:
-    config = RunConfig(variant="rnn", task="parity", hidden_size=8, steps=400, eval_every=10,
-                       patience=2, lr=1e-6)
+    config = RunConfig(
+        variant="rnn", task="parity", hidden_size=8, steps=400, eval_every=10, patience=2, lr=1e-6
+    )
     result = train(config)
     assert result.status == "complete" and result.steps < 400
 
 
 def test_stateful_language_model_run() -> None:
-    config = RunConfig(variant="np", task="lm", steps=30, eval_every=30, hidden_size=16,
-                       task_settings={"eval_tokens": 3000, "seq_len": 20})
+    config = RunConfig(
+        variant="np",
+        task="lm",
+        steps=30,
+        eval_every=30,
+        hidden_size=16,
+        task_settings={"eval_tokens": 3000, "seq_len": 20},
+    )
     result = train(config)
     assert result.test["bpc"] < result.chance["bpc"]  # it learned the character frequencies
     assert result.telemetry["backend"] == "fused"
@@ -80,27 +90,55 @@ def test_stateful_language_model_run() -> None:
 
 
 def test_overrides() -> None:
-    config = apply_overrides(RunConfig(), ["steps=5", "lr=1", "task.seq_len=9",
-                                           "cell.forget_bias=2.0", "optimizer=sgd"])
+    config = apply_overrides(
+        RunConfig(), ["steps=5", "lr=1", "task.seq_len=9", "cell.forget_bias=2.0", "optimizer=sgd"]
+    )
     assert config.steps == 5 and config.lr == 1.0 and config.optimizer == "sgd"
     assert config.task_settings == {"seq_len": 9} and config.cell_options == {"forget_bias": 2.0}
-    for bad, message in [("steps=-1", "steps must be at least 1"), ("lr=1000", "lr must be"),
-                         ("momentum=1", "momentum must be"), ("nope=1", "unknown setting"),
-                         ("steps", "expects key=value"), ("hidden_size=2.5", "expects int")]:
+    for bad, message in [
+        ("steps=-1", "steps must be at least 1"),
+        ("lr=1000", "lr must be"),
+        ("momentum=1", "momentum must be"),
+        ("nope=1", "unknown setting"),
+        ("steps", "expects key=value"),
+        ("hidden_size=2.5", "expects int"),
+    ]:
         with pytest.raises(ConfigError, match=message):
             apply_overrides(RunConfig(), [bad])
 
 
 def test_run_command_prints_a_summary_line(tmp_path) -> None:
-    out = subprocess.run([sys.executable, "-m", "harness", "run", "--variant", "cifg", "--task",
-                          "reber", "--set", "steps=20", "--set", "eval_every=10", "--set",
-                          "hidden_size=8", "--seed", "2", "--storage",
-                          str(tmp_path / "s.journal")], capture_output=True, text=True,
-                         timeout=300)
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "harness",
+            "run",
+            "--variant",
+            "cifg",
+            "--task",
+            "reber",
+            "--set",
+            "steps=20",
+            "--set",
+            "eval_every=10",
+            "--set",
+            "hidden_size=8",
+            "--seed",
+            "2",
+            "--storage",
+            str(tmp_path / "s.journal"),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert out.returncode == 0, out.stderr
     differences, line, stored = out.stdout.strip().splitlines()[-3:]
-    assert differences.startswith("settings that differ from the default grid's cifg on reber:"
-                                  " hidden_size 8 (grid 32), steps 20 (grid 800)")
+    assert differences.startswith(
+        "settings that differ from the default grid's cifg on reber:"
+        " hidden_size 8 (grid 32), steps 20 (grid 800)"
+    )
     assert stored.startswith("stored as trial 0 of study runs-reber in ")
     assert line.startswith("cifg on reber (seed 2): test nll ") and "(chance 4.852)" in line
     assert " steps×batch/s, " in line and "population" not in line  # a run alone
@@ -108,8 +146,14 @@ def test_run_command_prints_a_summary_line(tmp_path) -> None:
 
 def test_a_cpu_run_records_where_its_time_went() -> None:
     # each trial's share of its population's time, per phase, adds up to its trial_seconds
-    config = RunConfig(task="parity", hidden_size=8, steps=12, eval_every=6, device="cpu",
-                       task_settings={"seq_len": 10, "eval_size": 32})
+    config = RunConfig(
+        task="parity",
+        hidden_size=8,
+        steps=12,
+        eval_every=6,
+        device="cpu",
+        task_settings={"seq_len": 10, "eval_size": 32},
+    )
     results = train_population([config, dataclasses.replace(config, seed=1)])
     for result in results:
         parts = {k: v for k, v in result.telemetry.items() if k.startswith("time.")}

@@ -9,8 +9,13 @@ from results.cost import cost_table
 
 
 def test_cost_is_worker_time_per_sequence_per_task() -> None:
-    trials = pd.DataFrame({"task": ["lm", "lm", "music"], "sequences": [1000.0, 3000.0, 500.0],
-                           "worker_seconds": [2.0, 6.0, 4.0]})
+    trials = pd.DataFrame(
+        {
+            "task": ["lm", "lm", "music"],
+            "sequences": [1000.0, 3000.0, 500.0],
+            "worker_seconds": [2.0, 6.0, 4.0],
+        }
+    )
     table = cost_table(trials).set_index("task")
     assert table.loc["lm", "trials"] == 2 and table.loc["music", "trials"] == 1
     assert table.loc["lm", "ms per sequence"] == pytest.approx(2.0)  # 8 s / 4000

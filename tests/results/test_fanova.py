@@ -53,14 +53,16 @@ def test_three_leaf_tree_by_hand() -> None:
     assert [var[s] for s in subsets] == pytest.approx([1.0, 1.44, 0.0, 2.8, 1.0, 1.44])
 
 
-def _brute_force(tree: DecisionTreeRegressor, bounds: np.ndarray, subset: tuple[int, ...]
-                 ) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, float]:
+def _brute_force(
+    tree: DecisionTreeRegressor, bounds: np.ndarray, subset: tuple[int, ...]
+) -> tuple[list[np.ndarray], np.ndarray, np.ndarray, float]:
     """Predict at the midpoint of every cell of the grid of ALL split points (the tree is
     constant on each) and average over the other variables by cell volume. Returns the grid
     edges of ``subset``, the marginal on them, the cell volumes, and the mean."""
     t = tree.tree_
-    edges = [np.unique(np.concatenate([b, t.threshold[t.feature == k]]))
-             for k, b in enumerate(bounds)]
+    edges = [
+        np.unique(np.concatenate([b, t.threshold[t.feature == k]])) for k, b in enumerate(bounds)
+    ]
     mids = [(e[1:] + e[:-1]) / 2 for e in edges]
     widths = [np.diff(e) / (e[-1] - e[0]) for e in edges]
     points = np.array(list(itertools.product(*mids)))
@@ -89,8 +91,7 @@ def test_marginals_match_brute_force_integration() -> None:
         # look our marginal up at the brute-force cells' midpoints
         index = [np.searchsorted(g, (e[1:] + e[:-1]) / 2) - 1 for g, e in zip(got_edges, edges)]
         np.testing.assert_allclose(got[np.ix_(*index)], expected, rtol=1e-10, atol=1e-10)
-        assert var[subset] == pytest.approx(float((cell * (expected - mean) ** 2).sum()),
-                                            rel=1e-10)
+        assert var[subset] == pytest.approx(float((cell * (expected - mean) ** 2).sum()), rel=1e-10)
     # the marginal over every variable is the tree itself
     assert var[(0, 1, 2)] == pytest.approx(total, rel=1e-10)
     assert total > var[(0, 1)] > var[(0,)] > 0
@@ -107,8 +108,7 @@ def _synthetic(n: int, seed: int) -> tuple[pd.DataFrame, np.ndarray]:
     rng = np.random.default_rng(seed)
     x = pd.DataFrame(rng.uniform(-1, 1, (n, 4)), columns=list("abcd"))
     # a little noise (variance 0.04, ~1 % of the total) so the trees do split on c and d
-    return x, (3 * x["a"] + 1.5 * x["b"] + 2 * x["a"] * x["b"]).to_numpy() \
-        + rng.normal(0, 0.2, n)
+    return x, (3 * x["a"] + 1.5 * x["b"] + 2 * x["a"] * x["b"]).to_numpy() + rng.normal(0, 0.2, n)
 
 
 def test_recovers_a_known_decomposition() -> None:
@@ -140,13 +140,15 @@ def test_same_main_effect_ranking_as_optuna() -> None:
     = .684, .171, .043, 0 — a strict order both evaluators must find."""
     rng = np.random.default_rng(7)
     x = pd.DataFrame(rng.uniform(-1, 1, (300, 4)), columns=list("abcd"))
-    y = (3 * x["a"] + 1.5 * x["b"] + 0.75 * x["c"] + 2 * x["a"] * x["b"]).to_numpy() \
-        + rng.normal(0, 0.1, len(x))
+    y = (3 * x["a"] + 1.5 * x["b"] + 0.75 * x["c"] + 2 * x["a"] * x["b"]).to_numpy() + rng.normal(
+        0, 0.1, len(x)
+    )
     study = optuna.create_study()
     space = {k: optuna.distributions.FloatDistribution(-1.0, 1.0) for k in "abcd"}
     for row, value in zip(x.to_dict("records"), y):
-        study.add_trial(optuna.trial.create_trial(params=row, distributions=space,
-                                                  value=float(value)))
+        study.add_trial(
+            optuna.trial.create_trial(params=row, distributions=space, value=float(value))
+        )
     theirs = fanova.optuna_main_effects(study, n_trees=16, seed=0)
     ours = fanova.fanova(x, y, {k: (-1.0, 1.0) for k in "abcd"}, pairs=False)
     ours = dict(zip(ours["term"], ours["share"]))
@@ -166,17 +168,26 @@ def test_main_effects_agree_with_optunas_fanova_on_the_same_trials() -> None:
     rng = np.random.default_rng(0)
     n = 200
     x = rng.uniform(0, 1, (n, 3))
-    y = (2 * (x[:, 0] - 0.75) ** 2 + 0.6 * (1 - x[:, 1]) + (x[:, 0] - 0.5) * (x[:, 1] - 0.5)
-         + rng.normal(0, 0.01, n))
+    y = (
+        2 * (x[:, 0] - 0.75) ** 2
+        + 0.6 * (1 - x[:, 1])
+        + (x[:, 0] - 0.5) * (x[:, 1] - 0.5)
+        + rng.normal(0, 0.01, n)
+    )
     study = optuna.create_study()
     space = {k: optuna.distributions.FloatDistribution(0, 1) for k in "abc"}
     for row, value in zip(x, y):
-        study.add_trial(optuna.trial.create_trial(params=dict(zip("abc", row)),
-                                                  distributions=space, value=float(value)))
+        study.add_trial(
+            optuna.trial.create_trial(
+                params=dict(zip("abc", row)), distributions=space, value=float(value)
+            )
+        )
     theirs = optuna.importance.get_param_importances(
-        study, evaluator=FanovaImportanceEvaluator(seed=0), normalize=True)
-    ours = fanova.fanova(pd.DataFrame(x, columns=list("abc")), y, {k: (0, 1) for k in "abc"},
-                         n_trees=64)
+        study, evaluator=FanovaImportanceEvaluator(seed=0), normalize=True
+    )
+    ours = fanova.fanova(
+        pd.DataFrame(x, columns=list("abc")), y, {k: (0, 1) for k in "abc"}, n_trees=64
+    )
     mains = ours[ours["order"] == 1].set_index("term")["share"]
     for name in "abc":
         assert mains[name] / mains.sum() == pytest.approx(theirs[name], abs=0.02)

@@ -17,18 +17,42 @@ from scipy import stats as scipy_stats
 
 from results import findings, scope, stats, top_trials
 
-SPACE = {"lr": (1e-6, 1e-2, True), "hidden_size": (20, 200, True),
-         "momentum": (0.0, 0.99, False), "input_noise": (0.0, 1.0, False)}
+SPACE = {
+    "lr": (1e-6, 1e-2, True),
+    "hidden_size": (20, 200, True),
+    "momentum": (0.0, 0.99, False),
+    "input_noise": (0.0, 1.0, False),
+}
 # task: (metric, lower_is_better, offset, chance); "reber" is an extension task
 TASKS = {"music": ("nll", True, 8.5, 10.95), "reber": ("nll", True, 2.0, 4.6)}
 # effects in the metric's units (positive: worse) under which every claim holds on music:
 # nfg, noaf clearly worse; nig a little worse than nog, both inside the 0.1 margin; gru and
 # lstm-b better than lstm by the same amount
-HOLDS: dict[str, float] = {"nfg": 0.5, "noaf": 0.4, "nig": 0.04, "nog": 0.0, "niaf": 0.0,
-                           "np": 0.0, "cifg": 0.0, "fgr": 0.0, "lstm-b": -0.3, "gru": -0.3}
+HOLDS: dict[str, float] = {
+    "nfg": 0.5,
+    "noaf": 0.4,
+    "nig": 0.04,
+    "nog": 0.0,
+    "niaf": 0.0,
+    "np": 0.0,
+    "cifg": 0.0,
+    "fgr": 0.0,
+    "lstm-b": -0.3,
+    "gru": -0.3,
+}
 # ... and under which every one is broken
-BREAKS: dict[str, float] = {"nfg": -0.3, "noaf": 0.4, "nig": 0.3, "nog": 0.6, "niaf": 0.0,
-                            "np": 0.0, "cifg": 0.3, "fgr": -0.3, "lstm-b": 0.6, "gru": 0.3}
+BREAKS: dict[str, float] = {
+    "nfg": -0.3,
+    "noaf": 0.4,
+    "nig": 0.3,
+    "nog": 0.6,
+    "niaf": 0.0,
+    "np": 0.0,
+    "cifg": 0.3,
+    "fgr": -0.3,
+    "lstm-b": 0.6,
+    "gru": 0.3,
+}
 # response surfaces on x, y, m, z in [0, 1] (log lr, log hidden size, log(1 - momentum),
 # noise): Greff's (lr first, hidden size second, small interaction) and a broken one
 # (momentum first, a pair larger than the main effects)
@@ -36,9 +60,14 @@ GREFF_SURFACE = {"lr": 2.0, "hidden": 0.6, "lr_hidden": 1.0}
 BROKEN_SURFACE = {"momentum": 2.0, "lr": 0.1, "momentum_noise": 6.0}
 
 
-def make_trials(effects: dict[str, float] = HOLDS, n: int = 200, seed: int = 0,
-                surface: dict[str, float] | None = None, tasks: tuple[str, ...] = ("music",),
-                noise: float = 0.004) -> pd.DataFrame:
+def make_trials(
+    effects: dict[str, float] = HOLDS,
+    n: int = 200,
+    seed: int = 0,
+    surface: dict[str, float] | None = None,
+    tasks: tuple[str, ...] = ("music",),
+    noise: float = 0.004,
+) -> pd.DataFrame:
     """A random search as the harness draws it: trial k has the same hyperparameters for
     every variant. The loss on the draws is
 
@@ -54,21 +83,36 @@ def make_trials(effects: dict[str, float] = HOLDS, n: int = 200, seed: int = 0,
         metric, lower, offset, chance = TASKS[task]
         x, y, m, z = rng.uniform(0, 1, (4, n))
         for variant in ["lstm", *effects]:
-            loss = (offset + surface.get("lr", 0) * (x - 0.75) ** 2
-                    + surface.get("hidden", 0) * (1 - y)
-                    + surface.get("momentum", 0) * (m - 0.75) ** 2
-                    + surface.get("lr_hidden", 0) * (x - 0.5) * (y - 0.5)
-                    + surface.get("momentum_noise", 0) * (m - 0.5) * (z - 0.5)
-                    + effects.get(variant, 0.0))
+            loss = (
+                offset
+                + surface.get("lr", 0) * (x - 0.75) ** 2
+                + surface.get("hidden", 0) * (1 - y)
+                + surface.get("momentum", 0) * (m - 0.75) ** 2
+                + surface.get("lr_hidden", 0) * (x - 0.5) * (y - 0.5)
+                + surface.get("momentum_noise", 0) * (m - 0.5) * (z - 0.5)
+                + effects.get(variant, 0.0)
+            )
             diverged = (x > 0.98) & (rng.random(n) < 0.5)
-            frames.append(pd.DataFrame({
-                "task": task, "variant": variant, "metric": metric,
-                "value": np.where(diverged, chance, loss + rng.normal(0, noise, n)),
-                "valid": np.where(diverged, np.nan, loss + rng.normal(0, noise, n)),
-                "lower_is_better": lower, "chance": chance, "diverged": diverged,
-                "lr": 10 ** (-6 + 4 * x), "hidden_size": 20 * 10 ** y,
-                "momentum": 1 - 10 ** (2 * m - 2), "input_noise": z,
-                "trial": np.arange(n), "study": f"search-{task}"}))
+            frames.append(
+                pd.DataFrame(
+                    {
+                        "task": task,
+                        "variant": variant,
+                        "metric": metric,
+                        "value": np.where(diverged, chance, loss + rng.normal(0, noise, n)),
+                        "valid": np.where(diverged, np.nan, loss + rng.normal(0, noise, n)),
+                        "lower_is_better": lower,
+                        "chance": chance,
+                        "diverged": diverged,
+                        "lr": 10 ** (-6 + 4 * x),
+                        "hidden_size": 20 * 10**y,
+                        "momentum": 1 - 10 ** (2 * m - 2),
+                        "input_noise": z,
+                        "trial": np.arange(n),
+                        "study": f"search-{task}",
+                    }
+                )
+            )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -86,9 +130,11 @@ def holding() -> list[findings.Finding]:
 
 
 def test_every_claim_reproduced_when_the_search_follows_the_papers(
-        holding: list[findings.Finding]) -> None:
+    holding: list[findings.Finding],
+) -> None:
     assert verdicts(holding) == {k: "reproduced" for k in range(1, 11)}, [
-        (f.number, f.statistic) for f in holding if f.verdict != "reproduced"]
+        (f.number, f.statistic) for f in holding if f.verdict != "reproduced"
+    ]
     for f in holding:
         assert f.data == "JSB Chorales"
         assert f.n > 0
@@ -105,18 +151,17 @@ def test_every_claim_reproduced_when_the_search_follows_the_papers(
 def test_every_claim_contradicted_when_the_search_breaks_them() -> None:
     results = check(make_trials(BREAKS, surface=BROKEN_SURFACE))
     assert verdicts(results) == {k: "contradicted" for k in range(1, 11)}, [
-        (f.number, f.statistic) for f in results if f.verdict != "contradicted"]
+        (f.number, f.statistic) for f in results if f.verdict != "contradicted"
+    ]
 
 
-def test_extension_tasks_never_decide_a_paper_verdict(
-        holding: list[findings.Finding]) -> None:
+def test_extension_tasks_never_decide_a_paper_verdict(holding: list[findings.Finding]) -> None:
     """reber breaks every claim; the verdicts on music are those of music alone, and on
     reber alone there is nothing to judge."""
     music = make_trials()
     reber = make_trials(BREAKS, surface=BROKEN_SURFACE, tasks=("reber",), seed=3)
     both = check(pd.concat([music, reber], ignore_index=True))
-    assert [(f.verdict, f.statistic) for f in both] == [(f.verdict, f.statistic)
-                                                        for f in holding]
+    assert [(f.verdict, f.statistic) for f in both] == [(f.verdict, f.statistic) for f in holding]
     alone = check(reber)
     assert verdicts(alone) == {k: "inconclusive" for k in range(1, 11)}
     assert "no paper data among the tasks run" in alone[0].statistic
@@ -129,22 +174,29 @@ def test_extension_tasks_never_decide_a_paper_verdict(
 def test_best_trials_are_chosen_by_validation_and_compared_as_scipy_does() -> None:
     rng = np.random.default_rng(1)
     n = 50
-    frame = pd.DataFrame({
-        "task": "music", "variant": np.repeat(["lstm", "nfg"], n), "lower_is_better": True,
-        "chance": 10.95, "trial": np.tile(np.arange(n), 2),
-        "value": rng.normal(8.6, 0.3, 2 * n), "valid": rng.normal(8.6, 0.3, 2 * n)})
+    frame = pd.DataFrame(
+        {
+            "task": "music",
+            "variant": np.repeat(["lstm", "nfg"], n),
+            "lower_is_better": True,
+            "chance": 10.95,
+            "trial": np.tile(np.arange(n), 2),
+            "value": rng.normal(8.6, 0.3, 2 * n),
+            "valid": rng.normal(8.6, 0.3, 2 * n),
+        }
+    )
     frame.loc[frame["variant"] == "nfg", ["value", "valid"]] += 0.2
     # the best test value of lstm has the worst validation: it must not enter
     frame.loc[0, ["value", "valid"]] = [1.0, 99.0]
     top = {v: g.nsmallest(stats.top_count(n, 0.1), "valid") for v, g in frame.groupby("variant")}
     assert 0 not in top["lstm"].index and len(top["lstm"]) == 5
-    expected = scipy_stats.ttest_ind(top["nfg"]["value"], top["lstm"]["value"],
-                                     equal_var=False)
+    expected = scipy_stats.ttest_ind(top["nfg"]["value"], top["lstm"]["value"], equal_var=False)
     interval = expected.confidence_interval(0.90)
     row = top_trials.compare_best(frame, {"music": 0.1}).iloc[0]
     assert (row["variant"], row["top"], row["top_ref"]) == ("nfg", 5, 5)
-    assert row["diff"] == pytest.approx(top["nfg"]["value"].mean()
-                                        - top["lstm"]["value"].mean(), rel=1e-12)
+    assert row["diff"] == pytest.approx(
+        top["nfg"]["value"].mean() - top["lstm"]["value"].mean(), rel=1e-12
+    )
     assert row["p"] == pytest.approx(expected.pvalue, rel=1e-12)
     assert (row["low"], row["high"]) == pytest.approx((interval.low, interval.high), rel=1e-12)
     assert row["trials"] == sorted(top["nfg"]["trial"])
@@ -152,7 +204,8 @@ def test_best_trials_are_chosen_by_validation_and_compared_as_scipy_does() -> No
     se = math.sqrt(top["nfg"]["value"].var() / 5 + top["lstm"]["value"].var() / 5)
     df = stats.welch(top["nfg"]["value"], top["lstm"]["value"]).df
     assert row["detectable"] == pytest.approx(
-        (scipy_stats.t.ppf(0.975, df) + scipy_stats.t.ppf(0.8, df)) * se, rel=1e-12)
+        (scipy_stats.t.ppf(0.975, df) + scipy_stats.t.ppf(0.8, df)) * se, rel=1e-12
+    )
     # an accuracy (higher is better) is oriented so that positive still means worse
     flipped = frame.assign(value=-frame["value"], valid=-frame["valid"], lower_is_better=False)
     again = top_trials.compare_best(flipped, {"music": 0.1}).iloc[0]
@@ -163,16 +216,39 @@ def test_best_trials_are_chosen_by_validation_and_compared_as_scipy_does() -> No
 def test_holm_is_applied_over_every_test_a_verdict_spans() -> None:
     """nfg worse on music at raw p between 0.05/2 and 0.05: significant alone, but finding 3
     spans nfg and noaf, so Holm doubles the smaller p."""
-    best = pd.DataFrame([
-        {"task": "music", "reference": "lstm", "variant": v, "n": 200, "n_ref": 200,
-         "top": 20, "top_ref": 20, "mean": 8.8, "ref_mean": 8.6, "diff": 0.2, "low": 0.05,
-         "high": 0.35, "p": p, "df": 30.0, "detectable": 0.2, "draws_needed": math.inf,
-         "margin": 0.1, "trials": [1], "ref_trials": [2], "note": "", "data": "JSB Chorales"}
-        for v, p in (("nfg", 0.03), ("noaf", 0.001))])
+    best = pd.DataFrame(
+        [
+            {
+                "task": "music",
+                "reference": "lstm",
+                "variant": v,
+                "n": 200,
+                "n_ref": 200,
+                "top": 20,
+                "top_ref": 20,
+                "mean": 8.8,
+                "ref_mean": 8.6,
+                "diff": 0.2,
+                "low": 0.05,
+                "high": 0.35,
+                "p": p,
+                "df": 30.0,
+                "detectable": 0.2,
+                "draws_needed": math.inf,
+                "margin": 0.1,
+                "trials": [1],
+                "ref_trials": [2],
+                "note": "",
+                "data": "JSB Chorales",
+            }
+            for v, p in (("nfg", 0.03), ("noaf", 0.001))
+        ]
+    )
     trials = make_trials({"nfg": 0.2, "noaf": 0.2}, n=20)
     result = findings.check(trials, SPACE, best=best, shares=_no_shares())[2]
     assert result.details.set_index("variant")["p_holm"].to_dict() == pytest.approx(
-        {"nfg": 0.03, "noaf": 0.002})
+        {"nfg": 0.03, "noaf": 0.002}
+    )
     assert result.verdict == "reproduced"
     best.loc[best["variant"] == "noaf", "p"] = 0.04  # Holm: 2 × 0.03 = 0.06 ≥ 0.05
     assert list(stats.holm([0.03, 0.04])) == pytest.approx([0.06, 0.06])
@@ -182,8 +258,9 @@ def test_holm_is_applied_over_every_test_a_verdict_spans() -> None:
 
 
 def _no_shares() -> pd.DataFrame:
-    return pd.DataFrame(columns=["task", "term", "variables", "order", "share", "low", "high",
-                                 "variants"])
+    return pd.DataFrame(
+        columns=["task", "term", "variables", "order", "share", "low", "high", "variants"]
+    )
 
 
 def test_too_few_draws_are_inconclusive_with_what_they_need() -> None:
@@ -198,9 +275,11 @@ def test_an_undecided_no_difference_names_the_draws_it_would_need() -> None:
     margin; the statistic says what the test could detect and how many draws would do."""
     results = check(make_trials({**HOLDS, "cifg": 0.03}, noise=0.05, n=40))
     assert results[1].verdict == "inconclusive"
-    assert re.search(r"cifg on music \(best 4 vs 4, diff [+-]0\.\d+ \[.*Holm p = 0\.\d+, "
-                     r"detectable 0\.\d+, inside the margin with ~\d+ draws\)",
-                     results[1].statistic), results[1].statistic
+    assert re.search(
+        r"cifg on music \(best 4 vs 4, diff [+-]0\.\d+ \[.*Holm p = 0\.\d+, "
+        r"detectable 0\.\d+, inside the margin with ~\d+ draws\)",
+        results[1].statistic,
+    ), results[1].statistic
 
 
 def test_fanova_shares_carry_bootstrap_intervals_around_the_estimate() -> None:
@@ -230,5 +309,8 @@ def test_summary_and_records_are_json_ready(holding: list[findings.Finding]) -> 
     summary = holding[0].summary()
     assert summary["data"] == "JSB Chorales" and summary["rests_on"]
     records = findings.as_records(holding[0].details)
-    assert all(v is None or not isinstance(v, float) or math.isfinite(v)
-               for r in records for v in r.values())
+    assert all(
+        v is None or not isinstance(v, float) or math.isfinite(v)
+        for r in records
+        for v in r.values()
+    )

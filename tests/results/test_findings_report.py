@@ -15,16 +15,19 @@ import pytest
 from results import findings_report
 from tests.results.test_findings import HOLDS, SPACE, make_trials
 
-PROVENANCE = {"profile": "smoke", "studies": ["search-music", "search-reber"],
-              "storage": "sqlite:///runs.db", "protocol": "quick: 60 draws a variant"}
+PROVENANCE = {
+    "profile": "smoke",
+    "studies": ["search-music", "search-reber"],
+    "storage": "sqlite:///runs.db",
+    "protocol": "quick: 60 draws a variant",
+}
 
 
 # Music (the paper's data) and reber (an extension), six variants with the effects of
 # test_findings.HOLDS: findings 2-5 and 10 hold on music; 1, 6-9 lack a variant (fgr; nig,
 # nog, niaf; lstm-b) and are inconclusive.
 VARIANTS = ("nfg", "noaf", "cifg", "np", "gru")
-EXPECTED = (["inconclusive"] + ["reproduced"] * 4 + ["inconclusive"] * 4
-            + ["reproduced"])
+EXPECTED = ["inconclusive"] + ["reproduced"] * 4 + ["inconclusive"] * 4 + ["reproduced"]
 
 
 @pytest.fixture(scope="module")
@@ -54,14 +57,14 @@ def test_files_and_figures_are_written(full: tuple[Path, pd.DataFrame]) -> None:
     for name in ("findings.md", "findings.html", "findings.json", "trials.csv"):
         assert (folder / name).stat().st_size > 0, name
     figures = {p.name for p in (folder / "figures").glob("*.png")}
-    assert figures == ({"box_music.png", "lr_music.png", "importance_music.png",
-                        "lr_hidden_music.png"}
-                       | {f"finding_{k}.png" for k in (2, 3, 8, 10)}  # 6, 7, 9: no variants
-                       | {"trained.png", "at_a_glance.png"})
+    assert figures == (
+        {"box_music.png", "lr_music.png", "importance_music.png", "lr_hidden_music.png"}
+        | {f"finding_{k}.png" for k in (2, 3, 8, 10)}  # 6, 7, 9: no variants
+        | {"trained.png", "at_a_glance.png"}
+    )
 
 
-def test_the_papers_analysis_comes_first_then_the_verdicts(
-        full: tuple[Path, pd.DataFrame]) -> None:
+def test_the_papers_analysis_comes_first_then_the_verdicts(full: tuple[Path, pd.DataFrame]) -> None:
     folder, _ = full
     markdown = (folder / "findings.md").read_text()
     first, verdicts = _tables(markdown)[:2]
@@ -79,17 +82,24 @@ def test_the_papers_analysis_comes_first_then_the_verdicts(
     headings = re.findall(r"^## (.*)$", markdown, flags=re.M)
     assert headings[:2] == ["The paper's analysis on the paper's data", "Verdicts"]
     assert [h.split(".")[0] for h in headings[2:12]] == [str(k) for k in range(1, 11)]
-    assert headings[12:] == ["Compare with the paper", "Beyond the paper",
-                             "Robustness: paired comparisons on the draws both cells trained "
-                             "on", "At a glance", "Which trials trained",
-                             "Per-task summaries", "Provenance"]  # no cost: no worker time
+    assert headings[12:] == [
+        "Compare with the paper",
+        "Beyond the paper",
+        "Robustness: paired comparisons on the draws both cells trained on",
+        "At a glance",
+        "Which trials trained",
+        "Per-task summaries",
+        "Provenance",
+    ]  # no cost: no worker time
     # reber is analysed in its own section, never in a verdict
     beyond = markdown.split("## Beyond the paper")[1].split("## ")[0]
-    assert "| reber | nfg |" in beyond and "reber" not in "".join(
-        row[5] for row in verdicts[1:])
+    assert "| reber | nfg |" in beyond and "reber" not in "".join(row[5] for row in verdicts[1:])
     # a verdict's section lists the trials it rests on
-    assert re.search(r"Rests on the best trials \(study: variant and draws k\): "
-                     r"search-music: lstm( \d+){6}, nfg( \d+){6}, noaf( \d+){6}\.", markdown)
+    assert re.search(
+        r"Rests on the best trials \(study: variant and draws k\): "
+        r"search-music: lstm( \d+){6}, nfg( \d+){6}, noaf( \d+){6}\.",
+        markdown,
+    )
     compare = _tables(markdown.split("## Compare with the paper")[1])[0]
     rows = {row[0]: row for row in compare[1:]}
     assert rows["nfg"][1] == "significantly worse" and rows["nfg"][-1] == "significantly worse"
@@ -144,13 +154,30 @@ def test_one_task_two_variants_still_builds(tmp_path: Path) -> None:
 
 def test_task_summary_counts_the_trials_that_trained() -> None:
     # trained: better than the trivial model, here the chance level (10.95)
-    trials = pd.DataFrame({
-        "task": "music", "variant": ["lstm"] * 3 + ["gru"] * 3, "metric": "nll",
-        "value": [9.0, 12.0, 30.0, 8.0, 9.9, 11.5], "lower_is_better": True, "chance": 10.95,
-        "diverged": False})
-    best = pd.DataFrame({"task": ["music"], "variant": ["gru"], "reference": ["lstm"],
-                         "top": [1], "mean": [8.0], "diff": [-1.0], "low": [-1.5],
-                         "high": [-0.5], "p": [0.01]})
+    trials = pd.DataFrame(
+        {
+            "task": "music",
+            "variant": ["lstm"] * 3 + ["gru"] * 3,
+            "metric": "nll",
+            "value": [9.0, 12.0, 30.0, 8.0, 9.9, 11.5],
+            "lower_is_better": True,
+            "chance": 10.95,
+            "diverged": False,
+        }
+    )
+    best = pd.DataFrame(
+        {
+            "task": ["music"],
+            "variant": ["gru"],
+            "reference": ["lstm"],
+            "top": [1],
+            "mean": [8.0],
+            "diff": [-1.0],
+            "low": [-1.5],
+            "high": [-0.5],
+            "p": [0.01],
+        }
+    )
     table = findings_report.task_summary(trials, best, "music").set_index("variant")
     assert table.loc["lstm", "trained"] == 1 and table.loc["gru", "trained"] == 2
     assert table.loc["gru", "best_by_valid"] == 8.0 and table.loc["gru", "diff"] == -1.0

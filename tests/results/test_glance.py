@@ -15,16 +15,34 @@ from results import glance
 def _runs() -> pd.DataFrame:
     """bpc (lower is better, chance 6.0, best 2.0) and accuracy (higher, chance 50, best
     100), and a task on which no run beat chance."""
-    rows = [("lm", "a", 2.0, False), ("lm", "a", 4.0, False), ("lm", "b", 6.0, False),
-            ("lm", "b", 8.0, False), ("lm", "c", 1.0, True),  # diverged: not the best
-            ("parity", "a", 100.0, False), ("parity", "a", 75.0, False),
-            ("parity", "b", 50.0, False), ("parity", "c", 45.0, False),
-            ("hard", "a", 0.5, False), ("hard", "b", 0.5, True)]
+    rows = [
+        ("lm", "a", 2.0, False),
+        ("lm", "a", 4.0, False),
+        ("lm", "b", 6.0, False),
+        ("lm", "b", 8.0, False),
+        ("lm", "c", 1.0, True),  # diverged: not the best
+        ("parity", "a", 100.0, False),
+        ("parity", "a", 75.0, False),
+        ("parity", "b", 50.0, False),
+        ("parity", "c", 45.0, False),
+        ("hard", "a", 0.5, False),
+        ("hard", "b", 0.5, True),
+    ]
     chance = {"lm": 6.0, "parity": 50.0, "hard": 0.5}
     lower = {"lm": True, "parity": False, "hard": True}
-    return pd.DataFrame([{"task": t, "variant": v, "value": x, "chance": chance[t],
-                          "lower_is_better": lower[t], "diverged": d}
-                         for t, v, x, d in rows])
+    return pd.DataFrame(
+        [
+            {
+                "task": t,
+                "variant": v,
+                "value": x,
+                "chance": chance[t],
+                "lower_is_better": lower[t],
+                "diverged": d,
+            }
+            for t, v, x, d in rows
+        ]
+    )
 
 
 def test_share_of_the_way_from_chance_to_the_best_run() -> None:
@@ -35,8 +53,19 @@ def test_share_of_the_way_from_chance_to_the_best_run() -> None:
     assert scored["share"].iloc[5:9].tolist() == [1.0, 0.5, 0.0, -0.1]
     # nobody beat chance on "hard": no way to share
     assert scored["share"].iloc[9:].isna().all()
-    assert scored["beat"].tolist() == [True, True, False, False, False,
-                                       True, True, False, False, False, False]
+    assert scored["beat"].tolist() == [
+        True,
+        True,
+        False,
+        False,
+        False,
+        True,
+        True,
+        False,
+        False,
+        False,
+        False,
+    ]
 
 
 def test_cells_mark_a_variant_that_never_beat_chance() -> None:
@@ -81,28 +110,44 @@ def test_a_frame_without_runs_gives_empty_tables() -> None:
 
 
 def test_from_runs_keeps_finished_runs_in_the_analysis_layout() -> None:
-    runs = pd.DataFrame({"task": ["lm"] * 3, "variant": ["a"] * 3, "seed": [0, 1, 2],
-                         "status": ["complete", "diverged", "failed"],
-                         "test": [2.0, 6.0, float("nan")], "chance": [6.0] * 3,
-                         "lower_is_better": [True] * 3})
+    runs = pd.DataFrame(
+        {
+            "task": ["lm"] * 3,
+            "variant": ["a"] * 3,
+            "seed": [0, 1, 2],
+            "status": ["complete", "diverged", "failed"],
+            "test": [2.0, 6.0, float("nan")],
+            "chance": [6.0] * 3,
+            "lower_is_better": [True] * 3,
+        }
+    )
     out = glance.from_runs(runs)
     assert out[["value", "diverged"]].values.tolist() == [[2.0, False], [6.0, True]]
     assert glance.shares(out)["share"].tolist() == pytest.approx([1.0, 0.0])
 
 
-def test_cost_beside_quality_parameters_and_time_per_step_relative_to_lstm(
-        tmp_path) -> None:
+def test_cost_beside_quality_parameters_and_time_per_step_relative_to_lstm(tmp_path) -> None:
     """gru runs at twice lstm's rate on one task and the same on the other: its time per
     step is the geometric mean of 0.5 and 1 of lstm's; parameters are the cell's."""
     rows = []
-    for task, rates in (("parity", {"lstm": 100.0, "gru": 200.0}),
-                        ("lm", {"lstm": 50.0, "gru": 50.0})):
+    for task, rates in (
+        ("parity", {"lstm": 100.0, "gru": 200.0}),
+        ("lm", {"lstm": 50.0, "gru": 50.0}),
+    ):
         for variant, rate in rates.items():
             for seed, value in enumerate((0.2, 0.3, 0.4)):
-                rows.append({"task": task, "variant": variant, "value": value, "chance": 1.0,
-                             "lower_is_better": True, "diverged": False,
-                             "parameters": {"lstm": 4352.0, "gru": 3264.0}[variant],
-                             "rate": rate * (1 + 0.01 * seed)})
+                rows.append(
+                    {
+                        "task": task,
+                        "variant": variant,
+                        "value": value,
+                        "chance": 1.0,
+                        "lower_is_better": True,
+                        "diverged": False,
+                        "parameters": {"lstm": 4352.0, "gru": 3264.0}[variant],
+                        "rate": rate * (1 + 0.01 * seed),
+                    }
+                )
     trials = pd.DataFrame(rows)
     cost = glance.costs(trials).set_index("variant")
     assert cost.loc["gru", "time"] == pytest.approx(math.sqrt(0.5))
@@ -112,6 +157,7 @@ def test_cost_beside_quality_parameters_and_time_per_step_relative_to_lstm(
     assert table.loc["gru", "parameters"] == "3,264"
     assert table.loc["gru", "time/step vs lstm"] == "0.71×"
     from results import glance_plot
+
     assert glance_plot.cost_figure(trials, tmp_path) == tmp_path / "quality_cost.png"
     assert (tmp_path / "quality_cost.png").stat().st_size > 0
     # without rates (a search's trials) the table has no cost column and no figure

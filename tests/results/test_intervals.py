@@ -33,8 +33,7 @@ def test_edge_cases() -> None:
     assert intervals.median_interval([2.5]) == (2.5, 2.5)
     assert all(math.isnan(v) for v in intervals.median_interval([float("nan")]))
     # mean of medians: the groups' medians 1 and 3 average 2, constant groups give (2, 2)
-    assert intervals.mean_of_medians_interval([[1.0, 1.0], [3.0, 3.0, float("nan")]]) == \
-        (2.0, 2.0)
+    assert intervals.mean_of_medians_interval([[1.0, 1.0], [3.0, 3.0, float("nan")]]) == (2.0, 2.0)
 
 
 def test_scipys_bootstrap_gives_the_hand_written_percentile_interval() -> None:
@@ -44,8 +43,9 @@ def test_scipys_bootstrap_gives_the_hand_written_percentile_interval() -> None:
     groups = [SEEDS, [0.41, 0.45, 0.39, 0.52, 0.47, 0.44, 0.40, 0.61]]
     rng = np.random.default_rng(7)
     arrays = [np.asarray(g) for g in groups]
-    medians = np.mean([np.median(a[rng.integers(0, len(a), (20_000, len(a)))], axis=1)
-                       for a in arrays], axis=0)
+    medians = np.mean(
+        [np.median(a[rng.integers(0, len(a), (20_000, len(a)))], axis=1) for a in arrays], axis=0
+    )
     expected = np.quantile(medians, [0.025, 0.975])
     got = intervals.mean_of_medians_interval(groups, resamples=20_000)
     assert got == pytest.approx(tuple(expected), abs=0.005)

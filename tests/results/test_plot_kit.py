@@ -28,8 +28,9 @@ def test_no_cut_without_an_outlier_nor_on_the_side_not_cut() -> None:
     low, _ = plot_kit.robust_limits([*SHARED, np.array([0.01])], cut="above")
     assert low < 0.01
     # on a log scale a vanishing gradient (1e-8) spans decades and is not cut below
-    low, high = plot_kit.robust_limits([np.array([1e-3, 1e-8]), np.array([1e-3, 1e-4])],
-                                       log=True, cut="above")
+    low, high = plot_kit.robust_limits(
+        [np.array([1e-3, 1e-8]), np.array([1e-3, 1e-4])], log=True, cut="above"
+    )
     assert low < 1e-8 and 1e-3 < high < 2e-3
 
 

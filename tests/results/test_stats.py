@@ -29,8 +29,9 @@ def test_welch_by_hand() -> None:
     assert result.df == pytest.approx(8.03711, abs=1e-5)
     # two-sided p from Student's t with that df; a t-table for 8 df brackets |t| = 3.93
     # between 3.833 (p = 0.005) and 4.501 (p = 0.002)
-    assert result.p == pytest.approx(2 * scipy_stats.t.sf(7 / math.sqrt(19 / 6), 4332 / 539),
-                                     rel=1e-9)
+    assert result.p == pytest.approx(
+        2 * scipy_stats.t.sf(7 / math.sqrt(19 / 6), 4332 / 539), rel=1e-9
+    )
     assert 0.002 < result.p < 0.005
     flipped = stats.welch(B, A)
     assert flipped.t == pytest.approx(-result.t) and flipped.p == pytest.approx(result.p)
@@ -39,10 +40,8 @@ def test_welch_by_hand() -> None:
 def test_welch_textbook_example() -> None:
     """Wikipedia, "Welch's t-test", example 1 (published rounded: t = -2.46, df = 25.0,
     p = 0.021)."""
-    a1 = [27.5, 21.0, 19.0, 23.6, 17.0, 17.9, 16.9, 20.1, 21.9, 22.6, 23.1, 19.6, 19.0, 21.7,
-          21.4]
-    a2 = [27.1, 22.0, 20.8, 23.4, 23.4, 23.5, 25.8, 22.0, 24.8, 20.2, 21.9, 22.1, 22.9, 20.5,
-          24.4]
+    a1 = [27.5, 21.0, 19.0, 23.6, 17.0, 17.9, 16.9, 20.1, 21.9, 22.6, 23.1, 19.6, 19.0, 21.7, 21.4]
+    a2 = [27.1, 22.0, 20.8, 23.4, 23.4, 23.5, 25.8, 22.0, 24.8, 20.2, 21.9, 22.1, 22.9, 20.5, 24.4]
     result = stats.welch(a1, a2)
     assert round(result.t, 2) == -2.46
     assert round(result.df, 1) == 25.0
@@ -99,8 +98,12 @@ def _synthetic(n: int = 200) -> pd.DataFrame:
     reference's own distribution, single has one trial."""
     rng = np.random.default_rng(2017)
     spec = {"lstm": (1.0, 0.1), "nfg": (1.25, 0.15), "fast": (0.85, 0.1), "cifg": (1.0, 0.1)}
-    frames = [pd.DataFrame({"variant": v, "loss": rng.normal(mu, sd, n),
-                            "diverged": rng.random(n) < 0.05}) for v, (mu, sd) in spec.items()]
+    frames = [
+        pd.DataFrame(
+            {"variant": v, "loss": rng.normal(mu, sd, n), "diverged": rng.random(n) < 0.05}
+        )
+        for v, (mu, sd) in spec.items()
+    ]
     frames.append(pd.DataFrame({"variant": ["single"], "loss": [0.5], "diverged": [False]}))
     frames.append(pd.DataFrame({"variant": ["lstm"], "loss": [math.nan], "diverged": [True]}))
     return pd.concat(frames, ignore_index=True)
@@ -110,8 +113,12 @@ def test_compare_verdicts_on_synthetic_trials() -> None:
     frame = _synthetic()
     table = stats.compare(frame, "loss", lower_is_better=True).set_index("variant")
     assert sorted(table.index) == ["cifg", "fast", "nfg", "single"]
-    assert table["verdict"].to_dict() == {"cifg": "not significant", "fast": "better",
-                                          "nfg": "worse", "single": "inconclusive"}
+    assert table["verdict"].to_dict() == {
+        "cifg": "not significant",
+        "fast": "better",
+        "nfg": "worse",
+        "single": "inconclusive",
+    }
     assert table.loc["nfg", "t"] > 0 and table.loc["nfg", "g"] > 1
     assert table.loc["fast", "t"] < 0 and table.loc["fast", "g"] < -1
     assert math.isnan(table.loc["single", "p"]) and math.isnan(table.loc["single", "p_holm"])
@@ -120,8 +127,9 @@ def test_compare_verdicts_on_synthetic_trials() -> None:
     ref = frame.loc[(frame["variant"] == "lstm"), "loss"].dropna().to_numpy()
     nfg = frame.loc[frame["variant"] == "nfg", "loss"].to_numpy()
     row = table.loc["nfg"]
-    assert row["n"] == 200 and row["diverged"] == int(frame.loc[frame["variant"] == "nfg",
-                                                                 "diverged"].sum())
+    assert row["n"] == 200 and row["diverged"] == int(
+        frame.loc[frame["variant"] == "nfg", "diverged"].sum()
+    )
     assert row["median"] == pytest.approx(np.median(nfg))
     assert row["best"] == pytest.approx(nfg.min())
     assert row["top_mean"] == pytest.approx(np.sort(nfg)[:20].mean())

@@ -27,7 +27,7 @@ def test_an_example_is_the_source_then_the_answer_after_the_start_symbol() -> No
     lengths = set()
     for batch in islice(task.batches("train", 2), 3):
         for k in range(batch.x.shape[1]):
-            source = text(batch.x[:task.source_steps, k]).strip()
+            source = text(batch.x[: task.source_steps, k]).strip()
             a, b = map(int, source.split("+"))
             assert text(batch.y[batch.mask[:, k], k]) == f"{a + b}."
             lengths.add(int(batch.mask[:, k].sum()))
@@ -48,24 +48,26 @@ def test_exact_match_needs_every_symbol_and_token_accuracy_counts_them() -> None
     task = tasks.build("addition", digits=2, eval_size=64)
     batch = next(task.batches("valid"))
     perfect = torch.nn.functional.one_hot(batch.y, len(SYMBOLS)).float()
-    assert task.summarize(task.score(perfect, batch)) == {"exact": 100.0,
-                                                          "token_accuracy": 100.0}
+    assert task.summarize(task.score(perfect, batch)) == {"exact": 100.0, "token_accuracy": 100.0}
     wrong = perfect.clone()
     first = batch.mask.float().argmax(0)  # each sequence's first answer step
-    wrong[first, torch.arange(batch.x.shape[1])] = wrong[first, torch.arange(
-        batch.x.shape[1])].roll(1, -1)
+    wrong[first, torch.arange(batch.x.shape[1])] = wrong[
+        first, torch.arange(batch.x.shape[1])
+    ].roll(1, -1)
     scored = task.summarize(task.score(wrong, batch))
     assert scored["exact"] == 0.0
-    assert scored["token_accuracy"] == pytest.approx(
-        100 * (1 - batch.x.shape[1] / batch.scored))
+    assert scored["token_accuracy"] == pytest.approx(100 * (1 - batch.x.shape[1] / batch.scored))
 
 
-@pytest.mark.parametrize("settings, message", [
-    ({"min_digits": 0}, "min_digits must be in [1, digits=3], got 0"),
-    ({"digits": 2, "min_digits": 3}, "min_digits must be in [1, digits=2], got 3"),
-    ({"digits": 12}, "digits must be at most 9, got 12"),
-    ({"digits": 1, "eval_size": 1000}, "only 100 distinct sequences"),
-])
+@pytest.mark.parametrize(
+    "settings, message",
+    [
+        ({"min_digits": 0}, "min_digits must be in [1, digits=3], got 0"),
+        ({"digits": 2, "min_digits": 3}, "min_digits must be in [1, digits=2], got 3"),
+        ({"digits": 12}, "digits must be at most 9, got 12"),
+        ({"digits": 1, "eval_size": 1000}, "only 100 distinct sequences"),
+    ],
+)
 def test_bad_settings_are_refused_in_one_line(settings: dict, message: str) -> None:
     with pytest.raises(tasks.TaskError) as error:
         tasks.build("addition", **settings).metrics

@@ -77,9 +77,11 @@ def test_same_seed_same_batches_in_another_process() -> None:
         "from tests.tasks.test_contract import fingerprint\n"
         f"names = {names!r}\n"
         "print(json.dumps({n: [fingerprint(islice(tasks.build(n).batches(s, 7), 3))\n"
-        "                      for s in ('train', 'valid', 'test')] for n in names}))\n")
-    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                         check=True, timeout=300)
+        "                      for s in ('train', 'valid', 'test')] for n in names}))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=300
+    )
     theirs = json.loads(out.stdout)
     for n in names:
         ours = [fingerprint(first(tasks.build(n), s, 7)) for s in ("train", "valid", "test")]
@@ -96,8 +98,9 @@ def _sequences(batches) -> set[bytes]:
     return keys
 
 
-@pytest.mark.parametrize("name", [n for n in tasks.names()
-                                  if issubclass(tasks.info(n).cls, tasks.SyntheticTask)])
+@pytest.mark.parametrize(
+    "name", [n for n in tasks.names() if issubclass(tasks.info(n).cls, tasks.SyntheticTask)]
+)
 def test_splits_never_share_a_sequence(name: str) -> None:
     # short sequences make collisions likely, so the test is also run where they would happen
     small = {"parity": {"seq_len": 12}, "long-dependency": {"copy_len": 6, "alphabet": 4}}

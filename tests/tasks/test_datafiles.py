@@ -71,16 +71,16 @@ def test_a_member_of_an_archive(origin: tuple[Path, str], cache: Path) -> None:
         info = tarfile.TarInfo("bundle/data/a.txt")
         info.size = len(PAYLOAD)
         tar.addfile(info, io.BytesIO(PAYLOAD))
-    found = locate("corp", "a.txt", SHA, Source(f"{url}/bundle.tgz", "bundle/data/a.txt"),
-                   None)
+    found = locate("corp", "a.txt", SHA, Source(f"{url}/bundle.tgz", "bundle/data/a.txt"), None)
     assert found.read_bytes() == PAYLOAD
     with pytest.raises(TaskError, match="could not be read from the archive"):
         locate("corp", "b.txt", SHA, Source(f"{url}/bundle.tgz", "bundle/b.txt"), None)
     assert sorted(p.name for p in (cache / "corp").iterdir()) == ["a.txt"]  # nothing else
 
 
-def test_a_download_that_does_not_match_is_refused_and_not_kept(origin: tuple[Path, str],
-                                                                cache: Path) -> None:
+def test_a_download_that_does_not_match_is_refused_and_not_kept(
+    origin: tuple[Path, str], cache: Path
+) -> None:
     folder, url = origin
     (folder / "a.txt").write_bytes(PAYLOAD + b"tampered")
     with pytest.raises(TaskError, match=f"checksum mismatch: expected sha256 {SHA}"):
@@ -88,16 +88,17 @@ def test_a_download_that_does_not_match_is_refused_and_not_kept(origin: tuple[Pa
     assert not (cache / "corp" / "a.txt").exists()
 
 
-def test_a_source_that_is_not_there_says_what_to_set(origin: tuple[Path, str],
-                                                     cache: Path) -> None:
+def test_a_source_that_is_not_there_says_what_to_set(origin: tuple[Path, str], cache: Path) -> None:
     _, url = origin
-    with pytest.raises(TaskError, match=r"downloading it from .*/gone.txt failed \(404 "
-                                        r"Client Error.*set HARNESS_DATA"):
+    with pytest.raises(
+        TaskError,
+        match=r"downloading it from .*/gone.txt failed \(404 "
+        r"Client Error.*set HARNESS_DATA",
+    ):
         locate("corp", "a.txt", SHA, Source(f"{url}/gone.txt"), None)
 
 
-def test_the_cache_follows_xdg_cache_home(tmp_path: Path,
-                                          monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_cache_follows_xdg_cache_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from tasks.datafiles import cache_root
 
     monkeypatch.delenv("HARNESS_CACHE", raising=False)
@@ -106,29 +107,47 @@ def test_the_cache_follows_xdg_cache_home(tmp_path: Path,
 
 
 def test_no_source_and_no_folder_says_what_to_set(cache: Path) -> None:
-    with pytest.raises(TaskError, match=r"^corp/a.txt is not in the cache, and HARNESS_DATA "
-                                        r"is not set; set HARNESS_DATA \(or data_dir\) to the "
-                                        r"folder that holds corp/$"):
+    with pytest.raises(
+        TaskError,
+        match=r"^corp/a.txt is not in the cache, and HARNESS_DATA "
+        r"is not set; set HARNESS_DATA \(or data_dir\) to the "
+        r"folder that holds corp/$",
+    ):
         locate("corp", "a.txt", SHA, None, None)
 
 
-@pytest.mark.parametrize("raised,said", [
-    ("ConnectionError: HTTPSConnectionPool(host='raw.githubusercontent.com', port=443): Max "
-     "retries exceeded with url: /x (Caused by NameResolutionError(\"<urllib3.connection."
-     "HTTPSConnection object at 0x7f>: Failed to resolve\"))", "no network"),
-    ("ReadTimeout: HTTPSConnectionPool(host='h', port=443): Read timed out.",
-     "the download timed out"),
-    ("checksum mismatch: expected sha256 aa, got bb",
-     "checksum mismatch: expected sha256 aa, got bb")])
-def test_a_failed_download_is_said_in_whole_words(cache: Path, monkeypatch, raised: str,
-                                                  said: str) -> None:
+@pytest.mark.parametrize(
+    "raised,said",
+    [
+        (
+            "ConnectionError: HTTPSConnectionPool(host='raw.githubusercontent.com', port=443): Max "
+            'retries exceeded with url: /x (Caused by NameResolutionError("<urllib3.connection.'
+            'HTTPSConnection object at 0x7f>: Failed to resolve"))',
+            "no network",
+        ),
+        (
+            "ReadTimeout: HTTPSConnectionPool(host='h', port=443): Read timed out.",
+            "the download timed out",
+        ),
+        (
+            "checksum mismatch: expected sha256 aa, got bb",
+            "checksum mismatch: expected sha256 aa, got bb",
+        ),
+    ],
+)
+def test_a_failed_download_is_said_in_whole_words(
+    cache: Path, monkeypatch, raised: str, said: str
+) -> None:
     """Not a driver's message cut mid-word: what went wrong, then the fix, in one line."""
-    monkeypatch.setattr("tasks.datafiles.download",
-                        lambda *a, **k: (_ for _ in ()).throw(OSError(raised)))
+    monkeypatch.setattr(
+        "tasks.datafiles.download", lambda *a, **k: (_ for _ in ()).throw(OSError(raised))
+    )
     with pytest.raises(TaskError) as caught:
         locate("corp", "a.txt", SHA, Source("https://example.org/a.txt"), None)
-    assert str(caught.value) == (f"corp/a.txt is not in the cache, and HARNESS_DATA is not "
-                                 f"set, and downloading it from https://example.org/a.txt "
-                                 f"failed ({said}); set HARNESS_DATA (or data_dir) to the "
-                                 f"folder that holds corp/")
+    assert str(caught.value) == (
+        f"corp/a.txt is not in the cache, and HARNESS_DATA is not "
+        f"set, and downloading it from https://example.org/a.txt "
+        f"failed ({said}); set HARNESS_DATA (or data_dir) to the "
+        f"folder that holds corp/"
+    )
     assert caught.value.short == f"corp/a.txt missing ({said})"

@@ -78,12 +78,15 @@ def test_a_folder_corpus_and_word_level(tmp_path: Path) -> None:
     assert {"the", "cat", "<eos>"} <= set(task.corpus.vocab)
 
 
-@pytest.mark.parametrize(("overrides", "message"), [
-    ({"corpus": "ptbb"}, "unknown corpus 'ptbb'.*did you mean ptb"),
-    ({"corpus": "ptb", "level": "char"}, "word-level; drop level= or use ptb-char"),
-    ({"level": "byte"}, "level must be one of char, word"),
-    ({"seq_len": 0}, "seq_len must be at least 1"),
-])
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"corpus": "ptbb"}, "unknown corpus 'ptbb'.*did you mean ptb"),
+        ({"corpus": "ptb", "level": "char"}, "word-level; drop level= or use ptb-char"),
+        ({"level": "byte"}, "level must be one of char, word"),
+        ({"seq_len": 0}, "seq_len must be at least 1"),
+    ],
+)
 def test_bad_settings(overrides: dict, message: str) -> None:
     with pytest.raises(tasks.TaskError, match=message):
         tasks.build("lm", **overrides).io
@@ -91,11 +94,15 @@ def test_bad_settings(overrides: dict, message: str) -> None:
 
 def test_missing_empty_and_non_utf8_corpora(tmp_path: Path, monkeypatch) -> None:
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
-    monkeypatch.setattr("tasks.datafiles.download",
-                        lambda *a, **k: (_ for _ in ()).throw(OSError("network is off")))
-    with pytest.raises(tasks.TaskError, match=r"ptb/ptb.train.txt is neither in .*empty.* "
-                                              r"nor in the cache, and downloading it from .* "
-                                              r"failed \(network is off\); set HARNESS_DATA"):
+    monkeypatch.setattr(
+        "tasks.datafiles.download", lambda *a, **k: (_ for _ in ()).throw(OSError("network is off"))
+    )
+    with pytest.raises(
+        tasks.TaskError,
+        match=r"ptb/ptb.train.txt is neither in .*empty.* "
+        r"nor in the cache, and downloading it from .* "
+        r"failed \(network is off\); set HARNESS_DATA",
+    ):
         tasks.build("lm", corpus="ptb", data_dir=str(tmp_path / "empty")).io
     (tmp_path / "blank.txt").write_text("  \n\n")
     with pytest.raises(tasks.TaskError, match="holds no text"):

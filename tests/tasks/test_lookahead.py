@@ -52,13 +52,16 @@ def test_a_causal_reader_is_at_chance_on_the_ahead_steps() -> None:
     assert causal["accuracy"] == pytest.approx(100 * (1 - share + share / k), abs=4.0)
 
 
-@pytest.mark.parametrize("settings,message", [
-    ({"delay": 0}, "delay must be at least 1"),
-    ({"symbols": 1}, "symbols must be at least 2"),
-    ({"seq_len": 5}, "at least 2 × delay = 6 steps"),
-    ({"min_len": 4}, "at least 2 × delay = 6 steps"),
-    ({"min_len": 20}, "min_len must be in"),
-])
+@pytest.mark.parametrize(
+    "settings,message",
+    [
+        ({"delay": 0}, "delay must be at least 1"),
+        ({"symbols": 1}, "symbols must be at least 2"),
+        ({"seq_len": 5}, "at least 2 × delay = 6 steps"),
+        ({"min_len": 4}, "at least 2 × delay = 6 steps"),
+        ({"min_len": 20}, "min_len must be in"),
+    ],
+)
 def test_bad_settings_say_what_to_change(settings, message) -> None:
     with pytest.raises(tasks.TaskError, match=message) as error:
         tasks.build("lookahead", **settings)

@@ -18,8 +18,8 @@ def test_log_softmax_is_torchs_in_value_and_gradient(classes: int, dtype: torch.
     torch.manual_seed(classes)
     logits = (torch.randn(37, classes, dtype=dtype) * 5).requires_grad_(True)
     upstream = torch.randn(37, classes, dtype=dtype)
-    ours, = torch.autograd.grad((log_softmax(logits) * upstream).sum(), logits)
-    torchs, = torch.autograd.grad((F.log_softmax(logits, -1) * upstream).sum(), logits)
+    (ours,) = torch.autograd.grad((log_softmax(logits) * upstream).sum(), logits)
+    (torchs,) = torch.autograd.grad((F.log_softmax(logits, -1) * upstream).sum(), logits)
     tolerance = {"rtol": 1e-5, "atol": 1e-6} if dtype == torch.float32 else {}
     torch.testing.assert_close(log_softmax(logits), F.log_softmax(logits, -1), **tolerance)
     torch.testing.assert_close(ours, torchs, **tolerance)
@@ -34,8 +34,13 @@ def test_the_scored_slots_of_a_fully_scored_batch_are_those_a_mask_gathers() -> 
         assert all(torch.equal(a, b) for a, b in zip(scored, (values[mask], targets[mask])))
 
 
-@pytest.mark.parametrize("name,settings", [("lm", {"seq_len": 12, "eval_tokens": 600}),
-                                           ("long-dependency", {"delay": 4, "eval_size": 64})])
+@pytest.mark.parametrize(
+    "name,settings",
+    [
+        ("lm", {"seq_len": 12, "eval_tokens": 600}),
+        ("long-dependency", {"delay": 4, "eval_size": 64}),
+    ],
+)
 def test_fully_scored_losses_are_the_gathered_ones(name: str, settings: dict) -> None:
     """``losses`` of K trials and ``loss`` of one, each checked against the boolean gather
     of the scored slots (the form for batches with unscored slots)."""
@@ -46,7 +51,6 @@ def test_fully_scored_losses_are_the_gathered_ones(name: str, settings: dict) ->
     y = torch.stack([b.y for b in batches], 1)
     outputs = torch.randn(*mask.shape, task.io.output_size)
     expected = F.cross_entropy(outputs[mask], y[mask], reduction="none").view(mask.shape)
-    assert torch.allclose(task.losses(outputs, Batch(y, y, mask)), expected.mean((0, 2)),
-                          rtol=1e-6)
+    assert torch.allclose(task.losses(outputs, Batch(y, y, mask)), expected.mean((0, 2)), rtol=1e-6)
     one = Batch(batches[0].x, batches[0].y, batches[0].mask)
     assert torch.allclose(task.loss(outputs[:, 0], one), expected[:, 0].mean(), rtol=1e-6)

@@ -58,8 +58,10 @@ def test_split_frames_and_rolls_as_published(music) -> None:
     with pytest.raises(ValueError):  # the cached rolls cannot be changed by a caller
         first[0, 0] = 1.0
     assert music.io == tasks.IO("features", 88, "multilabel", 88, "per-step")
-    assert music.source == f"{data_dir() / 'jsb_chorales' / 'jsb-chorales-quarter.json'} " \
-                          f"sha256 {QUARTER_SHA}"
+    assert (
+        music.source == f"{data_dir() / 'jsb_chorales' / 'jsb-chorales-quarter.json'} "
+        f"sha256 {QUARTER_SHA}"
+    )
 
 
 def test_chance_is_the_nll_of_the_training_marginals(music, raw) -> None:
@@ -93,7 +95,7 @@ def test_batches_shift_the_roll_and_mask_the_padding(music) -> None:
     assert sum(b.scored for b in music.batches("test")) == 4_725
     pieces = music.pieces("valid")
     for n, b in enumerate(valid):
-        group = pieces[8 * n: 8 * n + 8]
+        group = pieces[8 * n : 8 * n + 8]
         steps = max(len(p) for p in group)
         assert b.x.shape == b.y.shape == (steps, len(group), 88)
         assert b.x.dtype == b.y.dtype == torch.float32 and b.mask.dtype == torch.bool
@@ -109,10 +111,12 @@ def test_batches_shift_the_roll_and_mask_the_padding(music) -> None:
 
 def test_seeds_decide_the_training_order_only(music) -> None:
     again = tasks.build("music", data_dir=str(data_dir()))
-    assert fingerprint(islice(music.batches("train", 1), 3)) == \
-        fingerprint(islice(again.batches("train", 1), 3))
-    assert fingerprint(islice(music.batches("train", 1), 3)) != \
-        fingerprint(islice(music.batches("train", 2), 3))
+    assert fingerprint(islice(music.batches("train", 1), 3)) == fingerprint(
+        islice(again.batches("train", 1), 3)
+    )
+    assert fingerprint(islice(music.batches("train", 1), 3)) != fingerprint(
+        islice(music.batches("train", 2), 3)
+    )
     for split in ("valid", "test"):
         assert fingerprint(music.batches(split, 0)) == fingerprint(again.batches(split, 99))
     # an epoch is every training piece once (29 batches, the last of 5), then a new order
@@ -131,13 +135,20 @@ def test_seeds_decide_the_training_order_only(music) -> None:
 
 
 def test_same_seed_same_batches_in_another_process(music) -> None:
-    script = ("import sys, tasks.music\n"
-              "from itertools import islice\n"
-              "from tests.tasks.test_music import fingerprint\n"
-              "task = tasks.build('music', data_dir=sys.argv[1])\n"
-              "print(fingerprint(islice(task.batches('train', 7), 3)))\n")
-    out = subprocess.run([sys.executable, "-c", script, str(data_dir())], capture_output=True,
-                         text=True, check=True, timeout=120)
+    script = (
+        "import sys, tasks.music\n"
+        "from itertools import islice\n"
+        "from tests.tasks.test_music import fingerprint\n"
+        "task = tasks.build('music', data_dir=sys.argv[1])\n"
+        "print(fingerprint(islice(task.batches('train', 7), 3)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", script, str(data_dir())],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=120,
+    )
     assert out.stdout.strip() == fingerprint(islice(music.batches("train", 7), 3))
 
 
@@ -148,8 +159,9 @@ def test_a_batch_larger_than_the_training_set_still_comes() -> None:
     assert first.scored == second.scored == 13_807
 
 
-@pytest.mark.parametrize(("resolution", "frames"), [
-    ("8th", [27_614, 9_204, 9_450]), ("16th", [55_228, 18_408, 18_900])])
+@pytest.mark.parametrize(
+    ("resolution", "frames"), [("8th", [27_614, 9_204, 9_450]), ("16th", [55_228, 18_408, 18_900])]
+)
 def test_finer_resolutions_with_float_notes(resolution: str, frames: list[int]) -> None:
     task = tasks.build("music", resolution=resolution, data_dir=str(data_dir()))
     splits = ("train", "valid", "test")
@@ -164,25 +176,31 @@ def test_finer_resolutions_with_float_notes(resolution: str, frames: list[int]) 
 GOOD = {"train": [[[60, 64], []]], "valid": [[[61]]], "test": [[[62.0]]]}
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ("{not json", r"is not valid JSON \(Expecting property name"),
-    ("\xff\xfe", "is not valid JSON"),
-    ([1, 2], "holds a JSON list, not an object"),
-    (GOOD | {"valid": None}, "has no 'valid' list of pieces"),
-    ({"train": GOOD["train"], "valid": GOOD["valid"]}, "has no 'test' list of pieces"),
-    (GOOD | {"test": []}, "the test split is empty"),
-    (GOOD | {"train": [[]]}, "train piece 0 is not a non-empty list of frames"),
-    (GOOD | {"valid": [[[61], 62]]}, "valid piece 0 frame 1 is 62, not a list of MIDI notes"),
-    (GOOD | {"test": [[[62]], [[60], [140]]]}, r"test piece 1 frame 1 has note 140; notes "
-                                               r"must be whole MIDI numbers 21\.\.108"),
-    (GOOD | {"train": [[[20]]]}, "train piece 0 frame 0 has note 20"),
-    (GOOD | {"train": [[[109]]]}, "has note 109"),
-    (GOOD | {"train": [[[74.5]]]}, "has note 74.5"),
-    (GOOD | {"train": [[["60"]]]}, "has note '60'"),
-    (GOOD | {"train": [[[True]]]}, "has note True"),
-    ('{"train": [[[NaN]]], "valid": [[[61]]], "test": [[[62]]]}', "has note nan"),
-    ('{"train": [[[1e999]]], "valid": [[[61]]], "test": [[[62]]]}', "has note inf"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ("{not json", r"is not valid JSON \(Expecting property name"),
+        ("\xff\xfe", "is not valid JSON"),
+        ([1, 2], "holds a JSON list, not an object"),
+        (GOOD | {"valid": None}, "has no 'valid' list of pieces"),
+        ({"train": GOOD["train"], "valid": GOOD["valid"]}, "has no 'test' list of pieces"),
+        (GOOD | {"test": []}, "the test split is empty"),
+        (GOOD | {"train": [[]]}, "train piece 0 is not a non-empty list of frames"),
+        (GOOD | {"valid": [[[61], 62]]}, "valid piece 0 frame 1 is 62, not a list of MIDI notes"),
+        (
+            GOOD | {"test": [[[62]], [[60], [140]]]},
+            r"test piece 1 frame 1 has note 140; notes "
+            r"must be whole MIDI numbers 21\.\.108",
+        ),
+        (GOOD | {"train": [[[20]]]}, "train piece 0 frame 0 has note 20"),
+        (GOOD | {"train": [[[109]]]}, "has note 109"),
+        (GOOD | {"train": [[[74.5]]]}, "has note 74.5"),
+        (GOOD | {"train": [[["60"]]]}, "has note '60'"),
+        (GOOD | {"train": [[[True]]]}, "has note True"),
+        ('{"train": [[[NaN]]], "valid": [[[61]]], "test": [[[62]]]}', "has note nan"),
+        ('{"train": [[[1e999]]], "valid": [[[61]]], "test": [[[62]]]}', "has note inf"),
+    ],
+)
 def test_bad_files_give_one_clear_error(tmp_path: Path, content: object, message: str) -> None:
     folder = tmp_path / "jsb_chorales"
     folder.mkdir()
@@ -202,8 +220,9 @@ def test_a_small_good_file_with_whole_float_notes(tmp_path: Path, caplog) -> Non
     task = tasks.build("music", data_dir=str(tmp_path))
     again = tasks.build("music", data_dir=str(tmp_path))  # a grid builds it many times
     assert task.source == again.source
-    assert sum("differs from the published file" in r.getMessage()
-               for r in caplog.records) == 1  # said once
+    assert (
+        sum("differs from the published file" in r.getMessage() for r in caplog.records) == 1
+    )  # said once
     assert task.pieces("test")[0].nonzero() == (np.array([0]), np.array([62 - 21]))
     assert task.pieces("train")[0].sum(1).tolist() == [2.0, 0.0]
     p = task.marginals
@@ -215,11 +234,14 @@ def test_a_missing_file_says_where_it_looked(tmp_path: Path, monkeypatch) -> Non
     monkeypatch.setenv("HARNESS_CACHE", str(tmp_path / "cache"))
     monkeypatch.setattr(tasks.music, "_URL", (tmp_path / "nowhere").as_uri() + "/")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(tasks.TaskError, match=r"jsb_chorales/jsb-chorales-quarter.json is "
-                                              r"neither in .*empty/jsb_chorales nor in the "
-                                              r"cache, and downloading it from file://.* failed "
-                                              r"\(.*\); set "
-                                              r"HARNESS_DATA"):
+    with pytest.raises(
+        tasks.TaskError,
+        match=r"jsb_chorales/jsb-chorales-quarter.json is "
+        r"neither in .*empty/jsb_chorales nor in the "
+        r"cache, and downloading it from file://.* failed "
+        r"\(.*\); set "
+        r"HARNESS_DATA",
+    ):
         tasks.build("music", data_dir=str(tmp_path / "empty"), corpus="jsb").metrics
     assert not any((tmp_path / "empty").iterdir()) and not (tmp_path / "cache").exists()
 
@@ -232,8 +254,9 @@ def test_unknown_split(music) -> None:
 
 
 def test_unknown_resolution() -> None:
-    with pytest.raises(tasks.TaskError, match="resolution must be one of quarter, 8th, 16th, "
-                                              "got '32nd'"):
+    with pytest.raises(
+        tasks.TaskError, match="resolution must be one of quarter, 8th, 16th, got '32nd'"
+    ):
         tasks.build("music", resolution="32nd")
     with pytest.raises(tasks.TaskError, match="resolution must be one of"):
         tasks.music.MusicSettings(resolution="Quarter").check()

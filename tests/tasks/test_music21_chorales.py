@@ -32,6 +32,7 @@ def few(monkeypatch, tmp_path: Path) -> list[str]:
 def _jsb_missing(monkeypatch) -> None:
     def missing(*_args, **_kwargs):
         raise MissingData("jsb_chorales/jsb-chorales-quarter.json is nowhere", "no network")
+
     monkeypatch.setattr(tasks.music, "locate", missing)
 
 
@@ -58,7 +59,8 @@ def test_the_split_is_fixed_and_sixty_twenty_twenty(few: list[str]) -> None:
 
 
 def test_offline_without_jsb_music_trains_on_the_stand_in_and_says_so_once(
-        few, monkeypatch, caplog) -> None:
+    few, monkeypatch, caplog
+) -> None:
     _jsb_missing(monkeypatch)
     caplog.set_level(logging.WARNING)
     task = tasks.build("music")
@@ -86,22 +88,43 @@ def test_corpus_jsb_refuses_the_stand_in(few, monkeypatch) -> None:
 def test_without_music21_the_error_says_how_to_work_offline(few, monkeypatch) -> None:
     _jsb_missing(monkeypatch)
     monkeypatch.setattr(music21_chorales, "available", lambda: False)
-    with pytest.raises(MissingData, match=r"is nowhere; or, offline, pip install -e "
-                                          r"'\.\[music\]' for music21's Bach chorales"):
+    with pytest.raises(
+        MissingData,
+        match=r"is nowhere; or, offline, pip install -e "
+        r"'\.\[music\]' for music21's Bach chorales",
+    ):
         tasks.build("music").metrics
 
 
 def test_reproduce_refuses_without_the_jsb_file(few, monkeypatch, tmp_path, capsys) -> None:
     _jsb_missing(monkeypatch)
     journal = tmp_path / "r.journal"
-    assert cli.main(["reproduce", "--profile", "ci", "--tasks", "music",
-                     "--storage", str(journal)]) == 2
+    assert (
+        cli.main(["reproduce", "--profile", "ci", "--tasks", "music", "--storage", str(journal)])
+        == 2
+    )
     err = capsys.readouterr().err.strip().splitlines()
-    assert err == ["harness: error: reproduce judges Greff et al.'s findings on JSB Chorales "
-                   "itself: jsb_chorales/jsb-chorales-quarter.json is nowhere"]
+    assert err == [
+        "harness: error: reproduce judges Greff et al.'s findings on JSB Chorales "
+        "itself: jsb_chorales/jsb-chorales-quarter.json is nowhere"
+    ]
     assert not journal.exists()
-    assert cli.main(["reproduce", "--profile", "ci", "--tasks", "music", "--set",
-                     "task.corpus=music21", "--storage", str(journal)]) == 2
+    assert (
+        cli.main(
+            [
+                "reproduce",
+                "--profile",
+                "ci",
+                "--tasks",
+                "music",
+                "--set",
+                "task.corpus=music21",
+                "--storage",
+                str(journal),
+            ]
+        )
+        == 2
+    )
     assert "drop corpus=music21" in capsys.readouterr().err
 
 

@@ -8,7 +8,7 @@ import pytest
 import torch
 
 import tasks
-from tasks.reber import ALPHABET, _GRAMMAR
+from tasks.reber import _GRAMMAR, ALPHABET
 
 
 def batches(task: tasks.Task, split: str = "train", n: int = 5) -> list[tasks.Batch]:
@@ -25,7 +25,7 @@ def test_parity_label_is_the_parity_at_the_last_bit(overrides: dict) -> None:
             t = int(last[k])
             lengths.add(t + 1)
             assert int(b.y[t, k]) == int(b.x[: t + 1, k].sum()) % 2
-            assert int(b.x[t + 1:, k].sum()) == 0  # nothing after the end
+            assert int(b.x[t + 1 :, k].sum()) == 0  # nothing after the end
     assert lengths == ({16} if not overrides else set(range(3, 31)))
     labels = torch.cat([b.y[b.mask] for b in task.batches("valid")])
     assert labels.float().mean() == 0.5  # held-out labels balanced exactly
@@ -36,12 +36,15 @@ def test_parity_refuses_a_space_too_small_to_hold_out() -> None:
         next(tasks.build("parity", seq_len=6).batches("train"))
 
 
-@pytest.mark.parametrize(("overrides", "channels", "chance"), [
-    ({}, 2, 1 / 6),
-    ({"queries": 3}, 3, 2 / 12 * 2),
-    ({"queries": 3, "reset": True}, 4, 2 / 12),
-    ({"queries": 2, "markers": 3, "reset": True, "seq_len": 40}, 4, 3 / 12),
-])
+@pytest.mark.parametrize(
+    ("overrides", "channels", "chance"),
+    [
+        ({}, 2, 1 / 6),
+        ({"queries": 3}, 3, 2 / 12 * 2),
+        ({"queries": 3, "reset": True}, 4, 2 / 12),
+        ({"queries": 2, "markers": 3, "reset": True, "seq_len": 40}, 4, 3 / 12),
+    ],
+)
 def test_memory_add_targets_are_the_sums_since_the_last_reset(overrides, channels, chance):
     task = tasks.build("memory-add", **overrides)
     assert task.io.input_size == channels and task.chance["mse"] == pytest.approx(chance)
@@ -77,11 +80,14 @@ def test_copy_memory_layout(variable: bool) -> None:
             x, y = b.x[:length, k], b.y[:length, k]
             assert torch.all(x[:10] < 8)
             assert int(x[10 + delay - 1]) == delimiter
-            assert torch.all(x[10:10 + delay - 1] == blank) and torch.all(x[10 + delay:] == blank)
-            assert torch.all(y[: delay + 10] == blank) and torch.equal(y[delay + 10:], x[:10])
+            assert torch.all(x[10 : 10 + delay - 1] == blank) and torch.all(
+                x[10 + delay :] == blank
+            )
+            assert torch.all(y[: delay + 10] == blank) and torch.equal(y[delay + 10 :], x[:10])
     assert delays == {30} if not variable else len(delays) > 20
-    assert task.chance["ce"] == pytest.approx(10 * torch.log(torch.tensor(8.0)).item() /
-                                              ((15.5 if variable else 30) + 20))
+    assert task.chance["ce"] == pytest.approx(
+        10 * torch.log(torch.tensor(8.0)).item() / ((15.5 if variable else 30) + 20)
+    )
 
 
 def test_reber_strings_follow_the_grammar_and_targets_are_the_legal_sets() -> None:
@@ -90,8 +96,7 @@ def test_reber_strings_follow_the_grammar_and_targets_are_the_legal_sets() -> No
         for k in range(b.x.shape[1]):
             steps = int(b.mask[:, k].sum())
             text = "".join(ALPHABET[int(i)] for i in b.x[:steps, k].argmax(-1))
-            legal = ["".join(ALPHABET[j] for j in range(7) if b.y[t, k, j])
-                     for t in range(steps)]
+            legal = ["".join(ALPHABET[j] for j in range(7) if b.y[t, k, j]) for t in range(steps)]
             assert text[0] == "B" and text[1] in "TP" and text[2] == "B"
             assert legal[0] == "TP" and legal[1] == "B" and legal[-1] == "E"
             assert legal[-2] == text[1]  # after the inner E only the 2nd symbol is legal
@@ -100,11 +105,11 @@ def test_reber_strings_follow_the_grammar_and_targets_are_the_legal_sets() -> No
                 nxt = dict(_GRAMMAR[state])
                 assert symbol in nxt, text
                 state = nxt[symbol]
-                assert set(legal[t]) == ({s for s, _ in _GRAMMAR[state]} if state != 6 else
-                                         {"E"})
+                assert set(legal[t]) == ({s for s, _ in _GRAMMAR[state]} if state != 6 else {"E"})
             assert state == 6 and text[-2] == "E" and text[-1] == text[1]
-    inner = [int(b.mask[:, k].sum()) - 3 for b in task.batches("valid")
-             for k in range(b.x.shape[1])]
+    inner = [
+        int(b.mask[:, k].sum()) - 3 for b in task.batches("valid") for k in range(b.x.shape[1])
+    ]
     assert min(inner) >= task.settings.heldout_min_len
 
 

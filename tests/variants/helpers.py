@@ -7,6 +7,7 @@ from torch import nn
 
 import variants
 
+
 def _fused(name: str) -> bool:
     return variants.build(name, 3, 4).backend == "fused"
 
@@ -22,12 +23,12 @@ NATIVE = [n for n in variants.names() if _native(n)]
 def backends(name: str) -> list[str]:
     """The backends a variant can run on: the torch loop, the C kernels, torch's kernel
     (worked out from the variant, so that one registered after import is covered too)."""
-    return (["generic"] + (["native"] if _native(name) else [])
-            + (["fused"] if _fused(name) else []))
+    return ["generic"] + (["native"] if _native(name) else []) + (["fused"] if _fused(name) else [])
 
 
-def make(name: str, backend: str, input_size: int, hidden_size: int,
-         **options: object) -> variants.RecurrentCell:
+def make(
+    name: str, backend: str, input_size: int, hidden_size: int, **options: object
+) -> variants.RecurrentCell:
     """Build ``name`` on ``backend`` (cells without a fused kernel have no backend option)."""
     if "backend" in variants.info(name).options():
         options["backend"] = backend

@@ -25,7 +25,9 @@ Only ``torch``, the standard library and ``variants.equations`` are used.
 import torch
 
 from variants import equations, probe
-from variants.equations import describe, own_gates as _own_gates, projects as _projects
+from variants.equations import describe
+from variants.equations import own_gates as _own_gates
+from variants.equations import projects as _projects
 
 __all__ = [
     "NAMES",
@@ -51,9 +53,9 @@ def state_layout(name, **options):
 def _shapes(name, M, N, **options):
     """Map paper parameter name -> expected shape."""
     kind, opts = describe(name, **options)
-    inp = (N, M)   # input matrix
-    rec = (N, N)   # recurrent matrix
-    vec = (N,)     # vector
+    inp = (N, M)  # input matrix
+    rec = (N, N)  # recurrent matrix
+    vec = (N,)  # vector
     s = {}
     if kind == "lstm":
         for g in ["z"] + _own_gates(opts):
@@ -82,18 +84,17 @@ def _shapes(name, M, N, **options):
         s["R"] = rec
         s["b"] = vec
     elif kind == "mut1":
-        s.update(W_xz=inp, b_z=vec, W_xr=inp, W_hr=rec, b_r=vec,
-                 W_hh=rec, b_h=vec)
+        s.update(W_xz=inp, b_z=vec, W_xr=inp, W_hr=rec, b_r=vec, W_hh=rec, b_h=vec)
         if _projects(M, N, opts["project_input"]):
             s["P"] = inp
     elif kind == "mut2":
-        s.update(W_xz=inp, W_hz=rec, b_z=vec, W_hr=rec, b_r=vec,
-                 W_hh=rec, W_xh=inp, b_h=vec)
+        s.update(W_xz=inp, W_hz=rec, b_z=vec, W_hr=rec, b_r=vec, W_hh=rec, W_xh=inp, b_h=vec)
         if _projects(M, N, opts["project_input"]):
             s["P"] = inp
     elif kind == "mut3":
-        s.update(W_xz=inp, W_hz=rec, b_z=vec, W_xr=inp, W_hr=rec, b_r=vec,
-                 W_hh=rec, W_xh=inp, b_h=vec)
+        s.update(
+            W_xz=inp, W_hz=rec, b_z=vec, W_xr=inp, W_hr=rec, b_r=vec, W_hh=rec, W_xh=inp, b_h=vec
+        )
     elif kind == "nas":
         for k in range(8):
             s[f"W_{k}"] = inp
@@ -115,8 +116,11 @@ def expected_param_count(name, M, N, **options):
     block = NM + NN + N
     if kind == "lstm":
         own = len(_own_gates(opts))
-        return ((1 + own) * block + (own * N if opts["peepholes"] else 0)
-                + (9 * NN if opts["gate_recurrence"] else 0))
+        return (
+            (1 + own) * block
+            + (own * N if opts["peepholes"] else 0)
+            + (9 * NN if opts["gate_recurrence"] else 0)
+        )
     if kind == "gru":
         return 3 * block + N
     if kind in ("gru-cho", "mut3"):
@@ -158,14 +162,12 @@ def reference(name, params, x, state=None, **options):
     if set(params) != set(shapes):
         missing = sorted(set(shapes) - set(params))
         extra = sorted(set(params) - set(shapes))
-        raise ValueError(
-            f"{name!r} params mismatch: missing {missing}, unexpected {extra}")
+        raise ValueError(f"{name!r} params mismatch: missing {missing}, unexpected {extra}")
     p = {}
     for key, shape in shapes.items():
         t = params[key]
         if tuple(t.shape) != shape:
-            raise ValueError(
-                f"{name!r} param {key!r}: shape {tuple(t.shape)} != {shape}")
+            raise ValueError(f"{name!r} param {key!r}: shape {tuple(t.shape)} != {shape}")
         p[key] = t.to(DTYPE)
 
     # state
@@ -176,12 +178,11 @@ def reference(name, params, x, state=None, **options):
         st = list(state)
         if len(st) != len(layout):
             raise ValueError(
-                f"{name!r} state must have {len(layout)} tensors {layout}, "
-                f"got {len(st)}")
+                f"{name!r} state must have {len(layout)} tensors {layout}, got {len(st)}"
+            )
         for k, s in zip(layout, st):
             if tuple(s.shape) != (B, N):
-                raise ValueError(
-                    f"{name!r} state {k!r}: shape {tuple(s.shape)} != {(B, N)}")
+                raise ValueError(f"{name!r} state {k!r}: shape {tuple(s.shape)} != {(B, N)}")
         st = [s.to(DTYPE) for s in st]
 
     # the steps: the paper equations of variants/equations.py, one step at a time

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import variants
-from tests.variants.helpers import backends, make, randomize, random_state
+from tests.variants.helpers import backends, make, random_state, randomize
 
 CASES = [(n, b) for n in variants.names() for b in backends(n)]
 IDS = [f"{n}-{b}" for n, b in CASES]

@@ -29,13 +29,19 @@ def test_count_matches_the_paper(name: str, m: int, n: int) -> None:
 
 def test_options_change_the_count_as_documented() -> None:
     m, n = 10, 10
-    assert variants.count_parameters(variants.build("mut1", m, n, project_input=True)) == \
-        formula("mut1", m, n) + n * m
-    assert variants.count_parameters(variants.build("nas", m, n, use_bias=True)) == \
-        formula("nas", m, n) + 8 * n
+    assert (
+        variants.count_parameters(variants.build("mut1", m, n, project_input=True))
+        == formula("mut1", m, n) + n * m
+    )
+    assert (
+        variants.count_parameters(variants.build("nas", m, n, use_bias=True))
+        == formula("nas", m, n) + 8 * n
+    )
     # dropping peepholes from any LSTM preset removes exactly one vector per own gate
-    assert variants.count_parameters(variants.build("cifg", m, n, peepholes=False)) == \
-        formula("cifg", m, n) - 2 * n
+    assert (
+        variants.count_parameters(variants.build("cifg", m, n, peepholes=False))
+        == formula("cifg", m, n) - 2 * n
+    )
 
 
 def test_the_listed_numbers_at_input_32_hidden_128() -> None:

@@ -9,23 +9,27 @@ import pytest
 import torch
 
 import variants
-from tests.variants.helpers import backends, make, randomize, random_state
+from tests.variants.helpers import backends, make, random_state, randomize
 from tests.variants.reference import expected_param_names, reference
 
 T, B = 6, 2
 # (name, input size, hidden size, options): M != N everywhere, plus the options that change
 # the equations' parameters (MUT1/MUT2 without projection need M == N; NAS with bias).
 CASES = [(n, 3, 4, {}) for n in variants.names()] + [
-    ("mut1", 4, 4, {}), ("mut2", 4, 4, {}),
-    ("mut1", 4, 4, {"project_input": True}), ("mut2", 4, 4, {"project_input": True}),
+    ("mut1", 4, 4, {}),
+    ("mut2", 4, 4, {}),
+    ("mut1", 4, 4, {"project_input": True}),
+    ("mut2", 4, 4, {"project_input": True}),
     ("nas", 3, 4, {"use_bias": True}),
 ]
 RUNS = [(n, m, k, o, b) for n, m, k, o in CASES for b in backends(n)]
 
 
-@pytest.mark.parametrize(("name", "m", "n", "options", "backend"), RUNS,
-                         ids=[f"{r[0]}-{r[1]}x{r[2]}-{r[4]}{'-' if r[3] else ''}"
-                              f"{','.join(r[3])}" for r in RUNS])
+@pytest.mark.parametrize(
+    ("name", "m", "n", "options", "backend"),
+    RUNS,
+    ids=[f"{r[0]}-{r[1]}x{r[2]}-{r[4]}{'-' if r[3] else ''}{','.join(r[3])}" for r in RUNS],
+)
 def test_cell_matches_equations(name: str, m: int, n: int, options: dict, backend: str) -> None:
     cell = make(name, backend, m, n, **options).double()
     assert set(cell.paper_parameters()) == expected_param_names(name, m, n, **options)

@@ -8,7 +8,7 @@ import torch
 from torch.func import functional_call
 
 import variants
-from tests.variants.helpers import backends, make, randomize, random_state
+from tests.variants.helpers import backends, make, random_state, randomize
 
 CASES = [(n, b) for n in variants.names() for b in backends(n)]
 

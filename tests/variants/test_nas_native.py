@@ -11,7 +11,7 @@ import torch
 from torch.func import functional_call
 
 import variants
-from tests.variants.helpers import randomize, random_state
+from tests.variants.helpers import random_state, randomize
 from variants import nas_native, native
 
 
@@ -25,7 +25,7 @@ def _pair(use_bias: bool, dtype: torch.dtype, m: int = 3, n: int = 5):
 
 def _loss(y: torch.Tensor, final: tuple, weights: torch.Tensor) -> torch.Tensor:
     """A loss on every output and on both parts of the final state (m, c)."""
-    return (y * weights).sum() + sum((s ** 2).sum() * (k + 1) for k, s in enumerate(final))
+    return (y * weights).sum() + sum((s**2).sum() * (k + 1) for k, s in enumerate(final))
 
 
 @pytest.mark.parametrize("use_bias", [False, True])
@@ -77,8 +77,9 @@ def test_a_stack_with_the_bias_equals_each_trial_alone() -> None:
         x_k = x.detach()[:, k].clone().requires_grad_()
         state_k = tuple(s.detach()[k].clone().requires_grad_() for s in state)
         y_k, final_k = cell(x_k, state_k)
-        grads_k = torch.autograd.grad(_loss(y_k, final_k, weights),
-                                      [x_k, *state_k, *cell.parameters()])
+        grads_k = torch.autograd.grad(
+            _loss(y_k, final_k, weights), [x_k, *state_k, *cell.parameters()]
+        )
         torch.testing.assert_close(y[:, k], y_k, rtol=1e-10, atol=1e-12)
         for s, s_k in zip(final, final_k):
             torch.testing.assert_close(s[k], s_k, rtol=1e-10, atol=1e-12)

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 import variants
-from tests.variants.helpers import NATIVE, make, randomize, random_state
+from tests.variants.helpers import NATIVE, make, random_state, randomize
 from variants import native
 
 
@@ -34,7 +34,7 @@ def test_native_matches_the_torch_loop_in_values_and_every_gradient(name: str) -
     for cell in (slow, fast):
         y, final = cell(x, state)
         # a loss on every output and on every part of the final state
-        loss = (y * weights).sum() + sum((s ** 2).sum() * (k + 1) for k, s in enumerate(final))
+        loss = (y * weights).sum() + sum((s**2).sum() * (k + 1) for k, s in enumerate(final))
         grads = torch.autograd.grad(loss, [x, *state, *cell.parameters()])
         results.append([y, *final, *grads])
     for a, b in zip(*results):
@@ -59,13 +59,21 @@ def test_without_a_compiler_cells_fall_back_to_the_torch_loop(tmp_path, monkeypa
     # says it runs the torch loop, and computes the same numbers.
     import subprocess
     import sys
-    env = {"PATH": str(tmp_path), "HARNESS_CACHE": str(tmp_path / "cache"), "CC": "",
-           "HOME": str(tmp_path)}
-    code = ("import torch, variants; from variants import native; "
-            "c = variants.build('lstm', 3, 4); print(c.backend, native.available()); "
-            "print(native.status())")
-    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
-                         text=True, check=True).stdout.splitlines()
+
+    env = {
+        "PATH": str(tmp_path),
+        "HARNESS_CACHE": str(tmp_path / "cache"),
+        "CC": "",
+        "HOME": str(tmp_path),
+    }
+    code = (
+        "import torch, variants; from variants import native; "
+        "c = variants.build('lstm', 3, 4); print(c.backend, native.available()); "
+        "print(native.status())"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+    ).stdout.splitlines()
     assert out[0] == "generic False"
     assert "no C compiler" in out[1]
 
@@ -101,12 +109,15 @@ def test_the_structs_are_checked_against_the_library() -> None:
     native.check_layout(lib, gru_native._Step, "gru_step")
 
     class Swapped(ctypes.Structure):  # two fields in the wrong order
-        _fields_ = [(n, t) for n, t in lstm_native._Step._fields_[:2][::-1]] + \
-            lstm_native._Step._fields_[2:]
+        _fields_ = [
+            (n, t) for n, t in lstm_native._Step._fields_[:2][::-1]
+        ] + lstm_native._Step._fields_[2:]
 
     class Wide(ctypes.Structure):  # the right names, one of the wrong width
-        _fields_ = [(n, ctypes.c_long if n == "flags" else t)
-                    for n, t in lstm_native._Step._fields_]
+        _fields_ = [
+            (n, ctypes.c_long if n == "flags" else t) for n, t in lstm_native._Step._fields_
+        ]
+
     with pytest.raises(native.LayoutError, match=r"struct lstm_step: fields \['k', 'b'"):
         native.check_layout(lib, Swapped, "lstm_step")
     with pytest.raises(native.LayoutError, match="field flags at byte 28 in C, 32 in ctypes"):
@@ -116,7 +127,8 @@ def test_the_structs_are_checked_against_the_library() -> None:
 
 
 def test_the_compiler_runs_at_the_first_kernel_call_and_its_version_keys_the_cache(
-        tmp_path) -> None:
+    tmp_path,
+) -> None:
     """A compiler that logs its calls: building cells (and ``harness list``) runs it not at
     all; the first kernel call compiles once; another compiler version builds anew."""
     import os
@@ -128,23 +140,36 @@ def test_the_compiler_runs_at_the_first_kernel_call_and_its_version_keys_the_cac
     log = tmp_path / "calls.log"
     wrapper = tmp_path / "bin" / "cc"
     wrapper.parent.mkdir()
-    wrapper.write_text(f'#!/bin/sh\necho "$@" >> {log}\n'
-                       f'if [ "$1" = --version ]; then echo "logging-cc $CC_VERSION"; exit 0; '
-                       f'fi\nexec {real} "$@"\n')
+    wrapper.write_text(
+        f'#!/bin/sh\necho "$@" >> {log}\n'
+        f'if [ "$1" = --version ]; then echo "logging-cc $CC_VERSION"; exit 0; '
+        f'fi\nexec {real} "$@"\n'
+    )
     wrapper.chmod(0o755)
-    env = {**os.environ, "PATH": f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}",
-           "CC": str(wrapper), "HARNESS_CACHE": str(tmp_path / "cache"),
-           "PYTHONPATH": str(Path(__file__).parents[2]), "CC_VERSION": "1"}
-    build = ("import variants; cells = [variants.build(n, 3, 4) for n in variants.names()]; "
-             "print(sorted({c.backend for c in cells}))")
-    built = subprocess.run([sys.executable, "-c", build], env=env, capture_output=True,
-                           text=True, check=True)
+    env = {
+        **os.environ,
+        "PATH": f"{wrapper.parent}{os.pathsep}{os.environ['PATH']}",
+        "CC": str(wrapper),
+        "HARNESS_CACHE": str(tmp_path / "cache"),
+        "PYTHONPATH": str(Path(__file__).parents[2]),
+        "CC_VERSION": "1",
+    }
+    build = (
+        "import variants; cells = [variants.build(n, 3, 4) for n in variants.names()]; "
+        "print(sorted({c.backend for c in cells}))"
+    )
+    built = subprocess.run(
+        [sys.executable, "-c", build], env=env, capture_output=True, text=True, check=True
+    )
     assert "native" in built.stdout
-    subprocess.run([sys.executable, "-m", "harness", "list"], env=env, capture_output=True,
-                   check=True)
+    subprocess.run(
+        [sys.executable, "-m", "harness", "list"], env=env, capture_output=True, check=True
+    )
     assert not log.exists()  # nothing compiled, not even asked its version
-    call = ("import torch, variants; variants.build('lstm', 3, 4)(torch.randn(2, 1, 3)); "
-            "variants.build('gru', 3, 4)(torch.randn(2, 1, 3))")
+    call = (
+        "import torch, variants; variants.build('lstm', 3, 4)(torch.randn(2, 1, 3)); "
+        "variants.build('gru', 3, 4)(torch.randn(2, 1, 3))"
+    )
     subprocess.run([sys.executable, "-c", call], env=env, check=True)
     compiles = [line for line in log.read_text().splitlines() if "-shared" in line]
     assert len(compiles) == 1 and len(list((tmp_path / "cache").glob("kernels-*.so"))) == 1

@@ -8,8 +8,14 @@ from __future__ import annotations
 import pytest
 
 import variants
-from tests.variants import (test_contract, test_counts, test_equations, test_gradcheck,
-                            test_native, test_stack)
+from tests.variants import (
+    test_contract,
+    test_counts,
+    test_equations,
+    test_gradcheck,
+    test_native,
+    test_stack,
+)
 from tests.variants.helpers import backends
 
 NAME = "lstm-test-preset"
@@ -18,8 +24,16 @@ NAME = "lstm-test-preset"
 @pytest.fixture
 def preset():
     # the one line a contributor writes (here: no input gate, no peepholes, forget bias 1)
-    variants.register(NAME, variants.LSTMCell, family="lstm", paper="-", description="-",
-                      input_gate=False, peepholes=False, forget_bias=1.0)
+    variants.register(
+        NAME,
+        variants.LSTMCell,
+        family="lstm",
+        paper="-",
+        description="-",
+        input_gate=False,
+        peepholes=False,
+        forget_bias=1.0,
+    )
     try:
         yield NAME
     finally:

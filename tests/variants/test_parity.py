@@ -27,11 +27,15 @@ def _lstm_pair(backend: str):
     p = cell.paper_parameters()
     bias = ref.bias_ih_l0 + ref.bias_hh_l0
     with torch.no_grad():
-        for g, w, r, b in zip("ifzo", _blocks(ref.weight_ih_l0, 4), _blocks(ref.weight_hh_l0, 4),
-                              _blocks(bias, 4)):
+        for g, w, r, b in zip(
+            "ifzo", _blocks(ref.weight_ih_l0, 4), _blocks(ref.weight_hh_l0, 4), _blocks(bias, 4)
+        ):
             p[f"W_{g}"].copy_(w), p[f"R_{g}"].copy_(r), p[f"b_{g}"].copy_(b)
-    grads = {"weight_x": lambda: ref.weight_ih_l0.grad, "weight_h": lambda: ref.weight_hh_l0.grad,
-             "bias": lambda: ref.bias_ih_l0.grad}
+    grads = {
+        "weight_x": lambda: ref.weight_ih_l0.grad,
+        "weight_h": lambda: ref.weight_hh_l0.grad,
+        "bias": lambda: ref.bias_ih_l0.grad,
+    }
     return ref, cell, grads
 
 
@@ -45,11 +49,15 @@ def _gru_pair(backend: str):
             p[f"W_{g}"].copy_(_blocks(ref.weight_ih_l0, 3)[k])
             p[f"R_{g}"].copy_(_blocks(ref.weight_hh_l0, 3)[k])
         p["b_r"].copy_(b_ih[:N] + b_hh[:N])
-        p["b_z"].copy_(b_ih[N:2 * N] + b_hh[N:2 * N])
-        p["b_h"].copy_(b_ih[2 * N:])
-        p["b_Rh"].copy_(b_hh[2 * N:])
-    grads = {"weight_x": lambda: ref.weight_ih_l0.grad, "weight_h": lambda: ref.weight_hh_l0.grad,
-             "bias": lambda: ref.bias_ih_l0.grad, "bias_rh": lambda: ref.bias_hh_l0.grad[2 * N:]}
+        p["b_z"].copy_(b_ih[N : 2 * N] + b_hh[N : 2 * N])
+        p["b_h"].copy_(b_ih[2 * N :])
+        p["b_Rh"].copy_(b_hh[2 * N :])
+    grads = {
+        "weight_x": lambda: ref.weight_ih_l0.grad,
+        "weight_h": lambda: ref.weight_hh_l0.grad,
+        "bias": lambda: ref.bias_ih_l0.grad,
+        "bias_rh": lambda: ref.bias_hh_l0.grad[2 * N :],
+    }
     return ref, cell, grads
 
 
@@ -60,8 +68,11 @@ def _rnn_pair(backend: str):
     with torch.no_grad():
         p["W"].copy_(ref.weight_ih_l0), p["R"].copy_(ref.weight_hh_l0)
         p["b"].copy_(ref.bias_ih_l0 + ref.bias_hh_l0)
-    grads = {"weight_x": lambda: ref.weight_ih_l0.grad, "weight_h": lambda: ref.weight_hh_l0.grad,
-             "bias": lambda: ref.bias_ih_l0.grad}
+    grads = {
+        "weight_x": lambda: ref.weight_ih_l0.grad,
+        "weight_h": lambda: ref.weight_hh_l0.grad,
+        "bias": lambda: ref.bias_ih_l0.grad,
+    }
     return ref, cell, grads
 
 

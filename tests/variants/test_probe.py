@@ -35,11 +35,19 @@ def test_probe_equals_the_cells_forward(name: str) -> None:
     assert not set(trace.missing) & set(trace.values)
 
 
-@pytest.mark.parametrize(("name", "gates", "missing"), [
-    ("lstm", ("i", "f", "o"), ()), ("nig", ("f", "o"), ("i",)), ("nfg", ("i", "o"), ("f",)),
-    ("nog", ("i", "f"), ("o",)), ("cifg", ("i", "f", "o"), ()), ("gru", ("r", "z"), ()),
-    ("rnn", (), ()), ("nas", ("l1_0", "l1_2", "l1_5", "l1_7", "l2_3"), ()),
-])
+@pytest.mark.parametrize(
+    ("name", "gates", "missing"),
+    [
+        ("lstm", ("i", "f", "o"), ()),
+        ("nig", ("f", "o"), ("i",)),
+        ("nfg", ("i", "o"), ("f",)),
+        ("nog", ("i", "f"), ("o",)),
+        ("cifg", ("i", "f", "o"), ()),
+        ("gru", ("r", "z"), ()),
+        ("rnn", (), ()),
+        ("nas", ("l1_0", "l1_2", "l1_5", "l1_7", "l2_3"), ()),
+    ],
+)
 def test_gates_are_named_and_missing_ones_said(name: str, gates: tuple, missing: tuple) -> None:
     cell = variants.build(name, M, N)
     trace = probe.run(name, cell.paper_parameters(), torch.randn(T, B, M))
@@ -72,5 +80,9 @@ def test_bad_input_says_what_is_wrong() -> None:
     with pytest.raises(TypeError, match="unsupported option"):
         probe.run("gru", cell.paper_parameters(), torch.randn(T, B, M), peepholes=False)
     with pytest.raises(ValueError, match="state must have 2 tensors"):
-        probe.run("lstm", variants.build("lstm", M, N).paper_parameters(),
-                  torch.randn(T, B, M), (torch.zeros(B, N),))
+        probe.run(
+            "lstm",
+            variants.build("lstm", M, N).paper_parameters(),
+            torch.randn(T, B, M),
+            (torch.zeros(B, N),),
+        )

@@ -4,13 +4,29 @@ from __future__ import annotations
 
 import pytest
 import torch
-from torch import nn
 
 import variants
 from tests.variants.helpers import ReadmeCell
 
-ALL = ["cifg", "fgr", "gru", "gru-cho", "lstm", "lstm-b", "mut1", "mut2", "mut3", "nas", "nfg",
-       "niaf", "nig", "noaf", "nog", "np", "rnn"]
+ALL = [
+    "cifg",
+    "fgr",
+    "gru",
+    "gru-cho",
+    "lstm",
+    "lstm-b",
+    "mut1",
+    "mut2",
+    "mut3",
+    "nas",
+    "nfg",
+    "niaf",
+    "nig",
+    "noaf",
+    "nog",
+    "np",
+    "rnn",
+]
 
 
 def test_names_are_sorted_and_complete() -> None:
@@ -19,8 +35,10 @@ def test_names_are_sorted_and_complete() -> None:
     assert len(variants.names("lstm")) == 10
 
 
-@pytest.mark.parametrize(("typo", "suggested"), [("lstmb", "lstm-b"), ("gru_cho", "gru-cho"),
-                                                 ("cfig", "cifg"), ("LSTM", "lstm")])
+@pytest.mark.parametrize(
+    ("typo", "suggested"),
+    [("lstmb", "lstm-b"), ("gru_cho", "gru-cho"), ("cfig", "cifg"), ("LSTM", "lstm")],
+)
 def test_unknown_name_names_the_closest(typo: str, suggested: str) -> None:
     with pytest.raises(variants.UnknownVariantError, match="did you mean") as error:
         variants.build(typo, 4, 4)
@@ -43,8 +61,11 @@ def test_overrides_replace_preset_options() -> None:
     assert "p_i" not in cell.paper_parameters() and cell.backend == "generic"
     assert variants.build("lstm", 4, 6, peepholes=False).backend == "fused"
     for bias in (1.0, 3.5):
-        cell = variants.build("lstm-b", 4, 6) if bias == 1.0 else \
-            variants.build("lstm-b", 4, 6, forget_bias=bias)
+        cell = (
+            variants.build("lstm-b", 4, 6)
+            if bias == 1.0
+            else variants.build("lstm-b", 4, 6, forget_bias=bias)
+        )
         b = cell.paper_parameters()
         assert torch.all(b["b_f"] == bias)
         assert b["b_i"].std() > 0  # the other biases keep the uniform initialisation
@@ -66,8 +87,9 @@ def test_invalid_flag_combinations_are_clear_errors() -> None:
 
 
 def test_register_a_cell_in_one_file() -> None:
-    Minimal = variants.register("test-minimal", family="custom", paper="Me 2026",
-                                description="tiny")(ReadmeCell)
+    Minimal = variants.register(
+        "test-minimal", family="custom", paper="Me 2026", description="tiny"
+    )(ReadmeCell)
 
     try:
         assert "test-minimal" in variants.names()
@@ -84,6 +106,7 @@ def test_register_a_cell_in_one_file() -> None:
 
 def test_preset_with_unknown_option_is_refused_at_registration() -> None:
     with pytest.raises(TypeError, match="no option"):
-        variants.register("test-bad", variants.LSTMCell, family="lstm", paper="p",
-                          description="d", peephole=False)
+        variants.register(
+            "test-bad", variants.LSTMCell, family="lstm", paper="p", description="d", peephole=False
+        )
     assert "test-bad" not in variants.names()

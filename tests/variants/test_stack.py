@@ -7,7 +7,7 @@ import pytest
 import torch
 
 import variants
-from tests.variants.helpers import backends, make, randomize, random_state
+from tests.variants.helpers import backends, make, random_state, randomize
 
 STACKABLE = [n for n in variants.names() if variants.info(n).builder.supports_trials]
 
@@ -16,8 +16,9 @@ def test_every_built_in_cell_stacks() -> None:
     assert STACKABLE == variants.names()
 
 
-@pytest.mark.parametrize(("name", "backend"), [(n, b) for n in STACKABLE for b in backends(n)
-                                              if b != "fused"])
+@pytest.mark.parametrize(
+    ("name", "backend"), [(n, b) for n in STACKABLE for b in backends(n) if b != "fused"]
+)
 def test_a_stack_of_three_equals_three_cells(name: str, backend: str) -> None:
     torch.manual_seed(0)
     cells = [make(name, backend, 3, 5).double() for _ in range(3)]
@@ -32,7 +33,7 @@ def test_a_stack_of_three_equals_three_cells(name: str, backend: str) -> None:
     y, final = stacked(x, state)
     assert y.shape == (7, 3, 4, 5) and all(s.shape == (3, 4, 5) for s in final)
     weights = torch.randn(5, dtype=torch.float64)
-    loss = (y * weights).sum() + sum((s ** 2).sum() for s in final)
+    loss = (y * weights).sum() + sum((s**2).sum() for s in final)
     grads = torch.autograd.grad(loss, [x, *state, *stacked.parameters()])
     for k, cell in enumerate(cells):
         x_k = x.detach()[:, k].clone().requires_grad_()
@@ -41,7 +42,7 @@ def test_a_stack_of_three_equals_three_cells(name: str, backend: str) -> None:
         torch.testing.assert_close(y[:, k], y_k, rtol=1e-10, atol=1e-12)
         for s, s_k in zip(final, final_k):
             torch.testing.assert_close(s[k], s_k, rtol=1e-10, atol=1e-12)
-        loss_k = (y_k * weights).sum() + sum((s ** 2).sum() for s in final_k)
+        loss_k = (y_k * weights).sum() + sum((s**2).sum() for s in final_k)
         grads_k = torch.autograd.grad(loss_k, [x_k, *state_k, *cell.parameters()])
         torch.testing.assert_close(grads[0][:, k], grads_k[0], rtol=1e-10, atol=1e-12)
         for g, g_k in zip(grads[1:], grads_k[1:]):
