@@ -24,9 +24,17 @@ class OddParity(Parity):
 
 
 if "lstm-fb3" not in variants.names():
-    variants.register("lstm-fb3", variants.LSTMCell, family="lstm",
-                      paper="Jozefowicz et al. 2015",
-                      description="LSTM, forget bias 3 (an example plugin)", forget_bias=3.0)
+    variants.register(
+        "lstm-fb3",
+        variants.LSTMCell,
+        family="lstm",
+        paper="Jozefowicz et al. 2015",
+        description="LSTM, forget bias 3 (an example plugin)",
+        forget_bias=3.0,
+    )
 if "parity-odd" not in tasks.names():
-    tasks.register("parity-odd", kind="synthetic",
-                   description="parity of odd-length strings (an example plugin)")(OddParity)
+    tasks.register(
+        "parity-odd",
+        kind="synthetic",
+        description="parity of odd-length strings (an example plugin)",
+    )(OddParity)
