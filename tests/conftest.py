@@ -14,10 +14,20 @@ import os
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch starts its thread pool
 
+import importlib  # noqa: E402
+
 import pytest  # noqa: E402
 import torch  # noqa: E402
 
+from harness.plans import plugins  # noqa: E402
+
 torch.set_num_threads(int(os.environ["OMP_NUM_THREADS"]))
+
+# a user's plugin named in HARNESS_PLUGINS joins the registries before the tests are
+# collected, so that every registry-wide test runs its cells too (tests/harness/
+# test_plugin_family.py does this with a new family)
+for _module in plugins.requested():
+    importlib.import_module(_module)
 
 
 @pytest.fixture(autouse=True)

@@ -21,12 +21,13 @@ import copy
 import math
 from collections.abc import Sequence
 from dataclasses import is_dataclass
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import torch
 from torch import Tensor, nn
 
 from variants import native
+from variants.paper import Paper
 
 State = tuple[Tensor, ...]
 # paper name -> (attribute holding the nn.Parameter, index selecting the view)
@@ -183,6 +184,14 @@ class RecurrentCell(nn.Module):
         return () if self.trials is None else (self.trials,)
 
     # --- for subclasses -----------------------------------------------------------------
+    @classmethod
+    def paper(cls, input_size: int, hidden_size: int, **options: Any) -> Paper:
+        """The family's paper equations, gates, state and parameter shapes for these sizes
+        and options (``variants.paper.Paper``): what the float64 oracle, the probe and the
+        registry-wide tests check the cell against. ``backend`` and options that only
+        initialise (an LSTM's ``forget_bias``) come in too, and change nothing here."""
+        raise NotImplementedError(f"{cls.__name__} declares no paper equations (classmethod paper)")
+
     def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
         raise NotImplementedError
 

@@ -1,12 +1,13 @@
-"""The cells' paper equations, one time step at a time, with every activation named.
+"""The built-in cells' paper equations, one time step at a time, with every activation named.
 
 The cells themselves run on stacked, fused or native kernels that never show a gate; these
 steps are written straight from the papers (one explicit matmul per paper parameter, nothing
 stacked or fused) so that each line can be checked against the equations by eye. They serve
-twice: the test suite's float64 oracle (``tests/variants/reference.py``) checks every cell
-against them, and ``variants.probe`` runs them over a trained cell's paper parameters to look
-at its gates. One copy of the equations for both, so what the probe shows is what the tests
-proved the cells compute.
+twice, through each cell class's ``paper`` (``variants.paper``): the test suite's float64
+oracle (``tests/variants/reference.py``) checks every cell against them, and
+``variants.probe`` runs them over a trained cell's paper parameters to look at its gates.
+One copy of the equations for both, so what the probe shows is what the tests proved the
+cells compute. A cell family of your own writes its step in its own file.
 
 Conventions: ``p`` maps paper names to tensors (input matrices ``N x M``, recurrent ``N x
 N``, vectors ``N``; ``W`` acts as ``W @ x_t``, i.e. ``x_t @ W.T`` in batched form); ``x`` is
@@ -24,102 +25,8 @@ from torch import Tensor
 
 Values = dict[str, Tensor]
 
-# The equations' family by the cell's class: a registered variant (ours, a preset added in
-# one line, a user's subclass of one of these) is computed from its class and its options,
-# never from its name, so a new preset needs no entry here.
-KINDS = {
-    "LSTMCell": "lstm",
-    "GRUCell": "gru",
-    "GRUChoCell": "gru-cho",
-    "ElmanCell": "rnn",
-    "MUT1Cell": "mut1",
-    "MUT2Cell": "mut2",
-    "MUT3Cell": "mut3",
-    "NASCell": "nas",
-}
-# LSTM options that change the equations (forget_bias and backend do not)
-LSTM_FLAGS = {
-    "input_gate": True,
-    "forget_gate": True,
-    "output_gate": True,
-    "peepholes": True,
-    "coupled": False,
-    "input_activation": "tanh",
-    "output_activation": "tanh",
-    "gate_recurrence": False,
-}
 # NAS's sigmoid nodes (Zoph & Le 2017's tree, layer_node): the gates of a cell without names
 NAS_SIGMOIDS = ("l1_0", "l1_2", "l1_5", "l1_7", "l2_3")
-
-
-def describe(name: str, **options: Any) -> tuple[str, dict[str, Any]]:
-    """(kind, options) of variant ``name``: its equations' family, from its class, and its
-    preset with ``options`` applied (for the LSTM, its flags with their defaults)."""
-    import variants
-
-    entry = variants.info(name)
-    kind = next((KINDS[c.__name__] for c in entry.builder.__mro__ if c.__name__ in KINDS), None)
-    if kind is None:
-        raise ValueError(
-            f"no paper equations for {name!r} (class {entry.builder.__name__}); "
-            f"known classes: {', '.join(KINDS)}"
-        )
-    return kind, _options(kind, {**entry.preset, **options})
-
-
-def _options(kind: str, options: dict[str, Any]) -> dict[str, Any]:
-    """Validate the keyword options for ``kind`` and fill in their defaults."""
-    allowed = {"backend"}
-    if kind == "lstm":
-        allowed |= set(LSTM_FLAGS) | {"forget_bias"}  # forget_bias: initialisation only
-    elif kind in ("mut1", "mut2"):
-        allowed |= {"project_input"}
-    elif kind == "nas":
-        allowed |= {"use_bias"}
-    unknown = set(options) - allowed
-    if unknown:
-        raise TypeError(f"unsupported option(s) for {kind!r}: {sorted(unknown)}")
-    opts = {k: v for k, v in options.items() if k not in ("backend", "forget_bias")}
-    if kind == "lstm":
-        opts = {**LSTM_FLAGS, **opts}
-    if kind in ("mut1", "mut2"):
-        opts.setdefault("project_input", None)
-    if kind == "nas":
-        opts["use_bias"] = bool(opts.get("use_bias", False))
-    return opts
-
-
-def own_gates(opts: dict[str, Any]) -> list[str]:
-    """The LSTM gates with their own parameters: i, f (unless coupled to i), o."""
-    return [
-        g
-        for g, on in (
-            ("i", opts["input_gate"]),
-            ("f", opts["forget_gate"] and not opts["coupled"]),
-            ("o", opts["output_gate"]),
-        )
-        if on
-    ]
-
-
-def projects(M: int, N: int, project_input: bool | None) -> bool:
-    """mut1/mut2: is the input projected (x_hat = P x) or used as is?"""
-    if project_input is None:
-        return M != N
-    if not project_input and M != N:
-        raise ValueError(f"project_input=False requires M == N (got M={M}, N={N})")
-    return bool(project_input)
-
-
-def state_layout(kind: str, opts: dict[str, Any]) -> tuple[str, ...]:
-    """The names of the state's tensors, the output first."""
-    if kind == "lstm" and opts["gate_recurrence"]:
-        return ("y", "c", "i", "f", "o")
-    if kind == "lstm":
-        return ("y", "c")
-    if kind == "nas":
-        return ("m", "c")
-    return ("h",)
 
 
 def _mm(W: Tensor, v: Tensor) -> Tensor:
@@ -256,32 +163,3 @@ def nas_step(p: dict[str, Tensor], x: Tensor, m_: Tensor, c_: Tensor, use_bias: 
     # final layer
     m = tanh(c * l3_1)
     return {"l1_0": l1_0, "l1_2": l1_2, "l1_5": l1_5, "l1_7": l1_7, "l2_3": l2_3, "c": c, "h": m}
-
-
-def step(
-    kind: str, opts: dict[str, Any], p: dict[str, Tensor], x: Tensor, state: list[Tensor], M: int
-) -> tuple[Values, list[Tensor]]:
-    """One step of any family: its named values and the next state (``state_layout``)."""
-    if kind == "lstm":
-        recurrent = opts["gate_recurrence"]
-        gates = state[2:5] if recurrent else (None, None, None)
-        v = lstm_step(opts, p, x, state[0], state[1], *gates)
-        return v, ([v["h"], v["c"], v["i"], v["f"], v["o"]] if recurrent else [v["h"], v["c"]])
-    if kind == "nas":
-        v = nas_step(p, x, state[0], state[1], opts["use_bias"])
-        return v, [v["h"], v["c"]]
-    if kind == "gru":
-        v = gru_step(p, x, state[0])
-    elif kind == "gru-cho":
-        v = gru_cho_step(p, x, state[0])
-    elif kind == "rnn":
-        v = rnn_step(p, x, state[0])
-    elif kind == "mut1":
-        v = mut1_step(p, x, state[0], projects(M, state[0].shape[-1], opts["project_input"]))
-    elif kind == "mut2":
-        v = mut2_step(p, x, state[0], projects(M, state[0].shape[-1], opts["project_input"]))
-    elif kind == "mut3":
-        v = mut3_step(p, x, state[0])
-    else:
-        raise AssertionError(kind)
-    return v, [v["h"]]

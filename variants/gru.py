@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor, nn
 
-from variants import fused
+from variants import equations, fused
 from variants.base import Layout, ProductCell, State, premultiply, rows
 from variants.gru_native import GRUNative, ResetBeforeNative, project
+from variants.paper import Paper, Values, blocks, on_hidden
 from variants.registry import register
 
 _GATES = ["r", "z", "h"]
+GATE_NAMES = {"r": "reset gate", "z": "update gate"}
+
+
+def _paper(family: str, step: Callable[..., Values], m: int, n: int, more: list[str]) -> Paper:
+    shapes = blocks(
+        n,
+        m,
+        [f"W_{g}" for g in _GATES],
+        [f"R_{g}" for g in _GATES],
+        [f"b_{g}" for g in _GATES] + more,
+    )
+    return Paper(family, on_hidden(step), ("h",), GATE_NAMES, shapes)
 
 
 @register(
@@ -37,6 +52,10 @@ class GRUCell(ProductCell):
 
     gates = 3
     has_fused_kernel = True
+
+    @classmethod
+    def paper(cls, input_size: int, hidden_size: int, **options: object) -> Paper:
+        return _paper("gru", equations.gru_step, input_size, hidden_size, ["b_Rh"])
 
     def _more_parameters(self) -> None:
         self.bias_rh = nn.Parameter(torch.empty(self.hidden_size))  # b_Rh, inside the reset
@@ -106,6 +125,10 @@ class GRUChoCell(ProductCell):
     """
 
     gates = 3
+
+    @classmethod
+    def paper(cls, input_size: int, hidden_size: int, **options: object) -> Paper:
+        return _paper("gru-cho", equations.gru_cho_step, input_size, hidden_size, [])
 
     def _paper_layout(self) -> Layout:
         n = self.hidden_size

@@ -6,17 +6,20 @@ Every LSTM variant of Greff et al. 2017 differs from the vanilla LSTM by flags, 
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
 import torch
 from torch import Tensor, nn
 
-from variants import fused
+from variants import equations, fused
 from variants.base import Layout, RecurrentCell, State, premultiply, rows
 from variants.lstm_native import lstm_native
+from variants.paper import Paper, Values
 from variants.registry import register
 
 ACTIVATIONS = ("tanh", "identity")
+GATE_NAMES = {"i": "input gate", "f": "forget gate", "o": "output gate"}
 
 
 def _identity(t: Tensor) -> Tensor:
@@ -157,6 +160,43 @@ class LSTMCell(RecurrentCell):
         self._g = torch.tanh if input_activation == "tanh" else _identity
         self._h = torch.tanh if output_activation == "tanh" else _identity
         self.reset_parameters()
+
+    @classmethod
+    def paper(
+        cls, input_size: int, hidden_size: int, *, backend: str = "auto", **flags: object
+    ) -> Paper:
+        spec = LSTMSpec(**flags)  # type: ignore[arg-type]
+        opts = {f.name: getattr(spec, f.name) for f in fields(spec) if f.name != "forget_bias"}
+        inp, rec, vec = (hidden_size, input_size), (hidden_size, hidden_size), (hidden_size,)
+        shapes: dict[str, tuple[int, ...]] = {}
+        for g in ("z", *spec.own_gates):
+            shapes.update({f"W_{g}": inp, f"R_{g}": rec, f"b_{g}": vec})
+            if g != "z" and spec.peepholes:
+                shapes[f"p_{g}"] = vec
+        if spec.gate_recurrence:
+            shapes.update({f"R_{a}{b}": rec for a in "ifo" for b in "ifo"})
+        present = {
+            "i": spec.input_gate,
+            "f": spec.forget_gate or spec.coupled,  # coupled: f = 1 - i, a gate all the same
+            "o": spec.output_gate,
+        }
+        recurrent = spec.gate_recurrence
+
+        def step(
+            p: Mapping[str, Tensor], x: Tensor, state: list[Tensor]
+        ) -> tuple[Values, list[Tensor]]:
+            gates = state[2:5] if recurrent else (None, None, None)
+            v = equations.lstm_step(opts, p, x, state[0], state[1], *gates)
+            return v, ([v["h"], v["c"], v["i"], v["f"], v["o"]] if recurrent else [v["h"], v["c"]])
+
+        return Paper(
+            "lstm",
+            step,
+            ("y", "c", "i", "f", "o") if recurrent else ("y", "c"),
+            GATE_NAMES,
+            shapes,
+            tuple(g for g in "ifo" if not present[g]),
+        )
 
     @classmethod
     def from_spec(

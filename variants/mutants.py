@@ -10,14 +10,19 @@ forces it on or off (default: exactly when M ≠ N).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import Tensor, nn
 
+from variants import equations
 from variants.base import Layout, RecurrentCell, State, premultiply, rows
 from variants.gru_native import ResetBeforeNative, project
+from variants.paper import Paper, Values, blocks, on_hidden
 from variants.registry import register
 
 _PAPER = "Jozefowicz et al. 2015"
+GATE_NAMES = {"z": "update gate", "r": "reset gate"}
 
 
 class _Mutant(RecurrentCell):
@@ -28,6 +33,8 @@ class _Mutant(RecurrentCell):
     uses_raw_input = False
     has_native_kernel = True
     supports_trials = True
+    family_name = ""  # its equations' name (mut1, ...) and step, in variants.equations
+    paper_step: Callable[..., Values]
 
     def __init__(
         self,
@@ -39,18 +46,7 @@ class _Mutant(RecurrentCell):
     ) -> None:
         super().__init__(input_size, hidden_size)
         self.backend = self._choose_backend(backend, False)
-        if not self.uses_raw_input:
-            project = False
-        elif project_input is None:
-            project = input_size != hidden_size
-        else:
-            project = bool(project_input)
-            if not project and input_size != hidden_size:
-                raise ValueError(
-                    f"{type(self).__name__} adds the raw input x to a hidden-size vector, so "
-                    f"without a projection input_size ({input_size}) must equal hidden_size "
-                    f"({hidden_size}); set project_input=True or make them equal"
-                )
+        project = self._projects(input_size, hidden_size, project_input)
         self.projected = project
         n = hidden_size
         in_rows = list(self.input_rows) + (["P"] if project else [])
@@ -59,6 +55,37 @@ class _Mutant(RecurrentCell):
         self.weight_h = nn.Parameter(torch.empty(len(self.recurrent_rows) * n, n))
         self.bias = nn.Parameter(torch.empty(3 * n))
         self.reset_parameters()
+
+    @classmethod
+    def _projects(cls, input_size: int, hidden_size: int, project_input: bool | None) -> bool:
+        """Whether the raw input is projected (x̂ = P x): by default exactly when M != N."""
+        if not cls.uses_raw_input:
+            return False
+        if project_input is None:
+            return input_size != hidden_size
+        if not project_input and input_size != hidden_size:
+            raise ValueError(
+                f"{cls.__name__} adds the raw input x to a hidden-size vector, so "
+                f"without a projection input_size ({input_size}) must equal hidden_size "
+                f"({hidden_size}); set project_input=True or make them equal"
+            )
+        return bool(project_input)
+
+    @classmethod
+    def paper(
+        cls, input_size: int, hidden_size: int, *, project_input: bool | None = None, **_: object
+    ) -> Paper:
+        project = cls._projects(input_size, hidden_size, project_input)
+        step = cls.paper_step
+        shapes = blocks(
+            hidden_size,
+            input_size,
+            list(cls.input_rows) + (["P"] if project else []),
+            list(cls.recurrent_rows),
+            ["b_z", "b_r", "b_h"],
+        )
+        run = on_hidden(step, project) if cls.uses_raw_input else on_hidden(step)
+        return Paper(cls.family_name, run, ("h",), GATE_NAMES, shapes)
 
     def _paper_layout(self) -> Layout:
         n = self.hidden_size
@@ -114,6 +141,8 @@ class MUT1Cell(_Mutant):
     input_rows = ("W_xz", "W_xr")
     recurrent_rows = ("W_hr", "W_hh")
     uses_raw_input = True
+    family_name = "mut1"
+    paper_step = staticmethod(equations.mut1_step)
 
     def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
         n = self.hidden_size
@@ -149,6 +178,8 @@ class MUT2Cell(_Mutant):
     input_rows = ("W_xz", "W_xh")
     recurrent_rows = ("W_hz", "W_hr", "W_hh")
     uses_raw_input = True
+    family_name = "mut2"
+    paper_step = staticmethod(equations.mut2_step)
 
     def _forward(self, x: Tensor, state: State) -> tuple[Tensor, State]:
         n = self.hidden_size
@@ -178,6 +209,8 @@ class MUT3Cell(_Mutant):
 
     input_rows = ("W_xz", "W_xr", "W_xh")
     recurrent_rows = ("W_hz", "W_hr", "W_hh")
+    family_name = "mut3"
+    paper_step = staticmethod(equations.mut3_step)
 
     def __init__(self, input_size: int, hidden_size: int, *, backend: str = "auto") -> None:
         super().__init__(input_size, hidden_size, backend=backend)

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import torch
 from torch import Tensor, nn
 
+from variants import equations
 from variants.base import Layout, RecurrentCell, State, premultiply, rows
 from variants.nas_native import nas_native
+from variants.paper import Paper, Values, blocks
 from variants.registry import register
 
 
@@ -51,6 +55,28 @@ class NASCell(RecurrentCell):
         self.weight_h = nn.Parameter(torch.empty(8 * n, n))
         self.bias = nn.Parameter(torch.empty(8 * n)) if use_bias else None
         self.reset_parameters()
+
+    @classmethod
+    def paper(
+        cls, input_size: int, hidden_size: int, *, use_bias: bool = False, **_: object
+    ) -> Paper:
+        k = range(8)
+        shapes = blocks(
+            hidden_size,
+            input_size,
+            [f"W_{i}" for i in k],
+            [f"U_{i}" for i in k],
+            [f"b_{i}" for i in k] if use_bias else [],
+        )
+
+        def step(
+            p: Mapping[str, Tensor], x: Tensor, state: list[Tensor]
+        ) -> tuple[Values, list[Tensor]]:
+            values = equations.nas_step(p, x, state[0], state[1], bool(use_bias))
+            return values, [values["h"], values["c"]]
+
+        gates = {g: f"sigmoid node {g}" for g in equations.NAS_SIGMOIDS}
+        return Paper("nas", step, ("m", "c"), gates, shapes)
 
     def _paper_layout(self) -> Layout:
         n, k = self.hidden_size, range(8)

@@ -1,7 +1,7 @@
 """Look inside a cell: its gates, cell state and output at every step.
 
 The cells run on fused or native kernels that keep their gates to themselves. The probe runs
-a cell's paper equations (``variants.equations``, the same steps the test suite checks every
+a cell's paper equations (its class's ``paper``, the same steps the test suite checks every
 cell against) over the cell's own paper parameters, step by step in float64, and keeps every
 named activation::
 
@@ -22,29 +22,9 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from variants import equations
+from variants.paper import Values, paper_of
 
 DTYPE = torch.float64
-
-# The gates a family has (every member of the LSTM family could have i, f and o)
-FAMILY_GATES = {
-    "lstm": ("i", "f", "o"),
-    "gru": ("r", "z"),
-    "gru-cho": ("r", "z"),
-    "mut1": ("z", "r"),
-    "mut2": ("z", "r"),
-    "mut3": ("z", "r"),
-    "nas": equations.NAS_SIGMOIDS,
-    "rnn": (),
-}
-GATE_NAMES = {
-    "i": "input gate",
-    "f": "forget gate",
-    "o": "output gate",
-    "r": "reset gate",
-    "z": "update gate",
-    **{g: f"sigmoid node {g}" for g in equations.NAS_SIGMOIDS},
-}
 
 
 @dataclass(frozen=True)
@@ -52,11 +32,12 @@ class Trace:
     """A cell's activations over a sequence: ``values`` maps a name (its gates, ``z`` or
     ``n`` for the block input or candidate, ``c``, ``h``) to ``[T, B, N]`` float64."""
 
-    kind: str
+    kind: str  # the equations' family (``Paper.family``)
     values: Mapping[str, Tensor]
     gates: tuple[str, ...]  # the names in ``values`` that are gates (sigmoids, in (0, 1))
     missing: tuple[str, ...]  # the family's gates this cell lacks (a constant 1 in its place)
     state: tuple[Tensor, ...]  # the state after the last step, laid out as the cell's
+    gate_names: Mapping[str, str]  # what the paper calls each gate ("f": "forget gate")
 
     @property
     def h(self) -> Tensor:
@@ -68,20 +49,6 @@ class Trace:
         return self.values.get("c")
 
 
-def gates_of(kind: str, opts: Mapping[str, Any]) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(gates, missing) of a family with its options: an LSTM without an input gate has the
-    constant 1 for i; a coupled one has f = 1 - i (a gate, without parameters of its own)."""
-    family = FAMILY_GATES[kind]
-    if kind != "lstm":
-        return family, ()
-    present = {
-        "i": opts["input_gate"],
-        "f": opts["forget_gate"] or opts["coupled"],
-        "o": opts["output_gate"],
-    }
-    return (tuple(g for g in family if present[g]), tuple(g for g in family if not present[g]))
-
-
 def run(
     name: str,
     params: Mapping[str, Tensor],
@@ -91,13 +58,13 @@ def run(
 ) -> Trace:
     """Run variant ``name`` (with ``options`` over its preset) from its paper parameters over
     ``x`` ``[T, B, M]`` from ``state`` (zeros if None), in float64."""
-    kind, opts = equations.describe(name, **options)
     if x.dim() != 3:
         raise ValueError(f"x must be [T, B, M], got shape {tuple(x.shape)}")
     p = {k: v.detach().to(DTYPE) for k, v in params.items()}
     steps, batch, m = x.shape
     n = _hidden_size(name, p)
-    layout = equations.state_layout(kind, opts)
+    paper = paper_of(name, m, n, **options)
+    layout = paper.state
     if state is None:
         st = [x.new_zeros(batch, n, dtype=DTYPE) for _ in layout]
     else:
@@ -107,13 +74,12 @@ def run(
                 f"{name!r} state must have {len(layout)} tensors {layout}, got {len(st)}"
             )
     x = x.detach().to(DTYPE)
-    per_step: list[equations.Values] = []
+    per_step: list[Values] = []
     with torch.no_grad():
         for t in range(steps):
-            values, st = equations.step(kind, opts, p, x[t], st, m)
+            values, st = paper.step(p, x[t], st)
             per_step.append(values)
-    gates, missing = gates_of(kind, opts)
-    keep = [k for k in (per_step[0] if per_step else {"h": None}) if k not in missing]
+    keep = [k for k in (per_step[0] if per_step else {"h": None}) if k not in paper.missing]
     values = {
         k: (
             torch.stack([v[k] for v in per_step])
@@ -122,7 +88,7 @@ def run(
         )
         for k in keep
     }
-    return Trace(kind, values, gates, missing, tuple(st))
+    return Trace(paper.family, values, paper.present, paper.missing, tuple(st), paper.gates)
 
 
 def _hidden_size(name: str, params: Mapping[str, Tensor]) -> int:

@@ -5,9 +5,10 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from variants import fused
+from variants import equations, fused
 from variants.base import Layout, ProductCell, State, premultiply
 from variants.gru_native import ElmanNative, project
+from variants.paper import Paper, blocks, on_hidden
 from variants.registry import register
 
 
@@ -27,6 +28,11 @@ class ElmanCell(ProductCell):
     """
 
     has_fused_kernel = True
+
+    @classmethod
+    def paper(cls, input_size: int, hidden_size: int, **options: object) -> Paper:
+        shapes = blocks(hidden_size, input_size, ["W"], ["R"], ["b"])
+        return Paper("rnn", on_hidden(equations.rnn_step), ("h",), {}, shapes)
 
     def _paper_layout(self) -> Layout:
         whole = (slice(None),)

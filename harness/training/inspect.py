@@ -84,7 +84,7 @@ def look_inside(
                     {k: v.cpu().numpy() for k, v in trace.values.items()},
                     trace.gates,
                     trace.missing,
-                    probe.GATE_NAMES,
+                    trace.gate_names,
                 )
             )
             inputs = own  # the next layer gets what the model's own layer gave it

@@ -6,6 +6,7 @@ import torch
 from torch import nn
 
 import variants
+from variants.paper import Paper, blocks, on_hidden
 
 
 def _fused(name: str) -> bool:
@@ -62,6 +63,14 @@ class ReadmeCell(variants.RecurrentCell):
         self.weight_h = nn.Parameter(torch.empty(hidden_size, hidden_size))
         self.scale = scale
         self.reset_parameters()
+
+    @classmethod
+    def paper(cls, input_size, hidden_size, *, scale=1.0, **_):
+        def step(p, x, h):  # the paper's equation: one explicit matmul per paper parameter
+            return {"h": torch.tanh(scale * (x @ p["W"].T + h @ p["R"].T))}
+
+        shapes = blocks(hidden_size, input_size, ["W"], ["R"], [])  # N×M, N×N, no vector
+        return Paper("minimal", on_hidden(step), ("h",), {}, shapes)  # state h, no gates
 
     def _paper_layout(self):
         return {"W": ("weight_x", (slice(None),)), "R": ("weight_h", (slice(None),))}

@@ -1,4 +1,5 @@
-"""Trainable-parameter counts equal the papers' analytic counts (N blocks, M inputs)."""
+"""Trainable-parameter counts equal the counts of the paper parameters each class declares
+(N blocks, M inputs), and those equal the papers' counts worked out by hand."""
 
 from __future__ import annotations
 
@@ -9,9 +10,9 @@ from tests.variants.reference import expected_param_count
 
 
 def formula(name: str, m: int, n: int, **options: object) -> int:
-    """The paper's count for a variant, from its family and options (an LSTM's gates,
-    peepholes and gate recurrence: ``tests/variants/reference.py``), never from its name, so
-    that a new preset is covered without an entry here."""
+    """The count of the paper parameters that the variant's class declares for its options
+    (``Cell.paper``), never from its name, so that a new preset or family is covered
+    without an entry here."""
     return expected_param_count(name, m, n, **options)
 
 
@@ -49,3 +50,11 @@ def test_the_listed_numbers_at_input_32_hidden_128() -> None:
     counts = {n: variants.count_parameters(variants.build(n, 32, 128)) for n in variants.names()}
     assert counts["lstm"] == 82_816 and counts["np"] == 82_432 and counts["cifg"] == 62_080
     assert counts["fgr"] == 82_816 + 9 * 128 * 128
+    # the other families: block = N M + N N + N = 20,608 (M = 32, N = 128)
+    assert counts["rnn"] == 20_608 and counts["gru"] == 3 * 20_608 + 128
+    assert counts["mut1"] == 2 * 4096 + 2 * 16_384 + 3 * 128 + 4096  # P: M != N
+    assert counts["mut2"] == 2 * 4096 + 3 * 16_384 + 3 * 128 + 4096
+    assert counts["mut3"] == 3 * 20_608 and counts["nas"] == 8 * 4096 + 8 * 16_384
+    assert {n: counts[n] for n in counts if n in ("lstm", "gru", "nas")} == {
+        n: formula(n, 32, 128) for n in ("lstm", "gru", "nas")
+    }

@@ -7,6 +7,7 @@ import torch
 
 import variants
 from tests.variants.helpers import ReadmeCell
+from variants import probe
 
 ALL = [
     "cifg",
@@ -95,8 +96,12 @@ def test_register_a_cell_in_one_file() -> None:
         assert "test-minimal" in variants.names()
         cell = variants.build("test-minimal", 3, 5, scale=0.5)
         assert cell.scale == 0.5 and variants.count_parameters(cell) == 3 * 5 + 5 * 5
-        y, (h,) = cell(torch.randn(4, 2, 3))
+        x = torch.randn(4, 2, 3)
+        y, (h,) = cell(x)
         assert y.shape == (4, 2, 5) and torch.equal(h, y[-1])
+        # its declared paper step (the docs' one-file cell) is what it computes
+        trace = probe.run("test-minimal", cell.paper_parameters(), x, scale=0.5)
+        torch.testing.assert_close(trace.h, y.double(), rtol=0, atol=1e-6)
         with pytest.raises(ValueError, match="already registered"):
             variants.register("test-minimal", Minimal, family="c", paper="p", description="d")
     finally:
