@@ -8,7 +8,6 @@ scored, so one label per sequence (parity at the last step), several query point
 
 from __future__ import annotations
 
-import difflib
 import math
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
@@ -25,15 +24,6 @@ OUTPUT_KINDS = ("classes", "multilabel", "regression")
 
 class TaskError(ValueError):
     """A task setting, name or data file that cannot work (the message says what to do)."""
-
-
-def did_you_mean(
-    word: str, choices: list[str], n: int = 1, cutoff: float = 0.6, quote: bool = False
-) -> str:
-    """``"did you mean a, b?"`` for the ``choices`` closest to a mistyped ``word``; ``""``
-    when none is close (``difflib``'s similarity of at least ``cutoff``)."""
-    close = difflib.get_close_matches(word, choices, n=n, cutoff=cutoff)
-    return f"did you mean {', '.join(map(repr, close) if quote else close)}?" if close else ""
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from pathlib import Path
 
 import numpy as np
 
-from tasks.base import SPLITS, TaskError, did_you_mean
+from harness.registry import did_you_mean
+from tasks.base import SPLITS, TaskError
 from tasks.datafiles import Source, data_root, locate, sha256_of
 
 log = logging.getLogger(__name__)

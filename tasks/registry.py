@@ -11,12 +11,13 @@ A user adds a task in one file::
 from __future__ import annotations
 
 import dataclasses
-import types
 import typing
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from tasks.base import Task, TaskError, did_you_mean
+from harness.registry import Registry, did_you_mean
+from harness.values import Mismatch, coerce
+from tasks.base import Task, TaskError
 
 T = TypeVar("T", bound=type[Task])
 
@@ -33,36 +34,30 @@ class TaskInfo:
     description: str
 
 
-_REGISTRY: dict[str, TaskInfo] = {}
+_REGISTRY: Registry[TaskInfo] = Registry("task", UnknownTaskError)
 
 
 def register(name: str, *, kind: str, description: str, replace: bool = False) -> Any:
     """Class decorator: register a ``Task`` subclass under ``name``."""
 
     def add(cls: T) -> T:
-        if not replace and name in _REGISTRY:
-            raise ValueError(f"task {name!r} is already registered; pass replace=True")
+        _REGISTRY.add(name, TaskInfo(name, cls, kind, description), replace=replace)
         cls.name = name
-        _REGISTRY[name] = TaskInfo(name, cls, kind, description)
         return cls
 
     return add
 
 
 def unregister(name: str) -> None:
-    info(name)
-    del _REGISTRY[name]
+    _REGISTRY.remove(name)
 
 
 def names() -> list[str]:
-    return sorted(_REGISTRY)
+    return _REGISTRY.names()
 
 
 def info(name: str) -> TaskInfo:
-    if name in _REGISTRY:
-        return _REGISTRY[name]
-    hint = did_you_mean(str(name).lower(), names(), n=3, cutoff=0.4)
-    raise UnknownTaskError(f"unknown task {name!r}; {hint or 'known: ' + ', '.join(names())}")
+    return _REGISTRY.get(name)
 
 
 def build(name: str, **overrides: Any) -> Task:
@@ -84,9 +79,10 @@ def data_dir_override(name: str, data_dir: str | None) -> dict[str, Any]:
 
 
 def make_settings(settings_class: type, name: str, overrides: dict[str, Any]) -> Any:
-    """The task's default settings with ``overrides`` applied, each type-checked."""
+    """The task's default settings with ``overrides`` applied, each coerced to its type."""
     hints = typing.get_type_hints(settings_class)
     fields = {f.name for f in dataclasses.fields(settings_class)}
+    values = {}
     for key, value in overrides.items():
         if key not in fields:
             hint = did_you_mean(key, sorted(fields), quote=True)
@@ -94,30 +90,8 @@ def make_settings(settings_class: type, name: str, overrides: dict[str, Any]) ->
                 f"task {name!r} has no setting {key!r}; {hint + ' ' if hint else ''}"
                 f"its settings are: {', '.join(sorted(fields))}"
             )
-        if not _fits(value, hints[key]):
-            raise TaskError(
-                f"task {name!r}: setting {key!r} expects {_describe(hints[key])}, got {value!r}"
-            )
-    values = {
-        k: (float(v) if hints[k] is float and isinstance(v, int) else v)
-        for k, v in overrides.items()
-    }
+        try:
+            values[key] = coerce(value, hints[key])
+        except Mismatch as error:
+            raise TaskError(f"task {name!r}: setting {key!r} {error}") from None
     return dataclasses.replace(settings_class(), **values)
-
-
-def _fits(value: Any, hint: Any) -> bool:
-    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
-        return any(_fits(value, h) for h in typing.get_args(hint))
-    if hint is type(None):
-        return value is None
-    if hint is float:
-        return isinstance(value, (int, float)) and not isinstance(value, bool)
-    if hint is int:
-        return isinstance(value, int) and not isinstance(value, bool)
-    return isinstance(value, hint)
-
-
-def _describe(hint: Any) -> str:
-    if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union:
-        return " or ".join(_describe(h) for h in typing.get_args(hint))
-    return "None" if hint is type(None) else getattr(hint, "__name__", str(hint))

@@ -17,13 +17,13 @@ A preset registers an existing builder with fixed options, which user overrides 
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any, TypeVar
 
+from harness.registry import Registry
 from variants.base import RecurrentCell
 
 Builder = Callable[..., RecurrentCell]
@@ -51,7 +51,7 @@ class VariantInfo:
         return [p.name for p in params if p.kind is inspect.Parameter.KEYWORD_ONLY]
 
 
-_REGISTRY: dict[str, VariantInfo] = {}
+_REGISTRY: Registry[VariantInfo] = Registry("variant", UnknownVariantError)
 
 
 def register(
@@ -72,13 +72,11 @@ def register(
     """
 
     def add(b: B) -> B:
-        if not replace and name in _REGISTRY:
-            raise ValueError(f"variant {name!r} is already registered; pass replace=True")
         info = VariantInfo(name, b, family, paper, description, MappingProxyType(dict(preset)))
         unknown = set(preset) - set(info.options())
         if unknown:
             raise TypeError(f"variant {name!r}: builder has no option(s) {sorted(unknown)}")
-        _REGISTRY[name] = info
+        _REGISTRY.add(name, info, replace=replace)
         return b
 
     return add if builder is None else add(builder)
@@ -86,23 +84,17 @@ def register(
 
 def unregister(name: str) -> None:
     """Remove a variant (for tests and interactive sessions)."""
-    info(name)
-    del _REGISTRY[name]
+    _REGISTRY.remove(name)
 
 
 def names(family: str | None = None) -> list[str]:
     """Registered variant names, sorted; only those of ``family`` when given."""
-    return sorted(n for n, i in _REGISTRY.items() if family is None or i.family == family)
+    return _REGISTRY.names(None if family is None else lambda i: i.family == family)
 
 
 def info(name: str) -> VariantInfo:
     """The registry entry of ``name``; an unknown name raises with the closest names."""
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        close = difflib.get_close_matches(str(name).lower(), list(_REGISTRY), n=3, cutoff=0.4)
-        hint = f"did you mean {', '.join(close)}?" if close else f"known: {', '.join(names())}"
-        raise UnknownVariantError(f"unknown variant {name!r}; {hint}") from None
+    return _REGISTRY.get(name)
 
 
 def build(name: str, input_size: int, hidden_size: int, **overrides: Any) -> RecurrentCell:

@@ -11,6 +11,8 @@ import typing
 from dataclasses import dataclass, field
 from typing import Any
 
+from harness.values import Mismatch, coerce
+
 OPTIMIZERS = ("adam", "sgd")
 DEVICES = ("auto", "cpu", "cuda")
 # "mean": over the scored steps of a batch (the grids' loss); "sum": summed over the scored
@@ -189,99 +191,90 @@ def _canonical_numbers(config: RunConfig) -> None:
     as an int is stored as the float, an int setting given as a whole float as the int (a
     fractional one is an error). Task settings and cell options follow the types of the
     task's settings and the cell's defaults."""
-    for name, kinds in _run_kinds().items():
-        object.__setattr__(config, name, _canonical(name, getattr(config, name), kinds))
-    tasks_kinds, cell_kinds = _task_kinds(config.task), _cell_kinds(config.variant)
+    for name, hint in _run_hints().items():
+        object.__setattr__(config, name, _canonical(name, getattr(config, name), hint))
+    task_hints, cell_hints = _task_hints(config.task), _cell_hints(config.variant)
     object.__setattr__(
         config,
         "task_settings",
-        {
-            k: _canonical(f"task.{k}", v, tasks_kinds.get(k, ()))
-            for k, v in config.task_settings.items()
-        },
+        {k: _canonical(f"task.{k}", v, task_hints.get(k)) for k, v in config.task_settings.items()},
     )
     object.__setattr__(
         config,
         "cell_options",
-        {
-            k: _canonical(f"cell.{k}", v, cell_kinds.get(k, ()))
-            for k, v in config.cell_options.items()
-        },
+        {k: _canonical(f"cell.{k}", v, cell_hints.get(k)) for k, v in config.cell_options.items()},
     )
 
 
-# The numeric types below are read from annotations once per class (cached): a RunConfig is
-# made for every run queued, taken and stored, thousands in a search.
+# The types below are read from annotations once per class (cached): a RunConfig is made
+# for every run queued, taken and stored, thousands in a search.
 
 
-def _kinds(hint: Any) -> tuple[type, ...]:
-    return tuple(h for h in (typing.get_args(hint) or (hint,)) if h in (int, float))
-
-
-def _canonical(name: str, value: Any, kinds: tuple[type, ...]) -> Any:
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+def _canonical(name: str, value: Any, hint: Any) -> Any:
+    """A number in its setting's spelling (``harness.values.coerce``); anything else as it
+    is, for the task or cell to check where it is built."""
+    numeric = {int, float} & set(typing.get_args(hint) or (hint,))
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not numeric:
         return value
-    if float in kinds and isinstance(value, int):
-        return float(value)
-    if kinds == (int,) and isinstance(value, float):
-        if not value.is_integer():
-            raise ConfigError(f"setting {name!r} expects a whole number, got {value!r}")
-        return int(value)
-    return value
+    try:
+        return coerce(value, hint)
+    except Mismatch as error:
+        raise ConfigError(f"setting {name!r} {error}") from None
 
 
 @functools.lru_cache(maxsize=1)
-def _run_kinds() -> dict[str, tuple[type, ...]]:
+def _run_hints() -> dict[str, Any]:
     hints = typing.get_type_hints(RunConfig)
     return {
-        f.name: _kinds(hints[f.name])
+        f.name: hints[f.name]
         for f in dataclasses.fields(RunConfig)
         if f.name not in ("task_settings", "cell_options")
     }
 
 
-def _task_kinds(task: str) -> dict[str, tuple[type, ...]]:
+def _task_hints(task: str) -> dict[str, Any]:
     import tasks
 
     try:
         settings = tasks.info(task).cls.settings_class
     except LookupError:  # an unknown task fails where it is built, with its own message
         return {}
-    return _settings_kinds(settings)
+    return _settings_hints(settings)
 
 
 @functools.cache
-def _settings_kinds(settings: type) -> dict[str, tuple[type, ...]]:
-    return {k: _kinds(h) for k, h in typing.get_type_hints(settings).items()}
+def _settings_hints(settings: type) -> dict[str, Any]:
+    return typing.get_type_hints(settings)
 
 
-def _cell_kinds(variant: str) -> dict[str, tuple[type, ...]]:
+def _cell_hints(variant: str) -> dict[str, Any]:
     import variants
 
     try:
-        return _builder_kinds(variants.info(variant).builder)
+        return _builder_hints(variants.info(variant).builder)
     except LookupError:
         return {}
 
 
 @functools.cache
-def _builder_kinds(builder: Any) -> dict[str, tuple[type, ...]]:
-    """The numeric types of a cell builder's keyword options, from its annotations."""
+def _builder_hints(builder: Any) -> dict[str, Any]:
+    """The types of a cell builder's keyword options: their annotations, else (annotations
+    that do not resolve, or none) the types of their numeric defaults."""
     import inspect
 
     target = builder.__init__ if isinstance(builder, type) else builder
     try:
         hints = typing.get_type_hints(target)
-    except (NameError, TypeError):  # annotations that do not resolve: the defaults' types
+    except (NameError, TypeError):
         hints = {}
     out = {}
     for p in inspect.signature(builder).parameters.values():
         if p.kind is not inspect.Parameter.KEYWORD_ONLY:
             continue
         if p.name in hints:
-            out[p.name] = _kinds(hints[p.name])
+            out[p.name] = hints[p.name]
         elif isinstance(p.default, (int, float)) and not isinstance(p.default, bool):
-            out[p.name] = (type(p.default),)
+            out[p.name] = type(p.default)
     return out
 
 
@@ -331,21 +324,7 @@ def apply_overrides(config: RunConfig, assignments: list[str]) -> RunConfig:
 
 
 def _coerce(key: str, value: Any, hint: Any) -> Any:
-    options = typing.get_args(hint) or (hint,)
-    if value is None and type(None) in options:
-        return None
-    if float in options and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if int in options and isinstance(value, float) and value.is_integer():
-        return int(value)  # steps=10.0 is steps=10
-    if bool in options and isinstance(value, str) and value.lower() in ("true", "false"):
-        return value.lower() == "true"  # bidirectional=true, as a command line spells it
-    for option in options:
-        if (
-            option is not type(None)
-            and isinstance(value, option)
-            and not (isinstance(value, bool) and option is not bool)
-        ):
-            return value
-    names = " or ".join("None" if o is type(None) else o.__name__ for o in options)
-    raise ConfigError(f"setting {key!r} expects {names}, got {value!r}")
+    try:
+        return coerce(value, hint)
+    except Mismatch as error:
+        raise ConfigError(f"setting {key!r} {error}") from None

@@ -27,6 +27,7 @@ import tasks
 import variants
 from harness.plans.config import ConfigError, RunConfig, parse_assignments
 from harness.plans.profiles import EMBEDDED_TASKS, PROFILES
+from harness.registry import did_you_mean
 
 
 @dataclass(frozen=True)
@@ -91,10 +92,10 @@ def resolve(
     file = _read_toml(config_file) if config_file else {}
     profile = file.pop("profile", profile)
     if profile not in PROFILES:
-        close = [p for p in PROFILES if p[0] == profile[:1]]
+        hint = did_you_mean(str(profile), list(PROFILES), cutoff=0.4)
         raise ConfigError(
             f"unknown profile {profile!r}; profiles are {', '.join(PROFILES)}"
-            + (f" (did you mean {close[0]}?)" if close else "")
+            + (f" ({hint})" if hint else "")
         )
     base = PROFILES[profile]
     chosen_variants = variant_names or file.pop("variants", None) or variants.names()

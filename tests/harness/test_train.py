@@ -101,7 +101,7 @@ def test_overrides() -> None:
         ("momentum=1", "momentum must be"),
         ("nope=1", "unknown setting"),
         ("steps", "expects key=value"),
-        ("hidden_size=2.5", "expects int"),
+        ("hidden_size=2.5", "expects a whole number, got 2.5"),
     ]:
         with pytest.raises(ConfigError, match=message):
             apply_overrides(RunConfig(), [bad])

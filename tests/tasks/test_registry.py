@@ -22,7 +22,7 @@ def test_unknown_task_names_the_closest() -> None:
     [
         ("parity", {"seqlen": 5}, "no setting 'seqlen'; did you mean 'seq_len'"),
         ("parity", {"seq_len": "20"}, "setting 'seq_len' expects int, got '20'"),
-        ("parity", {"seq_len": 2.5}, "expects int"),
+        ("parity", {"seq_len": 2.5}, "expects a whole number, got 2.5"),
         ("parity", {"seq_len": 0}, "seq_len must be at least 1"),
         ("parity", {"min_len": 30}, r"min_len must be in \[1, seq_len=16\]"),
         ("parity", {"lr": -1.0}, "lr must be positive"),
