@@ -194,8 +194,8 @@ def cmd_bench_growth(args: argparse.Namespace) -> int:
     from harness.gates import growth
     from harness.plans.grid import split_names
     from harness.training.train import resolve_device
-    from results import growth_plot
-    from results.summary import to_markdown
+    from results.analysis.summary import to_markdown
+    from results.figures import growth_plot
 
     device = resolve_device(args.device)
     if args.threads:

@@ -17,7 +17,7 @@ from harness.plans.config import ConfigError, RunConfig
 from harness.queue import finished, queueing, runner, signals, storage_url, store
 from harness.queue.outage import ride_out
 from harness.training.train import RunResult, check_data, summary_line
-from results import record
+from results.tables import record
 
 
 def cmd_grid(args: argparse.Namespace) -> int:

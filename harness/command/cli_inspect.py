@@ -18,9 +18,10 @@ from harness.command.table import format_table
 from harness.plans.grid import split_names
 from harness.queue import finished, kept_models, storage_url, store
 from harness.training.inspect import DEFAULT_STEPS, look_inside
-from results import inspection, record
-from results.inside import Inside
-from results.report_folder import final_path, staged
+from results.rendering import inspection
+from results.rendering.report_folder import final_path, staged
+from results.tables import record
+from results.tables.inside import Inside
 
 Target = tuple[str, Callable[[], kept_models.Kept]]  # (what the tables call it, its loader)
 

@@ -8,7 +8,7 @@ import sys
 
 from harness.command.table import format_table
 from harness.queue import finished, kept_models, storage_url, store
-from results import record
+from results.tables import record
 
 
 def cmd_models(args: argparse.Namespace) -> int:

@@ -8,9 +8,9 @@ import time
 from pathlib import Path
 
 from harness.queue import storage_url, store
-from results import report as reports
-from results import report_folder
-from results.summary import closing_summary, task_table, to_markdown
+from results.analysis.summary import closing_summary, task_table, to_markdown
+from results.rendering import report as reports
+from results.rendering import report_folder
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -20,9 +20,10 @@ from harness.plans.config import ConfigError, parse_assignments
 from harness.plans.profiles import JSB_EPOCH, reproduce_spec
 from harness.queue import finished, runner, storage_url, store
 from harness.training.train import summary_line
-from results import frames, report_folder
-from results import trials as search_trials
-from results.summary import duration, time_breakdown
+from results.analysis.summary import duration, time_breakdown
+from results.rendering import report_folder
+from results.tables import frames
+from results.tables import trials as search_trials
 
 log = logging.getLogger(__name__)
 
@@ -227,7 +228,7 @@ def _findings(
     out: str | None,
     provenance: dict[str, object],
 ) -> int:
-    from results import findings_report
+    from results.rendering import findings_report
 
     trials = search_trials.trials_frame(studies)
     if trials.empty:

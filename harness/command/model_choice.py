@@ -15,7 +15,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from harness.queue import finished, kept_models, storage_url, store
-from results import record
+from results.tables import record
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from optuna.trial import TrialState
 
 from harness.plans.config import RunConfig
 from harness.queue import locks
-from results import record
+from results.tables import record
 
 
 def enqueue(

@@ -9,7 +9,7 @@ import optuna
 from optuna.trial import FrozenTrial, TrialState
 
 from harness.queue.outage import riding_out
-from results import record
+from results.tables import record
 
 
 @dataclass

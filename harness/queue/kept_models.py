@@ -26,7 +26,7 @@ from harness.queue import storage_url as urls
 from harness.training import snapshot
 from harness.training.model import SequenceModel
 from harness.training.seq2seq import stack_models
-from results import record
+from results.tables import record
 
 MODELS_ATTR = "models"  # study user attribute: where its runs keep their models, or None
 

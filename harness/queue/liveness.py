@@ -32,7 +32,7 @@ from optuna.storages import BaseStorage, RDBStorage
 from optuna.trial import FrozenTrial, TrialState
 
 from harness.queue.outage import is_outage, since_outage
-from results import record
+from results.tables import record
 
 log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 3

@@ -25,7 +25,7 @@ from harness.plans.config import RunConfig
 from harness.queue import kept_models, liveness, signals, store
 from harness.queue.outage import riding_out
 from harness.training.train import RunResult, stack_key, train_population
-from results import record
+from results.tables import record
 
 log = logging.getLogger(__name__)
 IDLE_POLL = 1.0  # seconds between looks at the queue while others' runs may come back

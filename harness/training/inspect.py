@@ -18,7 +18,7 @@ from harness.plans.config import RunConfig
 from harness.training.evaluate import evaluating
 from harness.training.model import SequenceModel, valid_lengths
 from harness.training.train import build_scorer, build_task
-from results.inside import Inside, LayerTrace
+from results.tables.inside import Inside, LayerTrace
 from variants import probe
 
 DEFAULT_STEPS = 200  # steps of a language model's passage (its windows joined)

@@ -21,7 +21,7 @@ from harness.training import seq2seq, snapshot, telemetry
 from harness.training.evaluate import held_out, probe, stack_batches
 from harness.training.model import SequenceModel, TrialStack, detach
 from harness.training.optim import TrialOptimizer
-from results.record import current_telemetry
+from results.tables.record import current_telemetry
 
 EXPLODED = 100.0  # a training loss this many times its first value counts as diverged
 

@@ -194,7 +194,7 @@ def test_the_command_line_refuses_bidirectional_lm_in_one_line(tmp_path: Path) -
 
 
 def test_task_tables_name_the_architecture_only_where_a_grid_has_bidirectional_runs() -> None:
-    from results import summary
+    from results.analysis import summary
 
     def runs(bidirectional: list[bool]) -> pd.DataFrame:
         return pd.DataFrame(

@@ -16,10 +16,10 @@ import tasks
 from harness.command import cli
 from harness.queue import finished, kept_models, storage_url, store
 from harness.training.inspect import held_out, valid_steps
-from results import inspection
-from results.inside import Inside, LayerTrace
-from results.inside_tables import saturation_fractions, saturation_frame
-from results.text_units import features, text_units
+from results.rendering import inspection
+from results.tables.inside import Inside, LayerTrace
+from results.tables.inside_tables import saturation_fractions, saturation_frame
+from results.tables.text_units import features, text_units
 
 TEXT = (
     "".join(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from results.cost import cost_table
+from results.analysis.cost import cost_table
 
 
 def test_cost_is_worker_time_per_sequence_per_task() -> None:

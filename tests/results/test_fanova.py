@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from sklearn.tree import DecisionTreeRegressor
 
-from results import fanova
+from results.analysis import fanova
 
 
 def _hand_tree() -> tuple[DecisionTreeRegressor, np.ndarray]:

@@ -15,7 +15,7 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from results import findings, scope, stats, top_trials
+from results.analysis import findings, scope, stats, top_trials
 
 SPACE = {
     "lr": (1e-6, 1e-2, True),

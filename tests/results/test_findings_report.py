@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from results import findings_report
+from results.rendering import findings_report
 from tests.results.test_findings import HOLDS, SPACE, make_trials
 
 PROVENANCE = {

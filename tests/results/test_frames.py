@@ -5,8 +5,8 @@ from __future__ import annotations
 import optuna
 import pytest
 
-from results.frames import runs_frame
-from results.record import current_telemetry
+from results.tables.frames import runs_frame
+from results.tables.record import current_telemetry
 
 OLD = {"steps_per_second": 1000.0, "wall_seconds": 8.0, "population": 4, "backend": "native"}
 NEW = {

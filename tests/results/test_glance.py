@@ -9,7 +9,7 @@ import math
 import pandas as pd
 import pytest
 
-from results import glance
+from results.analysis import glance
 
 
 def _runs() -> pd.DataFrame:
@@ -156,7 +156,7 @@ def test_cost_beside_quality_parameters_and_time_per_step_relative_to_lstm(tmp_p
     table = glance.table(trials).set_index("variant")
     assert table.loc["gru", "parameters"] == "3,264"
     assert table.loc["gru", "time/step vs lstm"] == "0.71×"
-    from results import glance_plot
+    from results.figures import glance_plot
 
     assert glance_plot.cost_figure(trials, tmp_path) == tmp_path / "quality_cost.png"
     assert (tmp_path / "quality_cost.png").stat().st_size > 0

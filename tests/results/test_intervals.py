@@ -8,7 +8,7 @@ import math
 import numpy as np
 import pytest
 
-from results import intervals
+from results.analysis import intervals
 
 SEEDS = [3.31, 3.29, 3.35, 3.30, 3.28, 3.45, 3.33, 3.27]  # a variant's bpc over 8 seeds
 

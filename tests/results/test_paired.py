@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from scipy import stats
 
-from results.evidence import draws_needed
-from results.paired import paired, pairs_needed
+from results.analysis.evidence import draws_needed
+from results.analysis.paired import paired, pairs_needed
 
 
 def test_paired_matches_scipys_test_and_interval() -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from results import plot_kit
+from results.figures import plot_kit
 
 # 16 variants' bits per character near 3.3-4.1, one (noaf) with two seeds at 26-31
 SHARED = [np.array([3.3 + 0.05 * k, 3.4 + 0.05 * k]) for k in range(16)]

@@ -11,8 +11,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from results import document, report
-from results.summary import to_markdown
+from results.analysis.summary import to_markdown
+from results.rendering import document, report
 
 SPEED = 58190.25  # steps×batch/s that pandas would print as 5.819e+04
 

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from results import stats
+from results.analysis import stats
 
 # a: mean 3, squared deviations 4+1+0+1+4 = 10, s² = 10/4 = 2.5, s²/n = 1/2.
 # b: mean 10, squared deviations 36+16+4+0+4+16+36 = 112, s² = 112/6 = 56/3, s²/n = 8/3.

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from results import summary
+from results.analysis import summary
 
 
 def _runs() -> pd.DataFrame:

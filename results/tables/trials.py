@@ -1,7 +1,7 @@
 """A search's trials in the analysis's layout, read from its studies (one per task).
 
 What a search recorded on each study (user attribute ``search``: its space's ranges) and on
-each trial (the run record, ``results.record``) is all this needs: the findings report is
+each trial (the run record, ``results.tables.record``) is all this needs: the findings report is
 built from this frame alone.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import optuna
 import pandas as pd
 
-from results import frames
+from results.tables import frames
 
 TRIAL_COLUMNS = [
     "task",

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from results.inside import Inside
+from results.tables.inside import Inside
 
 NEWLINES = ("\n", "<eos>")  # a line ends at a newline character, or at a word corpus's <eos>
 OPENING, CLOSING, QUOTES = "([{", ")]}", "\"'"

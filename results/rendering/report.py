@@ -3,7 +3,7 @@ the numbers come from.
 
 Built from the storage alone (``report.md``, and ``report.html`` with the figures inlined),
 next to the tables as Parquet and CSV. Both documents render from one list of blocks
-(``results.document``), so the page a browser shows says what the Markdown says.
+(``results.rendering.document``), so the page a browser shows says what the Markdown says.
 """
 
 from __future__ import annotations
@@ -15,9 +15,13 @@ from typing import Any
 import optuna
 import pandas as pd
 
-from results import document, frames, glance, glance_plot, plots
-from results.document import Block
-from results.summary import glossary, task_table
+from results.rendering import document
+from results.tables import frames
+from results.analysis import glance
+from results.figures import plots
+from results.rendering import glance_section
+from results.rendering.document import Block
+from results.analysis.summary import glossary, task_table
 
 
 def build(studies: list[optuna.Study], name: str, out_dir: str | Path) -> Path:
@@ -66,7 +70,7 @@ def report_blocks(
         ("h1", f"Report: {name}"),
         ("p", f"Runs: {len(runs)} ({', '.join(f'{v} {k}' for k, v in status.items())})."),
     ]
-    blocks += glance_plot.section(glance.from_runs(runs), out / "figures", "seeds", "seed")
+    blocks += glance_section.section(glance.from_runs(runs), out / "figures", "seeds", "seed")
     per_task = {task: table for task, table in tables(runs).items() if not table.empty}
     if per_task:
         blocks += [
@@ -89,7 +93,7 @@ def report_blocks(
             ("img", path),
         ]
     blocks += kept_models(runs)
-    from results.inspection import section  # harness inspect's outputs, where written
+    from results.rendering.inspection import section  # harness inspect's outputs, where written
 
     inspected = section(out)
     blocks += [("md", "\n".join(inspected))] if inspected else []

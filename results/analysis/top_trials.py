@@ -34,8 +34,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from results import stats
-from results.paired import POWER, pairs_needed
+from results.analysis import stats
+from results.analysis.paired import POWER, pairs_needed
 
 REFERENCE = "lstm"
 TOP_FRACTION = 0.1  # Greff et al.: the best 10 % of each variant's trials

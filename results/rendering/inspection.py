@@ -1,8 +1,8 @@
 """The outputs of ``harness inspect`` (tables, figures) and the report's section on them.
 
-``write`` turns the models looked inside (``results.inside.Inside``) into tables (Parquet and
+``write`` turns the models looked inside (``results.tables.inside.Inside``) into tables (Parquet and
 CSV) and figures (PNG) in one folder; ``section`` reads those tables back into Markdown, for
-the report of the study (``results.report``, when the folder ``inspect/`` is in the report's
+the report of the study (``results.rendering.report``, when the folder ``inspect/`` is in the report's
 folder) and for ``inspection.md`` beside the tables.
 """
 
@@ -14,9 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from results import frames, inside_plots
-from results.inside import Inside
-from results.inside_tables import (
+from results.tables import frames
+from results.figures import inside_plots
+from results.tables.inside import Inside
+from results.tables.inside_tables import (
     LEFT,
     OVER_TIME,
     RIGHT,
@@ -24,9 +25,9 @@ from results.inside_tables import (
     saturation_frame,
     saturation_summary,
 )
-from results.report_folder import STAGING
-from results.summary import to_markdown
-from results.text_units import text_units
+from results.rendering.report_folder import STAGING
+from results.analysis.summary import to_markdown
+from results.tables.text_units import text_units
 
 FOLDER = "inspect"  # in a study's report folder: outputs/STUDY/inspect
 MARKER = "saturation_summary.parquet"  # written last of the tables: the folder is complete

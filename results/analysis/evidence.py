@@ -1,5 +1,5 @@
-"""The evidence behind the findings (results/findings.py) besides the paper's own analysis
-(results/top_trials.py), computed once and shared by the checks, the figures and the report.
+"""The evidence behind the findings (results/analysis/findings.py) besides the paper's own analysis
+(results/analysis/top_trials.py), computed once and shared by the checks, the figures and the report.
 
 - :func:`comparisons`, the robustness table: per task, every variant against ``lstm``, and
   ``lstm-b`` against ``gru``, as paired comparisons on the draws both trained on (results/
@@ -16,7 +16,7 @@
   it; ``detectable`` is the difference the test finds with 80 % power, ``needed`` the draws
   with which the interval would fall inside the margin (:func:`draws_needed`). A comparison
   with fewer than ``min_trials`` pairs, or whose reference never trained, is "untested".
-- :func:`importances`: per task and variant, :func:`results.fanova.fanova` (main effects and
+- :func:`importances`: per task and variant, :func:`results.analysis.fanova.fanova` (main effects and
   pairs) on Greff's scales: log10(lr), log10(hidden_size), log10(1 - momentum), input_noise
   raw; any other hyperparameter is log10 when its ``log`` flag is set. Momentum's bounds
   in ``space`` are those of the momentum itself (e.g. ``(0.0, 0.99, False)``) and become
@@ -36,9 +36,9 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from results import stats
-from results.fanova import fanova
-from results.paired import Paired, paired, pairs_needed
+from results.analysis import stats
+from results.analysis.fanova import fanova
+from results.analysis.paired import Paired, paired, pairs_needed
 
 REFERENCE = "lstm"
 MIN_TRIALS = 10  # pairs a comparison needs

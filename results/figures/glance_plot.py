@@ -1,7 +1,7 @@
-"""The at-a-glance figure and section: variants × tasks on one scale, and the ranking.
+"""The at-a-glance figures: variants × tasks on one scale, and the ranking.
 
 Left, a heatmap: a row per variant (best first), a column per task, coloured by the median
-share of the way from chance to the task's best run (``results.glance``), the seeds' middle
+share of the way from chance to the task's best run (``results.analysis.glance``), the seeds' middle
 half printed under it, hatched with ✗ where no run beat chance. Right, the ranking: each
 variant's overall score with its 95 % bootstrap interval, so that two rows whose intervals
 overlap read as a tie, not as an order.
@@ -15,29 +15,11 @@ import numpy as np
 import pandas as pd
 from matplotlib.image import AxesImage
 
-from results import glance, plot_kit
-from results.document import Block
-from results.plot_kit import plt
+from results.analysis import glance
+from results.figures import plot_kit
+from results.figures.plot_kit import plt
 
 CMAP = "viridis"
-
-
-def section(trials: pd.DataFrame, figures: Path, runs: str, run: str) -> list[Block]:
-    """The report's "At a glance" blocks (heading, legend, figure, table) for ``trials``
-    (``results.glance``'s layout); ``runs``/``run`` name what the spread is over ("seeds"
-    of a grid, "trials" of a search). Nothing when there are no trials."""
-    if trials.empty:
-        return []
-    picture = figure(trials, figures, runs)
-    priced = cost_figure(trials, figures)
-    # quality beside cost first (the table, then the figure of the two), the tasks after
-    return [
-        ("h2", "At a glance"),
-        ("p", glance.LEGEND.format(runs=runs, run=run)),
-        ("table", glance.table(trials)),
-        *([("img", priced)] if priced is not None else []),
-        *([("img", picture)] if picture is not None else []),
-    ]
 
 
 def cost_figure(trials: pd.DataFrame, folder: Path) -> Path | None:

@@ -23,7 +23,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter  # noqa: E402
 
-from results.numbers import number  # noqa: E402
+from results.tables.numbers import number  # noqa: E402
 
 DPI = 110
 MAX_WIDTH = 11.5  # inches: 1,265 pixels at DPI, inside a 1,400-pixel window with margins

@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from results.inside import Inside, LayerTrace
+from results.tables.inside import Inside, LayerTrace
 
 LEFT, RIGHT = 0.1, 0.9
 # statistics over time: (column, what is averaged) in figure order

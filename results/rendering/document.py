@@ -17,7 +17,7 @@ from pathlib import Path
 import markdown
 import pandas as pd
 
-from results.summary import to_markdown
+from results.analysis.summary import to_markdown
 
 # a block: (kind, payload); kinds h1/h2/h3/p (text, **bold** and `code` marked as in
 # Markdown), table (frame), img (path of a PNG), pre (preformatted text, folded: shown on

@@ -1,8 +1,8 @@
 """Figures of what trained cells do inside, after Karpathy, Johnson & Fei-Fei 2015: the gate
 saturation scatter, gates and states over time, and text heat maps of named units.
 
-Drawn with matplotlib off screen from the tables of ``results.inside_tables`` and
-``results.text_units`` (so a figure can be drawn again from the Parquet files alone).
+Drawn with matplotlib off screen from the tables of ``results.tables.inside_tables`` and
+``results.tables.text_units`` (so a figure can be drawn again from the Parquet files alone).
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from results.inside_tables import LEFT, OVER_TIME, RIGHT
-from results.plot_kit import MAX_WIDTH, legend_of, log_axis, plt, save, variant_styles
-from results.text_units import NEWLINES
+from results.tables.inside_tables import LEFT, OVER_TIME, RIGHT
+from results.figures.plot_kit import MAX_WIDTH, legend_of, log_axis, plt, save, variant_styles
+from results.tables.text_units import NEWLINES
 
 PANEL = 1.3  # inches per scatter panel, at most
 WRAP = 60  # tokens per line of a heat map

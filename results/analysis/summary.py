@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from results import intervals
-from results.numbers import column, is_numeric
+from results.analysis import intervals
+from results.tables.numbers import column, is_numeric
 
 GLOSSARY = {
     "median": "the median over seeds of the test metric (a diverged run counts at chance, "
@@ -105,7 +105,7 @@ def closing_summary(name: str, runs: pd.DataFrame, wall_seconds: float, report: 
     diverged), failed or left, where the workers' time went (``time_breakdown``), and where
     the report is, Markdown and HTML (``report`` is
     ``report.md``; ``report.html`` lies next to it). ``runs`` is the grid's runs frame
-    (``results.frames.runs_frame``), ``wall_seconds`` what the command took."""
+    (``results.tables.frames.runs_frame``), ``wall_seconds`` what the command took."""
     status = runs["status"].value_counts() if len(runs) else pd.Series(dtype=int)
     done = int(status.get("complete", 0) + status.get("diverged", 0))
     failed = int(status.get("failed", 0))

@@ -7,9 +7,9 @@ metric), ``lower_is_better``, ``chance``, ``diverged``, ``trial`` (the draw k), 
 and the hyperparameter columns; ``space`` maps each searched hyperparameter to ``(low,
 high, log)`` in its original units, exactly as the search drew it.
 
-A finding is judged by the paper's own analysis (results/top_trials.py: each variant's best
+A finding is judged by the paper's own analysis (results/analysis/top_trials.py: each variant's best
 10 % of trials by validation against vanilla LSTM's, Welch's t-test, in the metric's units)
-on the paper's own data or a declared stand-in (results/scope.py): findings 1-7 on Greff's
+on the paper's own data or a declared stand-in (results/analysis/scope.py): findings 1-7 on Greff's
 datasets, 8-10 on Jozefowicz's kinds of task. Every other task is an extension, shown in the
 report's "beyond the paper" section and deciding nothing. Each verdict applies Holm's
 correction over all the tests it spans, and names its data, protocol and trials.
@@ -29,8 +29,8 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from results import scope
-from results.evidence import (  # noqa: F401 - comparisons, trained: re-exported for the report
+from results.analysis import scope
+from results.analysis.evidence import (  # noqa: F401 - comparisons, trained: re-exported for the report
     MARGIN,
     MIN_FANOVA_TRIALS,
     MIN_TRIALS,
@@ -42,7 +42,7 @@ from results.evidence import (  # noqa: F401 - comparisons, trained: re-exported
     stats_bootstrap,
     trained,
 )
-from results.top_trials import (
+from results.analysis.top_trials import (
     REFERENCE,
     TOP_FRACTION,
     best_by_validation,
@@ -242,8 +242,8 @@ def check(
 
 
 def primary(trials: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
-    """The paper's analysis on every task (:func:`results.top_trials.compare_best`), with
-    each task's margin: the dataset's own (results/scope.py), for an extension the relative
+    """The paper's analysis on every task (:func:`results.analysis.top_trials.compare_best`), with
+    each task's margin: the dataset's own (results/analysis/scope.py), for an extension the relative
     one of the robustness table (``MARGIN`` × lstm's best trials' gain over chance), and
     ``data``: the paper dataset the task provides, or "" for an extension."""
     tasks = set(trials["task"].astype(str)) if len(trials) else set()

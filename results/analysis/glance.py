@@ -12,7 +12,7 @@ the runner records it. A task on which no run beat chance has no way to share: N
 
 Input: one row per run or trial with ``task``, ``variant``, ``value`` (the test metric),
 ``chance``, ``lower_is_better`` and ``diverged``; :func:`from_runs` brings a grid's runs
-frame to that layout, a search's trials frame (``results.trials``) has it already.
+frame to that layout, a search's trials frame (``results.tables.trials``) has it already.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from results import intervals
+from results.analysis import intervals
 
 COLUMNS = ["task", "variant", "value", "chance", "lower_is_better", "diverged"]
 COST = ["parameters", "rate"]  # optional: the cell's parameters, the trial's steps×batch/s
@@ -44,7 +44,7 @@ LEGEND = (
 
 
 def from_runs(runs: pd.DataFrame) -> pd.DataFrame:
-    """A grid's runs frame (``results.frames.runs_frame``) in this module's layout: its
+    """A grid's runs frame (``results.tables.frames.runs_frame``) in this module's layout: its
     finished runs (complete or diverged) only."""
     if runs.empty or "test" not in runs:
         return pd.DataFrame(columns=COLUMNS)

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 import seaborn as sns
 
-from results import plot_kit
-from results.plot_kit import Style, plt
+from results.figures import plot_kit
+from results.figures.plot_kit import Style, plt
 
 PANEL = (3.4, 2.5)  # inches per panel: three across plus the legend fit MAX_WIDTH
 COLUMNS = 3

@@ -10,7 +10,7 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import pandas as pd
 
-from results import plot_kit
+from results.figures import plot_kit
 
 _KIND_LINES = {"cell": "-", "fused": "--", "one by one": ":"}
 _TITLES = {

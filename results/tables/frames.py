@@ -12,7 +12,7 @@ import optuna
 import pandas as pd
 from optuna.trial import TrialState
 
-from results import record
+from results.tables import record
 
 RUN_COLUMNS = ["study", "trial", "key", "variant", "task", "seed", "status"]
 

@@ -20,11 +20,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from results import cost, findings, glance_plot, scope, stats
-from results import findings_plots as plots
-from results.document import Block, to_html, to_md
-from results.findings import Finding, Importance
-from results.top_trials import TOP_FRACTION, best_by_validation
+from results.analysis import cost, findings, scope, stats
+from results.rendering import glance_section
+from results.figures import findings_plots as plots
+from results.rendering.document import Block, to_html, to_md
+from results.analysis.findings import Finding, Importance
+from results.analysis.top_trials import TOP_FRACTION, best_by_validation
 
 LEGEND = (
     "The paper's analysis: per dataset, each variant's best "
@@ -313,7 +314,7 @@ def _blocks(
         ),
         ("table", _robustness(tests)),
     ]
-    blocks += glance_plot.section(trials, figures, "trials", "trial")
+    blocks += glance_section.section(trials, figures, "trials", "trial")
     blocks += [
         ("h2", "Which trials trained"),
         (
