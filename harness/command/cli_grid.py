@@ -16,6 +16,7 @@ from harness.plans import grid, plugins
 from harness.plans.config import ConfigError, RunConfig
 from harness.queue import finished, queueing, runner, signals, storage_url, store
 from harness.queue.outage import ride_out
+from harness.queue.progress import Progress
 from harness.training.train import RunResult, check_data, summary_line
 from results.tables import record
 
@@ -41,39 +42,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     bar = tqdm(total=prepared.total, initial=len(done), unit="run", disable=None, desc=study_name)
-
-    finished_runs = [len(done)]  # the bar counts nothing when it is off (no terminal)
-
-    def count() -> str:
-        """ "[k/N]": where this line stands in the grid (its finished runs, of all)."""
-        finished_runs[0] += 1
-        return f"[{finished_runs[0]}/{prepared.total}]"
-
-    def on_run(config, result: RunResult | None) -> None:
-        bar.update(1)
-        tqdm.write(
-            f"{count()} "
-            + (result.summary() if result else f"{config.variant} on {config.task}: FAILED"),
-            file=sys.stderr,
-        )
-
-    current = [""]
-
-    def on_start(config) -> None:
-        current[0] = f"{config.variant} × {config.task}"
-
-    def on_step(step: int, total: int, loss: float) -> None:
-        if step % 25 == 0:
-            bar.set_postfix_str(f"{current[0]} step {step}/{total} loss {loss:.4g}")
-
-    reported = set(done)
-
-    def on_progress(found: dict[str, dict]) -> None:
-        for key in sorted(set(found) - reported):
-            reported.add(key)
-            bar.update(1)
-            tqdm.write(f"{count()} {summary_line(found[key])}", file=sys.stderr)
-        bar.update(len(found) - bar.n)
+    progress = _GridProgress(bar, prepared.total, set(done))
 
     with stopping(
         bar,
@@ -86,10 +55,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
             args.workers,
             device,
             args.population,
-            on_run,
-            on_progress,
-            on_step=on_step,
-            on_start=on_start,
+            progress,
         )
     if stopped.code is not None:
         return stopped.code
@@ -119,17 +85,11 @@ def cmd_single(args: argparse.Namespace, config: RunConfig) -> int:
     if key not in prepared.done():
         bar = tqdm(desc=f"{config.variant} × {config.task}", unit="step", disable=None, leave=False)
 
-        def on_step(step: int, total: int, loss: float) -> None:
-            bar.total = total
-            bar.update(1)
-            if step % 10 == 0:
-                bar.set_postfix(loss=f"{loss:.4g}")
-
         with stopping(
             bar, "the run is back in the queue; run the same command to run it"
         ) as stopped:
             runner.run_in_process(
-                prepared, None if args.device == "auto" else args.device, on_step, None
+                prepared, None if args.device == "auto" else args.device, _StepProgress(bar)
             )
         if stopped.code is not None:
             return stopped.code
@@ -223,25 +183,12 @@ def cmd_worker(args: argparse.Namespace) -> int:
         f"{waiting} waiting",
         file=sys.stderr,
     )
-    reported = set(before)
-
-    def on_progress(found: dict[str, dict]) -> None:
-        for key in sorted(set(found) - reported):
-            print(summary_line(found[key]), file=sys.stderr)
-            reported.add(key)
-
-    def on_run(config, result: RunResult | None) -> None:
-        print(
-            result.summary() if result else f"{config.variant} on {config.task}: FAILED",
-            file=sys.stderr,
-        )
+    progress = _WorkerProgress(set(before))
 
     with stopping(
         None, "finished runs are stored, the runs in hand are back in the queue"
     ) as stopped:
-        runner.run(
-            studies, args.storage, args.workers, device, args.population, on_run, on_progress, keys
-        )
+        runner.run(studies, args.storage, args.workers, device, args.population, progress, keys)
     if stopped.code is not None:
         return stopped.code
     done = ride_out(
@@ -282,3 +229,66 @@ def stopping(bar: tqdm | None, kept: str) -> Iterator[Stopped]:
 
 def _stopped_by(interrupt: KeyboardInterrupt) -> str:
     return "terminated (SIGTERM)" if isinstance(interrupt, signals.Terminated) else "interrupted"
+
+
+def _ended(config: RunConfig, result: RunResult | None) -> str:
+    return result.summary() if result else f"{config.variant} on {config.task}: FAILED"
+
+
+class _GridProgress(Progress):
+    """A grid's bar and one line per finished run, ``[k/N]`` where it stands in the grid
+    (the bar counts nothing when it is off, with no terminal)."""
+
+    def __init__(self, bar: tqdm, total: int, done: set[str]) -> None:
+        self.bar, self.total, self.reported = bar, total, done
+        self.count, self.current = len(done), ""
+
+    def _line(self, text: str) -> None:
+        self.count += 1
+        tqdm.write(f"[{self.count}/{self.total}] {text}", file=sys.stderr)
+
+    def started(self, config: RunConfig) -> None:
+        self.current = f"{config.variant} × {config.task}"
+
+    def step(self, step: int, total: int, loss: float) -> None:
+        if step % 25 == 0:
+            self.bar.set_postfix_str(f"{self.current} step {step}/{total} loss {loss:.4g}")
+
+    def finished(self, config: RunConfig, result: RunResult | None) -> None:
+        self.bar.update(1)
+        self._line(_ended(config, result))
+
+    def found(self, records: dict[str, dict]) -> None:
+        for key in sorted(set(records) - self.reported):
+            self.reported.add(key)
+            self.bar.update(1)
+            self._line(summary_line(records[key]))
+        self.bar.update(len(records) - self.bar.n)
+
+
+class _StepProgress(Progress):
+    """A single run's bar of steps."""
+
+    def __init__(self, bar: tqdm) -> None:
+        self.bar = bar
+
+    def step(self, step: int, total: int, loss: float) -> None:
+        self.bar.total = total
+        self.bar.update(1)
+        if step % 10 == 0:
+            self.bar.set_postfix(loss=f"{loss:.4g}")
+
+
+class _WorkerProgress(Progress):
+    """A worker's line per finished run, its own and (read back) its processes'."""
+
+    def __init__(self, done: set[str]) -> None:
+        self.reported = done
+
+    def finished(self, config: RunConfig, result: RunResult | None) -> None:
+        print(_ended(config, result), file=sys.stderr)
+
+    def found(self, records: dict[str, dict]) -> None:
+        for key in sorted(set(records) - self.reported):
+            print(summary_line(records[key]), file=sys.stderr)
+            self.reported.add(key)

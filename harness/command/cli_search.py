@@ -16,10 +16,11 @@ from tqdm import tqdm
 import tasks
 from harness.command.cli_grid import models_choice, stopping
 from harness.plans import grid, search
-from harness.plans.config import ConfigError, parse_assignments
+from harness.plans.config import ConfigError, RunConfig, parse_assignments
 from harness.plans.profiles import JSB_EPOCH, reproduce_spec
 from harness.queue import finished, runner, storage_url, store
-from harness.training.train import summary_line
+from harness.queue.progress import Progress
+from harness.training.train import RunResult, summary_line
 from results.analysis.summary import duration, time_breakdown
 from results.rendering import report_folder
 from results.tables import frames
@@ -151,28 +152,14 @@ def _run(spec: search.SearchSpec, args: argparse.Namespace) -> list[optuna.Study
     )
     bar = tqdm(total=len(keys), initial=done, unit="trial", disable=None, desc=spec.prefix)
     device = None if args.device == "auto" else args.device
-    reported: set[str] = set()
-
-    def on_progress(found: dict[str, dict]) -> None:
-        for key in sorted(set(found) - reported):
-            if args.verbose:
-                tqdm.write(summary_line(found[key]), file=sys.stderr)
-            reported.add(key)
-        bar.update(len(found) - bar.n)
-
-    def on_run(config, result) -> None:
-        bar.update(1)
-        if args.verbose and result is not None:
-            tqdm.write(result.summary(), file=sys.stderr)
+    progress = _SearchProgress(bar, args.verbose)
 
     with stopping(
         bar,
         "finished trials are stored, the trials in hand are back in the "
         "queue; run the same command to resume",
     ) as stopped:
-        runner.run(
-            studies, args.storage, args.workers, device, args.population, on_run, on_progress, keys
-        )
+        runner.run(studies, args.storage, args.workers, device, args.population, progress, keys)
     if stopped.code is not None:
         return stopped.code
     for error in prepared.failures():
@@ -259,3 +246,22 @@ def _findings(
         )
     print(f"\nfindings report: {path}")
     return 0
+
+
+class _SearchProgress(Progress):
+    """A search's bar of trials; with ``verbose``, a line per finished trial."""
+
+    def __init__(self, bar: tqdm, verbose: bool) -> None:
+        self.bar, self.verbose, self.reported = bar, verbose, set()
+
+    def finished(self, config: RunConfig, result: RunResult | None) -> None:
+        self.bar.update(1)
+        if self.verbose and result is not None:
+            tqdm.write(result.summary(), file=sys.stderr)
+
+    def found(self, records: dict[str, dict]) -> None:
+        for key in sorted(set(records) - self.reported):
+            if self.verbose:
+                tqdm.write(summary_line(records[key]), file=sys.stderr)
+            self.reported.add(key)
+        self.bar.update(len(records) - self.bar.n)

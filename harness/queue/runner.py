@@ -19,14 +19,13 @@ import optuna
 import torch
 
 from harness.plans import plugins
-from harness.plans.config import RunConfig
 from harness.queue import signals, store, worker
 from harness.queue.finished import Prepared, finished_records
 from harness.queue.journal import JournalWriteError
 from harness.queue.outage import StorageDown, is_outage
+from harness.queue.progress import Progress
 from harness.queue.storage_url import StorageError, open_storage
 from harness.training.memory import keep_freed_memory
-from harness.training.train import RunResult
 
 log = logging.getLogger(__name__)
 
@@ -37,23 +36,26 @@ def run(
     workers: int,
     device: str | None,
     population: int,
-    on_run: Callable[[RunConfig, RunResult | None], None],
-    on_progress: Callable[[dict[str, dict]], None],
+    progress: Progress,
     keys: set[str] | None = None,
-    on_step: Callable[[int, int, float], None] | None = None,
-    on_start: Callable[[RunConfig], None] | None = None,
 ) -> None:
-    """Work through the studies in ``workers`` processes (progress read back from the
-    storage through ``on_progress``) or, with one worker, here (its runs report through
-    ``on_run``)."""
+    """Work through the studies in ``workers`` processes (the finished runs read back from
+    the storage: ``progress.found``) or, with one worker, here (``progress`` hears each
+    population start, step and end)."""
     chosen = _studies(studies)
     if workers > 1:
         wanted = keys if keys is not None else studies.keys  # type: ignore[union-attr]
         run_in_workers(
-            chosen, storage_url, workers, device, on_progress, population=population, wanted=wanted
+            chosen,
+            storage_url,
+            workers,
+            device,
+            progress.found,
+            population=population,
+            wanted=wanted,
         )
     else:
-        worker.work(chosen, device, on_step, on_run, on_start, population)
+        worker.work(chosen, device, progress, population)
 
 
 def run_in_workers(
@@ -183,12 +185,10 @@ def quiet_optuna() -> None:
 def run_in_process(
     studies: Prepared | list[optuna.Study],
     device: str | None,
-    on_step: Callable[[int, int, float], None] | None,
-    on_run: Callable[[RunConfig, RunResult | None], None] | None,
-    on_start: Callable[[RunConfig], None] | None = None,
+    progress: Progress,
     population: int = 1,
 ) -> None:
-    worker.work(_studies(studies), device, on_step, on_run, on_start, population)
+    worker.work(_studies(studies), device, progress, population)
 
 
 def _studies(studies: Prepared | list[optuna.Study]) -> list[optuna.Study]:

@@ -24,6 +24,7 @@ import variants
 from harness.plans.config import RunConfig
 from harness.queue import kept_models, liveness, signals, store
 from harness.queue.outage import riding_out
+from harness.queue.progress import QUIET, Progress
 from harness.training.train import RunResult, stack_key, train_population
 from results.tables import record
 
@@ -34,16 +35,14 @@ IDLE_POLL = 1.0  # seconds between looks at the queue while others' runs may com
 def work(
     studies: optuna.Study | list[optuna.Study],
     device: str | None = None,
-    on_step: Callable[[int, int, float], None] | None = None,
-    on_run: Callable[[RunConfig, RunResult | None], None] | None = None,
-    on_start: Callable[[RunConfig], None] | None = None,
+    progress: Progress = QUIET,
     population: int = 1,
 ) -> int:
     """Take waiting runs of ``studies`` (the first with any, in turn) until none is left and
     none can come back, after putting back those of dead workers; returns how many were
     run. Up to ``population`` runs that can train together (same ``stack_key``) are taken
-    at a time and train as one stacked model. ``on_start``/``on_step``/``on_run`` report a
-    population's start, its steps and each run's end. Every touch of the storage rides out
+    at a time and train as one stacked model. ``progress`` hears a population's start, its
+    steps and each run's end. Every touch of the storage rides out
     a database outage (``outage``); an interruption (Ctrl-C, SIGTERM) puts the runs in hand
     back in the queue and re-raises."""
     chosen = [studies] if isinstance(studies, optuna.Study) else list(studies)
@@ -65,12 +64,11 @@ def work(
             if not group:
                 continue
             configs = [c for _, c in group]
-            if on_start is not None:
-                on_start(configs[0])
+            progress.started(configs[0])
             # the heartbeat lasts until the results are stored: a run whose last beat is
             # older than the grace period while it is being told is failed as stale elsewhere
             with liveness.Heartbeat(study, [liveness.trial_id_of(t) for t, _ in group + carried]):
-                results = _train(study, group, on_step)
+                results = _train(study, group, progress.step)
                 done += sum(
                     _tell(study, trial, result=result)
                     for (trial, _), result in zip(group, results)
@@ -81,9 +79,8 @@ def work(
             for trial in in_hand.values():
                 _requeue(study, trial)
             raise
-        if on_run is not None:
-            for config, result in zip(configs, results):
-                on_run(config, result)
+        for config, result in zip(configs, results):
+            progress.finished(config, result)
 
 
 @riding_out("reading the queue")
@@ -105,7 +102,7 @@ def _may_come_back(studies: list[optuna.Study]) -> bool:
 def _train(
     study: optuna.Study,
     group: list[tuple[optuna.Trial, RunConfig]],
-    on_step: Callable[[int, int, float], None] | None,
+    on_step: Callable[[int, int, float], None],
 ) -> list[RunResult | None]:
     """The population's results; a bug in a cell or task fails its runs, not the grid."""
     try:

@@ -17,6 +17,7 @@ import pytest
 from harness.plans import grid
 from harness.plans.config import ConfigError
 from harness.queue import entries, finished, storage_url, store, worker
+from harness.queue.progress import Progress
 
 SMALL = ["--profile", "smoke", "--variants", "lstm,gru", "--tasks", "parity,memory-add"]
 
@@ -272,7 +273,7 @@ def test_a_worker_trains_the_seeds_of_a_grid_point_as_one_population(tmp_path: P
     study = store.open_study(storage, "g")
     entries.enqueue(storage, study, grid.resolve("smoke", ["lstm", "gru"], ["parity"], 3).runs())
     sizes = []
-    assert worker.work(study, population=2, on_start=lambda c: sizes.append(c.variant)) == 6
+    assert worker.work(study, population=2, progress=_Starts(sizes)) == 6
     # up to 2 at a time, never mixing variants: lstm 2 + 1, then gru 2 + 1
     assert sizes == ["lstm", "lstm", "gru", "gru"]
     runs = {
@@ -338,3 +339,13 @@ def test_every_number_has_one_spelling_in_a_run_config() -> None:
     assert spelled[0].steps == 10 and isinstance(spelled[0].lr, float)
     with pytest.raises(ConfigError, match="'steps' expects a whole number, got 10.5"):
         RunConfig(steps=10.5)
+
+
+class _Starts(Progress):
+    """Notes the variant of every population the worker starts."""
+
+    def __init__(self, sizes: list[str]) -> None:
+        self.sizes = sizes
+
+    def started(self, config) -> None:  # noqa: ANN001
+        self.sizes.append(config.variant)

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from harness.plans.config import RunConfig
+from harness.queue.progress import Progress
 from harness.training.train import stack_key, summary_line, train, train_population
 
 
@@ -262,7 +263,17 @@ def test_a_cell_without_trial_support_still_trains_alone_and_in_grids(tmp_path) 
             storage, study, grid.resolve("smoke", ["test-minimal"], ["parity"], 3).runs()
         )
         sizes: list[str] = []
-        assert worker.work(study, population=8, on_start=lambda c: sizes.append(c.variant)) == 3
+        assert worker.work(study, population=8, progress=_Starts(sizes)) == 3
         assert len(sizes) == 3  # one population per run
     finally:
         variants.unregister("test-minimal")
+
+
+class _Starts(Progress):
+    """Notes the variant of every population the worker starts."""
+
+    def __init__(self, sizes: list[str]) -> None:
+        self.sizes = sizes
+
+    def started(self, config) -> None:  # noqa: ANN001
+        self.sizes.append(config.variant)
