@@ -9,6 +9,7 @@ told COMPLETE with the primary test metric as its value. One write per run, not 
 
 from __future__ import annotations
 
+import enum
 import logging
 import math
 import time
@@ -200,8 +201,18 @@ def _take(
         with signals.deferred():  # not RUNNING without being in hand
             trial = study.ask()
             asked.append(trial)
-        if _claim(study, trial, device, distributions, taken, carried) == "orphan":
-            break  # (a trial "lost" meanwhile: the next waiting one is asked for)
+        if _claim(study, trial, device, distributions, taken, carried) is Claim.ORPHAN:
+            break  # (a trial LOST meanwhile: the next waiting one is asked for)
+
+
+class Claim(enum.Enum):
+    """What became of a trial a worker asked for."""
+
+    TAKEN = "taken"  # this worker's, to train now
+    CARRIED = "carried"  # this worker's, to train with the next population (cannot stack)
+    ORPHAN = "orphan"  # no run: another worker took the last waiting one; failed
+    DUPLICATE = "duplicate"  # a copy of a run already done or in hand; failed
+    LOST = "lost"  # failed as abandoned by another worker meanwhile; its retry runs it
 
 
 def _claim(
@@ -211,17 +222,17 @@ def _claim(
     distributions: dict[str, Any],
     taken: list[tuple[optuna.Trial, RunConfig]],
     carried: list[tuple[optuna.Trial, RunConfig]],
-) -> str:
+) -> Claim:
     """Make an asked trial this worker's run: put it in ``taken`` (or in ``carried`` when it
-    cannot train with ``taken``), or fail it when it is no run (``"orphan"``: another worker
-    took the last waiting one) or a copy of another (``"duplicate"``). Every write repeats
-    harmlessly, so a claim cut short by an outage is claimed again whole; ``"lost"`` when
+    cannot train with ``taken``), or fail it when it is no run (``ORPHAN``: another worker
+    took the last waiting one) or a copy of another (``DUPLICATE``). Every write repeats
+    harmlessly, so a claim cut short by an outage is claimed again whole; ``LOST`` when
     another worker failed the trial as abandoned meanwhile (after an outage, a half-claimed
     trial looks so): its retry, enqueued by that worker, runs it."""
     try:
         return _claim_unless_lost(study, trial, device, distributions, taken, carried)
     except optuna.exceptions.UpdateFinishedTrialError:
-        return "lost"
+        return Claim.LOST
 
 
 def _claim_unless_lost(
@@ -231,15 +242,15 @@ def _claim_unless_lost(
     distributions: dict[str, Any],
     taken: list[tuple[optuna.Trial, RunConfig]],
     carried: list[tuple[optuna.Trial, RunConfig]],
-) -> str:
+) -> Claim:
     if record.CONFIG not in trial.user_attrs:
         trial.set_user_attr("orphan", True)
         liveness.finish(study, trial, state=TrialState.FAIL)
-        return "orphan"
+        return Claim.ORPHAN
     if _copy_of_another(study, trial):
         trial.set_user_attr("duplicate", True)
         liveness.finish(study, trial, state=TrialState.FAIL)
-        return "duplicate"
+        return Claim.DUPLICATE
     config = RunConfig(**trial.user_attrs[record.CONFIG])
     if device is not None:
         config = RunConfig(**{**asdict(config), "device": device})
@@ -250,9 +261,9 @@ def _claim_unless_lost(
         storage.record_heartbeat(liveness.trial_id_of(trial))
     if taken and stack_key(config) != stack_key(taken[0][1]):
         carried.append((trial, config))
-        return "carried"
+        return Claim.CARRIED
     taken.append((trial, config))
-    return "taken"
+    return Claim.TAKEN
 
 
 def _copy_of_another(study: optuna.Study, trial: optuna.Trial) -> bool:
