@@ -1,9 +1,10 @@
-"""The evidence behind the findings (results/analysis/findings.py) besides the paper's own analysis
-(results/analysis/top_trials.py), computed once and shared by the checks, the figures and the report.
+"""The evidence behind the findings (results/analysis/findings.py) besides the paper's own
+analysis (results/analysis/top_trials.py), computed once and shared by the checks, the
+figures and the report.
 
 - :func:`comparisons`, the robustness table: per task, every variant against ``lstm``, and
   ``lstm-b`` against ``gru``, as paired comparisons on the draws both trained on (results/
-  paired.py): the search gives trial k the same hyperparameters for every variant, so the
+  analysis/paired.py): the search gives trial k the same hyperparameters for every variant, so the
   difference at draw k is the cell's alone. A trial trained when it beat the task's trivial
   model (column ``baseline``: for JSB Chorales the chance level, which is the model of how
   often each key sounds; else the chance level, unless the caller supplies the task's
@@ -16,9 +17,10 @@
   it; ``detectable`` is the difference the test finds with 80 % power, ``needed`` the draws
   with which the interval would fall inside the margin (:func:`draws_needed`). A comparison
   with fewer than ``min_trials`` pairs, or whose reference never trained, is "untested".
-- :func:`importances`: per task and variant, :func:`results.analysis.fanova.fanova` (main effects and
-  pairs) on Greff's scales: log10(lr), log10(hidden_size), log10(1 - momentum), input_noise
-  raw; any other hyperparameter is log10 when its ``log`` flag is set. Momentum's bounds
+- :func:`importances`: per task and variant, :func:`results.analysis.fanova.fanova` (main
+  effects and pairs) on Greff's scales: log10(lr), log10(hidden_size), log10(1 -
+  momentum), input_noise raw; any other hyperparameter is log10 when its ``log`` flag is
+  set. Momentum's bounds
   in ``space`` are those of the momentum itself (e.g. ``(0.0, 0.99, False)``) and become
   log10(1 - 0.99)..log10(1 - 0) = -2..0 here. Diverged trials enter at chance, as recorded.
   Every trial enters, whatever its learning rate. Shares are then summarised per task by

@@ -28,9 +28,9 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from results.analysis.evidence import baseline, median_shares  # noqa: E402
+from results.analysis.top_trials import REFERENCE  # noqa: E402
 from results.figures.plot_kit import save as _save  # noqa: E402
 from results.figures.plots import PALETTE  # noqa: E402
-from results.analysis.top_trials import REFERENCE  # noqa: E402
 
 # how each verdict against lstm is marked above its box
 MARKS = {

@@ -13,8 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from results.tables.inside_tables import LEFT, OVER_TIME, RIGHT
 from results.figures.plot_kit import MAX_WIDTH, legend_of, log_axis, plt, save, variant_styles
+from results.tables.inside_tables import LEFT, OVER_TIME, RIGHT
 from results.tables.text_units import NEWLINES
 
 PANEL = 1.3  # inches per scatter panel, at most

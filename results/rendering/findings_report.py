@@ -21,11 +21,11 @@ import numpy as np
 import pandas as pd
 
 from results.analysis import cost, findings, scope, stats
-from results.rendering import glance_section
-from results.figures import findings_plots as plots
-from results.rendering.document import Block, to_html, to_md
 from results.analysis.findings import Finding, Importance
 from results.analysis.top_trials import TOP_FRACTION, best_by_validation
+from results.figures import findings_plots as plots
+from results.rendering import glance_section
+from results.rendering.document import Block, to_html, to_md
 
 LEGEND = (
     "The paper's analysis: per dataset, each variant's best "

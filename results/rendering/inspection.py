@@ -1,9 +1,9 @@
 """The outputs of ``harness inspect`` (tables, figures) and the report's section on them.
 
-``write`` turns the models looked inside (``results.tables.inside.Inside``) into tables (Parquet and
-CSV) and figures (PNG) in one folder; ``section`` reads those tables back into Markdown, for
-the report of the study (``results.rendering.report``, when the folder ``inspect/`` is in the report's
-folder) and for ``inspection.md`` beside the tables.
+``write`` turns the models looked inside (``results.tables.inside.Inside``) into tables
+(Parquet and CSV) and figures (PNG) in one folder; ``section`` reads those tables back into
+Markdown, for the report of the study (``results.rendering.report``, when the folder
+``inspect/`` is in the report's folder) and for ``inspection.md`` beside the tables.
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from results.tables import frames
+from results.analysis.summary import to_markdown
 from results.figures import inside_plots
+from results.rendering.report_folder import STAGING
+from results.tables import frames
 from results.tables.inside import Inside
 from results.tables.inside_tables import (
     LEFT,
@@ -25,8 +27,6 @@ from results.tables.inside_tables import (
     saturation_frame,
     saturation_summary,
 )
-from results.rendering.report_folder import STAGING
-from results.analysis.summary import to_markdown
 from results.tables.text_units import text_units
 
 FOLDER = "inspect"  # in a study's report folder: outputs/STUDY/inspect

@@ -15,13 +15,12 @@ from typing import Any
 import optuna
 import pandas as pd
 
-from results.rendering import document
-from results.tables import frames
 from results.analysis import glance
-from results.figures import plots
-from results.rendering import glance_section
-from results.rendering.document import Block
 from results.analysis.summary import glossary, task_table
+from results.figures import plots
+from results.rendering import document, glance_section
+from results.rendering.document import Block
+from results.tables import frames
 
 
 def build(studies: list[optuna.Study], name: str, out_dir: str | Path) -> Path:
