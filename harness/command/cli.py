@@ -519,7 +519,9 @@ def build_parser() -> argparse.ArgumentParser:
         "their first held-out batch)",
     )
     p.add_argument(
-        "--out", help="folder (default outputs/STUDY/inspect, with --model outputs/inspect)"
+        "--out",
+        help="folder (default: the study's report folder's inspect/, e.g. outputs/STUDY/"
+        "inspect; with --model outputs/inspect)",
     )
     p.set_defaults(handler=_lazy("cli_inspect", "cmd_inspect"))
 

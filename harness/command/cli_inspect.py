@@ -37,8 +37,12 @@ def cmd_inspect(args: argparse.Namespace) -> int:
             _names(args.tasks, tasks.info),
         )
     )
-    default = Path(storage_url.OUTPUT) / (
-        inspection.FOLDER if args.model else f"{args.study}/{inspection.FOLDER}"
+    # a study's inspection goes into its report folder (that storage's), where its report
+    # finds it and another storage's study of the same name cannot overwrite it
+    default = (
+        Path(storage_url.OUTPUT) / inspection.FOLDER
+        if args.model
+        else storage_url.report_folder(args.storage, args.study) / inspection.FOLDER
     )
     folder = Path(args.out) if args.out else default
     rows: list[list[str]] = []

@@ -304,3 +304,14 @@ def test_bad_input_is_one_line_and_exit_code_2(
     assert cli.main(["inspect", "--storage", str(journal), "--study", "runs", *args]) == 2
     err = capsys.readouterr().err
     assert err.startswith("harness: error: ") and message in err and err.count("\n") == 1
+
+
+def test_a_study_s_inspection_goes_into_its_storage_s_report_folder(
+    journal: Path, tmp_path: Path, monkeypatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    args = ["inspect", "--study", "runs", "--storage", str(journal), "--variants", "rnn"]
+    assert cli.main([*args, "--tasks", "lm"]) == 0
+    beside = journal.with_suffix(".reports") / "runs" / inspection.FOLDER
+    assert pd.read_parquet(beside / "models.parquet")["variant"].tolist() == ["rnn"]
+    assert not (tmp_path / "outputs").exists()  # not the default journal's folder
