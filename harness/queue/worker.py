@@ -14,7 +14,7 @@ import logging
 import math
 import time
 from collections.abc import Callable
-from dataclasses import asdict
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import optuna
@@ -57,10 +57,10 @@ def work(
                 return done
             time.sleep(IDLE_POLL)  # others' runs may yet go stale and come back
             continue
-        group, carried, carried_from = carried, [], None
-        asked: list[optuna.Trial] = []  # every run taken from the queue, kept or not
+        hand, carried_from = Hand(taken=carried), None
         try:
-            _take(study, population, device, group, carried, asked)
+            _take(study, population, device, hand)
+            group, carried = hand.taken, hand.carried
             carried_from = study if carried else None
             if not group:
                 continue
@@ -76,8 +76,7 @@ def work(
                     if result is not None
                 )
         except KeyboardInterrupt:  # the runs in hand go back in the queue, then stop
-            in_hand = {t.number: t for t in [*asked, *(t for t, _ in group + carried)]}
-            for trial in in_hand.values():
+            for trial in hand.trials():
                 _requeue(study, trial)
             raise
         for config, result in zip(configs, results):
@@ -167,27 +166,27 @@ def _take(
     study: optuna.Study,
     count: int,
     device: str | None,
-    taken: list[tuple[optuna.Trial, RunConfig]],
-    carried: list[tuple[optuna.Trial, RunConfig]],
-    asked: list[optuna.Trial],
+    hand: Hand,
 ) -> None:
-    """Append to ``taken`` the next waiting run and, up to ``count`` in all, the waiting runs
+    """Put in ``hand.taken`` the next waiting run and, up to ``count`` in all, the waiting runs
     after it that can train with it (same ``stack_key``), marked as this worker's, each with
     a first heartbeat (so that a run this worker loses track of goes stale like any other).
     Other kinds of run are left in the queue for other workers; one that Optuna hands out
-    anyway (another worker took the run looked at first) goes to ``carried``, to start the
-    next group. A copy of a run that is complete, or waiting or running under a lower trial
-    number, is dropped: however many processes queued a grid point, one copy runs. Every
-    run taken from the queue is in ``asked`` before an interruption can strike."""
+    anyway (another worker took the run looked at first) goes to ``hand.carried``, to start
+    the next group. A copy of a run that is complete, or waiting or running under a lower
+    trial number, is dropped: however many processes queued a grid point, one copy runs.
+    Every run taken from the queue is in ``hand.asked`` before an interruption can strike,
+    and an outage that cuts a take short retries it with the same hand."""
     storage = liveness.storage_of(study)
     distributions = store.recorded_distributions(study)
+    taken, carried = hand.taken, hand.carried
     held = {t.number for t, _ in taken + carried}
-    for trial in asked:  # asked, but an outage cut its claim short: claim it now
+    for trial in hand.asked:  # asked, but an outage cut its claim short: claim it now
         if (
             trial.number not in held
             and storage.get_trial(liveness.trial_id_of(trial)).state == TrialState.RUNNING
         ):
-            _claim(study, trial, device, distributions, taken, carried)
+            _claim(study, trial, device, distributions, hand)
     while not carried and len(taken) < (count if not taken or _stackable(taken[0][1]) else 1):
         if taken:
             waiting = study.get_trials(deepcopy=False, states=(TrialState.WAITING,))
@@ -200,9 +199,25 @@ def _take(
                 break
         with signals.deferred():  # not RUNNING without being in hand
             trial = study.ask()
-            asked.append(trial)
-        if _claim(study, trial, device, distributions, taken, carried) is Claim.ORPHAN:
+            hand.asked.append(trial)
+        if _claim(study, trial, device, distributions, hand) is Claim.ORPHAN:
             break  # (a trial LOST meanwhile: the next waiting one is asked for)
+
+
+@dataclass
+class Hand:
+    """The runs a worker holds while it takes a population. One object, filled as it goes,
+    because what is in it must outlive an exception halfway: an outage retries the take
+    with the same hand, and an interruption puts everything in it back in the queue."""
+
+    taken: list[tuple[optuna.Trial, RunConfig]] = field(default_factory=list)  # to train now
+    carried: list[tuple[optuna.Trial, RunConfig]] = field(default_factory=list)  # next time
+    asked: list[optuna.Trial] = field(default_factory=list)  # asked of the queue, kept or not
+
+    def trials(self) -> list[optuna.Trial]:
+        """Every trial in hand, once."""
+        every = [*self.asked, *(t for t, _ in self.taken + self.carried)]
+        return list({t.number: t for t in every}.values())
 
 
 class Claim(enum.Enum):
@@ -220,17 +235,17 @@ def _claim(
     trial: optuna.Trial,
     device: str | None,
     distributions: dict[str, Any],
-    taken: list[tuple[optuna.Trial, RunConfig]],
-    carried: list[tuple[optuna.Trial, RunConfig]],
+    hand: Hand,
 ) -> Claim:
-    """Make an asked trial this worker's run: put it in ``taken`` (or in ``carried`` when it
-    cannot train with ``taken``), or fail it when it is no run (``ORPHAN``: another worker
-    took the last waiting one) or a copy of another (``DUPLICATE``). Every write repeats
+    """Make an asked trial this worker's run: put it in ``hand.taken`` (or in
+    ``hand.carried`` when it cannot train with those), or fail it when it is no run
+    (``ORPHAN``: another worker took the last waiting one) or a copy of another
+    (``DUPLICATE``). Every write repeats
     harmlessly, so a claim cut short by an outage is claimed again whole; ``LOST`` when
     another worker failed the trial as abandoned meanwhile (after an outage, a half-claimed
     trial looks so): its retry, enqueued by that worker, runs it."""
     try:
-        return _claim_unless_lost(study, trial, device, distributions, taken, carried)
+        return _claim_unless_lost(study, trial, device, distributions, hand)
     except optuna.exceptions.UpdateFinishedTrialError:
         return Claim.LOST
 
@@ -240,8 +255,7 @@ def _claim_unless_lost(
     trial: optuna.Trial,
     device: str | None,
     distributions: dict[str, Any],
-    taken: list[tuple[optuna.Trial, RunConfig]],
-    carried: list[tuple[optuna.Trial, RunConfig]],
+    hand: Hand,
 ) -> Claim:
     if record.CONFIG not in trial.user_attrs:
         trial.set_user_attr("orphan", True)
@@ -259,10 +273,10 @@ def _claim_unless_lost(
     storage = liveness.storage_of(study)
     if isinstance(storage, RDBStorage):
         storage.record_heartbeat(liveness.trial_id_of(trial))
-    if taken and stack_key(config) != stack_key(taken[0][1]):
-        carried.append((trial, config))
+    if hand.taken and stack_key(config) != stack_key(hand.taken[0][1]):
+        hand.carried.append((trial, config))
         return Claim.CARRIED
-    taken.append((trial, config))
+    hand.taken.append((trial, config))
     return Claim.TAKEN
 
 

@@ -73,16 +73,16 @@ def test_a_claim_cut_short_is_completed_on_the_retry_or_lost_to_whoever_failed_i
     (after an outage it looks so), the claim is lost quietly and the retry that worker
     enqueued runs it, once."""
     study, other, trial = _one_running_run(tmp_path, dead_pid=2**22 + 12345)
-    taken, carried = [], []
-    worker._take(study, 1, None, taken, carried, [trial])  # the retry: claims the asked trial
-    assert [t.number for t, _ in taken] == [trial.number] and not carried
+    hand = worker.Hand(asked=[trial])
+    worker._take(study, 1, None, hand)  # the retry: claims the asked trial
+    assert [t.number for t, _ in hand.taken] == [trial.number] and not hand.carried
     assert (
         study.get_trials(deepcopy=False)[trial.number].user_attrs["worker"]["pid"] != 2**22 + 12345
     )
 
     study, other, trial = _one_running_run(tmp_path / "again", dead_pid=2**22 + 12345)
     assert liveness.requeue_abandoned(other) == 1  # another worker gave the run up
-    taken, carried = [], []
-    worker._take(study, 1, None, taken, carried, [trial])  # lost; the requeued copy taken
-    assert [t.number for t, _ in taken] == [trial.number + 1]
-    assert taken[0][0].user_attrs["attempt"] == 2
+    hand = worker.Hand(asked=[trial])
+    worker._take(study, 1, None, hand)  # lost; the requeued copy taken
+    assert [t.number for t, _ in hand.taken] == [trial.number + 1]
+    assert hand.taken[0][0].user_attrs["attempt"] == 2
