@@ -240,39 +240,29 @@ def _claim(
     """Make an asked trial this worker's run: put it in ``hand.taken`` (or in
     ``hand.carried`` when it cannot train with those), or fail it when it is no run
     (``ORPHAN``: another worker took the last waiting one) or a copy of another
-    (``DUPLICATE``). Every write repeats
-    harmlessly, so a claim cut short by an outage is claimed again whole; ``LOST`` when
-    another worker failed the trial as abandoned meanwhile (after an outage, a half-claimed
-    trial looks so): its retry, enqueued by that worker, runs it."""
+    (``DUPLICATE``). Every write repeats harmlessly, so a claim cut short by an outage is
+    claimed again whole; ``LOST`` when another worker failed the trial as abandoned
+    meanwhile (after an outage, a half-claimed trial looks so): its retry, enqueued by that
+    worker, runs it."""
     try:
-        return _claim_unless_lost(study, trial, device, distributions, hand)
+        if record.CONFIG not in trial.user_attrs:
+            trial.set_user_attr("orphan", True)
+            liveness.finish(study, trial, state=TrialState.FAIL)
+            return Claim.ORPHAN
+        if _copy_of_another(study, trial):
+            trial.set_user_attr("duplicate", True)
+            liveness.finish(study, trial, state=TrialState.FAIL)
+            return Claim.DUPLICATE
+        config = RunConfig(**trial.user_attrs[record.CONFIG])
+        if device is not None:
+            config = RunConfig(**{**asdict(config), "device": device})
+        trial.set_user_attr(record.WORKER, liveness.identity())
+        store.set_params(study, liveness.trial_id_of(trial), config, distributions)
+        storage = liveness.storage_of(study)
+        if isinstance(storage, RDBStorage):
+            storage.record_heartbeat(liveness.trial_id_of(trial))
     except optuna.exceptions.UpdateFinishedTrialError:
         return Claim.LOST
-
-
-def _claim_unless_lost(
-    study: optuna.Study,
-    trial: optuna.Trial,
-    device: str | None,
-    distributions: dict[str, Any],
-    hand: Hand,
-) -> Claim:
-    if record.CONFIG not in trial.user_attrs:
-        trial.set_user_attr("orphan", True)
-        liveness.finish(study, trial, state=TrialState.FAIL)
-        return Claim.ORPHAN
-    if _copy_of_another(study, trial):
-        trial.set_user_attr("duplicate", True)
-        liveness.finish(study, trial, state=TrialState.FAIL)
-        return Claim.DUPLICATE
-    config = RunConfig(**trial.user_attrs[record.CONFIG])
-    if device is not None:
-        config = RunConfig(**{**asdict(config), "device": device})
-    trial.set_user_attr(record.WORKER, liveness.identity())
-    store.set_params(study, liveness.trial_id_of(trial), config, distributions)
-    storage = liveness.storage_of(study)
-    if isinstance(storage, RDBStorage):
-        storage.record_heartbeat(liveness.trial_id_of(trial))
     if hand.taken and stack_key(config) != stack_key(hand.taken[0][1]):
         hand.carried.append((trial, config))
         return Claim.CARRIED
