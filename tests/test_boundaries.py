@@ -109,3 +109,17 @@ def test_a_crossing_is_caught(tmp_path: Path) -> None:
     bad.write_text("from harness.training import train\nfrom harness.registry import Registry\n")
     crossings = _leaf_crossings("variants", {"variants.probe_cell": bad})
     assert crossings == [("variants.probe_cell", "harness.training.train")]
+
+
+def test_the_rest_of_the_harness_uses_only_the_queue_s_public_face() -> None:
+    from harness.queue import FACE
+
+    face = {f"harness.queue.{m}" for m in FACE} | {"harness.queue"}
+    crossing = [
+        (_name(p), m)
+        for p in _modules("harness")
+        if not _name(p).startswith("harness.queue.")
+        for m in _imports(p)
+        if m.startswith("harness.queue") and ".".join(m.split(".")[:3]) not in face
+    ]
+    assert not crossing, crossing
