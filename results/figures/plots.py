@@ -3,7 +3,7 @@
 Every figure fits a 1,400-pixel window (``plot_kit.MAX_WIDTH``), gives each of up to 30
 variants its own colour and line style (``plot_kit.variant_styles``), and cuts its value
 axis to the range the variants share, naming in the panel any variant that runs off it
-(``plot_kit.robust_limits``): one diverging variant no longer flattens the other sixteen.
+(``plot_kit.robust_limits``), so that one diverging variant does not flatten the others.
 """
 
 from __future__ import annotations

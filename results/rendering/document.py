@@ -1,11 +1,10 @@
 """One list of blocks, two documents: GitHub Markdown and one self-contained HTML page.
 
 Both reports (the grid's ``report.md``/``report.html``, the findings) render from the same
-blocks, so that the HTML cannot drift from the Markdown (it once lacked the run count and
-the "lower is better" headings): the HTML is the Markdown, rendered by the ``markdown``
-package. The page is made for a browser window down to 800 pixels: figures scale down to
-its width, a table wider than the window scrolls inside itself, long words (paths) break,
-and numbers are right-aligned, spelt as in the Markdown.
+blocks, so that the HTML cannot drift from the Markdown: the HTML is the Markdown,
+rendered by the ``markdown`` package. The page is made for a browser window down to 800
+pixels: figures scale down to its width, a table wider than the window scrolls inside
+itself, long words (paths) break, and numbers are right-aligned, spelt as in the Markdown.
 """
 
 from __future__ import annotations
