@@ -13,6 +13,8 @@ import variants
 from harness.command.table import format_table
 
 if TYPE_CHECKING:
+    import torch
+
     from harness.gates.bench import Row
     from harness.gates.runs import Breakdown
     from harness.plans.config import RunConfig
@@ -23,8 +25,6 @@ MEASUREMENTS = 3  # --compare fails a cell only when every one of up to three ru
 def cmd_bench(args: argparse.Namespace) -> int:
     """Speed of the cells as ratios to torch's fused kernel of their family (nn.LSTM, nn.GRU,
     nn.RNN); a regression gate with --compare."""
-    import platform
-
     import torch
 
     from harness.gates import bench, speed_gate
@@ -146,12 +146,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
         speed_gate.save(
             rows,
             args.json,
-            {
-                "torch": torch.__version__,
-                "device": device.type,
-                "threads": torch.get_num_threads(),
-                "machine": platform.machine(),
-            },
+            _machine(device),
         )
     if baseline is not None:
         return _gate(rows, baseline, args, measure)
@@ -264,8 +259,6 @@ def run_configs(
 def cmd_bench_runs(args: argparse.Namespace) -> int:
     """``bench --runs``: where a trial-step's time goes, one population per task at the
     default profile's settings; a gate on each task's step ratio with --compare."""
-    import platform
-
     import torch
 
     from harness.command.cli import DEFAULT_POPULATION
@@ -333,10 +326,7 @@ def cmd_bench_runs(args: argparse.Namespace) -> int:
             rows,
             args.json,
             {
-                "torch": torch.__version__,
-                "device": device.type,
-                "threads": torch.get_num_threads(),
-                "machine": platform.machine(),
+                **_machine(device),
                 "steps": steps,
                 "population": population,
             },
@@ -495,3 +485,17 @@ def cmd_quality(args: argparse.Namespace) -> int:
             f"{compared} smoke runs match {args.compare} (relative tolerance {quality.RELATIVE:g})"
         )
     return 1 if moved else 0
+
+
+def _machine(device: torch.device) -> dict[str, object]:
+    """What a baseline file records of where it was measured."""
+    import platform
+
+    import torch
+
+    return {
+        "torch": torch.__version__,
+        "device": device.type,
+        "threads": torch.get_num_threads(),
+        "machine": platform.machine(),
+    }
