@@ -113,8 +113,8 @@ class Music(Task):
 
     # --- data ------------------------------------------------------------------------------
     @cached_property
-    def _file(self) -> tuple[Path, str, str]:
-        """The located file, its actual sha256 and the sha256 it should have."""
+    def _file(self) -> tuple[Path, str, str, str]:
+        """The located file, its actual sha256, the sha256 it should have and its corpus."""
         resolution, corpus = self.settings.resolution, self.settings.corpus
         if corpus != "music21":
             name, sha = FILES[resolution]
@@ -135,18 +135,18 @@ class Music(Task):
                     error.short,
                 )
             else:
-                return path, _checked(path, sha), sha
+                return path, _checked(path, sha), sha, "jsb"
         path, sha = music21_chorales.path(resolution), music21_chorales.SHA256[resolution]
-        return path, _checked(path, sha), sha
+        return path, _checked(path, sha), sha, "music21"
 
     @property
     def corpus(self) -> str:
         """The corpus actually read: ``jsb`` or ``music21``."""
-        return "music21" if self._file[0].parent.name == music21_chorales.FOLDER else "jsb"
+        return self._file[3]
 
     @cached_property
     def _rolls(self) -> dict[str, list[np.ndarray]]:
-        path, sha, _ = self._file
+        path, sha, _, _ = self._file
         return _read_once(str(path), sha)
 
     def pieces(self, split: str) -> list[np.ndarray]:
@@ -178,7 +178,7 @@ class Music(Task):
 
     @property
     def source(self) -> str:
-        path, got, expected = self._file
+        path, got, expected, _ = self._file
         note = "" if got == expected else f" (differs from the published sha256 {expected})"
         return f"{path} sha256 {got}{note}"
 
