@@ -4,29 +4,22 @@ command line, from the random search to the findings report."""
 from __future__ import annotations
 
 import argparse
-import json
-import logging
 import sys
 import time
-from pathlib import Path
 
 import optuna
 from tqdm import tqdm
 
-import tasks
+from harness.command import search_report
 from harness.command.cli_grid import models_choice, stopping
 from harness.plans import grid, search
 from harness.plans.config import ConfigError, RunConfig, parse_assignments
-from harness.plans.profiles import JSB_EPOCH, reproduce_spec
+from harness.plans.profiles import check_paper_data, reproduce_spec
 from harness.queue import finished, runner, storage_url, store
 from harness.queue.progress import Progress
 from harness.training.train import RunResult, summary_line
 from results.analysis.summary import duration, time_breakdown
-from results.rendering import report_folder
 from results.tables import frames
-from results.tables import trials as search_trials
-
-log = logging.getLogger(__name__)
 
 
 def cmd_search(args: argparse.Namespace) -> int:
@@ -66,12 +59,12 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
         parse_assignments(args.set),
         args.seed,
     )
-    _paper_data(spec)
+    check_paper_data(spec)
     started = time.monotonic()
     studies = _run(spec, args)
     if isinstance(studies, int):
         return studies
-    code = _findings(
+    code = search_report.write(
         studies,
         spec.prefix,
         args.storage,
@@ -87,34 +80,12 @@ def cmd_reproduce(args: argparse.Namespace) -> int:
     return code
 
 
-def _paper_data(spec: search.SearchSpec) -> None:
-    """Greff's findings are judged on JSB Chorales itself, never on music21's stand-in: a
-    reproduction without the JSB file stops here, in one line, before any trial runs."""
-    if "music" not in spec.tasks:
-        return
-    settings = {
-        **(spec.run.get("task_settings") or {}),
-        **(spec.per_task.get("music", {}).get("task_settings") or {}),
-    }
-    if settings.get("corpus", "auto") not in ("auto", "jsb"):
-        raise ConfigError(
-            "reproduce judges Greff et al.'s findings on JSB Chorales itself; "
-            "drop corpus=" + str(settings["corpus"]) + " (a stand-in, for runs)"
-        )
-    try:
-        tasks.build("music", **{**settings, "corpus": "jsb"}).source  # noqa: B018 - finds it
-    except tasks.TaskError as error:
-        raise ConfigError(
-            f"reproduce judges Greff et al.'s findings on JSB Chorales itself: {error}"
-        ) from None
-
-
 def cmd_findings(args: argparse.Namespace) -> int:
     """``report --findings``: the analysis alone, from the storage."""
     storage = storage_url.open_storage(args.storage)
     name = args.study or _only_search(storage)
     studies = store.named_studies(storage, name)
-    return _findings(studies, name, args.storage, args.out, {"command": "report"})
+    return search_report.write(studies, name, args.storage, args.out, {"command": "report"})
 
 
 def _only_search(storage: optuna.storages.BaseStorage) -> str:
@@ -165,87 +136,6 @@ def _run(spec: search.SearchSpec, args: argparse.Namespace) -> list[optuna.Study
     for error in prepared.failures():
         print(f"failed trial: {error}", file=sys.stderr)
     return studies
-
-
-def _baselines(studies: list[optuna.Study]) -> dict[str, float]:
-    """Each study's task's trivial model (``Task.baseline``: its unigram or marginal model),
-    built with the settings its trials ran with; a task that cannot be built here (its data
-    is elsewhere) is left out, and the analysis falls back to its chance level."""
-    out = {}
-    for study in studies:
-        done = finished.completed(study)
-        if not done:
-            continue
-        config = done[0].user_attrs["config"]
-        try:
-            task = tasks.build(config["task"], **(config.get("task_settings") or {}))
-            out[config["task"]] = float(task.baseline())
-        except (LookupError, ValueError, OSError) as error:
-            log.warning("no trivial baseline for %s (%s); chance level used", config["task"], error)
-    return out
-
-
-def protocol(search: dict) -> str:
-    """One line naming a search's protocol from what its study recorded: its name, draws per
-    variant, space, and each task's budget, validation interval and patience."""
-    run = search.get("run", {})
-    budgets = []
-    for task, settings in sorted((search.get("per_task") or {}).items()):
-        merged = {**run, **settings}
-        sequences, every = merged.get("sequences"), merged.get("eval_every")
-        epochs = f" (~{sequences / JSB_EPOCH:.0f} epochs)" if task == "music" and sequences else ""
-        stopping = (
-            f"patience {merged['patience']}" if merged.get("patience") else "no early stopping"
-        )
-        budgets.append(
-            f"{task} {sequences or merged.get('steps', '?')} sequences{epochs}, "
-            f"validation every {every}, {stopping}"
-        )
-    return (
-        f"{search.get('prefix', '?')}: {search.get('trials', '?')} draws a variant from "
-        f"{search.get('space', '?')!r}, online SGD with Nesterov momentum on the summed "
-        f"loss; " + "; ".join(budgets)
-    )
-
-
-def _findings(
-    studies: list[optuna.Study],
-    name: str,
-    storage: str | None,
-    out: str | None,
-    provenance: dict[str, object],
-) -> int:
-    from results.rendering import findings_report
-
-    trials = search_trials.trials_frame(studies)
-    if trials.empty:
-        raise ConfigError(f"no finished trials in {name}; run the search first")
-    trials["baseline"] = trials["task"].map(_baselines(studies)).astype(float)
-    space = search_trials.analysis_space(studies)
-    folder = Path(out or storage_url.report_folder(storage, name))
-    recorded = [s.user_attrs.get("search", {}) for s in studies]
-    provenance = {
-        **provenance,
-        "protocol": protocol(recorded[0]),
-        "studies": ", ".join(s.study_name for s in studies),
-        "storage": storage_url.shown(storage),
-        "space": recorded[0].get("space_description", ""),
-        "search seed": recorded[0].get("seed"),
-        "trials": len(trials),
-    }
-    path = report_folder.write(
-        folder,
-        lambda staging: findings_report.build(trials, space, staging, provenance),
-        storage_url.shown(storage),
-    )
-    print(f"protocol: {provenance['protocol']}")
-    for row in json.loads((folder / "findings.json").read_text())["findings"]:
-        print(
-            f"{row['number']:>2}. {row['verdict']:<13} {row['title']} (on {row['data']}): "
-            f"{row['statistic']}"
-        )
-    print(f"\nfindings report: {path}")
-    return 0
 
 
 class _SearchProgress(Progress):

@@ -28,7 +28,9 @@ from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
 from results.analysis.evidence import baseline, median_shares  # noqa: E402
+from results.analysis.reproduction import Analysis  # noqa: E402
 from results.analysis.top_trials import REFERENCE  # noqa: E402
+from results.figures.plot_kit import same_jitter  # noqa: E402
 from results.figures.plot_kit import save as _save  # noqa: E402
 from results.figures.plots import PALETTE  # noqa: E402
 
@@ -85,6 +87,7 @@ def _grid(
     return figure, flat[:k]
 
 
+@same_jitter
 def boxes(trials: pd.DataFrame, tests: pd.DataFrame, folder: Path, task: str) -> Path | None:
     """Every trial's test metric per variant: box, trials as points (diverged ones as red
     crosses), lstm's median as a dashed line, chance dotted, and the verdict against lstm
@@ -212,6 +215,7 @@ def learning_rate(trials: pd.DataFrame, folder: Path, task: str) -> Path | None:
     return _save(figure, folder / f"lr_{slug(task)}.png")
 
 
+@same_jitter
 def importance(
     shares: pd.DataFrame, folder: Path, task: str, intervals: pd.DataFrame | None = None
 ) -> Path | None:
@@ -409,3 +413,29 @@ def trained(trials: pd.DataFrame, folder: Path) -> Path | None:
         y=1.06,
     )
     return _save(figure, folder / "trained.png")
+
+
+def draw(analysis: Analysis, folder: Path) -> dict[str, list[Path]]:
+    """Every figure of the findings report, drawn once: ``boxes`` (per paper dataset),
+    ``finding N`` (the evidence of finding N where it has a figure) and ``trained``."""
+    paper, trials = analysis.paper, analysis.trials
+    drawn: dict[str, list[Path | None]] = {
+        "boxes": [boxes(trials, analysis.tests, folder, t) for t in paper],
+        "finding 4": [
+            importance(analysis.importance.shares, folder, t, analysis.shares) for t in paper
+        ]
+        + [learning_rate(trials, folder, t) for t in paper],
+        "finding 5": [lr_hidden(trials, folder, t) for t in paper],
+        "trained": [trained(trials, folder)] if len(trials) else [],
+    }
+    for f in analysis.results:
+        if f.number in analysis.effects:
+            drawn[f"finding {f.number}"] = [
+                effects(
+                    analysis.effects[f.number],
+                    folder,
+                    f"finding_{f.number}",
+                    f"{f.number}. {f.title}",
+                )
+            ]
+    return {name: [p for p in paths if p is not None] for name, paths in drawn.items()}

@@ -11,9 +11,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import functools
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, TypeVar
 
 import matplotlib
 
@@ -177,3 +179,23 @@ def save(figure: plt.Figure, path: Path) -> Path:
     figure.savefig(path, dpi=DPI, bbox_inches="tight")
     plt.close(figure)
     return path
+
+
+Drawing = TypeVar("Drawing", bound=Callable[..., Any])
+
+
+def same_jitter(draw: Drawing) -> Drawing:
+    """Seaborn's strip plots jitter their points with numpy's global generator: seeded
+    here, and given back as it was, so a figure is the same whatever was drawn or
+    computed before it."""
+
+    @functools.wraps(draw)
+    def drawn(*args: Any, **kwargs: Any) -> Any:
+        state = np.random.get_state()
+        np.random.seed(0)
+        try:
+            return draw(*args, **kwargs)
+        finally:
+            np.random.set_state(state)
+
+    return drawn  # type: ignore[return-value]

@@ -12,6 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from results.analysis.reproduction import analyse, task_summary
 from results.rendering import findings_report
 from tests.results.test_findings import HOLDS, SPACE, make_trials
 
@@ -34,7 +35,9 @@ EXPECTED = ["inconclusive"] + ["reproduced"] * 4 + ["inconclusive"] * 4 + ["repr
 def full(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, pd.DataFrame]:
     trials = make_trials({v: HOLDS[v] for v in VARIANTS}, n=60, tasks=("music", "reber"))
     folder = tmp_path_factory.mktemp("report")
-    path = findings_report.build(trials, SPACE, folder, PROVENANCE, n_trees=8, resamples=10)
+    path = findings_report.build(
+        analyse(trials, SPACE, n_trees=8, resamples=10), folder, PROVENANCE
+    )
     assert path == folder / "findings.md"
     return folder, trials
 
@@ -142,7 +145,7 @@ def test_one_task_two_variants_still_builds(tmp_path: Path) -> None:
     """Too few trials for fANOVA and no hidden size: checks inconclusive, the figures that
     cannot be drawn left out, everything else written."""
     trials = make_trials({"gru": 0.0}, n=12).drop(columns="hidden_size")
-    findings_report.build(trials, SPACE, tmp_path, {"profile": "tiny"}, resamples=5)
+    findings_report.build(analyse(trials, SPACE, resamples=5), tmp_path, {"profile": "tiny"})
     verdicts = _tables((tmp_path / "findings.md").read_text())[1]
     assert len(verdicts) == 11 and all(row[3] == "inconclusive" for row in verdicts[1:10])
     figures = {p.name for p in (tmp_path / "figures").glob("*.png")}
@@ -178,7 +181,26 @@ def test_task_summary_counts_the_trials_that_trained() -> None:
             "p": [0.01],
         }
     )
-    table = findings_report.task_summary(trials, best, "music").set_index("variant")
+    table = task_summary(trials, best, "music").set_index("variant")
     assert table.loc["lstm", "trained"] == 1 and table.loc["gru", "trained"] == 2
     assert table.loc["gru", "best_by_valid"] == 8.0 and table.loc["gru", "diff"] == -1.0
     assert list(table.index) == ["gru", "lstm"]  # best median first
+
+
+def test_a_box_plot_is_the_same_whatever_the_global_generator_held(tmp_path: Path) -> None:
+    """Seaborn jitters strip-plot points with numpy's global generator: the report's
+    figures must not depend on what was drawn or computed before them."""
+    import numpy as np
+
+    from results.figures import findings_plots
+
+    trials = make_trials({v: HOLDS[v] for v in ("nfg", "gru")}, n=20, tasks=("music",))
+    tests = analyse(trials, SPACE, n_trees=4, resamples=5).tests
+    drawn = []
+    for seed in (1, 2):
+        np.random.seed(seed)
+        path = findings_plots.boxes(trials, tests, tmp_path / str(seed), "music")
+        drawn.append(path.read_bytes())
+    assert drawn[0] == drawn[1]
+    # and the global generator is given back where it was
+    assert np.random.random() == np.random.RandomState(2).random()
