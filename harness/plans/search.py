@@ -50,9 +50,10 @@ class SearchSpec:
     def study_name(self, task: str) -> str:
         return f"{self.prefix}-{task}"
 
-    def runs(self, task: str) -> list[RunConfig]:
-        """Every trial of ``task``: ``trials`` draws × the variants, in enqueueing order."""
-        space = spaces.get(self.space)
+    def runs(self, task: str, space: spaces.Space | None = None) -> list[RunConfig]:
+        """Every trial of ``task``: ``trials`` draws × the variants, in enqueueing order
+        (``space``: this search's, where the caller holds it already)."""
+        space = space or spaces.get(self.space)
         settings = {**self.run, **self.per_task.get(task, {})}
         out = []
         for k in range(self.trials):
@@ -79,23 +80,22 @@ def prepare(
     """Queue the search in the storage at ``storage``: each task's study opened or created
     with its search's ranges, runs of dead workers re-queued, what is missing enqueued;
     trials keep their models in ``models`` (none unless ``keep_models``)."""
-    space = spaces.get(spec.space).analysis()
-    return queueing.prepare(
-        [
-            TaskStudy(
-                spec.study_name(task), spec.runs(task), {"search": as_dict(spec, task)}, space=space
-            )
-            for task in spec.tasks
-        ],
-        storage,
-        models,
-        keep_models,
-    )
-
-
-def as_dict(spec: SearchSpec, task: str) -> dict[str, Any]:
-    """What a study records of its search (the analysis reads the space from it)."""
     space = spaces.get(spec.space)
+    ranges = space.analysis()
+    studies = [
+        TaskStudy(
+            spec.study_name(task),
+            spec.runs(task, space),
+            {"search": as_dict(spec, task, space)},
+            space=ranges,
+        )
+        for task in spec.tasks
+    ]
+    return queueing.prepare(studies, storage, models, keep_models)
+
+
+def as_dict(spec: SearchSpec, task: str, space: spaces.Space) -> dict[str, Any]:
+    """What a study records of its search (the analysis reads the space from it)."""
     return {
         **dataclasses.asdict(spec),
         "task": task,
