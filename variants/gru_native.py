@@ -65,10 +65,6 @@ def _dense(r: Tensor) -> Tensor:
     return r if r.is_contiguous() else r.contiguous()
 
 
-def _ptr(t: Tensor | None) -> int | None:
-    return None if t is None else t.data_ptr()
-
-
 class GRUNative(torch.autograd.Function):
     """Reset-after GRU: ``(a [K,T,B,3N] = W x + b, h0, R [K,3N,N], b_Rh [K,N])`` → y, h_T."""
 
@@ -84,15 +80,16 @@ class GRUNative(torch.autograd.Function):
         step = _Step(
             k=k, b=batch, n=n, bias=b_rh.data_ptr(), **_strides(a=a, rh=rh, h=hs, gates=gates)
         )
-        _function("gru_forward_seq", a.dtype)(
-            ctypes.byref(step),
+        native.run_sequence(
+            _function("gru_forward_seq", a.dtype),
+            step,
             steps,
-            native.gemm(a.dtype),
-            r.data_ptr(),
-            a.data_ptr(),
-            rh.data_ptr(),
-            gates.data_ptr(),
-            hs.data_ptr(),
+            a.dtype,
+            r,
+            a,
+            rh,
+            gates,
+            hs,
         )
         ctx.save_for_backward(gates, hs, r)
         return hs[:, 1:], hs[:, steps].clone()
@@ -109,18 +106,19 @@ class GRUNative(torch.autograd.Function):
         ddir = dh_last.contiguous().clone()
         dmm = torch.zeros_like(ddir)
         step = _Step(k=k, b=batch, n=n, **_strides(gates=gates, h=hs, dh=ddir, dy=dy, g=gx))
-        _function("gru_backward_seq", gx.dtype)(
-            ctypes.byref(step),
+        native.run_sequence(
+            _function("gru_backward_seq", gx.dtype),
+            step,
             steps,
-            native.gemm(gx.dtype),
-            r.data_ptr(),
-            gates.data_ptr(),
-            hs.data_ptr(),
-            dmm.data_ptr(),
-            ddir.data_ptr(),
-            dy.data_ptr(),
-            gx.data_ptr(),
-            gh.data_ptr(),
+            gx.dtype,
+            r,
+            gates,
+            hs,
+            dmm,
+            ddir,
+            dy,
+            gx,
+            gh,
         )
         flat = gh.view(k, steps * batch, 3 * n)
         dr = torch.bmm(flat.transpose(1, 2), hs[:, :steps].reshape(k, steps * batch, n))
@@ -175,22 +173,23 @@ class ResetBeforeNative(torch.autograd.Function):
             oh=oh,
             **_strides(a=a, rh=rh, h=hs, gates=gates, rz=rz, rr=rr, sh=sh),
         )
-        _function("reset_forward_seq", a.dtype)(
-            ctypes.byref(step),
+        native.run_sequence(
+            _function("reset_forward_seq", a.dtype),
+            step,
             steps,
-            native.gemm(a.dtype),
-            r_g.data_ptr(),
-            _ptr(r_zt),
-            r_h.data_ptr(),
-            a.data_ptr(),
-            rg.data_ptr(),
-            zeros.data_ptr() if rz is None else rz.data_ptr(),
-            rr.data_ptr(),
-            rh.data_ptr(),
-            gates.data_ptr(),
-            sh.data_ptr(),
-            hs.data_ptr(),
-            _ptr(th),
+            a.dtype,
+            r_g,
+            r_zt,
+            r_h,
+            a,
+            rg,
+            zeros if rz is None else rz,
+            rr,
+            rh,
+            gates,
+            sh,
+            hs,
+            th,
         )
         ctx.meta = meta
         ctx.save_for_backward(gates, sh, hs, th, r_g, r_zt, r_h)
@@ -222,23 +221,24 @@ class ResetBeforeNative(torch.autograd.Function):
             rr_rs=len(order) * n,
             **_strides(gates=gates, h=hs, dh=ddir, dmz=dmz, th=th, dy=dy, g=gx),
         )
-        _function("reset_backward_seq", gx.dtype)(
-            ctypes.byref(step),
+        native.run_sequence(
+            _function("reset_backward_seq", gx.dtype),
+            step,
             steps,
-            native.gemm(gx.dtype),
-            r_g.data_ptr(),
-            _ptr(r_zt),
-            r_h.data_ptr(),
-            gates.data_ptr(),
-            hs.data_ptr(),
-            zeros.data_ptr() if th is None else th.data_ptr(),
-            dmm.data_ptr(),
-            zeros.data_ptr() if dmz is None else dmz.data_ptr(),
-            ddir.data_ptr(),
-            ds.data_ptr(),
-            dy.data_ptr(),
-            gx.data_ptr(),
-            gx.data_ptr() + g_cols.start * gx.element_size(),
+            gx.dtype,
+            r_g,
+            r_zt,
+            r_h,
+            gates,
+            hs,
+            zeros if th is None else th,
+            dmm,
+            zeros if dmz is None else dmz,
+            ddir,
+            ds,
+            dy,
+            gx,
+            gx[..., g_cols],  # the address of its first gate column
         )
         dh0 = dmm + ddir
         if dmz is not None:
@@ -276,14 +276,15 @@ class ElmanNative(torch.autograd.Function):
         hs[:, 0] = h0
         rh = a.new_empty(k, batch, n)
         step = _Step(k=k, b=batch, n=n, **_strides(a=a, rh=rh, h=hs))
-        _function("elman_forward_seq", a.dtype)(
-            ctypes.byref(step),
+        native.run_sequence(
+            _function("elman_forward_seq", a.dtype),
+            step,
             steps,
-            native.gemm(a.dtype),
-            r.data_ptr(),
-            a.data_ptr(),
-            rh.data_ptr(),
-            hs.data_ptr(),
+            a.dtype,
+            r,
+            a,
+            rh,
+            hs,
         )
         ctx.save_for_backward(hs, r)
         return hs[:, 1:], hs[:, steps].clone()
@@ -298,15 +299,16 @@ class ElmanNative(torch.autograd.Function):
         gx = hs.new_empty(k, steps, batch, n)
         dmm = dh_last.contiguous().clone()
         step = _Step(k=k, b=batch, n=n, **_strides(h=hs, dh=dmm, dy=dy, g=gx))
-        _function("elman_backward_seq", gx.dtype)(
-            ctypes.byref(step),
+        native.run_sequence(
+            _function("elman_backward_seq", gx.dtype),
+            step,
             steps,
-            native.gemm(gx.dtype),
-            r.data_ptr(),
-            hs.data_ptr(),
-            dmm.data_ptr(),
-            dy.data_ptr(),
-            gx.data_ptr(),
+            gx.dtype,
+            r,
+            hs,
+            dmm,
+            dy,
+            gx,
         )
         flat = gx.view(k, steps * batch, n)
         dr = torch.bmm(flat.transpose(1, 2), hs[:, :steps].reshape(k, steps * batch, n))

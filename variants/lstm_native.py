@@ -129,16 +129,17 @@ class LSTMNative(torch.autograd.Function):
         rh = x.new_empty(k, batch, g)
         step = _step(k, steps, batch, n, g, h, meta, (p_i, p_f, p_o))
         forward_seq, _ = _functions(x.dtype)
-        forward_seq(
-            ctypes.byref(step),
+        native.run_sequence(
+            forward_seq,
+            step,
             steps,
-            native.gemm(x.dtype),
-            r.data_ptr(),
-            acts.data_ptr(),
-            rh.data_ptr(),
-            cells.data_ptr(),
-            None if squashed is None else squashed.data_ptr(),
-            hs.data_ptr(),
+            x.dtype,
+            r,
+            acts,
+            rh,
+            cells,
+            squashed,
+            hs,
         )
         ctx.meta = meta
         ctx.save_for_backward(acts, cells, squashed, hs, x, w_x, r, p_i, p_f, p_o)
@@ -161,20 +162,21 @@ class LSTMNative(torch.autograd.Function):
         # the gradient of h0 ends in the first of two buffers (the kernel reads one while
         # the product writes the other)
         buffers = (torch.empty_like(dh), torch.empty_like(dh))
-        backward_seq(
-            ctypes.byref(step),
+        native.run_sequence(
+            backward_seq,
+            step,
             steps,
-            native.gemm(x.dtype),
-            r.data_ptr(),
-            acts.data_ptr(),
-            cells.data_ptr(),
-            None if squashed is None else squashed.data_ptr(),
-            dh.data_ptr(),
-            dy.data_ptr(),
-            dc.data_ptr(),
-            dpre.data_ptr(),
-            spare.data_ptr(),
-            *(b.data_ptr() for b in buffers),
+            x.dtype,
+            r,
+            acts,
+            cells,
+            squashed,
+            dh,
+            dy,
+            dc,
+            dpre,
+            spare,
+            *buffers,
         )
         dh = buffers[0]
         flat = dpre.view(k, steps * batch, g)

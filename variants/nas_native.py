@@ -80,16 +80,17 @@ class NASNative(torch.autograd.Function):
         b = bias if bias is not None else x.new_zeros(k, n8)
         step = _step(b, a=acts, rh=rh, c=cells, h=hs, sv=saved)
         forward_seq, _ = _functions(x.dtype)
-        forward_seq(
-            ctypes.byref(step),
+        native.run_sequence(
+            forward_seq,
+            step,
             steps,
-            native.gemm(x.dtype),
-            w_h.data_ptr(),
-            acts.data_ptr(),
-            rh.data_ptr(),
-            cells.data_ptr(),
-            saved.data_ptr(),
-            hs.data_ptr(),
+            x.dtype,
+            w_h,
+            acts,
+            rh,
+            cells,
+            saved,
+            hs,
         )
         ctx.save_for_backward(acts, saved, cells, hs, x, w_x, w_h, b)
         ctx.has_bias = bias is not None
@@ -107,20 +108,21 @@ class NASNative(torch.autograd.Function):
         ga, gb = torch.empty_like(acts), torch.empty_like(acts)
         step = _step(b, a=acts, c=cells, h=hs, sv=saved, dh=dmm, dy=dy, dc=dc)
         _, backward_seq = _functions(x.dtype)
-        backward_seq(
-            ctypes.byref(step),
+        native.run_sequence(
+            backward_seq,
+            step,
             steps,
-            native.gemm(x.dtype),
-            w_h.data_ptr(),
-            acts.data_ptr(),
-            saved.data_ptr(),
-            cells.data_ptr(),
-            hs.data_ptr(),
-            dmm.data_ptr(),
-            dy.data_ptr(),
-            dc.data_ptr(),
-            ga.data_ptr(),
-            gb.data_ptr(),
+            x.dtype,
+            w_h,
+            acts,
+            saved,
+            cells,
+            hs,
+            dmm,
+            dy,
+            dc,
+            ga,
+            gb,
         )
         flat_a, flat_b = ga.view(k, steps * batch, n8), gb.view(k, steps * batch, n8)
         dw_h = torch.bmm(flat_b.transpose(1, 2), hs[:, :steps].reshape(k, steps * batch, n))

@@ -301,3 +301,17 @@ def compile_seconds() -> float:
     """Seconds this process spent compiling (0 when the cached library was loaded)."""
     library()
     return float(_state["seconds"])  # type: ignore[arg-type]
+
+
+def run_sequence(
+    function: Callable[..., None], step: object, steps: int, dtype: torch.dtype, *buffers: object
+) -> None:
+    """Call a native sequence kernel (``kernel``) the way they all take their arguments:
+    the step's description, the number of steps, the BLAS GEMM for ``dtype`` (``gemm``)
+    and each buffer's address, in the kernel's order (None for a buffer that is absent)."""
+    function(
+        ctypes.byref(step),
+        steps,
+        gemm(dtype),
+        *(None if b is None else b.data_ptr() for b in buffers),  # type: ignore[attr-defined]
+    )
