@@ -732,32 +732,18 @@ def _per_task(
             number, INCONCLUSIVE, "no Greff data among the tasks run", 0, data, "", details
         )
     fails = details[details["status"] == "fails"]
-    if len(fails):
-        return _finding(
-            number,
-            CONTRADICTED,
-            "; ".join(f"{r.task}: {r.why}" for r in fails.itertuples()) + where,
-            n,
-            data,
-            "",
-            details,
-        )
     unsure = [
         f"{r.task}: {r.status}, {r.why}" for r in details.itertuples() if r.status != "holds"
     ] + [
         f"{t}: too few trials for fANOVA (at least {MIN_FANOVA_TRIALS} a variant)" for t in missing
     ]
-    if unsure:
-        return _finding(number, INCONCLUSIVE, "; ".join(unsure) + where, n, data, "", details)
-    return _finding(
-        number,
-        REPRODUCED,
-        "; ".join(f"{r.task}: {r.why}" for r in details.itertuples()) + where,
-        n,
-        data,
-        "",
-        details,
-    )
+    if len(fails):
+        verdict, why = CONTRADICTED, [f"{r.task}: {r.why}" for r in fails.itertuples()]
+    elif unsure:
+        verdict, why = INCONCLUSIVE, unsure
+    else:
+        verdict, why = REPRODUCED, [f"{r.task}: {r.why}" for r in details.itertuples()]
+    return _finding(number, verdict, "; ".join(why) + where, n, data, "", details)
 
 
 def _interval(frame: pd.DataFrame, term: str) -> tuple[float, float, float]:

@@ -205,24 +205,16 @@ def _boxes(ax: plt.Axes, rows: pd.DataFrame, variants: list[str], styles: dict[s
         diverged = (mine["status"] == "diverged").to_numpy()
         if limits is not None:
             above, below = plot_kit.off_scale(y, limits)
-            ax.scatter(
-                x[above],
-                np.full(above.sum(), limits[1]),
-                marker="^",
-                color="tab:red",
-                s=18,
-                zorder=3,
-                clip_on=False,
-            )
-            ax.scatter(
-                x[below],
-                np.full(below.sum(), limits[0]),
-                marker="v",
-                color="tab:red",
-                s=18,
-                zorder=3,
-                clip_on=False,
-            )
+            for beyond, edge, marker in ((above, limits[1], "^"), (below, limits[0], "v")):
+                ax.scatter(
+                    x[beyond],
+                    np.full(beyond.sum(), edge),
+                    marker=marker,
+                    color="tab:red",
+                    s=18,
+                    zorder=3,
+                    clip_on=False,
+                )
         ax.scatter(x[~diverged], y[~diverged], s=4, color="k", alpha=0.5, zorder=2)
         ax.scatter(x[diverged], y[diverged], s=12, color="tab:red", marker="x", zorder=2)
     ax.axhline(chance, color="grey", linestyle="--", linewidth=1)
