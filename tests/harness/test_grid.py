@@ -4,11 +4,8 @@ resuming after an interruption, and several workers on one journal file."""
 from __future__ import annotations
 
 import json
-import os
 import re
 import signal
-import subprocess
-import sys
 from pathlib import Path
 
 import pandas as pd
@@ -18,19 +15,15 @@ from harness.plans import grid
 from harness.plans.config import ConfigError
 from harness.queue import entries, finished, storage_url, store, worker
 from harness.queue.progress import Progress
-
-SMALL = ["--profile", "smoke", "--variants", "lstm,gru", "--tasks", "parity,memory-add"]
-
-
-def harness(*args: str, cwd: Path, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "harness", *args],
-        cwd=cwd,
-        text=True,
-        capture_output=True,
-        timeout=timeout,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
-    )
+from tests.harness.commands import (
+    harness,
+    harness_env,
+    options,
+    smoke_grid,
+    start_harness,
+    wait_until_blocked,
+)
+from tests.harness.journal_helpers import finished_results
 
 
 def test_profile_file_and_options_resolve_in_order(tmp_path: Path) -> None:
@@ -109,19 +102,8 @@ def test_enqueue_is_idempotent_and_widening_adds_only_the_new(tmp_path: Path) ->
 def test_smoke_grid_end_to_end_then_report_from_storage_alone(tmp_path: Path) -> None:
     """Every variant on every embedded task, as a user runs it."""
     journal = str(tmp_path / "runs.journal")
-    result = harness(
-        "run",
-        "--grid",
-        "--profile",
-        "smoke",
-        "--workers",
-        "1",
-        "--storage",
-        journal,
-        "--out",
-        "out",
-        cwd=tmp_path,
-    )
+    grid = ["run", "--grid", *options(profile="smoke", workers=1, storage=journal, out="out")]
+    result = harness(*grid, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "68 runs (17 variants × 4 tasks × 1 seeds); 0 done, 68 to run" in result.stderr
     runs = pd.read_parquet(tmp_path / "out" / "runs.parquet")
@@ -170,60 +152,27 @@ def test_smoke_grid_end_to_end_then_report_from_storage_alone(tmp_path: Path) ->
     ).read_text()
 
 
-def _finished(journal: str) -> dict[str, object]:
-    studies = store.named_studies(storage_url.open_storage(journal), "grid-smoke")
-    return {
-        t.user_attrs["key"]: t.user_attrs["result"] for s in studies for t in finished.completed(s)
-    }
-
-
 def test_an_interrupted_grid_resumes_where_it_stopped(tmp_path: Path) -> None:
     """Ctrl-C while the blocking plugin cell holds the grid (tests/harness/blocking_plugin):
     the runs queued before it are finished, none after it has started, so the signal
     lands at a known point however fast or loaded the machine is."""
     journal = str(tmp_path / "runs.journal")
-    args = [
-        "run",
-        "--grid",
-        "--plugin",
-        "tests.harness.blocking_plugin",
-        "--profile",
-        "smoke",
-        "--variants",
+    args = smoke_grid(
         "lstm,gru,cifg,blocker,nas",
-        "--tasks",
         "parity,memory-add",
-        "--seeds",
-        "2",
-        "--workers",
-        "1",
-        "--storage",
-        journal,
-        "--out",
-        "out",
-    ]
-    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2]), "BLOCKER_ARMED": "1"}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "harness", *args],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=env,
+        plugin="tests.harness.blocking_plugin",
+        seeds=2,
+        workers=1,
+        storage=journal,
+        out="out",
     )
-    seen = []
-    for line in process.stderr:  # blocks until the grid reaches the blocker (or ends)
-        seen.append(line)
-        if "BLOCKED" in line:  # blocking_plugin.MARKER, maybe at the end of another
-            # process's line (they share stderr) (not imported here: it
-            break  # would add its cell to this process's registry)
-    else:
-        pytest.fail(f"the grid ended without reaching the blocker: {''.join(seen)[-2000:]}")
+    process = start_harness(args, tmp_path, harness_env(BLOCKER_ARMED="1"))
+    wait_until_blocked(process)
     process.send_signal(signal.SIGINT)
     _, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
     assert "interrupted: finished runs are stored" in err
-    before = _finished(journal)
+    before = finished_results(journal)
     # parity's lstm, gru, cifg seeds, in the grid's order, and nothing after the blocker
     assert sorted(
         (r["config"]["variant"], r["config"]["task"], r["config"]["seed"]) for r in before.values()
@@ -231,7 +180,7 @@ def test_an_interrupted_grid_resumes_where_it_stopped(tmp_path: Path) -> None:
     result = harness(*args, cwd=tmp_path)  # the same command, the blocker no longer armed
     assert result.returncode == 0, result.stderr
     assert "6 done, 14 to run (0 newly queued" in result.stderr
-    after = _finished(journal)
+    after = finished_results(journal)
     assert len(after) == 20
     assert all(after[k] == v for k, v in before.items())  # finished runs untouched
     runs = pd.read_csv(tmp_path / "out" / "runs.csv")
@@ -242,22 +191,16 @@ def test_two_workers_share_one_journal(tmp_path: Path) -> None:
     journal = str(tmp_path / "runs.journal")
     # one run at a time per worker: with populations, the first worker to start can take
     # every group of this tiny grid before the second has imported torch
-    result = harness(
-        "run",
-        "--grid",
-        *SMALL,
-        "--seeds",
-        "2",
-        "--workers",
-        "2",
-        "--population",
-        "1",
-        "--storage",
-        journal,
-        "--out",
-        "out",
-        cwd=tmp_path,
+    grid = smoke_grid(
+        "lstm,gru",
+        "parity,memory-add",
+        seeds=2,
+        workers=2,
+        population=1,
+        storage=journal,
+        out="out",
     )
+    result = harness(*grid, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     runs = pd.read_csv(tmp_path / "out" / "runs.csv")
     assert len(runs) == 8 and set(runs["status"]) == {"complete"}
@@ -295,23 +238,7 @@ def test_a_worker_trains_the_seeds_of_a_grid_point_as_one_population(tmp_path: P
     [("lr=1", "lr=1.0"), ("steps=10", "steps=10.0"), ("task.seq_len=12", "task.seq_len=12.0")],
 )
 def test_one_setting_typed_two_ways_is_one_run(tmp_path: Path, first: str, second: str) -> None:
-    base = [
-        "run",
-        "--grid",
-        "--profile",
-        "smoke",
-        "--variants",
-        "rnn",
-        "--tasks",
-        "parity",
-        "--workers",
-        "1",
-        "--no-models",
-        "--storage",
-        "s.journal",
-        "--out",
-        "out",
-    ]
+    base = smoke_grid("rnn", "parity", workers=1, no_models=True, storage="s.journal", out="out")
     one = harness(*base, "--set", first, cwd=tmp_path)
     assert one.returncode == 0, one.stderr
     two = harness(*base, "--set", second, cwd=tmp_path)

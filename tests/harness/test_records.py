@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import math
-import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
@@ -19,24 +17,10 @@ from optuna.study import StudyDirection
 
 from harness.plans.config import RunConfig
 from harness.queue import entries, finished, kept_models, storage_url, store, worker
-from tests.harness.test_grid import harness
+from tests.harness.commands import harness, smoke_grid, start_harness
+from tests.harness.journal_helpers import grid_studies, stored_study
 
-GRID = [
-    "run",
-    "--grid",
-    "--profile",
-    "smoke",
-    "--variants",
-    "lstm,gru,nas",
-    "--tasks",
-    "parity,memory-add,lm",
-    "--seeds",
-    "2",
-    "--population",
-    "2",
-    "--workers",
-    "1",
-]
+GRID = smoke_grid("lstm,gru,nas", "parity,memory-add,lm", seeds=2, population=2, workers=1)
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +33,8 @@ def grid_journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "g.journal"
 
 
-def _studies(journal: Path) -> list[optuna.Study]:
-    return store.named_studies(storage_url.open_storage(str(journal)), "grid-smoke")
-
-
 def test_a_grid_is_one_study_per_task_with_its_direction_and_metric(grid_journal) -> None:
-    studies = {s.study_name: s for s in _studies(grid_journal)}
+    studies = {s.study_name: s for s in grid_studies(grid_journal)}
     assert sorted(studies) == ["grid-smoke-lm", "grid-smoke-memory-add", "grid-smoke-parity"]
     assert studies["grid-smoke-parity"].direction == StudyDirection.MAXIMIZE
     assert studies["grid-smoke-memory-add"].direction == StudyDirection.MINIMIZE
@@ -66,7 +46,7 @@ def test_a_grid_is_one_study_per_task_with_its_direction_and_metric(grid_journal
 
 
 def test_every_trial_carries_the_grid_point_as_params(grid_journal) -> None:
-    for study in _studies(grid_journal):
+    for study in grid_studies(grid_journal):
         trials = finished.completed(study)
         assert len(trials) == 6
         for trial in trials:
@@ -78,7 +58,7 @@ def test_every_trial_carries_the_grid_point_as_params(grid_journal) -> None:
 
 
 def test_validation_curves_are_intermediate_values(grid_journal) -> None:
-    for study in _studies(grid_journal):
+    for study in grid_studies(grid_journal):
         for trial in finished.completed(study):
             result = trial.user_attrs["result"]
             curve = {
@@ -93,7 +73,7 @@ def test_validation_curves_are_intermediate_values(grid_journal) -> None:
 
 def test_kept_models_reload_to_the_stored_test_metric_bit_for_bit(grid_journal) -> None:
     checked = 0
-    for study in _studies(grid_journal):
+    for study in grid_studies(grid_journal):
         for trial in finished.completed(study):
             result = trial.user_attrs["result"]
             kept = kept_models.load(kept_models.path_of(study, trial))
@@ -116,24 +96,8 @@ def test_the_report_says_where_the_models_are(grid_journal) -> None:
 
 
 def test_no_models_keeps_none(tmp_path: Path) -> None:
-    result = harness(
-        "run",
-        "--grid",
-        "--profile",
-        "smoke",
-        "--variants",
-        "rnn",
-        "--tasks",
-        "parity",
-        "--workers",
-        "1",
-        "--no-models",
-        "--storage",
-        "n.journal",
-        "--out",
-        "out",
-        cwd=tmp_path,
-    )
+    grid = smoke_grid("rnn", "parity", workers=1, no_models=True, storage="n.journal", out="out")
+    result = harness(*grid, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert not (tmp_path / "n.models").exists()
     assert pd.read_csv(tmp_path / "out" / "runs.csv")["model"].isna().all()
@@ -160,9 +124,7 @@ def test_a_single_run_is_stored_and_keeps_its_model(tmp_path: Path) -> None:
         "settings that differ from the default grid's gru on parity: hidden_size 64 "
         "(grid 32), steps 20 (grid 1000), patience none (grid 5)"
     ) in first.stdout
-    study = store.open_study(
-        storage_url.open_storage(str(tmp_path / "one.journal")), "runs-parity", create=False
-    )
+    study = stored_study(tmp_path / "one.journal", "runs-parity")
     (trial,) = finished.completed(study)
     kept = kept_models.load(kept_models.path_of(study, trial))
     assert kept_models.rescore(kept) == trial.user_attrs["result"]["test"]
@@ -198,23 +160,8 @@ def test_a_grid_stored_by_an_older_version_is_read_and_resumed(tmp_path: Path) -
 
 def test_dashboard_serves_studies_params_and_intermediate_values(grid_journal) -> None:
     """``harness dashboard`` on the grid, checked through optuna-dashboard's HTTP API."""
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "harness",
-            "dashboard",
-            "--storage",
-            str(grid_journal),
-            "--port",
-            "0",
-        ],
-        cwd=grid_journal.parent,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**__import__("os").environ, "PYTHONPATH": str(Path(__file__).parents[2])},
-    )
+    dashboard = ["dashboard", "--storage", str(grid_journal), "--port", "0"]
+    process = start_harness(dashboard, grid_journal.parent)
     try:
         line = process.stdout.readline()  # printed once it listens
         assert "optuna-dashboard on http://127.0.0.1:" in line, process.stderr.read()
@@ -266,19 +213,7 @@ def test_the_default_output_is_outside_every_package(tmp_path: Path) -> None:
     into a package folder; a journal where earlier versions kept it is still read."""
     (tmp_path / "harness").mkdir()  # a checkout's package folders, where a user runs it
     (tmp_path / "results").mkdir()
-    grid = [
-        "run",
-        "--grid",
-        "--profile",
-        "smoke",
-        "--variants",
-        "rnn",
-        "--tasks",
-        "parity",
-        "--workers",
-        "1",
-    ]
-    result = harness(*grid, cwd=tmp_path)
+    result = harness(*smoke_grid("rnn", "parity", workers=1), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert (tmp_path / "outputs" / "harness.journal").is_file()
     assert (tmp_path / "outputs" / "grid-smoke" / "report.md").is_file()

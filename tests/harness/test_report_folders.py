@@ -6,20 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from harness.queue import storage_url
-from tests.harness.test_grid import harness
+from tests.harness.commands import harness, smoke_grid
 
-TINY = [
-    "--profile",
-    "smoke",
-    "--variants",
-    "rnn",
-    "--tasks",
-    "parity",
-    "--seeds",
-    "1",
-    "--workers",
-    "1",
-]
+TINY_GRID = smoke_grid("rnn", "parity", seeds=1, workers=1)
 
 
 def test_the_default_folder_follows_the_storage() -> None:
@@ -33,7 +22,7 @@ def test_the_default_folder_follows_the_storage() -> None:
 
 def test_two_storages_with_one_study_name_leave_two_reports(tmp_path: Path) -> None:
     for name in ("smoke", "p"):
-        result = harness("run", "--grid", *TINY, "--storage", f"{name}.journal", cwd=tmp_path)
+        result = harness(*TINY_GRID, "--storage", f"{name}.journal", cwd=tmp_path)
         assert result.returncode == 0, result.stderr
         assert f"report: {name}.reports/grid-smoke/report.md" in result.stdout
     for name in ("smoke", "p"):
@@ -41,7 +30,7 @@ def test_two_storages_with_one_study_name_leave_two_reports(tmp_path: Path) -> N
         assert (folder / "report.md").is_file()
         assert (folder / ".storage").read_text() == f"{name}.journal\n"
     # the same study name on the default journal: its own folder too
-    default = harness("run", "--grid", *TINY, cwd=tmp_path)
+    default = harness(*TINY_GRID, cwd=tmp_path)
     assert default.returncode == 0 and (tmp_path / "outputs/grid-smoke/report.md").is_file()
     # pointing one storage's report at the other's folder: refused, the folder untouched
     before = (tmp_path / "p.reports/grid-smoke/report.md").read_text()
