@@ -13,9 +13,9 @@ import torch
 
 import harness.training.train as train_module
 from harness.command.cli import main
-from harness.plans.config import RunConfig
 from harness.training import phases
 from harness.training.train import train_population
+from tests.harness.configs import tiny_config
 
 TASKS = ("parity", "long-dependency")
 PHASES = ("data", "forward", "backward", "optimiser", "evaluation", "bookkeeping")
@@ -40,14 +40,7 @@ def _bench(tmp_path: Path, *extra: str) -> int:
 
 
 def test_recording_phases_changes_nothing_the_run_computes() -> None:
-    config = RunConfig(
-        task="parity",
-        hidden_size=8,
-        steps=6,
-        eval_every=3,
-        device="cpu",
-        task_settings={"seq_len": 10, "eval_size": 32},
-    )
+    config = tiny_config(steps=6, eval_every=3, task_settings={"seq_len": 10, "eval_size": 32})
     plain = train_population([config, dataclasses.replace(config, seed=1)])
     timer = phases.Phases(warmup=1)
     timed = train_population([config, dataclasses.replace(config, seed=1)], phases=timer)

@@ -21,6 +21,7 @@ import variants
 from harness.plans.config import _LATER_SETTINGS, ConfigError, RunConfig
 from harness.training.model import Bidirectional, SequenceModel, TrialStack, reverse, valid_lengths
 from harness.training.train import train, train_population
+from tests.harness.configs import tiny_config
 from tests.harness.test_population import _assert_same
 from tests.variants.helpers import backends, make, randomize
 
@@ -121,17 +122,10 @@ def test_parameters_are_greffs_counts_for_bidirectional_networks() -> None:
 def test_a_bidirectional_population_trains_each_trial_as_alone(float64) -> None:
     """Variable lengths (parity from 4 bits) through training, held-out scoring and the
     gradient probe (on the forward direction: N wide)."""
-    base = RunConfig(
-        variant="gru",
-        task="parity",
-        hidden_size=6,
-        steps=12,
-        eval_every=6,
-        log_every=3,
-        optimizer="sgd",
-        bidirectional=True,
-        device="cpu",
-        task_settings={"seq_len": 10, "min_len": 4, "eval_size": 64},
+    lengths = {"seq_len": 10, "min_len": 4, "eval_size": 64}
+    sgd = dict(optimizer="sgd", steps=12, eval_every=6, log_every=3)
+    base = tiny_config(
+        variant="gru", hidden_size=6, bidirectional=True, task_settings=lengths, **sgd
     )
     configs = [dataclasses.replace(base, seed=s, lr=lr) for s, lr in ((0, 0.3), (1, 0.1), (2, 0.5))]
     together = train_population(configs)

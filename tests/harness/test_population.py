@@ -12,6 +12,7 @@ import torch
 from harness.plans.config import RunConfig
 from harness.queue.progress import Progress
 from harness.training.train import stack_key, summary_line, train, train_population
+from tests.harness.configs import tiny_config
 
 
 def _assert_same(alone, together) -> None:
@@ -36,17 +37,8 @@ def _assert_same(alone, together) -> None:
     ],
 )
 def test_a_population_gives_every_trial_its_own_run(float64, variant, task, settings) -> None:
-    base = RunConfig(
-        variant=variant,
-        task=task,
-        hidden_size=8,
-        steps=24,
-        eval_every=8,
-        log_every=4,
-        optimizer="sgd",
-        task_settings=settings,
-        device="cpu",
-    )
+    sgd = dict(optimizer="sgd", steps=24, eval_every=8, log_every=4)
+    base = tiny_config(variant=variant, task=task, task_settings=settings, **sgd)
     configs = [
         dataclasses.replace(base, seed=0, lr=0.3, momentum=0.9),
         dataclasses.replace(base, seed=1, lr=0.1, momentum=0.0, input_noise=0.3),
@@ -60,32 +52,14 @@ def test_a_population_gives_every_trial_its_own_run(float64, variant, task, sett
 
 
 def test_adam_populations_match_too(float64) -> None:
-    base = RunConfig(
-        variant="cifg",
-        task="parity",
-        hidden_size=8,
-        steps=20,
-        eval_every=10,
-        task_settings={"seq_len": 10, "eval_size": 64},
-        device="cpu",
-    )
+    base = tiny_config(variant="cifg")
     configs = [dataclasses.replace(base, seed=s, lr=lr) for s, lr in ((0, 1e-2), (1, 3e-3))]
     for config, result in zip(configs, train_population(configs)):
         _assert_same(train(config), result)
 
 
 def test_a_diverging_trial_is_masked_and_the_others_go_on(float64) -> None:
-    base = RunConfig(
-        variant="lstm",
-        task="memory-add",
-        hidden_size=8,
-        steps=20,
-        eval_every=10,
-        optimizer="sgd",
-        momentum=0.0,
-        device="cpu",
-        task_settings={"seq_len": 10, "eval_size": 64},
-    )
+    base = tiny_config(task="memory-add", optimizer="sgd", momentum=0.0)
     configs = [
         dataclasses.replace(base, seed=0, lr=0.1),
         dataclasses.replace(base, seed=1, lr=90.0),  # explodes within a few steps
@@ -115,15 +89,7 @@ def test_only_runs_that_share_shapes_and_settings_stack() -> None:
 def test_a_population_records_its_cost_apart_from_each_trials() -> None:
     """Each of K runs keeps its own rate and its share of the wall time; the population's
     seconds and rate are named as the population's (relations only, no timing)."""
-    base = RunConfig(
-        variant="lstm",
-        task="parity",
-        hidden_size=8,
-        steps=20,
-        eval_every=10,
-        task_settings={"seq_len": 10, "eval_size": 64},
-        device="cpu",
-    )
+    base = tiny_config()  # lstm on parity
     results = train_population([dataclasses.replace(base, seed=s) for s in range(3)])
     for result in results:
         t = result.telemetry
@@ -245,16 +211,8 @@ def test_a_cell_without_trial_support_still_trains_alone_and_in_grids(tmp_path) 
 
     variants.register("test-minimal", ReadmeCell, family="custom", paper="-", description="-")
     try:
-        result = train(
-            RunConfig(
-                variant="test-minimal",
-                task="memory-add",
-                hidden_size=8,
-                steps=20,
-                eval_every=10,
-                task_settings={"seq_len": 10, "eval_size": 64},
-            )
-        )
+        # on the device a run takes by default, as a user's first run of their cell
+        result = train(tiny_config(variant="test-minimal", task="memory-add", device="auto"))
         assert result.status == "complete" and result.test["mse"] < 1.0
         assert any(name.startswith("grad.L0.W") for _, name, _ in result.curves)
         storage = storage_url.open_storage(str(tmp_path / "m.journal"))

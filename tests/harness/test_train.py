@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import dataclasses
 import math
-import subprocess
-import sys
 
 import pytest
 import torch
@@ -13,6 +11,8 @@ import torch
 from harness.plans.config import ConfigError, RunConfig, apply_overrides
 from harness.training import phases
 from harness.training.train import train, train_population
+from tests.harness.commands import harness, settings
+from tests.harness.configs import tiny_config
 
 TINY = dict(hidden_size=16, steps=40, eval_every=20, log_every=5)
 
@@ -108,31 +108,9 @@ def test_overrides() -> None:
 
 
 def test_run_command_prints_a_summary_line(tmp_path) -> None:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "harness",
-            "run",
-            "--variant",
-            "cifg",
-            "--task",
-            "reber",
-            "--set",
-            "steps=20",
-            "--set",
-            "eval_every=10",
-            "--set",
-            "hidden_size=8",
-            "--seed",
-            "2",
-            "--storage",
-            str(tmp_path / "s.journal"),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    run = ["run", "--variant", "cifg", "--task", "reber", "--seed", "2"]
+    tiny = settings("steps=20", "eval_every=10", "hidden_size=8")
+    out = harness(*run, *tiny, "--storage", str(tmp_path / "s.journal"))
     assert out.returncode == 0, out.stderr
     differences, line, stored = out.stdout.strip().splitlines()[-3:]
     assert differences.startswith(
@@ -146,14 +124,7 @@ def test_run_command_prints_a_summary_line(tmp_path) -> None:
 
 def test_a_cpu_run_records_where_its_time_went() -> None:
     # each trial's share of its population's time, per phase, adds up to its trial_seconds
-    config = RunConfig(
-        task="parity",
-        hidden_size=8,
-        steps=12,
-        eval_every=6,
-        device="cpu",
-        task_settings={"seq_len": 10, "eval_size": 32},
-    )
+    config = tiny_config(steps=12, eval_every=6, task_settings={"seq_len": 10, "eval_size": 32})
     results = train_population([config, dataclasses.replace(config, seed=1)])
     for result in results:
         parts = {k: v for k, v in result.telemetry.items() if k.startswith("time.")}
