@@ -20,6 +20,7 @@ from results.rendering import inspection
 from results.tables.inside import Inside, LayerTrace
 from results.tables.inside_tables import saturation_fractions, saturation_frame
 from results.tables.text_units import features, text_units
+from tests.harness.commands import settings
 
 TEXT = (
     "".join(
@@ -29,7 +30,7 @@ TEXT = (
     )
     * 12
 )
-TINY = ["--set", "hidden_size=6", "--set", "eval_every=10", "--device", "cpu"]
+TINY = [*settings("hidden_size=6", "eval_every=10"), "--device", "cpu"]
 
 
 @pytest.fixture(scope="module")
@@ -39,58 +40,27 @@ def journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
     folder = tmp_path_factory.mktemp("inspect")
     (folder / "text.txt").write_text(TEXT)
     journal = folder / "j.journal"
-    lm = [
-        "--task",
-        "lm",
-        "--set",
-        f"task.corpus={folder / 'text.txt'}",
-        "--set",
-        "task.seq_len=20",
-        "--set",
-        "steps=10",
-    ]
+    lm = ["--task", "lm", *settings(f"task.corpus={folder / 'text.txt'}", "task.seq_len=20")]
+    two_layers = settings("layers=2", "task.seq_len=8", "task.eval_size=32")
     runs = [
-        ["--variant", "nfg", *lm],
-        ["--variant", "rnn", *lm],
-        [
-            "--variant",
-            "lstm",
-            "--task",
-            "parity",
-            "--set",
-            "layers=2",
-            "--set",
-            "task.seq_len=8",
-            "--set",
-            "task.eval_size=32",
-            "--set",
-            "steps=10",
-        ],
+        ["--variant", "nfg", *lm, *settings("steps=10")],
+        ["--variant", "rnn", *lm, *settings("steps=10")],
+        ["--variant", "lstm", "--task", "parity", *two_layers, *settings("steps=10")],
     ]
     for run in runs:
         assert cli.main(["run", *run, *TINY, "--storage", str(journal)]) == 0
     return journal
 
 
+def _inspect(journal: Path, *args: str) -> int:
+    """``harness inspect`` on study runs of ``journal`` in this process: its exit code."""
+    return cli.main(["inspect", "--study", "runs", "--storage", str(journal), *args])
+
+
 @pytest.fixture(scope="module")
 def inspected(journal: Path) -> Path:
     out = journal.parent / "report" / inspection.FOLDER
-    assert (
-        cli.main(
-            [
-                "inspect",
-                "--study",
-                "runs",
-                "--storage",
-                str(journal),
-                "--out",
-                str(out),
-                "--steps",
-                "50",
-            ]
-        )
-        == 0
-    )
+    assert _inspect(journal, "--out", str(out), "--steps", "50") == 0
     return out
 
 
@@ -253,24 +223,7 @@ def test_the_report_has_the_section_where_the_outputs_are(
 
 
 def test_variants_and_tasks_choose_the_models(journal: Path, tmp_path: Path) -> None:
-    assert (
-        cli.main(
-            [
-                "inspect",
-                "--study",
-                "runs",
-                "--storage",
-                str(journal),
-                "--variants",
-                "rnn",
-                "--tasks",
-                "lm",
-                "--out",
-                str(tmp_path),
-            ]
-        )
-        == 0
-    )
+    assert _inspect(journal, "--variants", "rnn", "--tasks", "lm", "--out", str(tmp_path)) == 0
     assert pd.read_parquet(tmp_path / "models.parquet")["variant"].tolist() == ["rnn"]
 
 
@@ -301,7 +254,7 @@ def test_bad_input_is_one_line_and_exit_code_2(
 ) -> None:
     monkeypatch.chdir(journal.parent)
     capsys.readouterr()
-    assert cli.main(["inspect", "--storage", str(journal), "--study", "runs", *args]) == 2
+    assert _inspect(journal, *args) == 2
     err = capsys.readouterr().err
     assert err.startswith("harness: error: ") and message in err and err.count("\n") == 1
 
@@ -310,8 +263,7 @@ def test_a_study_s_inspection_goes_into_its_storage_s_report_folder(
     journal: Path, tmp_path: Path, monkeypatch
 ) -> None:
     monkeypatch.chdir(tmp_path)
-    args = ["inspect", "--study", "runs", "--storage", str(journal), "--variants", "rnn"]
-    assert cli.main([*args, "--tasks", "lm"]) == 0
+    assert _inspect(journal, "--variants", "rnn", "--tasks", "lm") == 0
     beside = journal.with_suffix(".reports") / "runs" / inspection.FOLDER
     assert pd.read_parquet(beside / "models.parquet")["variant"].tolist() == ["rnn"]
     assert not (tmp_path / "outputs").exists()  # not the default journal's folder

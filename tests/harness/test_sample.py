@@ -21,6 +21,7 @@ from harness.training.answers import held_out_answers
 from harness.training.generate import sample_piano_roll
 from harness.training.train import build_model, build_task
 from tasks.music import LOWEST
+from tests.harness.commands import options, settings
 
 TEXT = (
     "".join(
@@ -30,7 +31,7 @@ TEXT = (
     )
     * 40
 )
-TINY = ["--set", "hidden_size=12", "--set", "eval_every=10"]
+TINY = settings("hidden_size=12", "eval_every=10")
 
 
 def _chorales(folder: Path) -> None:
@@ -59,71 +60,18 @@ def journal(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (folder / "text.txt").write_text(TEXT)
     _chorales(folder / "data")
     journal = folder / "j.journal"
+    lm = ["--task", "lm", *settings(f"task.corpus={folder / 'text.txt'}")]
+    parity = ["--task", "parity", *settings("task.seq_len=10", "task.eval_size=32", "steps=10")]
     runs = [
-        [
-            "--task",
-            "lm",
-            "--set",
-            f"task.corpus={folder / 'text.txt'}",
-            "--set",
-            "task.seq_len=20",
-            "--set",
-            "steps=40",
-        ],
-        [
-            "--task",
-            "lm",
-            "--set",
-            f"task.corpus={folder / 'text.txt'}",
-            "--set",
-            "task.level=word",
-            "--set",
-            "steps=20",
-            "--study",
-            "words",
-        ],
-        [
-            "--task",
-            "parity",
-            "--set",
-            "task.seq_len=10",
-            "--set",
-            "task.eval_size=32",
-            "--set",
-            "steps=10",
-        ],
-        ["--task", "music", "--set", f"task.data_dir={folder / 'data'}", "--set", "steps=5"],
-        [
-            "--task",
-            "parity",
-            "--set",
-            "task.seq_len=10",
-            "--set",
-            "task.eval_size=32",
-            "--set",
-            "steps=10",
-            "--study",
-            "bare",
-            "--no-models",
-        ],
+        [*lm, *settings("task.seq_len=20", "steps=40")],
+        [*lm, *settings("task.level=word", "steps=20"), "--study", "words"],
+        parity,
+        ["--task", "music", *settings(f"task.data_dir={folder / 'data'}", "steps=5")],
+        [*parity, "--study", "bare", "--no-models"],
     ]
+    where = ["--device", "cpu", "--storage", str(journal)]
     for run in runs:
-        assert (
-            cli.main(
-                [
-                    "run",
-                    "--variant",
-                    "lstm",
-                    *TINY,
-                    *run,
-                    "--device",
-                    "cpu",
-                    "--storage",
-                    str(journal),
-                ]
-            )
-            == 0
-        )
+        assert cli.main(["run", "--variant", "lstm", *TINY, *run, *where]) == 0
     return journal
 
 
@@ -152,19 +100,8 @@ def test_a_seed_gives_the_same_text_and_another_seed_other_text(journal, capsys)
 
 
 def test_temperature_zero_is_the_argmax_of_the_models_distribution(journal, capsys) -> None:
-    code, out, _ = sample(
-        journal,
-        capsys,
-        *LM,
-        "--prime",
-        "the cat",
-        "--length",
-        "40",
-        "--temperature",
-        "0",
-        "--seed",
-        "3",
-    )
+    greedy = options(prime="the cat", length=40, temperature=0, seed=3)
+    code, out, _ = sample(journal, capsys, *LM, *greedy)
     assert code == 0
     text = out[:-1]  # print's line break
     model = kept(journal, "lm")
@@ -177,25 +114,15 @@ def test_temperature_zero_is_the_argmax_of_the_models_distribution(journal, caps
 
 
 def test_a_word_level_model_reads_and_writes_words(journal, capsys) -> None:
+    words_model = ("--study", "words", "--trial", "0")
     code, out, _ = sample(
-        journal,
-        capsys,
-        "--study",
-        "words",
-        "--trial",
-        "0",
-        "--prime",
-        "the cat sat\non",
-        "--length",
-        "30",
+        journal, capsys, *words_model, "--prime", "the cat sat\non", "--length", "30"
     )
     assert code == 0 and out.startswith("the cat sat\non")
     words = set(TEXT.split())
     lines = out.splitlines()
     assert len(lines) > 2 and all(w in words for line in lines for w in line.split())
-    code, _, err = sample(
-        journal, capsys, "--study", "words", "--trial", "0", "--prime", "the zebra sat on the sofa"
-    )
+    code, _, err = sample(journal, capsys, *words_model, "--prime", "the zebra sat on the sofa")
     assert code == 2 and err.rstrip().endswith(
         f"words outside the model's vocabulary of {len(words) + 1}: 'sofa', 'zebra'"
     )
