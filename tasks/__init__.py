@@ -20,6 +20,7 @@ from tasks import (  # noqa: E402,F401
     music,
     parity,
     reber,
+    speech,
 )
 from tasks.base import IO, Batch, Metric, Settings, Task, TaskError
 from tasks.registry import (
