@@ -5,49 +5,20 @@ results already stored stay readable and unchanged."""
 from __future__ import annotations
 
 import hashlib
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-ENV = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])}
-
-
-def harness(*args: str, cwd: Path) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "harness", *args],
-        cwd=cwd,
-        text=True,
-        capture_output=True,
-        timeout=300,
-        env=ENV,
-    )
+from tests.harness.commands import harness, smoke_grid
 
 
 @pytest.fixture(scope="module")
 def stored(tmp_path_factory) -> Path:
     """A folder with a finished tiny grid in its journal (what must survive every row)."""
     folder = tmp_path_factory.mktemp("stored")
-    done = harness(
-        "run",
-        "--grid",
-        "--profile",
-        "smoke",
-        "--variants",
-        "lstm",
-        "--tasks",
-        "parity",
-        "--workers",
-        "1",
-        "--storage",
-        "runs.journal",
-        "--out",
-        "report",
-        cwd=folder,
-    )
+    grid = smoke_grid("lstm", "parity", workers=1, storage="runs.journal", out="report")
+    done = harness(*grid, cwd=folder)
     assert done.returncode == 0, done.stderr
     (folder / "bad.toml").write_text('seeds = 2\nvariants = ["lstm" "gru"]\n')
     (folder / "empty.txt").write_text("")
@@ -155,6 +126,11 @@ ROWS = [  # (what was tried, arguments, what the user sees)
 ]
 
 
+def _report(journal: str, out: str) -> list[str]:
+    """The arguments that report the tiny grid stored in ``journal`` into folder ``out``."""
+    return ["report", "--study", "grid-smoke", "--storage", journal, "--out", out]
+
+
 def _digest(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -178,9 +154,7 @@ def test_bad_input_is_one_line_exit_2_and_loses_nothing(
 
 
 def test_after_all_the_bad_input_the_stored_runs_still_report(stored: Path) -> None:
-    again = harness(
-        "report", "--study", "grid-smoke", "--storage", "runs.journal", "--out", "again", cwd=stored
-    )
+    again = harness(*_report("runs.journal", "again"), cwd=stored)
     assert again.returncode == 0, again.stderr
     assert (stored / "again" / "runs.csv").read_text() == (
         stored / "report" / "runs.csv"
@@ -190,15 +164,6 @@ def test_after_all_the_bad_input_the_stored_runs_still_report(stored: Path) -> N
 def test_a_journal_cut_off_mid_record_still_reads_all_complete_runs(stored: Path) -> None:
     """A worker killed while writing leaves half a record at the end: the complete records
     before it are all there, and the study reads (Optuna skips the cut-off last line)."""
-    result = harness(
-        "report",
-        "--study",
-        "grid-smoke",
-        "--storage",
-        "truncated.journal",
-        "--out",
-        "cut",
-        cwd=stored,
-    )
+    result = harness(*_report("truncated.journal", "cut"), cwd=stored)
     assert result.returncode == 0, result.stderr
     assert len((stored / "cut" / "runs.csv").read_text().splitlines()) == 2  # header + 1 run

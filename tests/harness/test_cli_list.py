@@ -2,25 +2,19 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 
 import tasks.music
 import variants
 from harness.command import cli
 from tasks import music21_chorales
+from tests.harness import commands
 
 
 def harness(*args: str) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
-    return subprocess.run(
-        [sys.executable, "-m", "harness", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=120,
-    )
+    """``python -m harness ARGS`` with Python's warnings off: the listing is read as it is."""
+    env = commands.harness_env(PYTHONWARNINGS="ignore")
+    return commands.harness(*args, env=env, timeout=120)
 
 
 def test_list_shows_every_variant_with_its_count() -> None:

@@ -13,29 +13,17 @@ from pathlib import Path
 
 import pandas as pd
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.harness.commands import ROOT, harness, harness_env, options, smoke_grid
+
 FOLDER = ROOT / "tests" / "plugin_family"
 
 
 def _env(**extra: str) -> dict[str, str]:
-    path = os.pathsep.join([str(ROOT), str(FOLDER)])
-    return {
-        **os.environ,
-        "PYTHONPATH": path,
-        "HARNESS_DATA": os.environ.get("HARNESS_DATA", ""),
-        **extra,
-    }
+    return harness_env(FOLDER, HARNESS_DATA=os.environ.get("HARNESS_DATA", ""), **extra)
 
 
 def _harness(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "harness", *args, "--plugin", "mgu_cell"],
-        cwd=cwd,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    return harness(*args, "--plugin", "mgu_cell", cwd=cwd, env=_env(), timeout=600)
 
 
 def test_the_family_passes_every_registry_wide_cell_test(tmp_path: Path) -> None:
@@ -78,56 +66,20 @@ def test_the_family_passes_every_registry_wide_cell_test(tmp_path: Path) -> None
 
 def test_the_family_trains_in_a_grid_and_is_inspected_and_sampled(tmp_path: Path) -> None:
     journal = str(tmp_path / "m.journal")
-    grid = _harness(
-        "run",
-        "--grid",
-        "--profile",
-        "smoke",
-        "--variants",
-        "mgu,gru",
-        "--tasks",
-        "lm,parity",
-        "--seeds",
-        "1",
-        "--storage",
-        journal,
-        cwd=tmp_path,
-    )
+    grid = _harness(*smoke_grid("mgu,gru", "lm,parity", seeds=1, storage=journal), cwd=tmp_path)
     assert grid.returncode == 0, grid.stderr[-3000:]
     assert "4 runs, 4 done (0 diverged)" in grid.stdout
     runs = pd.read_csv(tmp_path / "m.reports" / "grid-smoke" / "runs.csv")
     assert set(runs.loc[runs["variant"] == "mgu", "task"]) == {"lm", "parity"}
 
-    inspect = _harness(
-        "inspect",
-        "--study",
-        "grid-smoke",
-        "--storage",
-        journal,
-        "--variants",
-        "mgu",
-        "--out",
-        str(tmp_path / "inside"),
-        cwd=tmp_path,
-    )
+    inside = options(study="grid-smoke", storage=journal, variants="mgu", out=tmp_path / "inside")
+    inspect = _harness("inspect", *inside, cwd=tmp_path)
     assert inspect.returncode == 0, inspect.stderr[-3000:]
     saturation = pd.read_csv(tmp_path / "inside" / "saturation.csv")
     assert set(saturation["gate"]) == {"f"} and set(saturation["variant"]) == {"mgu"}
     assert saturation[["left", "right"]].stack().between(0, 1).all()
 
-    sample = _harness(
-        "sample",
-        "--study",
-        "grid-smoke",
-        "--storage",
-        journal,
-        "--variant",
-        "mgu",
-        "--task",
-        "lm",
-        "--length",
-        "40",
-        cwd=tmp_path,
-    )
+    best = options(study="grid-smoke", storage=journal, variant="mgu", task="lm", length=40)
+    sample = _harness("sample", *best, cwd=tmp_path)
     assert sample.returncode == 0, sample.stderr[-3000:]
     assert "(the best mgu on lm)" in sample.stderr and len(sample.stdout.strip()) >= 40

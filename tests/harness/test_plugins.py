@@ -5,7 +5,6 @@ worker on another machine loads the plugins its study recorded."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import signal
 import subprocess
@@ -15,7 +14,15 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).parents[2]
+from tests.harness import commands
+from tests.harness.commands import (
+    ROOT,
+    harness_env,
+    options,
+    smoke_grid,
+    start_harness,
+    wait_until_blocked,
+)
 
 
 @pytest.fixture(scope="module")
@@ -45,18 +52,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return folder / "site"
 
 
-def harness(
-    *args: str, cwd: Path, site: Path | None = None, **env: str
-) -> subprocess.CompletedProcess:
-    path = os.pathsep.join([str(ROOT)] + ([str(site)] if site else []))
-    return subprocess.run(
-        [sys.executable, "-m", "harness", *args],
-        cwd=cwd,
-        text=True,
-        capture_output=True,
-        timeout=600,
-        env={**os.environ, "PYTHONPATH": path, **env},
-    )
+def harness(*args: str, cwd: Path, site: Path | None = None) -> subprocess.CompletedProcess:
+    """``python -m harness ARGS``, with the installed plugin importable when ``site`` is given."""
+    env = harness_env(*([site] if site else []))
+    return commands.harness(*args, cwd=cwd, timeout=600, env=env)
 
 
 def test_an_installed_plugin_is_listed(site: Path, tmp_path: Path) -> None:
@@ -72,26 +71,10 @@ def test_an_installed_plugin_is_listed(site: Path, tmp_path: Path) -> None:
 def test_an_installed_plugin_runs_in_a_grid_of_two_workers_and_the_report(
     site: Path, tmp_path: Path
 ) -> None:
-    result = harness(
-        "run",
-        "--grid",
-        "--profile",
-        "smoke",
-        "--variants",
-        "lstm,lstm-fb3",
-        "--tasks",
-        "parity,parity-odd",
-        "--seeds",
-        "2",
-        "--workers",
-        "2",
-        "--storage",
-        "p.journal",
-        "--out",
-        "out",
-        cwd=tmp_path,
-        site=site,
+    grid = smoke_grid(
+        "lstm,lstm-fb3", "parity,parity-odd", seeds=2, workers=2, storage="p.journal", out="out"
     )
+    result = harness(*grid, cwd=tmp_path, site=site)
     assert result.returncode == 0, result.stderr
     runs = pd.read_csv(tmp_path / "out" / "runs.csv")
     assert len(runs) == 8 and set(runs["status"]) <= {"complete", "diverged"}
@@ -103,21 +86,8 @@ def test_an_installed_plugin_runs_in_a_grid_of_two_workers_and_the_report(
 
 
 def test_an_installed_plugin_is_benched(site: Path, tmp_path: Path) -> None:
-    result = harness(
-        "bench",
-        "--variants",
-        "lstm-fb3",
-        "--rounds",
-        "1",
-        "--population",
-        "0",
-        "--shapes",
-        "4,10,8,16",
-        "--threads",
-        "1",
-        cwd=tmp_path,
-        site=site,
-    )
+    bench = options(variants="lstm-fb3", rounds=1, population=0, shapes="4,10,8,16", threads=1)
+    result = harness("bench", *bench, cwd=tmp_path, site=site)
     assert result.returncode == 0, result.stderr
     assert any(line.startswith("lstm-fb3 ") for line in result.stdout.splitlines())
 
@@ -125,39 +95,17 @@ def test_an_installed_plugin_is_benched(site: Path, tmp_path: Path) -> None:
 def test_a_worker_loads_the_plugins_its_study_recorded(tmp_path: Path) -> None:
     """Queued with ``--plugin`` (and stopped at the plugin cell's first step), then finished
     by a ``worker`` given no plugin: it loads what the study records."""
-    args = [
-        "run",
-        "--grid",
-        "--plugin",
-        "tests.harness.blocking_plugin",
-        "--profile",
-        "smoke",
-        "--variants",
+    args = smoke_grid(
         "blocker",
-        "--tasks",
         "parity",
-        "--seeds",
-        "2",
-        "--workers",
-        "1",
-        "--storage",
-        "w.journal",
-        "--out",
-        "out",
-    ]
-    process = subprocess.Popen(
-        [sys.executable, "-m", "harness", *args],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, "PYTHONPATH": str(ROOT), "BLOCKER_ARMED": "1"},
+        plugin="tests.harness.blocking_plugin",
+        seeds=2,
+        workers=1,
+        storage="w.journal",
+        out="out",
     )
-    for line in process.stderr:  # blocks until the blocker's first step
-        if "BLOCKED" in line:  # processes share stderr: the marker may end another's line
-            break
-    else:
-        pytest.fail("the grid ended before reaching the blocker")
+    process = start_harness(args, tmp_path, harness_env(BLOCKER_ARMED="1"))
+    wait_until_blocked(process)  # the blocker's first step
     process.send_signal(signal.SIGINT)
     process.communicate(timeout=120)
     assert process.returncode == 130

@@ -16,7 +16,7 @@ from harness.plans.config import _LATER_SETTINGS, ConfigError, RunConfig
 from harness.queue import finished, kept_models, storage_url, store
 from harness.training import seq2seq, train
 from harness.training.evaluate import stack_batches
-from tests.harness.test_grid import harness
+from tests.harness.commands import harness, settings
 
 SETTINGS = {"digits": 2, "eval_size": 32, "batch_size": 6}
 
@@ -179,20 +179,15 @@ def test_the_command_line_trains_a_run_that_keeps_its_model(tmp_path: Path) -> N
         "cpu",
         "--storage",
         "s.journal",
-        "--set",
-        "architecture=encoder-decoder",
-        "--set",
-        "attention=true",
-        "--set",
-        "steps=4",
-        "--set",
-        "eval_every=2",
-        "--set",
-        "hidden_size=6",
-        "--set",
-        "task.digits=2",
-        "--set",
-        "task.eval_size=16",
+        *settings(
+            "architecture=encoder-decoder",
+            "attention=true",
+            "steps=4",
+            "eval_every=2",
+            "hidden_size=6",
+            "task.digits=2",
+            "task.eval_size=16",
+        ),
         cwd=tmp_path,
     )
     assert result.returncode == 0, result.stderr
@@ -203,18 +198,9 @@ def test_the_command_line_trains_a_run_that_keeps_its_model(tmp_path: Path) -> N
     kept = kept_models.load(kept_models.path_of(study, trial))
     assert isinstance(kept.model, seq2seq.EncoderDecoder) and kept.model.attention
     assert kept_models.rescore(kept) == trial.user_attrs["result"]["test"]
-    sampled = harness(
-        "sample",
-        "--trial",
-        "0",
-        "--study",
-        "runs-addition",
-        "--storage",
-        "s.journal",
-        "--examples",
-        "3",
-        cwd=tmp_path,
-    )
+    # the stored run's model, trial 0 of study runs-addition, answering
+    sample = ["sample", "--trial", "0", "--study", "runs-addition", "--storage", "s.journal"]
+    sampled = harness(*sample, "--examples", "3", cwd=tmp_path)
     assert sampled.returncode == 0, sampled.stderr
     rows = [line.split() for line in sampled.stdout.splitlines()[-3:]]
     for row in rows:  # example, "a+b", target "sum.", the greedy answer, agreement
@@ -225,18 +211,7 @@ def test_the_command_line_trains_a_run_that_keeps_its_model(tmp_path: Path) -> N
     from harness.training.train import build_task
 
     first = held_out_answers(kept.model, build_task(kept.config), 1)[0]
-    decoded = harness(
-        "sample",
-        "--trial",
-        "0",
-        "--study",
-        "runs-addition",
-        "--storage",
-        "s.journal",
-        "--input",
-        first.input,
-        cwd=tmp_path,
-    )
+    decoded = harness(*sample, "--input", first.input, cwd=tmp_path)
     assert decoded.returncode == 0, decoded.stderr
     said = decoded.stdout.splitlines()[-1]
     assert said.startswith(f"{first.input} = "), said
@@ -245,18 +220,7 @@ def test_the_command_line_trains_a_run_that_keeps_its_model(tmp_path: Path) -> N
         assert answer == first.answer.split(".")[0]
     else:
         assert answer.startswith(first.answer)
-    wrong = harness(
-        "sample",
-        "--trial",
-        "0",
-        "--study",
-        "runs-addition",
-        "--storage",
-        "s.journal",
-        "--input",
-        "12x3",
-        cwd=tmp_path,
-    )
+    wrong = harness(*sample, "--input", "12x3", cwd=tmp_path)
     assert wrong.returncode == 2 and wrong.stderr.strip().splitlines() == [
         "harness: error: an input of task 'addition' is two numbers of 1 to 2 digits joined "
         "by '+', e.g. '123+45'; got '12x3'"
