@@ -3,12 +3,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import math
-import os
 import re
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,18 +17,11 @@ from harness.plans import search, spaces
 from harness.plans.config import ConfigError
 from harness.plans.profiles import REPRODUCE_VARIANTS, reproduce_spec
 from harness.queue import finished, kept_models, storage_url, store
+from tests.harness import commands
 from tests.tasks.data import data_dir
 
-
-def harness(*args: str, cwd: Path, timeout: float = 600) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "harness", *args],
-        cwd=cwd,
-        text=True,
-        capture_output=True,
-        timeout=timeout,
-        env={**os.environ, "PYTHONPATH": str(Path(__file__).parents[2])},
-    )
+# a search, or the protocol end to end, takes minutes more than a grid
+harness = functools.partial(commands.harness, timeout=600)
 
 
 def test_trial_k_depends_only_on_the_seed_and_k() -> None:
