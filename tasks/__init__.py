@@ -13,6 +13,7 @@ Importing the package registers the built-in tasks; ``register`` adds one of you
 # Built-in tasks register themselves on import.
 from tasks import (  # noqa: E402,F401
     addition,  # noqa: E402,F401
+    handwriting,
     language_model,
     long_dependency,
     lookahead,  # noqa: E402,F401

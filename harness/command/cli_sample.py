@@ -1,7 +1,7 @@
 """``harness sample``: what a kept model does when it runs on its own. A language model
 writes text (after a prime, a token at a time, each fed back in), the music model a chorale
 (a MIDI file and a picture of its piano roll), a synthetic task's model its answers beside
-the targets on held-out examples.
+the targets on held-out examples, a handwriting model its readings of held-out lines.
 
 The model is a trial (``--study NAME --trial N``), the best run of a variant on a task
 (``--variant V --task T``) or a file (``--model FILE``); see ``model_choice``.
@@ -27,11 +27,13 @@ TAKES = {
     "text": ("prime", "temperature", "length"),
     "music": ("temperature", "length"),
     "answers": ("examples", "input"),
+    "lines": ("examples",),
 }
 CALLED = {
     "text": "a language model",
     "music": "a music model",
     "answers": "a synthetic task's model",
+    "lines": "a handwriting model",
 }
 DEFAULTS = {"temperature": 1.0, "text length": 200, "music length": 64, "examples": 8}
 BEATS_PER_FRAME = {"quarter": 1.0, "8th": 0.5, "16th": 0.25}  # tasks.music resolutions
@@ -80,7 +82,8 @@ def add_arguments(p: argparse.ArgumentParser, positive_int: Callable[[str], int]
         "--examples",
         type=positive_int,
         metavar="N",
-        help=f"synthetic tasks: held-out examples shown (default {DEFAULTS['examples']})",
+        help="synthetic and handwriting tasks: held-out examples shown "
+        f"(default {DEFAULTS['examples']})",
     )
     p.add_argument(
         "--input",
@@ -113,7 +116,9 @@ def cmd_sample(args: argparse.Namespace) -> int:
     task = build_task(chosen.kept.config)
     kind = _kind(task, chosen)
     _check_options(args, kind, chosen)
-    return {"text": _text, "music": _music, "answers": _answers}[kind](args, chosen, task)
+    return {"text": _text, "music": _music, "answers": _answers, "lines": _lines}[kind](
+        args, chosen, task
+    )
 
 
 def _say_which(chosen: Chosen, task: tasks.Task, how: str) -> None:
@@ -139,19 +144,22 @@ def _choose(args: argparse.Namespace) -> Chosen:
 
 
 def _kind(task: tasks.Task, chosen: Chosen) -> str:
-    """text, music or answers: what sampling means for the model's task."""
+    """text, music, answers or lines: what sampling means for the model's task."""
     import tasks as registry
+    from tasks.handwriting import Handwriting
     from tasks.music import Music
 
     if chosen.kept.vocabulary is not None and task.io.output == "classes":
         return "text"
     if isinstance(task, Music):
         return "music"
+    if isinstance(task, Handwriting):
+        return "lines"
     if isinstance(task, registry.SyntheticTask):
         return "answers"
     raise ValueError(
         f"{chosen.name} is a {task.name} model; sample takes language models, "
-        "music and the synthetic tasks"
+        "music, handwriting and the synthetic tasks"
     )
 
 
@@ -245,6 +253,34 @@ def _answers(args: argparse.Namespace, chosen: Chosen, task: tasks.Task) -> int:
             ("example", "input", "target", "answer", "agrees"),
             [(k, a.input, a.target, a.answer, a.agrees) for k, a in enumerate(answers)],
             right=("example",),
+        )
+    )
+    return 0
+
+
+def _lines(args: argparse.Namespace, chosen: Chosen, task: tasks.Task) -> int:
+    """A handwriting model's best-path transcriptions of held-out test lines beside them."""
+    from harness.command.table import format_table
+    from harness.training.evaluate import evaluating
+    from tasks.handwriting import edit_distance
+
+    count = args.examples or DEFAULTS["examples"]
+    _say_which(chosen, task, f"best-path transcriptions of the first {count} test lines")
+    model, rows = chosen.kept.model, []
+    with evaluating(model):
+        for batch in task.batches("test"):
+            outputs, _ = model(batch.x, lengths=model.lengths_of(batch.mask))
+            rows += task.decode(outputs.float(), batch)  # type: ignore[attr-defined]
+            if len(rows) >= count:
+                break
+    print(
+        format_table(
+            ("example", "line", "read", "errors"),
+            [
+                (k, line, read, edit_distance(list(read), list(line)))
+                for k, (line, read) in enumerate(rows[:count])
+            ],
+            right=("example", "errors"),
         )
     )
     return 0

@@ -10,13 +10,15 @@ made from it says how exact it is.
 
 from __future__ import annotations
 
+import dataclasses
+
 import torch
 from torch import Tensor
 
 import tasks
 from harness.plans.config import RunConfig
 from harness.training.evaluate import evaluating
-from harness.training.model import SequenceModel, valid_lengths
+from harness.training.model import Bidirectional, SequenceModel, reverse, valid_lengths
 from harness.training.train import build_scorer, build_task
 from results.tables.inside import Inside, LayerTrace
 from variants import probe
@@ -63,21 +65,19 @@ def look_inside(
 ) -> Inside:
     """Every layer of ``model`` (trained as ``config`` says; a kept model as
     ``kept_models.load`` rebuilds it) probed on a held-out batch of its task; ``run`` names
-    where the model comes from, for the tables."""
-    if config.bidirectional:
-        raise ValueError(
-            "harness inspect probes causal layers only; this run is "
-            "bidirectional (bidirectional=true), which it does not show yet"
-        )
+    where the model comes from, for the tables. A bidirectional layer is one trace of 2N
+    units, as its output is: the forward cell's N, then the backward cell's N, both in time
+    order."""
     batch = held_out(build_scorer(config, build_task(config)), steps)
     layers, deviation = [], 0.0
     with evaluating(model):
-        inputs = model.encode(batch.x.to(next(model.parameters()).device))
+        device = next(model.parameters()).device
+        inputs = model.encode(batch.x.to(device))
+        lengths = model.lengths_of(batch.mask.to(device))
         for cell in model.cells:
-            own, _ = cell(inputs)
-            trace = probe.run(
-                config.variant, cell.paper_parameters(), inputs, **config.cell_options
-            )
+            bidirectional = isinstance(cell, Bidirectional)
+            own, _ = cell(inputs, lengths=lengths) if bidirectional else cell(inputs)
+            trace = _probed(config, cell, inputs, lengths)
             deviation = max(deviation, float((trace.h - own.double()).abs().max()))
             layers.append(
                 LayerTrace(
@@ -94,3 +94,26 @@ def look_inside(
     return Inside(
         config.task, config.variant, run, layers, valid_steps(batch.mask).numpy(), tokens, deviation
     )
+
+
+def _probed(
+    config: RunConfig, cell: torch.nn.Module, x: Tensor, lengths: Tensor | None
+) -> probe.Trace:
+    """The probe's trace of one layer on ``x``; a bidirectional layer's backward cell is
+    probed on ``x`` reversed within each valid length, as the layer runs it, and its trace
+    put back in time order beside the forward cell's."""
+    if not isinstance(cell, Bidirectional):
+        return probe.run(config.variant, cell.paper_parameters(), x, **config.cell_options)
+    ahead = probe.run(
+        config.variant, cell.forward_cell.paper_parameters(), x, **config.cell_options
+    )
+    back = probe.run(
+        config.variant,
+        cell.backward_cell.paper_parameters(),
+        reverse(x, lengths),
+        **config.cell_options,
+    )
+    values = {
+        k: torch.cat([v, reverse(back.values[k], lengths)], -1) for k, v in ahead.values.items()
+    }
+    return dataclasses.replace(ahead, values=values, state=(*ahead.state, *back.state))

@@ -121,6 +121,7 @@ CHANCE_CHECK = {  # settings that make the held-out sets large enough, and the t
     "addition": ({}, 1e-6),  # chance measured on the validation split itself
     "lookahead": ({"eval_size": 5000}, 0.03),  # uniform symbols: the first is right 1/k
     "speech": ({}, 1e-5),  # the valid frames' phone frequencies; nll in float32
+    "handwriting": ({}, 1e-6),  # blanks read nothing; the ctc chance is the valid split's
 }
 
 
