@@ -11,7 +11,6 @@ import resource
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections import Counter
 from pathlib import Path
@@ -24,36 +23,22 @@ from optuna.trial import TrialState
 from harness.plans import grid
 from harness.queue import entries, finished, liveness, outage, storage_url, store
 from harness.queue.journal import JournalDamaged
+from tests.harness.commands import (
+    harness,
+    harness_env,
+    smoke_grid,
+    start_harness,
+    wait_until_blocked,
+)
+from tests.harness.journal_helpers import finished_results, grid_studies, stored_study
 from tests.harness.postgres import Server
 
-ROOT = Path(__file__).parents[2]
 PASSWORD = "s3cretPW"  # the test server trusts local connections: any password is accepted
-SMOKE = [
-    "--profile",
-    "smoke",
-    "--variants",
-    "lstm,gru,rnn,cifg",
-    "--tasks",
-    "parity,memory-add",
-    "--seeds",
-    "2",
-]  # 16 points
+SMOKE_VARIANTS, SMOKE_TASKS = "lstm,gru,rnn,cifg", "parity,memory-add"  # 2 seeds: 16 points
 
 
 def _env(**extra: str) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": str(ROOT), "HARNESS_HEARTBEAT": "1", **extra}
-
-
-def _start(args: list[str], cwd: Path, env: dict[str, str], **kwargs) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "harness", *args],
-        cwd=cwd,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        **kwargs,
-    )
+    return harness_env(HARNESS_HEARTBEAT="1", **extra)
 
 
 def _with_password(url: str) -> str:
@@ -98,14 +83,7 @@ def test_a_password_never_reaches_the_terminal(tmp_path: Path) -> None:
     url = f"postgresql://harness:{PASSWORD}@127.0.0.1:1/harness"
     args = ["run", "--grid", "--profile", "smoke", "--variants", "rnn", "--tasks", "parity"]
     for extra, env in (([f"--storage={url}"], {}), ([], {storage_url.ENVIRONMENT: url})):
-        done = subprocess.run(
-            [sys.executable, "-m", "harness", *args, *extra],
-            cwd=tmp_path,
-            env=_env(**env),
-            capture_output=True,
-            text=True,
-            timeout=120,
-        )
+        done = harness(*args, *extra, cwd=tmp_path, env=_env(**env), timeout=120)
         assert done.returncode == 2
         assert (
             "cannot reach the database at postgresql://harness:***@127.0.0.1:1/harness"
@@ -125,7 +103,7 @@ def _together(commands: list[list[str]], cwd: Path, env: dict[str, str]) -> list
     with open(lock, "rb") as barrier:
         fcntl.flock(barrier, fcntl.LOCK_EX)
         processes = [
-            _start([c[0], "--plugin", "tests.harness.barrier_plugin", *c[1:]], cwd, env)
+            start_harness([c[0], "--plugin", "tests.harness.barrier_plugin", *c[1:]], cwd, env)
             for c in commands
         ]
         _wait_for(
@@ -154,19 +132,15 @@ def test_processes_started_together_queue_and_run_every_point_once(
             study = store.open_study(storage_url.open_storage(storage), f"{name}-{task}")  # the
             study.set_user_attr("grid", {"prefix": name})  # workers find them at once
         grids = [
-            [
-                "run",
-                "--grid",
-                *SMOKE,
-                "--workers",
-                "1",
-                "--study",
-                name,
-                "--storage",
-                storage,
-                "--out",
-                f"out{k}",
-            ]
+            smoke_grid(
+                SMOKE_VARIANTS,
+                SMOKE_TASKS,
+                seeds=2,
+                workers=1,
+                study=name,
+                storage=storage,
+                out=f"out{k}",
+            )
             for k in range(3 if backend == "postgresql" else 4)
         ]
         workers = [["worker", "--study", name, "--storage", storage]] * (
@@ -176,7 +150,7 @@ def test_processes_started_together_queue_and_run_every_point_once(
             assert process.returncode == 0, err[-3000:]
             assert "Traceback" not in err and "Warning" not in err, err[-3000:]
             assert PASSWORD not in out + err
-        queued, complete = _points(store.named_studies(storage_url.open_storage(storage), name))
+        queued, complete = _points(grid_studies(storage, name))
         assert len(queued) == 16 and set(queued.values()) == {1}, queued  # queued once
         assert set(complete) == set(queued) and set(complete.values()) == {1}
     for path in tmp_path.rglob("*"):  # reports, journals: no password anywhere
@@ -198,12 +172,8 @@ def test_workers_ride_out_a_database_restart(postgres_server: Server, tmp_path: 
         run_overrides={"steps": 60, "eval_every": 30},
     ).runs()
     entries.enqueue(storage, study, configs)
-    workers = [
-        _start(
-            ["worker", "--study", "outage", "--storage", url, "--population", "1"], tmp_path, _env()
-        )
-        for _ in range(3)
-    ]
+    worker = ["worker", "--study", "outage", "--storage", url, "--population", "1"]
+    workers = [start_harness(worker, tmp_path, _env()) for _ in range(3)]
     _wait_for(lambda: len(finished.completed(study)) >= 3, "three finished runs")
     postgres_server.stop()
     try:
@@ -217,7 +187,7 @@ def test_workers_ride_out_a_database_restart(postgres_server: Server, tmp_path: 
         assert PASSWORD not in err
     said = "".join(err for _, err in outputs)
     assert "the database is unreachable while" in said and "the database is back after" in said
-    study = store.open_study(storage_url.open_storage(url), "outage", create=False)
+    study = stored_study(url, "outage")
     _, complete = _points([study])
     assert len(complete) == 30 and set(complete.values()) == {1}
     assert not study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING))
@@ -260,55 +230,27 @@ def test_an_outage_longer_than_the_patience_ends_in_one_line() -> None:
 # ---------------------------------------------------------------- a full disk
 
 
-def _finished(journal: Path, name: str = "grid-smoke") -> dict[str, object]:
-    studies = store.named_studies(storage_url.open_storage(str(journal)), name)
-    return {
-        t.user_attrs["key"]: t.user_attrs["result"] for s in studies for t in finished.completed(s)
-    }
-
-
 def test_a_full_disk_leaves_the_journal_readable_and_the_grid_resumes(tmp_path: Path) -> None:
     journal = tmp_path / "runs.journal"
-    small = [
-        "run",
-        "--grid",
-        "--profile",
-        "smoke",
-        "--variants",
-        "rnn",
-        "--tasks",
-        "parity",
-        "--seeds",
-        "2",
-        "--workers",
-        "1",
-        "--storage",
-        str(journal),
-    ]
-    first = subprocess.run(
-        [sys.executable, "-m", "harness", *small, "--out", "a"],
-        cwd=tmp_path,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    small = smoke_grid("rnn", "parity", seeds=2, workers=1, storage=journal)
+    first = harness(*small, "--out", "a", cwd=tmp_path, env=_env())
     assert first.returncode == 0, first.stderr
-    before = _finished(journal)
+    before = finished_results(journal)
     limit = journal.stat().st_size + 6000  # room to queue the new runs, not to finish them
 
     def small_disk() -> None:
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
 
-    wider = [*small[:5], "rnn,gru,lstm", *small[6:]]
+    wider = smoke_grid("rnn,gru,lstm", "parity", seeds=2, workers=1, storage=journal)
     for workers in ("1", "2"):
-        full = subprocess.run(
-            [sys.executable, "-m", "harness", *wider, "--workers", workers, "--out", "b"],
+        full = harness(
+            *wider,
+            "--workers",
+            workers,
+            "--out",
+            "b",
             cwd=tmp_path,
             env=_env(),
-            capture_output=True,
-            text=True,
-            timeout=300,
             preexec_fn=small_disk,
         )
         assert full.returncode == 1, full.stderr
@@ -317,52 +259,19 @@ def test_a_full_disk_leaves_the_journal_readable_and_the_grid_resumes(tmp_path: 
         assert "the journal is as it was before" in errors[0]
         assert "Traceback" not in full.stderr or workers == "2"  # a worker's log is its own
         assert journal.stat().st_size <= limit
-        assert _finished(journal) == before  # readable, every earlier result intact
-    again = subprocess.run(
-        [sys.executable, "-m", "harness", *wider, "--out", "c"],
-        cwd=tmp_path,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+        assert finished_results(journal) == before  # readable, every earlier result intact
+    again = harness(*wider, "--out", "c", cwd=tmp_path, env=_env())
     assert again.returncode == 0, again.stderr
-    after = _finished(journal)
+    after = finished_results(journal)
     assert len(after) == 6 and all(after[k] == v for k, v in before.items())
-    study = store.open_study(
-        storage_url.open_storage(str(journal)), "grid-smoke-parity", create=False
-    )
+    study = stored_study(journal, "grid-smoke-parity")
     assert not study.get_trials(deepcopy=False, states=(TrialState.RUNNING, TrialState.WAITING))
 
 
 def test_a_report_that_does_not_fit_leaves_the_earlier_report_whole(tmp_path: Path) -> None:
     journal = tmp_path / "runs.journal"
-    grid_args = [
-        "run",
-        "--grid",
-        "--profile",
-        "smoke",
-        "--variants",
-        "rnn",
-        "--tasks",
-        "parity",
-        "--seeds",
-        "2",
-        "--workers",
-        "1",
-        "--storage",
-        str(journal),
-        "--out",
-        "report",
-    ]
-    first = subprocess.run(
-        [sys.executable, "-m", "harness", *grid_args],
-        cwd=tmp_path,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    grid_args = smoke_grid("rnn", "parity", seeds=2, workers=1, storage=journal, out="report")
+    first = harness(*grid_args, cwd=tmp_path, env=_env())
     assert first.returncode == 0, first.stderr
     folder = tmp_path / "report"
     (folder / "my notes.txt").write_text("the user's own file")
@@ -373,29 +282,14 @@ def test_a_report_that_does_not_fit_leaves_the_earlier_report_whole(tmp_path: Pa
         resource.setrlimit(resource.RLIMIT_FSIZE, (4000, 4000))
 
     again = ["report", "--study", "grid-smoke", "--storage", str(journal), "--out", "report"]
-    full = subprocess.run(
-        [sys.executable, "-m", "harness", *again],
-        cwd=tmp_path,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-        preexec_fn=small_disk,
-    )
+    full = harness(*again, cwd=tmp_path, env=_env(), preexec_fn=small_disk)
     assert full.returncode != 0 and "Traceback" not in full.stderr, full.stderr
     errors = [line for line in full.stderr.splitlines() if line.startswith("harness:")]
     assert len(errors) == 1 and "cannot write the report to" in errors[0], full.stderr
     assert "the report there before is as it was" in errors[0]
     after = {p.relative_to(folder): p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     assert after == before  # every file as it was, nothing half-written, no staging left
-    done = subprocess.run(
-        [sys.executable, "-m", "harness", *again],
-        cwd=tmp_path,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    done = harness(*again, cwd=tmp_path, env=_env())
     assert done.returncode == 0, done.stderr
     assert (folder / "my notes.txt").read_text() == "the user's own file"
     assert not (folder / ".report-writing").exists() and (folder / "report.md").exists()
@@ -434,31 +328,10 @@ def test_a_journal_ending_in_half_a_record_is_cut_back_before_the_next_append(
     again = store.open_study(again_storage, "cut", create=False)
     assert journal.read_bytes() == whole
     entries.enqueue(again_storage, again, grid.resolve("smoke", ["rnn"], ["parity"], 3).runs())
-    assert finished.counts(
-        store.open_study(storage_url.open_storage(str(journal)), "cut", create=False)
-    ) == {"waiting": 3}
+    assert finished.counts(stored_study(journal, "cut")) == {"waiting": 3}
 
 
 # ---------------------------------------------------------------- SIGTERM
-
-
-def _blocked(process: subprocess.Popen, limit: float = 300) -> None:
-    """Read stderr until the blocking plugin cell says it holds the grid. A grid that never
-    says so within ``limit`` seconds is killed (a safety net against a hung suite, not a
-    measurement: the test then fails with what the grid printed)."""
-    seen = []
-    guard = threading.Timer(limit, lambda: os.killpg(process.pid, signal.SIGKILL))
-    guard.start()
-    try:
-        for line in process.stderr:
-            seen.append(line)
-            # tests/harness/blocking_plugin.MARKER; the workers and the parent share
-            # stderr, so the marker may end another process's line
-            if "BLOCKED" in line:
-                return
-    finally:
-        guard.cancel()
-    pytest.fail(f"the grid never reached the blocker: {''.join(seen)[-3000:]}")
 
 
 def _ended(process: subprocess.Popen, limit: float = 240) -> tuple[str, str]:
@@ -485,28 +358,17 @@ def _blocked_grid(workers: str, tmp_path: Path) -> tuple[subprocess.Popen, Path,
     """A grid of 8 runs in its own process group, held by the blocking cell: the process,
     its journal and its arguments (the same again resume it)."""
     journal = tmp_path / "runs.journal"
-    args = [
-        "run",
-        "--grid",
-        "--plugin",
-        "tests.harness.blocking_plugin",
-        "--profile",
-        "smoke",
-        "--variants",
+    args = smoke_grid(
         "lstm,gru,blocker,rnn",
-        "--tasks",
         "parity",
-        "--seeds",
-        "2",
-        "--workers",
-        workers,
-        "--storage",
-        str(journal),
-        "--out",
-        "out",
-    ]
-    process = _start(args, tmp_path, _env(BLOCKER_ARMED="1"), start_new_session=True)
-    _blocked(process)
+        plugin="tests.harness.blocking_plugin",
+        seeds=2,
+        workers=workers,
+        storage=journal,
+        out="out",
+    )
+    process = start_harness(args, tmp_path, _env(BLOCKER_ARMED="1"), start_new_session=True)
+    wait_until_blocked(process)
     return process, journal, args
 
 
@@ -517,23 +379,14 @@ def test_sigterm_puts_the_runs_in_hand_back_and_exits_143(workers: str, tmp_path
     _, err = _ended(process)
     assert process.returncode == 143, err
     assert "terminated (SIGTERM): finished runs are stored" in err and "Traceback" not in err
-    study = store.open_study(
-        storage_url.open_storage(str(journal)), "grid-smoke-parity", create=False
-    )
+    study = stored_study(journal, "grid-smoke-parity")
     assert not study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-    before = _finished(journal)
+    before = finished_results(journal)
     if workers == "1":  # in the grid's order: lstm and gru before the blocker, rnn after
         assert sorted(r["config"]["variant"] for r in before.values()) == ["gru"] * 2 + ["lstm"] * 2
-    resumed = subprocess.run(
-        [sys.executable, "-m", "harness", *args],
-        cwd=tmp_path,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    resumed = harness(*args, cwd=tmp_path, env=_env())
     assert resumed.returncode == 0, resumed.stderr
-    after = _finished(journal)
+    after = finished_results(journal)
     assert len(after) == 8 and all(after[k] == v for k, v in before.items())  # untouched
 
 
@@ -553,23 +406,14 @@ def test_ctrl_c_in_a_terminal_stops_cleanly_and_the_resumed_grid_counts_no_failu
     assert "interrupted: finished runs are stored" in err
     for noise in ("Traceback", "Error", "race condition", "Exception ignored"):
         assert noise not in err, err
-    resumed = subprocess.run(
-        [sys.executable, "-m", "harness", *args],
-        cwd=tmp_path,
-        env=_env(),
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    resumed = harness(*args, cwd=tmp_path, env=_env())
     assert resumed.returncode == 0, resumed.stderr
     assert "grid grid-smoke finished in" in resumed.stdout
     assert ": 8 runs, 8 done (0 diverged)." in resumed.stdout, resumed.stdout
     runs = pd.read_csv(tmp_path / "out" / "runs.csv")
     assert len(runs) == 8 and set(runs["status"]) == {"complete"}
     assert "Runs: 8 (8 complete)." in (tmp_path / "out" / "report.md").read_text()
-    study = store.open_study(
-        storage_url.open_storage(str(journal)), "grid-smoke-parity", create=False
-    )
+    study = stored_study(journal, "grid-smoke-parity")
     kept = [t for t in study.get_trials(deepcopy=False) if t.state == TrialState.FAIL]
     assert kept and all(t.user_attrs.get("interrupted") for t in kept)  # for the audit
     assert finished.counts(study) == {"complete": 8}
@@ -591,7 +435,7 @@ def test_a_dead_host_s_run_is_taken_back_by_another_host(tmp_path: Path) -> None
     ).runs()
     entries.enqueue(storage, study, configs)
     worker = ["worker", "--study", "hosts", "--storage", journal, "--population", "1"]
-    a = _start(worker, tmp_path, _env(HARNESS_HOST="host-a"))
+    a = start_harness(worker, tmp_path, _env(HARNESS_HOST="host-a"))
     held = []
 
     def holds_a_run() -> bool:
@@ -602,10 +446,10 @@ def test_a_dead_host_s_run_is_taken_back_by_another_host(tmp_path: Path) -> None
     _wait_for(holds_a_run, "host-a to hold a run")
     a.kill()  # host-a is gone: its pid means nothing to host-b
     a.communicate(timeout=60)
-    b = _start(worker, tmp_path, _env(HARNESS_HOST="host-b"))
+    b = start_harness(worker, tmp_path, _env(HARNESS_HOST="host-b"))
     _, err = b.communicate(timeout=600)
     assert b.returncode == 0 and "Traceback" not in err, err[-3000:]
-    study = store.open_study(storage_url.open_storage(journal), "hosts", create=False)
+    study = stored_study(journal, "hosts")
     _, complete = _points([study])
     assert len(complete) == 12 and set(complete.values()) == {1}
     lost = study.get_trials(deepcopy=False)[held[0].number]
