@@ -53,7 +53,8 @@ def build(analysis: Analysis, folder: str | Path, provenance: Mapping[str, Any])
     blocks = _blocks(analysis, drawn, glance, provenance)
     (out / "findings.md").write_text(to_md(blocks, out))
     (out / "findings.html").write_text(to_html(blocks))
-    record = {**analysis.record(), "provenance": _jsonable(dict(provenance))}
+    # a margin or statistic that is not a number (no margin declared) is null in JSON
+    record = _jsonable({**analysis.record(), "provenance": dict(provenance)})
     (out / "findings.json").write_text(json.dumps(record, indent=2, default=str, allow_nan=False))
     analysis.trials.to_csv(out / "trials.csv", index=False)
     return out / "findings.md"
