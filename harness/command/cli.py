@@ -550,13 +550,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     keep_freed_memory()
     if hasattr(args, "storage"):  # --storage, else $HARNESS_STORAGE, else the default journal
         args.storage = storage_url.resolve(args.storage)
-        if args.storage is None and storage_url.default_journal() == storage_url.LEGACY:
-            print(
-                f"harness: using {storage_url.LEGACY}, where earlier versions kept the "
-                f"journal (move it and its .models folder to {storage_url.OUTPUT}/ to "
-                "keep everything there)",
-                file=sys.stderr,
-            )
+        if args.storage is None and (earlier := storage_url.earlier_default()):
+            print(earlier, file=sys.stderr)
     quiet_optuna()
     handlers = {s: signal.getsignal(s) for s in (signal.SIGINT, signal.SIGTERM)}
     if threading.current_thread() is threading.main_thread():

@@ -17,7 +17,7 @@ class Prepared:
     """A grid's runs in the queue, as ``queueing`` left them; which of them are finished is
     read back from the storage."""
 
-    studies: list[optuna.Study]  # one per task (a grid stored by an older version: one)
+    studies: list[optuna.Study]  # one per task
     total: int  # runs in this grid
     added: int  # newly enqueued
     already: int  # done, waiting or running before

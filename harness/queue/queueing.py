@@ -27,8 +27,8 @@ def open_grid(
     (``NAME-TASK``, each with its metric's direction and the grid point as params, and
     ``noted``, what it notes of the grid, as its user attribute ``grid``), with abandoned
     runs re-queued and missing ones enqueued, riding out a database outage; runs keep their
-    models in ``models`` (``kept_models.chosen_folder``). A grid that an older version
-    stored as one study ``NAME`` goes on there."""
+    models in ``models`` (``kept_models.chosen_folder``). A grid that a 0.1.0 pre-release
+    stored as one study ``NAME`` is refused in one line (``store.earlier_grid``)."""
     by_task: dict[str, list[RunConfig]] = {}
     for config in runs:
         by_task.setdefault(config.task, []).append(config)
@@ -38,13 +38,13 @@ def open_grid(
                 f"{name}-{task}",
                 group,
                 {"grid": {**noted, "prefix": name, "task": task}},
-                legacy=name,
             )
             for task, group in by_task.items()
         ],
         storage,
         models,
         keep_models,
+        grid=name,
     )
 
 
@@ -61,7 +61,11 @@ def open_runs(
 
 @riding_out("queueing the runs")
 def prepare(
-    wanted: list[TaskStudy], url: str | None, models: str | None, keep_models: bool
+    wanted: list[TaskStudy],
+    url: str | None,
+    models: str | None,
+    keep_models: bool,
+    grid: str | None = None,
 ) -> Prepared:
     """Queue each task's runs in its study (``wanted``) in the storage at ``url``: open the
     study in its terms, note where its runs keep their models (``models``, or none unless
@@ -69,6 +73,8 @@ def prepare(
     runs of dead workers, enqueue what is missing. Repeats harmlessly, so it rides out a
     database outage."""
     storage = storage_url.open_storage(url)
+    if grid is not None:
+        store.earlier_grid(storage, grid)
     studies: dict[str, Any] = {}
     added = already = requeued = 0
     for task in wanted:

@@ -23,11 +23,11 @@ from harness.queue.journal import JournalFile
 
 ENVIRONMENT = "HARNESS_STORAGE"
 # Everything the harness writes by default goes under OUTPUT (relative to where it runs): the
-# journal, the kept models beside it, the reports. Not a package folder: versions before
-# this kept the journal in the ``results`` package's folder, LEGACY, which is still read.
+# journal, the kept models beside it, the reports. Not a package folder: pre-releases of
+# 0.1.0 kept the journal in the ``results`` package's folder, EARLIER, which is not read.
 OUTPUT = "outputs"
 DEFAULT = f"{OUTPUT}/harness.journal"
-LEGACY = "results/harness.journal"
+EARLIER = "results/harness.journal"
 MASK = "***"
 
 
@@ -38,11 +38,20 @@ def resolve(url: str | None) -> str | None:
 
 
 def default_journal() -> str:
-    """``outputs/harness.journal``; or, where only an earlier version's
-    ``results/harness.journal`` exists here, that one (it goes on being used)."""
-    if not Path(DEFAULT).exists() and Path(LEGACY).is_file():
-        return LEGACY
+    """``outputs/harness.journal``."""
     return DEFAULT
+
+
+def earlier_default() -> str | None:
+    """A line for the user where only a 0.1.0 pre-release's default journal
+    (``results/harness.journal``) is here: it is not read unless named."""
+    if Path(DEFAULT).exists() or not Path(EARLIER).is_file():
+        return None
+    return (
+        f"harness: {EARLIER} was written by a pre-release of harness 0.1.0, which kept its "
+        f"journal there; this version reads {DEFAULT}: move the file and its .models "
+        f"folder to {OUTPUT}/, or pass --storage {EARLIER}"
+    )
 
 
 def report_folder(url: str | None, name: str) -> Path:

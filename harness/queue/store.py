@@ -26,6 +26,7 @@ import math
 import warnings
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
+from importlib import metadata
 from typing import Any
 
 import optuna
@@ -41,13 +42,16 @@ from optuna.storages import BaseStorage
 
 import tasks
 import variants
-from harness.plans.config import RunConfig
+from harness.plans.config import ConfigError, RunConfig
 from harness.queue import liveness
 from harness.queue.journal import JournalDamaged, JournalFile
 from harness.queue.storage_url import StorageError
 
 log = logging.getLogger(__name__)
 PARAMS_ATTR = "params"
+# the version of the harness that created a study: what a later version names when it
+# cannot read or extend the study (studies without it come from 0.1.0's pre-releases)
+WRITTEN_BY = "harness_version"
 
 
 def direction(config: RunConfig) -> tuple[str, str | None]:
@@ -71,7 +75,6 @@ class TaskStudy:
     runs: list[RunConfig]
     notes: dict[str, Any]  # its user attributes: what it notes of its grid or search
     space: dict[str, tuple[float, float, bool]] | None = None  # a search's ranges
-    legacy: str | None = None  # a grid's name: an older version stored it as one study so
     # its terms, from the runs: the params' distributions, the primary metric's direction
     distributions: dict[str, BaseDistribution] = field(init=False)
     direction: str = field(init=False)
@@ -88,10 +91,7 @@ class TaskStudy:
 
 def open_task_study(storage: optuna.storages.BaseStorage, task: TaskStudy) -> optuna.Study:
     """The study of one task: created with its direction and metric name, or opened; the
-    params' distributions merged into those it recorded, its notes set. A grid that an older
-    version stored as one study (``task.legacy``) goes on there, as it was."""
-    if task.legacy and legacy_grid(storage, task.legacy):
-        return open_study(storage, task.legacy)
+    params' distributions merged into those it recorded, its notes set."""
     study = open_study(storage, task.name, direction=task.direction)
     if task.metric is not None and study.metric_names is None:
         with warnings.catch_warnings():  # Optuna calls it experimental; relied on knowingly
@@ -103,7 +103,17 @@ def open_task_study(storage: optuna.storages.BaseStorage, task: TaskStudy) -> op
         study.set_user_attr(PARAMS_ATTR, {k: distribution_to_json(d) for k, d in merged.items()})
     for key, value in task.notes.items():
         study.set_user_attr(key, value)
+    if WRITTEN_BY not in study.user_attrs:
+        study.set_user_attr(WRITTEN_BY, harness_version())
     return study
+
+
+def harness_version() -> str:
+    """This harness's version, as installed (``pip install -e .`` records it)."""
+    try:
+        return metadata.version("rnn-harness")
+    except metadata.PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def grid_distributions(configs: Iterable[RunConfig]) -> dict[str, BaseDistribution]:
@@ -237,12 +247,16 @@ def _readable(storage: BaseStorage) -> Iterator[None]:
         raise storage.damaged(error) from None
 
 
-def legacy_grid(storage: BaseStorage, name: str) -> str | None:
-    """``name`` when it is a grid stored by a version before one study per task."""
+def earlier_grid(storage: BaseStorage, name: str) -> None:
+    """Refuse, in one line, to add to a grid that a 0.1.0 pre-release stored as one study
+    ``name`` for all its tasks (0.1.0 stores one study a task, ``name-TASK``)."""
     for summary in optuna.get_all_study_summaries(storage):
         if summary.study_name == name and "grid" in summary.user_attrs:
-            return name
-    return None
+            raise ConfigError(
+                f"{name} in this storage is a grid that a pre-release of harness 0.1.0 stored "
+                "as one study for all its tasks; this version cannot add to it (report still "
+                "reads it): run the grid under another --study, or in another storage"
+            )
 
 
 def family_of(study: optuna.Study | optuna.study.StudySummary) -> str | None:

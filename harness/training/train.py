@@ -21,7 +21,6 @@ from harness.training import seq2seq, snapshot, telemetry
 from harness.training.evaluate import held_out, probe, stack_batches
 from harness.training.model import SequenceModel, TrialStack, detach
 from harness.training.optim import TrialOptimizer
-from results.tables.record import current_telemetry
 
 EXPLODED = 100.0  # a training loss this many times its first value counts as diverged
 
@@ -57,7 +56,7 @@ class RunResult:
 def summary_line(record: dict[str, Any]) -> str:
     """One line about a run, from a ``RunResult`` as stored."""
     config, metric = record["config"], record["primary"]
-    tele = current_telemetry(record["telemetry"])
+    tele = record["telemetry"]
     flag = " DIVERGED" if record["status"] == "diverged" else ""
     test = record["test"][metric]
     shown = f"{test:.4g}" if test is not None else "nan"

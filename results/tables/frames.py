@@ -6,6 +6,7 @@ the tables are the same on any machine that can open the storage.
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 import optuna
@@ -13,6 +14,8 @@ import pandas as pd
 from optuna.trial import TrialState
 
 from results.tables import record
+
+log = logging.getLogger(__name__)
 
 RUN_COLUMNS = ["study", "trial", "key", "variant", "task", "seed", "status"]
 
@@ -56,10 +59,11 @@ def runs_frame(study: Studies) -> pd.DataFrame:
 
     Status is ``complete``, ``diverged``, ``failed`` (an error), ``running`` or ``waiting``.
     Metric columns: ``test_<m>``, ``valid_<m>``, ``chance_<m>``; ``metric`` names the
-    primary one and ``test``/``chance``/``lower_is_better`` repeat it for plotting. Cost
-    columns carry today's names for records of any version (``record.current_telemetry``).
+    primary one and ``test``/``chance``/``lower_is_better`` repeat it for plotting. Runs
+    that a pre-release of 0.1.0 stored keep that version's cost names
+    (``record.EARLIER_TELEMETRY``) and leave today's cost columns empty, said in one line.
     """
-    rows = []
+    rows, earlier = [], set()
     for name, trial in _runs(study):
         config = dict(trial.user_attrs[record.CONFIG])
         row: dict[str, Any] = {
@@ -88,12 +92,21 @@ def runs_frame(study: Studies) -> pd.DataFrame:
             row["best_step"], row["steps_done"] = result["best_step"], result["steps"]
             row["model"] = record.model_file(result)  # the kept model, in the artifact store
             row["model_bytes"] = (result.get("model") or {}).get("bytes")
-            tele = record.current_telemetry(result["telemetry"])
+            tele = dict(result["telemetry"])
+            if any(old in tele for old in record.EARLIER_TELEMETRY):
+                earlier.add(name)
             tele.pop("task_source", None)
             row.update(tele)
         if record.ERROR in trial.user_attrs:
             row["error"] = trial.user_attrs[record.ERROR]
         rows.append(row)
+    if earlier:
+        log.warning(
+            "runs of %s were stored by a pre-release of harness 0.1.0 (their cost as %s): "
+            "their cost columns are empty",
+            ", ".join(sorted(earlier)),
+            " and ".join(record.EARLIER_TELEMETRY),
+        )
     frame = pd.DataFrame(rows)
     if frame.empty:
         return pd.DataFrame(columns=RUN_COLUMNS)

@@ -42,25 +42,6 @@ def model_file(result: dict[str, Any]) -> str | None:
     return f"{model['folder']}/{model['artifact']}" if model else None
 
 
-def current_telemetry(telemetry: dict[str, Any]) -> dict[str, Any]:
-    """A run's telemetry with its cost under today's names, whatever version stored it.
-
-    Records of older versions hold ``steps_per_second`` (one trial's data stream: steps ×
-    batch per second of its population's timed steps), ``wall_seconds`` (the whole
-    population's wall time) and ``population`` (K; absent before population training, so
-    1). Every seed of a population carried the same seconds, which read as the run's own.
-    Today's records name each figure for what it is: ``steps×batch/s`` (the trial's rate),
-    ``population_steps×batch/s`` (K × it, the whole stack's), ``population_seconds`` and
-    ``trial_seconds`` (its per-trial share). This maps the old keys to the new ones so that
-    frames of old and new storages have the same columns; new records pass unchanged."""
-    tele = dict(telemetry)
-    if "steps_per_second" not in tele and "wall_seconds" not in tele:
-        return tele
-    population = tele.get("population") or 1
-    rate, wall = tele.pop("steps_per_second", None), tele.pop("wall_seconds", None)
-    tele["population"] = population
-    tele["population_seconds"] = wall
-    tele["population_steps×batch/s"] = rate * population if rate is not None else None
-    tele["trial_seconds"] = wall / population if wall is not None else None
-    tele["steps×batch/s"] = rate
-    return tele
+# the cost names of records a pre-release of 0.1.0 stored, before population training named
+# the trial's and the population's figures apart; they are read as they are, not translated
+EARLIER_TELEMETRY = ("steps_per_second", "wall_seconds")

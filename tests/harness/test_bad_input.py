@@ -8,8 +8,10 @@ import hashlib
 import re
 from pathlib import Path
 
+import optuna
 import pytest
 
+from harness.queue import storage_url
 from tests.harness.commands import harness, smoke_grid
 
 
@@ -29,6 +31,11 @@ def stored(tmp_path_factory) -> Path:
     )
     # a file cut off in the middle of its last record (a worker killed while writing)
     (folder / "truncated.journal").write_bytes((folder / "runs.journal").read_bytes()[:-40])
+    # a grid as a 0.1.0 pre-release stored it: one study for all its tasks
+    earlier = optuna.create_study(
+        storage=storage_url.open_storage(str(folder / "earlier.journal")), study_name="grid-old"
+    )
+    earlier.set_user_attr("grid", {"profile": "smoke"})
     return folder
 
 
@@ -119,6 +126,11 @@ ROWS = [  # (what was tried, arguments, what the user sees)
         "unknown corpus '/nowhere/corpus.txt': not a name .* nor an existing",
     ),
     (
+        "a grid that a 0.1.0 pre-release stored as one study",
+        smoke_grid("lstm", "parity", storage="earlier.journal", study="grid-old"),
+        "grid-old in this storage is a grid that a pre-release of harness 0.1.0 stored as one",
+    ),
+    (
         "a corpus file that is empty",
         ["run", "--task", "lm", "--set", "task.corpus='empty.txt'"],
         "empty.txt holds no text",
@@ -141,6 +153,7 @@ def test_bad_input_is_one_line_exit_2_and_loses_nothing(
 ) -> None:
     before = _digest(stored / "runs.journal")
     damaged = _digest(stored / "damaged.journal")
+    earlier = _digest(stored / "earlier.journal")
     result = harness(*args, cwd=stored)
     err = result.stderr.strip()
     assert result.returncode == 2, (what, result.returncode, err[-1500:])
@@ -151,6 +164,7 @@ def test_bad_input_is_one_line_exit_2_and_loses_nothing(
     # what is stored is untouched, and still reads
     assert _digest(stored / "runs.journal") == before
     assert _digest(stored / "damaged.journal") == damaged
+    assert _digest(stored / "earlier.journal") == earlier
 
 
 def test_after_all_the_bad_input_the_stored_runs_still_report(stored: Path) -> None:

@@ -11,7 +11,7 @@ import torch
 
 from harness.plans.config import RunConfig
 from harness.queue.progress import Progress
-from harness.training.train import stack_key, summary_line, train, train_population
+from harness.training.train import stack_key, train, train_population
 from tests.harness.configs import tiny_config
 
 
@@ -103,26 +103,6 @@ def test_a_population_records_its_cost_apart_from_each_trials() -> None:
         assert f"{t['population_steps×batch/s']:,.0f} steps×batch/s in " in line
         assert line.endswith(f"; {t['trial_seconds']:.1f} s per trial)")
     assert len({r.telemetry["population_seconds"] for r in results}) == 1
-
-
-def test_a_summary_line_reads_records_of_older_versions() -> None:
-    record = {
-        "config": {"variant": "lstm", "task": "parity", "seed": 1},
-        "status": "complete",
-        "primary": "accuracy",
-        "test": {"accuracy": 0.75},
-        "chance": {"accuracy": 0.5},
-        "best_step": 10,
-        "steps": 20,
-    }
-    old = summary_line(
-        {**record, "telemetry": {"steps_per_second": 1000.0, "wall_seconds": 8.0, "population": 4}}
-    )
-    assert old.endswith(
-        ", 1,000 steps×batch/s (population of 4: 4,000 steps×batch/s in 8.0 s; 2.0 s per trial)"
-    )
-    alone = summary_line({**record, "telemetry": {"steps_per_second": 1000.0, "wall_seconds": 8.0}})
-    assert alone.endswith(", 1,000 steps×batch/s, 8.0 s")
 
 
 @pytest.mark.parametrize("kind", ["adam", "sgd"])

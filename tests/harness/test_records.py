@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import urllib.request
+from importlib import metadata
 from pathlib import Path
 
 import optuna
@@ -40,6 +41,10 @@ def test_a_grid_is_one_study_per_task_with_its_direction_and_metric(grid_journal
     assert studies["grid-smoke-memory-add"].direction == StudyDirection.MINIMIZE
     assert studies["grid-smoke-lm"].metric_names == ["bpc"]
     assert studies["grid-smoke-parity"].metric_names == ["accuracy"]
+    # each study names the version that wrote it, for a later version's messages
+    assert {s.user_attrs["harness_version"] for s in studies.values()} == {
+        metadata.version("rnn-harness")
+    }
     # a best trial is picked against its own task: the highest parity accuracy
     parity = studies["grid-smoke-parity"]
     assert parity.best_value == max(t.value for t in finished.completed(parity))
@@ -135,8 +140,9 @@ def test_a_single_run_is_stored_and_keeps_its_model(tmp_path: Path) -> None:
     assert len(finished.completed(study)) == 1
 
 
-def test_a_grid_stored_by_an_older_version_is_read_and_resumed(tmp_path: Path) -> None:
-    """Before one study per task, a grid was one study ``grid-NAME`` holding every task."""
+def test_a_grid_an_earlier_version_stored_as_one_study_still_reports(tmp_path: Path) -> None:
+    """Before one study per task (0.1.0's pre-releases), a grid was one study ``grid-NAME``
+    holding every task: ``report`` reads it (adding to it is refused: test_bad_input)."""
     journal = str(tmp_path / "old.journal")
     storage = storage_url.open_storage(journal)
     study = store.open_study(storage, "grid-old")
@@ -210,7 +216,8 @@ def test_models_command_lists_and_rescores_every_kept_model(grid_journal) -> Non
 
 def test_the_default_output_is_outside_every_package(tmp_path: Path) -> None:
     """With no --storage or --out, a grid writes under outputs/ where it runs, and nothing
-    into a package folder; a journal where earlier versions kept it is still read."""
+    into a package folder; a journal where a 0.1.0 pre-release kept it is named in one line
+    and read only when named."""
     (tmp_path / "harness").mkdir()  # a checkout's package folders, where a user runs it
     (tmp_path / "results").mkdir()
     result = harness(*smoke_grid("rnn", "parity", workers=1), cwd=tmp_path)
@@ -219,10 +226,16 @@ def test_the_default_output_is_outside_every_package(tmp_path: Path) -> None:
     assert (tmp_path / "outputs" / "grid-smoke" / "report.md").is_file()
     assert len(list((tmp_path / "outputs" / "harness.models").iterdir())) == 1
     assert not any((tmp_path / "harness").iterdir()) and not any((tmp_path / "results").iterdir())
-    old = tmp_path / "old"  # an earlier version's layout: results/harness.journal
+    old = tmp_path / "old"  # a 0.1.0 pre-release's layout: results/harness.journal
     (old / "results").mkdir(parents=True)
     (tmp_path / "outputs" / "harness.journal").rename(old / "results" / "harness.journal")
-    report = harness("report", "--study", "grid-smoke", cwd=old)
-    assert report.returncode == 0, report.stderr
-    assert "using results/harness.journal, where earlier versions kept" in report.stderr
-    assert (old / "outputs" / "grid-smoke" / "runs.csv").is_file()
+    unread = harness("report", "--study", "grid-smoke", cwd=old)
+    assert unread.returncode != 0 and "Traceback" not in unread.stderr
+    assert "results/harness.journal was written by a pre-release of harness 0.1.0" in (
+        unread.stderr
+    )
+    named = harness(
+        "report", "--study", "grid-smoke", "--storage", "results/harness.journal", cwd=old
+    )
+    assert named.returncode == 0, named.stderr
+    assert not named.stderr.startswith("harness: results/harness.journal was written")
