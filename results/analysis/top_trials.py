@@ -21,7 +21,10 @@ the variant is worse:
 - ``trials``/``ref_trials``: the draws (k) whose trials entered, for the report's evidence.
 
 Fewer than ``MIN_TOP`` best trials on a side (fewer than 11 draws at 10 %) leave a comparison
-"untested", with the reason in ``note``.
+"untested", with the reason in ``note``; so does a side whose best trials did not all train
+(each beat its task's trivial model: column ``baseline``, else ``chance``). The paper
+compares cells that learned; best trials still at chance (a CTC network on its blank
+plateau) would compare how soon each started learning, which no finding is about.
 """
 
 from __future__ import annotations
@@ -163,6 +166,14 @@ def _compare(
             f"(needs {math.floor((MIN_TOP - 1) / fraction + 1e-9) + 1} or more draws)"
         )
         return row
+    untrained = [
+        f"{name}'s {int((~learned).sum())} of {len(learned)}"
+        for name, learned in ((variant, _learned(top)), (reference, _learned(top_ref)))
+        if not learned.all()
+    ]
+    if untrained:
+        row["note"] = f"best trials that did not train ({', '.join(untrained)})"
+        return row
     test = welch_difference(
         sign * top["value"].to_numpy(float), sign * top_ref["value"].to_numpy(float), alpha
     )
@@ -180,6 +191,16 @@ def _compare(
     else:
         row["draws_needed"] = _draws_needed(top, top_ref, test["diff"], margin, fraction)
     return row
+
+
+def _learned(top: pd.DataFrame) -> pd.Series:
+    """Whether each of these trials beat its task's trivial model (``baseline``, else
+    ``chance``): the test metric on the better side of it."""
+    value = top["value"].astype(float)
+    base = top["baseline"].astype(float) if "baseline" in top else top["chance"].astype(float)
+    base = base.fillna(top["chance"].astype(float))
+    lower = top["lower_is_better"].astype(bool)
+    return pd.Series(np.where(lower, value < base, value > base), index=top.index)
 
 
 def _draws_needed(

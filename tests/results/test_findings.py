@@ -348,3 +348,18 @@ def test_summary_and_records_are_json_ready(holding: list[findings.Finding]) -> 
         for r in records
         for v in r.values()
     )
+
+
+def test_best_trials_that_did_not_train_leave_a_comparison_untested() -> None:
+    """A CTC network on its blank plateau scores chance: if lstm's best trials by
+    validation include one that did not beat the trivial model, the comparison would be of
+    how soon each cell started learning, so it is left untested, and says why."""
+    trials = make_trials({"nog": 0.0}, n=40, tasks=("music",))
+    lstm = trials["variant"] == "lstm"
+    best = top_trials.best_by_validation(trials[lstm])
+    trials.loc[best.index[:1], "value"] = 10.95  # one of lstm's best 4 stayed at chance
+    row = top_trials.compare_best(trials, {"music": 0.1}).iloc[0]
+    assert row["note"] == "best trials that did not train (lstm's 1 of 4)"
+    assert math.isnan(row["p"])
+    trials["baseline"] = 11.0  # a trivial model worse than chance: now every trial trained
+    assert top_trials.compare_best(trials, {"music": 0.1}).iloc[0]["note"] == ""
