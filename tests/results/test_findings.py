@@ -241,7 +241,9 @@ def test_best_trials_are_chosen_by_validation_and_compared_as_scipy_does() -> No
         (scipy_stats.t.ppf(0.975, df) + scipy_stats.t.ppf(0.8, df)) * se, rel=1e-12
     )
     # an accuracy (higher is better) is oriented so that positive still means worse
-    flipped = frame.assign(value=-frame["value"], valid=-frame["valid"], lower_is_better=False)
+    flipped = frame.assign(
+        value=-frame["value"], valid=-frame["valid"], chance=-frame["chance"], lower_is_better=False
+    )
     again = top_trials.compare_best(flipped, {"music": 0.1}).iloc[0]
     assert again["diff"] == pytest.approx(row["diff"], rel=1e-12)
     assert (again["low"], again["high"]) == pytest.approx((row["low"], row["high"]), rel=1e-12)
