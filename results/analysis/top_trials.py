@@ -38,6 +38,7 @@ import pandas as pd
 from scipy import stats as scipy_stats
 
 from results.analysis import stats
+from results.analysis.evidence import trained
 from results.analysis.paired import POWER, pairs_needed
 
 REFERENCE = "lstm"
@@ -168,7 +169,7 @@ def _compare(
         return row
     untrained = [
         f"{name}'s {int((~learned).sum())} of {len(learned)}"
-        for name, learned in ((variant, _learned(top)), (reference, _learned(top_ref)))
+        for name, learned in ((variant, trained(top)), (reference, trained(top_ref)))
         if not learned.all()
     ]
     if untrained:
@@ -191,16 +192,6 @@ def _compare(
     else:
         row["draws_needed"] = _draws_needed(top, top_ref, test["diff"], margin, fraction)
     return row
-
-
-def _learned(top: pd.DataFrame) -> pd.Series:
-    """Whether each of these trials beat its task's trivial model (``baseline``, else
-    ``chance``): the test metric on the better side of it."""
-    value = top["value"].astype(float)
-    base = top["baseline"].astype(float) if "baseline" in top else top["chance"].astype(float)
-    base = base.fillna(top["chance"].astype(float))
-    lower = top["lower_is_better"].astype(bool)
-    return pd.Series(np.where(lower, value < base, value > base), index=top.index)
 
 
 def _draws_needed(
