@@ -157,8 +157,8 @@ def load(corpus: str, level: str | None, data_dir: str | None) -> Corpus:
 @functools.lru_cache(maxsize=2)
 def _load_embedded(level: str) -> Corpus:
     """``pysrc``; read once per process (a grid builds the task for every run)."""
-    text, source = _python_sources()
-    return _from_texts(EMBEDDED, level, _split_by_files(text), source, level == "word")
+    text, source = python_sources()
+    return _from_texts(EMBEDDED, level, split_by_files(text), source, level == "word")
 
 
 @functools.lru_cache(maxsize=4)
@@ -212,7 +212,7 @@ def _read_path(path: Path) -> tuple[list[str], dict[str, object]]:
     }
 
 
-def _python_sources() -> tuple[list[str], dict[str, object]]:
+def python_sources() -> tuple[list[str], dict[str, object]]:
     """The top-level modules of this interpreter's standard library, sorted by name."""
     root = Path(sysconfig.get_paths()["stdlib"])
     texts = []
@@ -234,7 +234,7 @@ def _python_sources() -> tuple[list[str], dict[str, object]]:
     }
 
 
-def _split_by_files(texts: list[str]) -> dict[str, str]:
+def split_by_files(texts: list[str]) -> dict[str, str]:
     """Whole files to each split: every 20th file (from the 19th) to valid, the next to test."""
     parts: dict[str, list[str]] = {s: [] for s in SPLITS}
     for k, text in enumerate(texts):

@@ -27,7 +27,6 @@ import functools
 import hashlib
 import math
 import re
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -40,12 +39,12 @@ from torch import Tensor
 
 from tasks.base import IO, SPLITS, Batch, Metric, Settings, Task, TaskError, check_split, percent
 from tasks.registry import register
+from tasks.synthetic import seed_stream
 
 CHARACTERS = " abcdefghijklmnopqrstuvwxyz.,'"  # class k + 1 is CHARACTERS[k]; class 0 is blank
 BLANK = 0
 FONTS = ("futural", "cursive", "scripts")  # Hershey's single-stroke roman and script fonts
 INSTALL = 'handwriting needs Hershey-Fonts: pip install -e ".[handwriting]"'
-_STREAM = {"train": 0, "valid": 1, "test": 2}
 _WORD = re.compile(r"[a-z]+(?:'[a-z]+)?[.,]?")  # a word written whole: letters, then . or ,
 
 
@@ -159,22 +158,16 @@ class Handwriting(Task):
             for start in range(0, len(rows), size):
                 yield _batch(rows[start : start + size])
             return
-        rng, pool = self._rng("train", seed), self.lines("train")
+        rng, pool = seed_stream(self.name, "train", seed), self.lines("train")
         while True:
             texts = [pool[k] for k in rng.integers(0, len(pool), size)]
             yield _batch([self.write(text, rng) for text in texts])
-
-    def _rng(self, split: str, seed: int = 0) -> np.random.Generator:
-        key = [zlib.crc32(self.name.encode()), _STREAM[split]] + (
-            [seed] if split == "train" else []
-        )
-        return np.random.default_rng(np.random.SeedSequence(key))
 
     @cached_property
     def _heldout(self) -> dict[str, list[tuple[np.ndarray, np.ndarray]]]:
         out = {}
         for split in ("valid", "test"):
-            rng, pool = self._rng(split), self.lines(split)
+            rng, pool = seed_stream(self.name, split), self.lines(split)
             order = np.resize(rng.permutation(len(pool)), self.settings.eval_size)
             out[split] = [self.write(pool[k], rng) for k in order]
         return out
@@ -432,10 +425,10 @@ def _text(max_chars: int) -> Text:
     """The lines of each split, from the comments of the standard library's top-level
     modules (whole files per split, as ``corpora`` splits them); a line held out is never a
     training line, and a test line never a valid one."""
-    from tasks.corpora import _python_sources, _split_by_files
+    from tasks.corpora import python_sources, split_by_files
 
-    files, source = _python_sources()
-    parts = _split_by_files([f + "\n" for f in files])
+    files, source = python_sources()
+    parts = split_by_files([f + "\n" for f in files])
     lines = {s: _unique(_lines(_words(parts[s]), max_chars)) for s in SPLITS}
     lines["test"] = [t for t in lines["test"] if t not in set(lines["valid"])]
     held = set(lines["valid"]) | set(lines["test"])

@@ -86,9 +86,8 @@ ONSET_SHARE = {
     "fricative": 0.3,
 }
 BROAD = tuple(ONSET_SHARE)
-SPLIT_EVERY = (
-    20  # of the distinct sentences, in order: the 19th of every 20 to valid, the 20th to test
-)
+# of the distinct sentences, in order: the 19th of every 20 to valid, the 20th to test
+SPLIT_EVERY = 20
 # the phone inventory's sounds: fixed, so every run and split hears the same language
 _INVENTORY_SALT = zlib.crc32(b"speech-inventory")
 _CLASS_SPREAD = 0.8  # how far a phone's target strays from its broad class's centre
@@ -181,7 +180,7 @@ def sentences() -> tuple[dict[str, list[tuple[int, ...]]], dict[str, Any]]:
     ``SPLIT_EVERY``-th pair to valid and test; no string in two splits), and where they came
     from."""
     pronounce = _pronunciations()
-    texts, source = corpora._python_sources()
+    texts, source = corpora.python_sources()
     distinct: dict[tuple[int, ...], None] = {}  # ordered, unlike a set
     for text in texts:
         for block in _prose(text):

@@ -21,6 +21,13 @@ Arrays = tuple[np.ndarray, np.ndarray, np.ndarray]
 _STREAM = {"train": 0, "valid": 1, "test": 2}
 
 
+def seed_stream(task: str, split: str, seed: int = 0) -> np.random.Generator:
+    """The generator of ``task``'s ``split``: the held-out ones depend on the task alone,
+    training on the run's ``seed`` too."""
+    key = [zlib.crc32(task.encode()), _STREAM[split]] + ([seed] if split == "train" else [])
+    return np.random.default_rng(np.random.SeedSequence(key))
+
+
 def lengths(seq_len: int, min_len: int | None, rng: np.random.Generator, n: int) -> np.ndarray:
     """``n`` sequence lengths: all ``seq_len``, or uniform in [``min_len``, ``seq_len``]."""
     if min_len is None:
@@ -47,9 +54,7 @@ class SyntheticTask(Task):
         return float("inf")
 
     def _rng(self, split: str, seed: int = 0) -> np.random.Generator:
-        salt = zlib.crc32(self.name.encode())
-        key = [salt, _STREAM[split]] + ([seed] if split == "train" else [])
-        return np.random.default_rng(np.random.SeedSequence(key))
+        return seed_stream(self.name, split, seed)
 
     @cached_property
     def _heldout(self) -> dict[str, Arrays]:
