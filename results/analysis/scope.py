@@ -73,7 +73,7 @@ def extension_tasks(tasks: set[str]) -> list[str]:
 
 def margins(tasks: set[str]) -> dict[str, float]:
     """Each paper task's margin (extensions have none: see ``results.analysis.findings``)."""
-    return {t: d.margin for t in tasks if (d := dataset(t)) is not None}
+    return {t: d.margin for t in sorted(tasks) if (d := dataset(t)) is not None}
 
 
 def names(tasks: list[str]) -> str:
