@@ -15,7 +15,8 @@ shares are a full run's. Beside them:
   measurement inside the loop.
 - **the reference**: torch's fused ``nn.LSTM`` forward + backward at the shape of the first
   training batch (the population's K × B rows as one batch, the cells' input and hidden
-  widths), called before every step of the loop and left out of its time (``_Reference``).
+  widths, the network's layers and directions: ``x2`` in its shape where bidirectional),
+  called before every step of the loop and left out of its time (``_Reference``).
   A task's ``step_ratio`` is the median over steps of each step's time over the reference's
   call just before it (a burst of load slows both and cancels, as in ``ratio_of_rounds``),
   the evaluation's amortised time added in proportion: a number that compares across
@@ -175,10 +176,16 @@ class _Reference:
             batch = next(task.batches("train", first.seed))
             width = first.hidden_size if task.io.input == "tokens" else task.io.input_size
             size = (batch.x.shape[0], len(configs) * batch.x.shape[1], width)
-            self.lstm = nn.LSTM(width, first.hidden_size).to(device)
+            # the network's own depth and directions: a bidirectional task's loop runs two
+            # cells a layer, and so does its reference
+            self.lstm = nn.LSTM(
+                width, first.hidden_size, first.layers, bidirectional=first.bidirectional
+            ).to(device)
         self.x = torch.rand(size, device=device, generator=torch.Generator(device)) * 2 - 1
         self.autocast = precision(device)
-        self.shape = f"T{size[0]}xB{size[1]}xM{width}xN{first.hidden_size}"
+        directions = "x2" if first.bidirectional else ""
+        depth = f"xL{first.layers}" if first.layers > 1 else ""
+        self.shape = f"T{size[0]}xB{size[1]}xM{width}xN{first.hidden_size}{directions}{depth}"
 
     def __call__(self) -> None:
         self.lstm.zero_grad(set_to_none=True)

@@ -118,3 +118,21 @@ def test_a_baseline_of_the_cells_gate_is_refused_in_one_line(tmp_path: Path, cap
         == 2
     )
     assert "is not a file written by 'harness bench --runs --json'" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("bidirectional,layers", [(False, 1), (True, 1), (True, 2)])
+def test_the_reference_has_the_network_s_directions_and_depth(
+    bidirectional: bool, layers: int
+) -> None:
+    """A bidirectional task's loop runs two cells a layer: its step ratio is against an
+    ``nn.LSTM`` that does too, so that it compares with a causal task's."""
+    from harness.gates import runs
+
+    config = tiny_config(bidirectional=bidirectional, layers=layers)
+    reference = runs._reference([config], torch.device("cpu"))
+    y, _ = reference.lstm(reference.x)
+    assert y.shape[-1] == (2 if bidirectional else 1) * config.hidden_size
+    assert reference.lstm.num_layers == layers
+    assert reference.shape.endswith(
+        ("x2" if bidirectional else "N8") + ("xL2" if layers > 1 else "")
+    )
