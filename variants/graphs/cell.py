@@ -6,8 +6,10 @@ dense maps of x_t are the rows of one ``weight_x`` (N rows each), those of h_{t-
 (``bias_x``, ..., biased maps only), diagonal maps ``diag_<source>`` (one row each) with
 ``diagbias_<source>``. So each source costs one matrix product per step, and the nodes that
 depend on x_t alone (every map of x_t, MUT1's update gate) are computed for the whole
-sequence before the time loop. ``paper_parameters()`` names the pieces W1, U1, p1, b1, ...
-as in the rendered equations (``nodes.parameter_names``).
+sequence before the time loop; where such a value is summed with a map of h_{t-1} (W x_t +
+b + U h_{t-1}), it starts that map's product (one ``baddbmm``, as the hand-written cells).
+``paper_parameters()`` names the pieces W1, U1, p1, b1, ... as in the rendered equations
+(``nodes.parameter_names``).
 
 The cell has no native kernel or fused path: its backend is ``generic``, autograd's. It
 keeps the whole ``RecurrentCell`` contract, trials (``variants.stack``) included.
@@ -15,6 +17,7 @@ keeps the whole ``RecurrentCell`` contract, trials (``variants.stack``) included
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Mapping
 from typing import Any
 
@@ -26,6 +29,7 @@ from variants.graphs.canonical import graph_hash
 from variants.graphs.nodes import (
     COMBINERS,
     DIAGONAL,
+    INPUTS,
     LINEAR,
     MAPS,
     ONE_MINUS,
@@ -84,8 +88,28 @@ class _Plan:
         static.discard("x")
         self.static = [v for v in self.order if v in static]
         self.dynamic = [v for v in self.order if v not in static]
+        # W x_t + U h_{t-1} + b as one baddbmm per step, as the hand-written cells do: where
+        # a sum adds static terms to a per-step dense map read nowhere else, the terms join
+        # that map's product (``absorbed``) and the sum reads what is left (``operands``)
+        uses = Counter(i for v in self.order for i in graph.node(v).inputs)
+        uses.update(graph.outputs.values())
+        self.absorbed: dict[str, list[str]] = {}
+        self.operands = {v: list(graph.node(v).inputs) for v in self.dynamic}
+        for v in self.dynamic:
+            node = graph.node(v)
+            terms = [i for i in node.inputs if i in static]
+            if node.op != SUM or not terms:
+                continue
+            for i in node.inputs:
+                if i in static or i in INPUTS or uses[i] != 1 or i in self.absorbed:
+                    continue
+                if graph.node(i).op == LINEAR and graph.node(i).inputs[0] not in static:
+                    self.absorbed[i] = terms
+                    for term in terms:
+                        self.operands[v].remove(term)
+                    break
         # static values the time loop reads, one step at a time
-        read = {i for v in self.dynamic for i in graph.node(v).inputs} | set(graph.outputs.values())
+        read = {i for v in self.dynamic for i in self.operands[v]} | set(graph.outputs.values())
         self.static_read = [v for v in self.static if v in read]
 
 
@@ -245,27 +269,88 @@ class GraphCell(RecurrentCell):
             seq[v] = value(v, seq, seq_products, whole)
         per_step = {v: seq[v].unbind(0) for v in plan.static_read}
 
-        # the rest, step by step: one product per source and step
+        # the rest, step by step: one product per source and step, each node a prepared
+        # closure over its operands' slots (the Python per node is most of a step's cost)
         w_t = {src: weight[src].transpose(1, 2) for src in plan.dense if src not in seq}
         b_t = {src: b.unsqueeze(1) for src, b in bias.items() if b is not None and src in w_t}
-
-        def one(src: str, v: Tensor) -> Tensor:
-            if src in b_t:
-                return torch.baddbmm(b_t[src], v, w_t[src])
-            return torch.bmm(v, w_t[src])
-
+        for src in [s for s in w_t if any(m in plan.absorbed for m in plan.dense[s])]:
+            b_t[src] = self._addend(src, seq, bias[src]).unbind(0)  # [K, B, rows] per step
+            per_step[f"+{src}"] = b_t[src]
+        program = [self._compile(v, w_t, b_t, diag, diag_bias) for v in plan.dynamic]
         states = dict(zip(graph.outputs, state))
         outputs = []
         for t in range(x.shape[0]):
             env = dict(states)
-            for v in plan.static_read:
-                env[v] = per_step[v][t]
-            products: dict[str, Tensor] = {}
-            for v in plan.dynamic:
-                env[v] = value(v, env, products, one)
+            for v, values in per_step.items():
+                env[v] = values[t]
+            for v, run in program:
+                env[v] = run(env)
             states = {s: env[v] for s, v in graph.outputs.items()}
             outputs.append(states["h"])
         return torch.stack(outputs), tuple(states.values())
+
+    def _addend(self, src: str, seq: dict[str, Tensor], bias: Tensor | None) -> Tensor:
+        """What a group's per-step product starts from, [T, K, B, rows]: for each of its
+        maps the static terms absorbed into it plus its bias (zeros where neither)."""
+        plan, n = self._plan, self.hidden_size
+        x = seq["x"]
+        shape = (x.shape[0], x.shape[1], x.shape[2], n)
+        pieces = []
+        for k, m in enumerate(plan.dense[src]):
+            piece = None
+            for term in plan.absorbed.get(m, []):
+                piece = seq[term] if piece is None else piece + seq[term]
+            if self.graph.node(m).bias:
+                b = bias[:, k * n : (k + 1) * n].unsqueeze(1)  # type: ignore[index]
+                piece = b.expand(shape) if piece is None else piece + b
+            pieces.append(piece if piece is not None else x.new_zeros(shape))
+        return torch.cat(pieces, -1)
+
+    def _compile(self, v: str, w_t: dict, b_t: dict, diag: dict, diag_bias: dict) -> tuple:
+        """(node id, a function of the step's values giving the node's value)."""
+        node, plan, n = self.graph.node(v), self._plan, self.hidden_size
+        operands = node.inputs
+        if node.op == LINEAR:  # the group's product, once per step, under a private key
+            src, k = operands[0], plan.slot[v]
+            key, whole = f"@{src}", len(plan.dense[src]) == 1
+            w, b, addend = w_t[src], b_t.get(src), f"+{src}"
+            if isinstance(b, tuple):  # per-step addends (absorbed terms): in env
+
+                def start(env: dict[str, Tensor]) -> Tensor:
+                    return env[addend]
+
+            else:
+
+                def start(env: dict[str, Tensor]) -> Tensor | None:
+                    return b
+
+            def linear(env: dict[str, Tensor]) -> Tensor:
+                out = env.get(key)
+                if out is None:
+                    a, c = env[src], start(env)
+                    out = env[key] = torch.baddbmm(c, a, w) if c is not None else torch.bmm(a, w)
+                return out if whole else out[..., k * n : (k + 1) * n]
+
+            return v, linear
+        if node.op == DIAGONAL:
+            src, k = operands[0], plan.slot[v]
+            d = diag[src][:, k]  # [K, 1, N]
+            db = diag_bias[src][:, k] if src in diag_bias else None
+            if db is not None:
+                return v, lambda env: torch.addcmul(db, env[src], d)
+            return v, lambda env: env[src] * d
+        operands = tuple(plan.operands[v])  # without the terms absorbed into a map
+        if node.op == SUM and len(operands) == 1:  # a sum left with one operand
+            (only,) = operands
+            return v, lambda env: env[only]
+        if node.op == SUM and len(operands) == 2:
+            a, b2 = operands
+            return v, lambda env: env[a] + env[b2]
+        if node.op == "product" and len(operands) == 2:
+            a, b2 = operands
+            return v, lambda env: env[a] * env[b2]
+        op = node.op
+        return v, lambda env: apply(op, [env[i] for i in operands])
 
     def extra_repr(self) -> str:
         return super().extra_repr() + f", graph={graph_hash(self.graph)[:12]}"
