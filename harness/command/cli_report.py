@@ -25,9 +25,8 @@ def write_report(
     tables; a grid (``started``: when its command began) ends with its summary line and
     both reports' paths."""
     folder = Path(out or storage_url.report_folder(storage, name))
-    path = report_folder.write(
-        folder, lambda staging: reports.build(studies, name, staging), storage_url.shown(storage)
-    )
+    shown = storage_url.shown(storage)
+    path = report_folder.write(folder, lambda staging: reports.build(studies, name, staging), shown)
     runs = reports.frames.runs_frame(studies)
     for task in sorted(runs["task"].unique()) if len(runs) else []:
         table = task_table(runs, task)

@@ -54,10 +54,14 @@ class SearchSpec:
         """Every trial of ``task``: ``trials`` draws × the variants, in enqueueing order
         (``space``: this search's, where the caller holds it already)."""
         space = space or spaces.get(self.space)
+        return self.configs(task, space.optimizer, space.draws(self.seed, self.trials))
+
+    def configs(self, task: str, optimizer: str, drawn: list[dict[str, object]]) -> list[RunConfig]:
+        """``task``'s trials from the space's ``drawn`` values (trial k's at index k), each
+        with every variant, in enqueueing order."""
         settings = {**self.run, **self.per_task.get(task, {})}
         out = []
-        for k in range(self.trials):
-            drawn = space.draw(self.seed, k)
+        for k, values in enumerate(drawn):
             for variant in self.variants:
                 try:
                     out.append(
@@ -65,8 +69,8 @@ class SearchSpec:
                             variant=variant,
                             task=task,
                             seed=k,
-                            optimizer=space.optimizer,
-                            **{**settings, **drawn},
+                            optimizer=optimizer,
+                            **{**settings, **values},
                         )
                     )
                 except TypeError as error:
@@ -82,11 +86,12 @@ def prepare(
     trials keep their models in ``models`` (none unless ``keep_models``)."""
     space = spaces.get(spec.space)
     ranges = space.analysis()
+    drawn = space.draws(spec.seed, spec.trials)  # the same draws for every task
     studies = [
         TaskStudy(
             spec.study_name(task),
-            spec.runs(task, space),
-            {"search": as_dict(spec, task, space)},
+            spec.configs(task, space.optimizer, drawn),
+            {"search": as_dict(spec, task, space, ranges)},
             space=ranges,
         )
         for task in spec.tasks
@@ -94,12 +99,15 @@ def prepare(
     return queueing.prepare(studies, storage, models, keep_models)
 
 
-def as_dict(spec: SearchSpec, task: str, space: spaces.Space) -> dict[str, Any]:
-    """What a study records of its search (the analysis reads the space from it)."""
+def as_dict(
+    spec: SearchSpec, task: str, space: spaces.Space, ranges: dict[str, tuple[float, float, bool]]
+) -> dict[str, Any]:
+    """What a study records of its search (the analysis reads the space's ``ranges``,
+    ``space.analysis()``, from it)."""
     return {
         **dataclasses.asdict(spec),
         "task": task,
         "optimizer": space.optimizer,
-        "analysis_space": {k: list(v) for k, v in space.analysis().items()},
+        "analysis_space": {k: list(v) for k, v in ranges.items()},
         "space_description": space.description,
     }

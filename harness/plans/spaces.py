@@ -90,6 +90,10 @@ class Space:
             **{d.name: d.draw(float(u)) for d, u in zip(self.dimensions, quantiles)},
         }
 
+    def draws(self, seed: int, trials: int) -> list[dict[str, object]]:
+        """The values of trials 0 .. ``trials`` - 1 (:meth:`draw` of each)."""
+        return [self.draw(seed, k) for k in range(trials)]
+
     def analysis(self) -> dict[str, tuple[float, float, bool]]:
         """Each dimension's (low, high, log) in the values' own units."""
         return {d.name: d.bounds for d in self.dimensions}
