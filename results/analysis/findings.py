@@ -23,32 +23,15 @@ The decision rules are ``RULES`` below, one line each, written before the runs t
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from results.analysis import scope
-from results.analysis.evidence import (  # noqa: F401 - comparisons, trained: re-exported for the report
-    MARGIN,
-    MIN_FANOVA_TRIALS,
-    MIN_TRIALS,
-    RATIO_TERM,
-    Importance,
-    comparisons,
-    importances,
-    share_intervals,
-    stats_bootstrap,
-    trained,
-)
-from results.analysis.top_trials import (
-    REFERENCE,
-    TOP_FRACTION,
-    best_by_validation,
-    compare_best,
-    holm_within,
-)
+from results.analysis.importance import MIN_FANOVA_TRIALS, RATIO_TERM, stats_bootstrap
+from results.analysis.top_trials import REFERENCE, best_by_validation, holm_within
 
 GREFF_VARIANTS = ("nig", "nfg", "nog", "niaf", "noaf", "np", "cifg", "fgr")
 REPRODUCED, CONTRADICTED, INCONCLUSIVE = "reproduced", "contradicted", "inconclusive"
@@ -196,34 +179,17 @@ RULES: dict[int, str] = {
 
 
 def check(
-    trials: pd.DataFrame,
-    space: Mapping[str, tuple[float, float, bool]],
-    alpha: float = 0.05,
-    *,
-    min_fanova_trials: int = MIN_FANOVA_TRIALS,
-    n_trees: int = 32,
-    resamples: int = 100,
-    best: pd.DataFrame | None = None,
-    importance: Importance | None = None,
-    shares: pd.DataFrame | None = None,
+    trials: pd.DataFrame, best: pd.DataFrame, shares: pd.DataFrame, alpha: float = 0.05
 ) -> list[Finding]:
-    """The ten findings, in order (rules: ``RULES``). ``best`` (:func:`primary`),
-    ``importance`` (:func:`importances`) and ``shares`` (:func:`share_intervals`) may be passed
-    when already computed with the same settings, so the report computes them once."""
+    """The ten findings, in order (rules: ``RULES``), from the paper's analysis ``best``
+    (``top_trials.primary``) and the fANOVA ``shares`` of the Greff datasets with their
+    intervals (``importance.share_intervals``), both computed once by the caller."""
     if len(trials):
         missing = {"task", "variant", "value", "valid", "lower_is_better", "chance", "trial"} - set(
             trials.columns
         )
         if missing:
             raise ValueError(f"trials lack the columns {sorted(missing)}")
-    best = primary(trials, alpha) if best is None else best
-    if shares is None:
-        importance = (
-            importances(_paper(trials, scope.greff_tasks), space, min_fanova_trials, n_trees)
-            if importance is None
-            else importance
-        )
-        shares = share_intervals(trials, space, importance, n_trees, resamples)
     tasks = set(trials["task"].astype(str)) if len(trials) else set()
     greff, joz = scope.greff_tasks(tasks), scope.jozefowicz_tasks(tasks, language_model=False)
     ctx = _Context(trials, best, alpha, {str(v) for v in trials.get("variant", [])})
@@ -241,31 +207,22 @@ def check(
     ]
 
 
-def primary(trials: pd.DataFrame, alpha: float = 0.05) -> pd.DataFrame:
-    """The paper's analysis on every task (:func:`results.analysis.top_trials.compare_best`), with
-    each task's margin: the dataset's own (results/analysis/scope.py), for an extension the relative
-    one of the robustness table (``MARGIN`` × lstm's best trials' gain over chance), and
-    ``data``: the paper dataset the task provides, or "" for an extension."""
-    tasks = set(trials["task"].astype(str)) if len(trials) else set()
-    margins = {
-        **{t: _relative_margin(trials[trials["task"] == t]) for t in tasks},
-        **scope.margins(tasks),
-    }
-    table = compare_best(trials, margins, TOP_FRACTION, alpha)
-    return table.assign(data=[d.name if (d := scope.dataset(t)) else "" for t in table["task"]])
-
-
-def _relative_margin(rows: pd.DataFrame) -> float:
-    ref = best_by_validation(rows[rows["variant"] == REFERENCE])
-    if ref.empty:
-        return math.nan
-    return MARGIN * abs(float(rows["chance"].iloc[0]) - float(ref["value"].mean()))
-
-
-def _paper(trials: pd.DataFrame, choose: Callable[[set[str]], list[str]]) -> pd.DataFrame:
-    if trials.empty:
-        return trials
-    return trials[trials["task"].isin(choose(set(trials["task"].astype(str))))]
+def verdict_table(results: list[Finding]) -> pd.DataFrame:
+    """One row per finding: its verdict, the data it was judged on and the numbers."""
+    return pd.DataFrame(
+        [
+            {
+                "#": f.number,
+                "finding": f.title,
+                "source": f.source,
+                "verdict": f.verdict,
+                "data": f.data,
+                "statistic": f.statistic,
+                "n": f.n,
+            }
+            for f in results
+        ]
+    )
 
 
 def _finding(
@@ -817,17 +774,3 @@ def _range(values: pd.Series, fmt: str = "{:.2g}") -> str:
 
 def _names(values: Iterable[str]) -> str:
     return ", ".join(sorted(map(str, values)))
-
-
-def as_records(frame: pd.DataFrame) -> list[dict[str, object]]:
-    """Rows as JSON-ready dicts: NaN and infinities become None (JSON has neither), tuples
-    lists, numpy scalars Python's."""
-
-    def clean(v: object) -> object:
-        if isinstance(v, (tuple, list, frozenset)):
-            return [clean(x) for x in v]
-        if isinstance(v, np.generic):
-            v = v.item()
-        return None if isinstance(v, float) and not math.isfinite(v) else v
-
-    return [{str(k): clean(v) for k, v in row.items()} for row in frame.to_dict("records")]

@@ -22,7 +22,7 @@ the variant is worse:
 
 Fewer than ``MIN_TOP`` best trials on a side (fewer than 11 draws at 10 %) leave a comparison
 "untested", with the reason in ``note``; so does a side whose best trials did not all train
-(each beat its task's trivial model: column ``baseline``, else ``chance``). The paper
+(column ``trained``: each beat its task's trivial model, ``results.analysis.trained``). The paper
 compares cells that learned; best trials still at chance (a CTC network on its blank
 plateau) would compare how soon each started learning, which no finding is about.
 """
@@ -37,8 +37,7 @@ import numpy as np
 import pandas as pd
 from scipy import stats as scipy_stats
 
-from results.analysis import stats
-from results.analysis.evidence import trained
+from results.analysis import scope, stats
 from results.analysis.paired import POWER, pairs_needed
 
 REFERENCE = "lstm"
@@ -66,6 +65,26 @@ TOP_COLUMNS = [
     "ref_trials",
     "note",
 ]
+
+
+def primary(
+    trials: pd.DataFrame, margins: Mapping[str, float], alpha: float = 0.05
+) -> pd.DataFrame:
+    """The paper's analysis on every task of ``trials`` (marked, ``trained.mark``):
+    :func:`compare_best` with each task's margin, the dataset's own (``margins``,
+    results/analysis/scope.py) or for an extension ``scope.MARGIN`` × lstm's best trials' gain over
+    chance, and ``data``: the paper dataset the task provides, or "" for an extension."""
+    tasks = set(trials["task"].astype(str)) if len(trials) else set()
+    margins = {**{t: _relative_margin(trials[trials["task"] == t]) for t in tasks}, **margins}
+    table = compare_best(trials, margins, TOP_FRACTION, alpha)
+    return table.assign(data=[d.name if (d := scope.dataset(t)) else "" for t in table["task"]])
+
+
+def _relative_margin(rows: pd.DataFrame) -> float:
+    ref = best_by_validation(rows[rows["variant"] == REFERENCE])
+    if ref.empty:
+        return math.nan
+    return scope.MARGIN * abs(float(rows["chance"].iloc[0]) - float(ref["value"].mean()))
 
 
 def best_by_validation(frame: pd.DataFrame, fraction: float = TOP_FRACTION) -> pd.DataFrame:
@@ -118,8 +137,9 @@ def compare_best(
     alpha: float = 0.05,
 ) -> pd.DataFrame:
     """Every variant's best trials against ``lstm``'s, and ``lstm-b``'s against ``gru``'s, per
-    task (``margins``: each task's margin in its metric's units; a task without one gets NaN,
-    and its equivalence cannot be shown)."""
+    task of ``trials`` (marked: column ``trained``, ``trained.mark``). ``margins``: each task's
+    margin in its metric's units; a task without one gets NaN, and its equivalence cannot be
+    shown."""
     rows: list[dict[str, object]] = []
     for task, frame in trials.groupby("task", sort=True) if len(trials) else []:
         margin = float(margins.get(str(task), math.nan))
@@ -169,7 +189,7 @@ def _compare(
         return row
     untrained = [
         f"{name}'s {int((~learned).sum())} of {len(learned)}"
-        for name, learned in ((variant, trained(top)), (reference, trained(top_ref)))
+        for name, learned in ((variant, top["trained"]), (reference, top_ref["trained"]))
         if not learned.all()
     ]
     if untrained:

@@ -27,9 +27,9 @@ import seaborn as sns  # noqa: E402
 from matplotlib.ticker import FuncFormatter, MaxNLocator  # noqa: E402
 from matplotlib.transforms import blended_transform_factory  # noqa: E402
 
-from results.analysis.evidence import baseline, median_shares  # noqa: E402
 from results.analysis.reproduction import Analysis  # noqa: E402
 from results.analysis.top_trials import REFERENCE  # noqa: E402
+from results.analysis.trained import baseline  # noqa: E402
 from results.figures.plot_kit import same_jitter  # noqa: E402
 from results.figures.plot_kit import save as _save  # noqa: E402
 from results.figures.plots import PALETTE  # noqa: E402
@@ -217,15 +217,20 @@ def learning_rate(trials: pd.DataFrame, folder: Path, task: str) -> Path | None:
 
 @same_jitter
 def importance(
-    shares: pd.DataFrame, folder: Path, task: str, intervals: pd.DataFrame | None = None
+    shares: pd.DataFrame,
+    medians: pd.DataFrame,
+    folder: Path,
+    task: str,
+    intervals: pd.DataFrame | None = None,
 ) -> Path | None:
-    """fANOVA shares of variance on ``task``: every main effect and the largest pair, the
-    bar at the median over variants, the variants as coloured points, and where
-    ``intervals`` (``evidence.share_intervals``) has the term its 95 % bootstrap interval."""
+    """fANOVA shares of variance on ``task``: every main effect and the largest pair (by
+    ``medians``, ``importance.median_shares``), the bar at the median over variants, the
+    variants as coloured points, and where ``intervals`` (``importance.share_intervals``)
+    has the term its 95 % bootstrap interval."""
     mine = shares[shares["task"] == task]
     if mine.empty:
         return None
-    medians = median_shares(mine)
+    medians = medians[medians["task"] == task]
     pairs = medians[medians["order"] == 2].sort_values("share", ascending=False)
     terms = list(
         medians[medians["order"] == 1].sort_values("share", ascending=False)["term"]
@@ -422,7 +427,8 @@ def draw(analysis: Analysis, folder: Path) -> dict[str, list[Path]]:
     drawn: dict[str, list[Path | None]] = {
         "boxes": [boxes(trials, analysis.tests, folder, t) for t in paper],
         "finding 4": [
-            importance(analysis.importance.shares, folder, t, analysis.shares) for t in paper
+            importance(analysis.importance.shares, analysis.medians, folder, t, analysis.shares)
+            for t in paper
         ]
         + [learning_rate(trials, folder, t) for t in paper],
         "finding 5": [lr_hidden(trials, folder, t) for t in paper],

@@ -15,7 +15,8 @@ import pandas as pd
 import pytest
 from scipy import stats as scipy_stats
 
-from results.analysis import findings, scope, stats, top_trials
+from results.analysis import findings, importance, scope, stats, top_trials, trained
+from results.rendering.findings_record import as_records
 
 SPACE = {
     "lr": (1e-6, 1e-2, True),
@@ -122,7 +123,18 @@ def make_trials(
 
 
 def check(trials: pd.DataFrame) -> list[findings.Finding]:
-    return findings.check(trials, SPACE, n_trees=8, resamples=20)
+    """The verdicts as the analysis reaches them: the trials marked, the paper's analysis
+    and the Greff datasets' fANOVA shares computed first, then judged."""
+    marked = trained.mark(trials)
+    greff = scope.greff_tasks(set(marked["task"].astype(str)))
+    shares = importance.importances(marked, SPACE, n_trees=8).of(greff)
+    intervals = importance.share_intervals(marked, SPACE, shares, n_trees=8, resamples=20)
+    return findings.check(marked, primary(marked), intervals)
+
+
+def primary(marked: pd.DataFrame) -> pd.DataFrame:
+    """The paper's analysis of ``marked`` trials with each dataset's margin."""
+    return top_trials.primary(marked, scope.margins(set(marked["task"].astype(str))))
 
 
 def verdicts(results: list[findings.Finding]) -> dict[int, str]:
@@ -160,7 +172,8 @@ def test_finding_7_is_judged_on_jsb_and_both_stand_ins_when_they_ran() -> None:
 def _seventh(trials: pd.DataFrame) -> findings.Finding:
     """Finding 7 alone: no fANOVA shares (findings 4 and 5, not asked here, go without)."""
     no_shares = pd.DataFrame(columns=["task", "term", "share", "variants"])
-    return findings.check(trials, SPACE, shares=no_shares)[6]
+    marked = trained.mark(trials)
+    return findings.check(marked, primary(marked), no_shares)[6]
 
 
 def test_every_claim_reproduced_when_the_search_follows_the_papers(
@@ -200,7 +213,7 @@ def test_extension_tasks_never_decide_a_paper_verdict(holding: list[findings.Fin
     assert verdicts(alone) == {k: "inconclusive" for k in range(1, 11)}
     assert "no paper data among the tasks run" in alone[0].statistic
     # the primary table still analyses reber, for the report's "beyond the paper" section
-    best = findings.primary(reber)
+    best = primary(trained.mark(reber))
     assert set(best["task"]) == {"reber"} and (best["data"] == "").all()
     assert best["margin"].gt(0).all()
 
@@ -226,7 +239,7 @@ def test_best_trials_are_chosen_by_validation_and_compared_as_scipy_does() -> No
     assert 0 not in top["lstm"].index and len(top["lstm"]) == 5
     expected = scipy_stats.ttest_ind(top["nfg"]["value"], top["lstm"]["value"], equal_var=False)
     interval = expected.confidence_interval(0.90)
-    row = top_trials.compare_best(frame, {"music": 0.1}).iloc[0]
+    row = top_trials.compare_best(trained.mark(frame), {"music": 0.1}).iloc[0]
     assert (row["variant"], row["top"], row["top_ref"]) == ("nfg", 5, 5)
     assert row["diff"] == pytest.approx(
         top["nfg"]["value"].mean() - top["lstm"]["value"].mean(), rel=1e-12
@@ -244,7 +257,7 @@ def test_best_trials_are_chosen_by_validation_and_compared_as_scipy_does() -> No
     flipped = frame.assign(
         value=-frame["value"], valid=-frame["valid"], chance=-frame["chance"], lower_is_better=False
     )
-    again = top_trials.compare_best(flipped, {"music": 0.1}).iloc[0]
+    again = top_trials.compare_best(trained.mark(flipped), {"music": 0.1}).iloc[0]
     assert again["diff"] == pytest.approx(row["diff"], rel=1e-12)
     assert (again["low"], again["high"]) == pytest.approx((row["low"], row["high"]), rel=1e-12)
 
@@ -281,14 +294,14 @@ def test_holm_is_applied_over_every_test_a_verdict_spans() -> None:
         ]
     )
     trials = make_trials({"nfg": 0.2, "noaf": 0.2}, n=20)
-    result = findings.check(trials, SPACE, best=best, shares=_no_shares())[2]
+    result = findings.check(trials, best, _no_shares())[2]
     assert result.details.set_index("variant")["p_holm"].to_dict() == pytest.approx(
         {"nfg": 0.03, "noaf": 0.002}
     )
     assert result.verdict == "reproduced"
     best.loc[best["variant"] == "noaf", "p"] = 0.04  # Holm: 2 × 0.03 = 0.06 ≥ 0.05
     assert list(stats.holm([0.03, 0.04])) == pytest.approx([0.06, 0.06])
-    unsure = findings.check(trials, SPACE, best=best, shares=_no_shares())[2]
+    unsure = findings.check(trials, best, _no_shares())[2]
     assert unsure.verdict == "inconclusive"
     assert "not significantly worse" in unsure.statistic
 
@@ -320,11 +333,12 @@ def test_an_undecided_no_difference_names_the_draws_it_would_need() -> None:
 
 def test_fanova_shares_carry_bootstrap_intervals_around_the_estimate() -> None:
     trials = make_trials(n=60)
-    importance = findings.importances(trials, SPACE, n_trees=8)
-    shares = findings.share_intervals(trials, SPACE, importance, n_trees=8, resamples=20)
+    shares = importance.share_intervals(
+        trials, SPACE, importance.importances(trials, SPACE, n_trees=8), n_trees=8, resamples=20
+    )
     lr = shares[shares["term"] == "lr"].iloc[0]
     assert lr["low"] <= lr["share"] <= lr["high"] and lr["low"] > 0.5
-    ratio = shares[shares["term"] == findings.RATIO_TERM].iloc[0]
+    ratio = shares[shares["term"] == importance.RATIO_TERM].iloc[0]
     assert 0 <= ratio["low"] <= ratio["share"] <= ratio["high"] < findings.INTERACTION_RATIO
 
 
@@ -344,7 +358,7 @@ def test_the_scope_of_each_dataset() -> None:
 def test_summary_and_records_are_json_ready(holding: list[findings.Finding]) -> None:
     summary = holding[0].summary()
     assert summary["data"] == "JSB Chorales" and summary["rests_on"]
-    records = findings.as_records(holding[0].details)
+    records = as_records(holding[0].details)
     assert all(
         v is None or not isinstance(v, float) or math.isfinite(v)
         for r in records
@@ -360,8 +374,8 @@ def test_best_trials_that_did_not_train_leave_a_comparison_untested() -> None:
     lstm = trials["variant"] == "lstm"
     best = top_trials.best_by_validation(trials[lstm])
     trials.loc[best.index[:1], "value"] = 10.95  # one of lstm's best 4 stayed at chance
-    row = top_trials.compare_best(trials, {"music": 0.1}).iloc[0]
+    row = top_trials.compare_best(trained.mark(trials), {"music": 0.1}).iloc[0]
     assert row["note"] == "best trials that did not train (lstm's 1 of 4)"
     assert math.isnan(row["p"])
     trials["baseline"] = 11.0  # a trivial model worse than chance: now every trial trained
-    assert top_trials.compare_best(trials, {"music": 0.1}).iloc[0]["note"] == ""
+    assert top_trials.compare_best(trained.mark(trials), {"music": 0.1}).iloc[0]["note"] == ""

@@ -12,7 +12,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from results.analysis.reproduction import analyse, task_summary
+from results.analysis import trained
+from results.analysis.paper_tables import task_summary
+from results.analysis.reproduction import analyse
 from results.rendering import findings_report
 from tests.results.test_findings import HOLDS, SPACE, make_trials
 
@@ -181,7 +183,7 @@ def test_task_summary_counts_the_trials_that_trained() -> None:
             "p": [0.01],
         }
     )
-    table = task_summary(trials, best, "music").set_index("variant")
+    table = task_summary(trained.mark(trials), best, "music").set_index("variant")
     assert table.loc["lstm", "trained"] == 1 and table.loc["gru", "trained"] == 2
     assert table.loc["gru", "best_by_valid"] == 8.0 and table.loc["gru", "diff"] == -1.0
     assert list(table.index) == ["gru", "lstm"]  # best median first
