@@ -4,8 +4,9 @@ on a table of finished trials, each with a verdict: reproduced, contradicted or 
 Input: ``trials``, one row per finished trial with ``task``, ``variant``, ``value`` (the test
 metric; a diverged trial carries its task's chance level), ``valid`` (its best validation
 metric), ``lower_is_better``, ``chance``, ``diverged``, ``trial`` (the draw k), ``study``
-and the hyperparameter columns; ``space`` maps each searched hyperparameter to ``(low,
-high, log)`` in its original units, exactly as the search drew it.
+and the hyperparameter columns; ``best``, the paper's analysis of them
+(``top_trials.primary``), and ``shares``, the fANOVA shares of the Greff datasets with their
+bootstrap intervals (``importance.share_intervals``), both computed once by the caller.
 
 A finding is judged by the paper's own analysis (results/analysis/top_trials.py: each variant's best
 10 % of trials by validation against vanilla LSTM's, Welch's t-test, in the metric's units)
