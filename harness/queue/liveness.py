@@ -214,7 +214,11 @@ class Heartbeat:
     def __enter__(self) -> Heartbeat:
         if not self.rdb or self.storage.get_heartbeat_interval():
             self.thread = threading.Thread(target=self._beat, daemon=True)
-            self.thread.start()
+            try:
+                self.thread.start()
+            except BaseException:  # an interruption while it starts: no __exit__ will stop it
+                self.stop.set()
+                raise
         return self
 
     def _beat(self) -> None:
