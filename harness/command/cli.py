@@ -222,6 +222,42 @@ class _Commands:
         return p
 
 
+def _evolve_parser(commands: _Commands) -> None:
+    from harness.command.cli_evolve import duration
+
+    p = commands.add_parser(
+        "evolve",
+        takes=("storage",),
+        help="search for new cells as Jozefowicz et al. did: mutated graphs, successive "
+        "halving, fitness against the GRU (harness/evolution)",
+    )
+    p.add_argument("--study", default="evolve", help="the search's study (default evolve)")
+    p.add_argument("--budget", type=duration, help="stop proposing after this long (1h, 30m, 90s)")
+    p.add_argument("--candidates", type=_positive_int, help="or after this many candidates")
+    p.add_argument(
+        "--tasks",
+        help="the suite's tasks to use (default all: long-dependency, addition, lm, music)",
+    )
+    p.add_argument(
+        "--population", type=_positive_int, default=20, help="parents come from the N best (20)"
+    )
+    p.add_argument("--seed", type=int, default=0, help="the search seed (default 0)")
+    p.add_argument(
+        "--scale", type=float, default=1.0, help="every training budget times this (default 1)"
+    )
+    p.add_argument("--out", help="report folder (default beside the storage, like a grid's)")
+    p.add_argument("--report-only", action="store_true", help="write the report; train nothing")
+    p.add_argument(
+        "--confirm",
+        type=_positive_int,
+        metavar="K",
+        help="train the three best and GRU, LSTM-b again with K fresh seeds (5 is usual)",
+    )
+    p.add_argument("--export", metavar="NAME", help="write the best find as plugin NAME")
+    p.add_argument("--to", default=".", help="folder of the exported plugin (default .)")
+    p.set_defaults(handler=_lazy("cli_evolve", "cmd_evolve"))
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="harness", description="Benchmark and ablate recurrent cells.")
     commands = _Commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
@@ -420,6 +456,8 @@ def build_parser() -> argparse.ArgumentParser:
     )
     _search_options(p)
     p.set_defaults(handler=_lazy("cli_search", "cmd_reproduce"))
+
+    _evolve_parser(commands)
 
     p = commands.add_parser(
         "worker",

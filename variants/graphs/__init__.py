@@ -16,7 +16,7 @@ from variants.graphs import known
 from variants.graphs.canonical import canonical, graph_hash
 from variants.graphs.cell import GraphCell, build_cell, register_graph
 from variants.graphs.equations import render
-from variants.graphs.mutate import MUTATIONS, mutate
+from variants.graphs.mutate import MUTATIONS, mutate, mutation
 from variants.graphs.nodes import Builder, Graph, Node, as_graph, parameter_names
 from variants.graphs.validate import GraphError, prune, validate
 
@@ -33,6 +33,7 @@ __all__ = [
     "graph_hash",
     "known",
     "mutate",
+    "mutation",
     "parameter_names",
     "prune",
     "register_graph",

@@ -185,6 +185,18 @@ def mutate(
 ) -> Graph:
     """A valid mutant of ``graph`` that computes something else (another ``graph_hash``),
     one mutation of a kind drawn from ``table`` (default ``MUTATIONS``)."""
+    return mutation(graph, rng, table=table, tries=tries, max_nodes=max_nodes)[0]
+
+
+def mutation(
+    graph: Graph,
+    rng: np.random.Generator,
+    *,
+    table: dict[str, float] | None = None,
+    tries: int = MAX_TRIES,
+    max_nodes: int = MAX_NODES,
+) -> tuple[Graph, str]:
+    """``mutate``'s mutant and the kind of mutation that made it (a search records it)."""
     table = MUTATIONS if table is None else table
     kinds = list(table)
     weights = np.array([table[k] for k in kinds], dtype=float)
@@ -199,5 +211,5 @@ def mutate(
         except GraphError:
             continue
         if graph_hash(child) != parent:
-            return child
+            return child, kind
     raise RuntimeError(f"no valid mutant that changes the graph in {tries} tries")
