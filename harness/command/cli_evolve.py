@@ -34,6 +34,8 @@ def duration(text: str) -> float:
 def cmd_evolve(args: argparse.Namespace) -> int:
     started = time.monotonic()
     tasks = _tasks(args.tasks)
+    if args.export:
+        export.check_name(args.export)  # before anything is opened or created
     storage = storage_url.open_storage(args.storage)
     study = ride_out(lambda: search.open_search(storage, args.study), "opening the search")
     out = Path(args.out) if args.out else storage_url.report_folder(args.storage, args.study)
@@ -53,7 +55,7 @@ def cmd_evolve(args: argparse.Namespace) -> int:
         if stopped.code is not None:
             return stopped.code
     elif not args.report_only:
-        before = len(cands.counted(cands.read(study)))
+        before = sum(c.baseline is None for c in cands.counted(cands.read(study)))
         print(
             f"evolve {args.study}: {before} candidates evaluated so far; budget "
             f"{_budget(args)} (the tasks: {', '.join(t.name for t in suite.tasks_at(1, tasks))})",

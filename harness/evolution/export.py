@@ -52,7 +52,7 @@ def write(variant: str, candidate: Candidate, study: str, folder: Path) -> Path:
 Fitness {shown} (its worst task's score over the GRU's, rung {candidate.top_rung}); test
 scores (higher is better): {scores or "none"}.
 
-    python -m harness --plugin {module} run --grid --variants {variant},gru,lstm-b
+    python -m harness run --grid --plugin {module} --variants {variant},gru,lstm-b
 """
 
 from variants.graphs import register_graph

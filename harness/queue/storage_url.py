@@ -114,6 +114,28 @@ class StorageError(ValueError):
     """A storage URL or study that cannot be used (the message says what to do)."""
 
 
+def _rdb(url: str, attempts: int = 3) -> RDBStorage:
+    """Optuna's RDB storage. Processes that open a new database at the same moment (two
+    machines starting one search) race to create its tables, and the loser's CREATE fails
+    on what the winner made: the tables are there then, and opening again finds them."""
+    for attempt in range(attempts):
+        try:
+            with warnings.catch_warnings():  # Optuna calls its heartbeat options experimental
+                warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
+                return RDBStorage(
+                    url, engine_kwargs={"pool_pre_ping": True}, **liveness.rdb_options()
+                )
+        except Exception as error:  # noqa: BLE001 - only the creation race is retried
+            if attempt == attempts - 1 or not _lost_creation_race(error):
+                raise
+    raise AssertionError("unreachable")
+
+
+def _lost_creation_race(error: BaseException) -> bool:
+    text = str(getattr(error, "orig", None) or error)
+    return "already exists" in text or "pg_type_typname_nsp_index" in text
+
+
 def open_storage(url: str | None) -> BaseStorage:
     """A journal file (a path, or ``journal:PATH``; safe for several local processes) or a
     database URL (``postgresql://...``, ``sqlite:///...``) through Optuna's RDB storage."""
@@ -131,9 +153,7 @@ def open_storage(url: str | None) -> BaseStorage:
     masked = shown(url)
     scheme = url.split(":", 1)[0].split("+", 1)[0]
     try:
-        with warnings.catch_warnings():  # Optuna calls its heartbeat options experimental
-            warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(url, engine_kwargs={"pool_pre_ping": True}, **liveness.rdb_options())
+        return _rdb(url)
     except ImportError as error:
         module = getattr(error.__cause__, "name", None) or error.name or "its DB-API module"
         hint = (

@@ -4,7 +4,7 @@ says it is ready (a file ``BARRIER_LOCK.PID.ready``) and waits for a shared lock
 it gets when the test lets go: so several processes check and enqueue one grid at the same
 moment, every time, without a clock.
 
-    python -m harness --plugin tests.harness.barrier_plugin run --grid ...
+    python -m harness run --grid --plugin tests.harness.barrier_plugin ...
 """
 
 from __future__ import annotations

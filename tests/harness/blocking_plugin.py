@@ -6,7 +6,7 @@ reads stderr until that line, knows that every run queued before the blocker's i
 and that none after it has started, and sends its signal. Without the variable it trains
 like ``rnn``, so the resumed grid finishes.
 
-    python -m harness --plugin tests.harness.blocking_plugin run --grid --variants lstm,blocker
+    python -m harness run --grid --plugin tests.harness.blocking_plugin --variants lstm,blocker
 """
 
 from __future__ import annotations
