@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections import Counter
+from collections.abc import Callable
 
 from variants.graphs.nodes import COMBINERS, INPUTS, Graph, Node
 from variants.graphs.validate import prune
@@ -111,19 +112,7 @@ def _digest(*parts: object) -> str:
 
 def _keys(nodes: dict[str, Node], outputs: dict[str, str]) -> dict[str, str]:
     """Node id -> its refined structural key (inputs keep their names as keys)."""
-    memo: dict[str, str] = {i: i for i in INPUTS}
-
-    def structural(v: str) -> str:
-        if v not in memo:
-            node = nodes[v]
-            parts = [structural(i) for i in node.inputs]
-            if node.op in COMBINERS:
-                parts.sort()
-            memo[v] = _digest(node.op, node.bias, node.bias_init, parts)
-        return memo[v]
-
-    for v in nodes:
-        structural(v)
+    memo = _fold(nodes, lambda v, node, parts: _digest(node.op, node.bias, node.bias_init, parts))
     readers: dict[str, list[str]] = {v: [] for v in nodes}
     for v, node in nodes.items():
         for i in node.inputs:
@@ -132,20 +121,26 @@ def _keys(nodes: dict[str, Node], outputs: dict[str, str]) -> dict[str, str]:
     for state, v in outputs.items():
         if v in nodes:
             readers[v].append(f"output {state}")
-    refined: dict[str, str] = {i: i for i in INPUTS}
+    return _fold(nodes, lambda v, node, parts: _digest(memo[v], sorted(readers[v]), parts))
 
-    def shared(v: str) -> str:
-        if v not in refined:
+
+def _fold(nodes: dict[str, Node], key: Callable[[str, Node, list[str]], str]) -> dict[str, str]:
+    """Every node's ``key(id, node, its operands' keys)``, operands first; the operands'
+    keys sorted where the op commutes, so that their order does not matter."""
+    keys: dict[str, str] = {i: i for i in INPUTS}
+
+    def of(v: str) -> str:
+        if v not in keys:
             node = nodes[v]
-            parts = [shared(i) for i in node.inputs]
+            parts = [of(i) for i in node.inputs]
             if node.op in COMBINERS:
                 parts.sort()
-            refined[v] = _digest(memo[v], sorted(readers[v]), parts)
-        return refined[v]
+            keys[v] = key(v, node, parts)
+        return keys[v]
 
     for v in nodes:
-        shared(v)
-    return refined
+        of(v)
+    return keys
 
 
 def _ordered(node: Node, keys: dict[str, str]) -> tuple[str, ...]:
