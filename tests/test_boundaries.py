@@ -13,7 +13,7 @@ ROOT = Path(__file__).resolve().parents[1]
 # the two stdlib-only modules of harness that the leaves share: one registry, one coercer
 SHARED = {"harness.registry", "harness.values"}
 RESULTS_ROOMS = ["tables", "analysis", "figures", "rendering"]
-HARNESS_ROOMS = ["command", "plans", "queue", "training", "gates"]
+HARNESS_ROOMS = ["command", "plans", "evolution", "queue", "training", "gates"]
 # what every harness room may read of an earlier one: a plan's RunConfig and ConfigError,
 # and the plugins a study records (ARCHITECTURE.md); the gates plan and train their own runs
 HARNESS_DATA_CARRIERS = {"harness.plans.config", "harness.plans.plugins"}

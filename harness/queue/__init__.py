@@ -5,10 +5,11 @@ The queue's public face, the modules the rest of the harness may import (in the 
 the flow): ``storage_url`` (the storage named, opened, shown), ``store`` (its studies),
 ``queueing`` (a grid's, a search's or single runs' queue prepared), ``runner`` (the workers
 run), ``progress`` (what a command hears of them), ``finished`` (the finished runs read
-back), ``kept_models`` (the models kept), and for the command line's errors and signals
-``signals``, ``outage`` and ``journal``. The rest (``worker``, ``liveness``, ``entries``,
-``locks``) is the queue's own: ``tests/test_boundaries.py`` fails when another room
-imports it.
+back), ``kept_models`` (the models kept), ``liveness`` (heartbeats and leases, for a loop
+that works a study itself: ``harness evolve``'s candidates), and for the command line's
+errors and signals ``signals``, ``outage`` and ``journal``. The rest (``worker``,
+``entries``, ``locks``) is the queue's own: ``tests/test_boundaries.py`` fails when another
+room imports it.
 """
 
 FACE = (
@@ -19,6 +20,7 @@ FACE = (
     "progress",
     "finished",
     "kept_models",
+    "liveness",
     "signals",
     "outage",
     "journal",
