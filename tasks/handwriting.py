@@ -362,9 +362,12 @@ def _resampled(points: np.ndarray, stroke: np.ndarray, w: Writer) -> tuple[np.nd
     return np.column_stack([np.interp(at, along, points[:, k]) for k in (0, 1)]), starts
 
 
-def _strokes(font: str, text: str) -> list[np.ndarray]:
+@functools.lru_cache(maxsize=16384)
+def _strokes(font: str, text: str) -> tuple[np.ndarray, ...]:
     """``text``'s strokes in ``font``, in x-heights with y up from the baseline; a stroke
-    that starts where the previous one ended continues it (the pen is not lifted)."""
+    that starts where the previous one ended continues it (the pen is not lifted). Kept
+    per line (read-only): a line is written again by every writer that draws it, and laying
+    its glyphs out was two fifths of drawing a batch."""
     _, x_height, baseline = _font(font)
     strokes: list[list[np.ndarray]] = []
     cursor, end = 0, None  # in font units (integers): the pen's last point compares exactly
@@ -378,7 +381,10 @@ def _strokes(font: str, text: str) -> list[np.ndarray]:
                 strokes.append([points + [cursor, 0]])
             end = (int(points[-1, 0]) + cursor, int(points[-1, 1]))
         cursor += advance
-    return [(np.concatenate(s) * [1, -1] + [0, baseline]) / x_height for s in strokes]
+    laid = tuple((np.concatenate(s) * [1, -1] + [0, baseline]) / x_height for s in strokes)
+    for stroke in laid:
+        stroke.flags.writeable = False
+    return laid
 
 
 @functools.lru_cache(maxsize=len(FONTS) * len(CHARACTERS))
