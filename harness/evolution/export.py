@@ -11,6 +11,7 @@ import re
 import textwrap
 from pathlib import Path
 
+from harness.evolution import suite
 from harness.evolution.candidates import Candidate
 from variants import graphs
 
@@ -36,7 +37,7 @@ def write(variant: str, candidate: Candidate, study: str, folder: Path) -> Path:
     check_name(variant)
     equations = textwrap.indent(graphs.render(candidate.graph), "    ")
     scores = ", ".join(
-        f"{task} {result['test']:.4g}"
+        f"{task} {suite.by_name(task).metric} {suite.by_name(task).metric_of(result['test']):.4g}"
         for task, result in candidate.rungs.get(candidate.top_rung, {}).items()
     )
     fitness = candidate.fitness.get(candidate.top_rung)
@@ -49,8 +50,8 @@ def write(variant: str, candidate: Candidate, study: str, folder: Path) -> Path:
 
 {equations}
 
-Fitness {shown} (its worst task's score over the GRU's, rung {candidate.top_rung}); test
-scores (higher is better): {scores or "none"}.
+Fitness {shown} (its worst task's score over the GRU's, rung {candidate.top_rung}); on the
+test splits: {scores or "none"}.
 
     python -m harness run --grid --plugin {module} --variants {variant},gru,lstm-b
 """

@@ -59,6 +59,12 @@ class SuiteTask:
             return 0.0
         return value / 100.0 if self.score == "percent" else math.exp(-value)
 
+    def metric_of(self, score: float) -> float:
+        """The task's own metric back from a score (a report shows nats, not exp(-nats))."""
+        if self.score == "percent":
+            return 100.0 * score
+        return -math.log(score) if score > 0 else math.inf
+
 
 SUITE = (
     SuiteTask(

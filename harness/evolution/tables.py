@@ -49,14 +49,15 @@ def best(every: list[cands.Candidate]) -> list[cands.Candidate]:
 
 def beside_baselines(every: list[cands.Candidate], rung: int) -> pd.DataFrame:
     """At ``rung`` (every cell with the same budget): the best finds and the baselines, their
-    fitness and test score per task (higher is better) and the learning rate kept."""
+    fitness and each task's test metric (its own units) and the learning rate kept."""
     chosen = [c for c in best(every) if rung in c.rungs]
     chosen += [c for c in every if c.baseline and rung in c.rungs and not c.interrupted]
     rows = []
     for c in chosen:
         row = {"cell": c.name, "fitness": c.fitness.get(rung, math.nan)}
         for task, result in c.rungs[rung].items():
-            row[f"{task} test"] = result["test"]
+            about = suite.by_name(task)
+            row[f"{task} {about.metric}"] = about.metric_of(result["test"])
             row[f"{task} lr"] = result["lr"]
         rows.append(row)
     return pd.DataFrame(rows)
