@@ -171,7 +171,10 @@ def _evaluate(
                 value = suite.fitness(scores, reference)
                 fitness = float("nan") if value is None else value
                 trial.report(fitness, suite.REPORT_STEP[rung])
-                if prune and rung < suite.RUNGS[-1] and trial.should_prune():
+                # asked of every trial, baselines too: the pruner records a trial's value at
+                # a rung only when asked, and a baseline must be among what it compares
+                stop = trial.should_prune()
+                if prune and rung < suite.RUNGS[-1] and stop:
                     liveness.finish(study, trial, state=TrialState.PRUNED)
                     return Outcome(_read_one(study, trial.number), rung)
     except KeyboardInterrupt:

@@ -17,7 +17,7 @@ from optuna.trial import TrialState
 
 from harness.command.cli_evolve import duration
 from harness.evolution import candidates as cands
-from harness.evolution import confirm, search, suite
+from harness.evolution import confirm, evaluate, search, suite
 from harness.queue import storage_url
 from tests.harness.commands import (
     ROOT,
@@ -192,3 +192,25 @@ def test_durations() -> None:
         45,
         120,
     ]
+
+
+def test_the_baselines_are_among_what_the_pruner_compares(tmp_path: Path, monkeypatch) -> None:
+    """A first candidate that scores below every baseline on memorization is stopped after
+    rung 0: successive halving keeps the top third of all that were scored there, the
+    baselines included (they are never pruned themselves)."""
+    memorization = {"gru": 0.5, "lstm-b": 0.4, "lstm": 0.3}
+
+    def scored(what, suite_tasks, rung, seed, scale):  # type: ignore[no-untyped-def]
+        score = memorization.get(what, 0.2) if isinstance(what, str) else 0.2
+        return {
+            t.name: evaluate.TaskResult(t.name, 0.01, score, score, 1, 0.0) for t in suite_tasks
+        }
+
+    monkeypatch.setattr(evaluate, "evaluate", scored)
+    study = search.open_search(storage_url.open_storage(str(tmp_path / "e.journal")), "evolve")
+    outcomes: list[search.Outcome] = []
+    settings = search.Settings(tasks=("long-dependency",), candidates=1)
+    search.run(study, settings, outcomes.append)
+    assert [o.candidate.baseline for o in outcomes] == ["gru", "lstm-b", "lstm", None]
+    assert [o.pruned_at for o in outcomes] == [None, None, None, 0]
+    assert outcomes[-1].candidate.fitness == {0: pytest.approx(0.4)}
