@@ -251,7 +251,7 @@ def _evolve_parser(commands: _Commands) -> None:
         "--confirm",
         type=_positive_int,
         metavar="K",
-        help="train the three best and GRU, LSTM-b again with K fresh seeds (5 is usual)",
+        help="train the best find and GRU, LSTM-b again with K fresh seeds (5 is usual)",
     )
     p.add_argument("--export", metavar="NAME", help="write the best find as plugin NAME")
     p.add_argument("--to", default=".", help="folder of the exported plugin (default .)")

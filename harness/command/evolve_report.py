@@ -71,7 +71,7 @@ def _blocks(
         blocks.append(
             (
                 "p",
-                "None yet: `harness evolve --confirm 5` trains the three best and "
+                "None yet: `harness evolve --confirm 5` trains the best find and "
                 "the baselines again with five fresh seeds.",
             )
         )
