@@ -19,6 +19,7 @@ process is gone, is taken over). Ctrl-C or SIGTERM fails the candidate in hand, 
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -180,7 +181,10 @@ def _evaluate(
     except KeyboardInterrupt:
         _interrupted(study, trial)
         raise
-    liveness.finish(study, trial, values=[fitness])
+    if math.isnan(fitness):  # nothing to compare with: Optuna would fail a NaN value
+        liveness.finish(study, trial, state=TrialState.PRUNED)
+    else:
+        liveness.finish(study, trial, values=[fitness])
     return Outcome(_read_one(study, trial.number), None)
 
 

@@ -102,9 +102,8 @@ def by_name(name: str) -> SuiteTask:
 
 
 def fitness(scores: dict[str, float], reference: dict[str, float]) -> float | None:
-    """min over the tasks both have of score / the reference's (the GRU's) score; None where
-    they share no task or the reference scored 0 on one (nothing to compare with)."""
-    shared = [t for t in scores if t in reference]
-    if not shared or any(reference[t] <= 0 for t in shared):
-        return None
-    return min(scores[t] / reference[t] for t in shared)
+    """min over the tasks both have of score / the reference's (the GRU's) score, leaving out
+    a task the reference scored 0 on (no ratio to take: a budget too small for the GRU to
+    learn it); None where no task is left."""
+    shared = [t for t in scores if reference.get(t, 0.0) > 0]
+    return min(scores[t] / reference[t] for t in shared) if shared else None

@@ -214,3 +214,10 @@ def test_the_baselines_are_among_what_the_pruner_compares(tmp_path: Path, monkey
     assert [o.candidate.baseline for o in outcomes] == ["gru", "lstm-b", "lstm", None]
     assert [o.pruned_at for o in outcomes] == [None, None, None, 0]
     assert outcomes[-1].candidate.fitness == {0: pytest.approx(0.4)}
+
+
+def test_fitness_is_the_worst_task_against_the_gru() -> None:
+    gru = {"long-dependency": 0.5, "lm": 0.1, "music": 0.0}
+    assert suite.fitness({"long-dependency": 0.6, "lm": 0.05, "music": 0.3}, gru) == 0.5
+    assert suite.fitness({"music": 0.3}, gru) is None  # the GRU learned nothing there
+    assert suite.by_name("music").metric_of(suite.by_name("music").scored({"nll": 8.0})) == 8.0
