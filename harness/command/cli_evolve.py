@@ -103,7 +103,7 @@ def _budget(args: argparse.Namespace) -> str:
 
 
 def _export(study, name: str, folder: Path) -> int:  # type: ignore[no-untyped-def]
-    found = [c for c in cands.population(cands.read(study), 10**9) if c.baseline is None]
+    found = cands.finds(cands.read(study))
     if not found:
         raise ValueError(f"study {study.study_name} has no evaluated candidate to export yet")
     path = export.write(name, found[0], study.study_name, folder)
@@ -128,7 +128,7 @@ class _Progress:
         c = outcome.candidate
         every = cands.read(self.study)
         evaluated = [x for x in cands.counted(every) if x.baseline is None]
-        best = next((x for x in cands.population(every, 10**9) if x.baseline is None), None)
+        best = next(iter(cands.finds(every)), None)
         fit = c.fitness.get(c.top_rung)
         end = f"pruned after rung {outcome.pruned_at}" if outcome.pruned_at is not None else "done"
         best_text = (

@@ -130,9 +130,15 @@ def reference(candidates: list[Candidate], rung: int) -> dict[str, float] | None
     return None
 
 
-def population(candidates: list[Candidate], size: int) -> list[Candidate]:
-    """The ``size`` best evaluated candidates, best first (Jozefowicz et al. kept 100)."""
+def population(candidates: list[Candidate], size: int | None = None) -> list[Candidate]:
+    """The ``size`` best evaluated candidates (all where None), best first (Jozefowicz et
+    al. kept 100)."""
     return sorted(counted(candidates), key=lambda c: c.rank_key, reverse=True)[:size]
+
+
+def finds(candidates: list[Candidate]) -> list[Candidate]:
+    """The evaluated candidates that are no baseline, best first."""
+    return [c for c in population(candidates) if c.baseline is None]
 
 
 def seen(candidates: list[Candidate]) -> set[str]:
@@ -142,12 +148,13 @@ def seen(candidates: list[Candidate]) -> set[str]:
 
 
 def first_of_its_kind(every: list[Candidate], number: int) -> bool:
-    """Whether trial ``number`` is the first live trial of its cell (same hash, or the same
-    baseline): two processes that proposed one cell at once keep the lower-numbered trial."""
+    """Whether trial ``number`` is the first live trial of its cell (same hash; a baseline's
+    is its graph's): two processes that proposed one cell at once keep the lower-numbered
+    trial."""
     mine = next(c for c in every if c.number == number)
     return not any(
         c.number < number
-        and (c.hash == mine.hash or (mine.baseline and c.baseline == mine.baseline))
+        and c.hash == mine.hash
         and c.state in (TrialState.RUNNING, TrialState.COMPLETE, TrialState.PRUNED)
         and not c.interrupted
         for c in every

@@ -57,7 +57,7 @@ def run(study: optuna.Study, seeds: int, settings: Settings, say: Callable[[str]
 def _chosen(every: list[cands.Candidate]) -> list[cands.Candidate]:
     """The top ``TOP`` candidates at the top rung, then the baselines compared with."""
     rung = suite.RUNGS[-1]
-    at_top = [c for c in cands.population(every, 10**9) if c.top_rung == rung]
+    at_top = [c for c in cands.population(every) if c.top_rung == rung]
     found = [c for c in at_top if c.baseline is None][:TOP]
     baselines = [next((c for c in at_top if c.baseline == b), None) for b in AGAINST]
     return found + [b for b in baselines if b is not None]

@@ -44,7 +44,7 @@ def _hours(trial: optuna.trial.FrozenTrial) -> float:
 
 def best(every: list[cands.Candidate]) -> list[cands.Candidate]:
     """The ``TOP`` best candidates that are no baseline, best first."""
-    return [c for c in cands.population(every, 10**9) if c.baseline is None][:TOP]
+    return cands.finds(every)[:TOP]
 
 
 def beside_baselines(every: list[cands.Candidate], rung: int) -> pd.DataFrame:
